@@ -1,0 +1,29 @@
+# Two commands for a newcomer: `make demo` and `make test`. Both bootstrap .venv first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test bench install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/wfm demo --out out
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+# Benchmarks need the peer libraries of the `bench` extra; not part of `make test`.
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	$(BIN)/python bench/staffing.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .hypothesis
