@@ -39,27 +39,27 @@ def stationary(n: int, lam: float, mu: float, theta: float, max_queue: int) -> n
     return np.linalg.solve(lhs, rhs)
 
 
-def caller_fate(n: int, mu: float, theta: float, ahead: int, t: float) -> tuple[float, float, float]:
-    """(P(served), P(served within t), E[wait; served]) for a caller with `ahead` in queue."""
-    # Transient states: position j = ahead..0 (callers still ahead of us); absorbing: served.
-    k = ahead + 1
-    qt = np.zeros((k, k))
-    to_served = np.zeros(k)
-    for i in range(k):
-        j = ahead - i
+def caller_fates(n: int, mu: float, theta: float, max_ahead: int, t: float):
+    """Vectors over j = callers ahead (0..max_ahead-1) of a newly queued caller:
+    P(served), P(served within t), E[wait; served].
+
+    One absorbing chain: state j moves to j-1 (or into service from j = 0) at rate
+    n mu + j theta, and the caller abandons from any state at rate theta.
+    """
+    qt = np.zeros((max_ahead, max_ahead))
+    to_served = np.zeros(max_ahead)
+    for j in range(max_ahead):
         move = n * mu + j * theta
-        qt[i, i] = -(move + theta)
+        qt[j, j] = -(move + theta)
         if j == 0:
-            to_served[i] = move
+            to_served[j] = move
         else:
-            qt[i, i + 1] = move
-    start = np.zeros(k)
-    start[0] = 1.0
+            qt[j, j - 1] = move
     inv = np.linalg.inv(-qt)
-    p_served = start @ inv @ to_served
-    p_by_t = start @ (np.eye(k) - expm(qt * t)) @ inv @ to_served
-    wait_served = start @ inv @ inv @ to_served
-    return float(p_served), float(p_by_t), float(wait_served)
+    p_served = inv @ to_served
+    p_by_t = (np.eye(max_ahead) - expm(qt * t)) @ p_served
+    wait_served = inv @ p_served
+    return p_served, p_by_t, wait_served
 
 
 def reference(n: int, volume: float, aht: float, interval_seconds: float, answer_seconds: float,
@@ -69,16 +69,10 @@ def reference(n: int, volume: float, aht: float, interval_seconds: float, answer
     theta = 0.0 if patience_seconds is None else 1.0 / patience_seconds
     pi = stationary(n, lam, mu, theta, max_queue)
     p_wait = float(pi[n:].sum())
-    served = 1.0 - p_wait  # callers who find a free agent
-    within = 1.0 - p_wait
-    wait_served = 0.0
-    for ahead in range(max_queue):
-        w = pi[n + ahead]
-        if w < 1e-16:
-            continue
-        ps, pt, ws = caller_fate(n, mu, theta, ahead, answer_seconds)
-        served += w * ps
-        within += w * pt
-        wait_served += w * ws
+    ps, pt, ws = caller_fates(n, mu, theta, max_queue, answer_seconds)
+    w = pi[n:n + max_queue]  # PASTA: an arrival finds j callers waiting ahead
+    served = 1.0 - p_wait + w @ ps  # those who find a free agent are served at once
+    within = 1.0 - p_wait + w @ pt
+    wait_served = w @ ws
     return Reference(p_wait=p_wait, abandon_rate=1.0 - served, service_level=within,
                      asa_seconds=wait_served / served)

@@ -108,8 +108,10 @@ def _erlang_a_core(n, lam, aht, pat, t):
     e = erlang_b(n, big_a)
     lj = log_j(a, x)
     lj1 = log_j(a + 1.0, x)
-    # P(wait) = 1 / (1 + (1 - E) / (E J)), written to avoid overflow of J.
-    p_wait = 1.0 / (1.0 + (1.0 - e) * np.exp(-(np.log(e) + lj)))
+    # P(wait) = 1 / (1 + (1 - E) / (E J)), written to avoid overflow of J. E underflows to 0
+    # only when N is far above A; the exp(+inf) -> P(wait) = 0 limit is then exact.
+    with np.errstate(divide="ignore", over="ignore"):
+        p_wait = 1.0 / (1.0 + (1.0 - e) * np.exp(-(np.log(e) + lj)))
     log_ratio = np.log(a / (a + 1.0)) - lj
     h_x = np.exp(log_ratio + lj1)                  # P(served | wait)
     y = x * np.exp(-theta * t)

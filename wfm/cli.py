@@ -1,0 +1,174 @@
+"""`wfm` command line. Each command is a thin shell over plain library functions."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from .domain import ServiceTarget
+from .errors import InputError
+
+app = typer.Typer(
+    help="wfm: forecast contact volume, staff every interval to a service target, and roster agents.",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+EXIT_INPUT = 2
+
+
+def fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(EXIT_INPUT)
+
+
+def _finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _target(**kwargs) -> ServiceTarget:
+    try:
+        return ServiceTarget(**kwargs)
+    except ValidationError as exc:
+        fail("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()))
+
+
+@app.command()
+def staff(
+    volume: Optional[float] = typer.Option(None, help="Contacts offered in one interval (single-interval mode)."),
+    aht: Optional[float] = typer.Option(None, help="Average handle time per contact, seconds (talk + hold + wrap)."),
+    input: Optional[Path] = typer.Option(None, "--input", "-i", help="CSV with interval_start,volume,aht_seconds[,queue][,open]."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the requirements CSV here."),
+    interval: Optional[int] = typer.Option(None, help="Interval length in minutes: 15, 30 or 60. Inferred from --input when omitted; 30 for a single interval."),
+    timezone: Optional[str] = typer.Option(None, help="IANA timezone for timestamps without a UTC offset, and for output (e.g. Europe/Berlin)."),
+    sl: float = typer.Option(0.8, help="Service-level target: fraction answered within --answer-seconds, strictly between 0 and 1."),
+    no_sl: bool = typer.Option(False, "--no-sl", help="No service-level target (use ASA, occupancy or abandonment targets only)."),
+    answer_seconds: float = typer.Option(20.0, help="Service-level threshold T in seconds (the 20 in 80/20)."),
+    asa_seconds: Optional[float] = typer.Option(None, help="Cap on average speed of answer, seconds."),
+    max_occupancy: Optional[float] = typer.Option(None, help="Cap on agent occupancy, in (0, 1], e.g. 0.85."),
+    shrinkage: float = typer.Option(0.0, help="Share of paid time off the queue (breaks, training, absence), in [0, 1). scheduled = ceil(agents / (1 - shrinkage))."),
+    patience_seconds: Optional[float] = typer.Option(None, help="Mean caller patience, seconds. Switches to Erlang A (abandonment)."),
+    abandon_rate: Optional[float] = typer.Option(None, help="Cap on abandoned/offered, in (0, 1). Needs --patience-seconds."),
+    concurrency: int = typer.Option(1, help="Chat: sessions one agent handles at once; AHT is then per session at that concurrency."),
+    min_agents: int = typer.Option(0, help="Minimum on-queue agents in every open interval."),
+    deadline_minutes: Optional[float] = typer.Option(None, help="Back-office/email: every item must be finished within this many minutes (workload model, no queueing)."),
+    format: str = typer.Option("table", "--format", "-f", help="Output: table, json or csv (csv goes to stdout when --out is not given)."),
+) -> None:
+    """Agents needed per interval to meet a service target (Erlang C, Erlang A, chat, back office).
+
+    Single interval:  wfm staff --volume 100 --aht 180 --interval 30 --sl 0.8 --answer-seconds 20 --format json
+
+    Whole file:       wfm staff --input volumes.csv --out requirements.csv
+    """
+    from .io import REQUIREMENT_COLUMNS, infer_interval_minutes, read_interval_csv, write_csv
+    from .staffing.frames import staff_frame, summarize
+
+    if format not in ("table", "json", "csv"):
+        fail(f"--format={format!r}: use table, json or csv")
+    target = _target(service_level=None if no_sl else sl, answer_seconds=answer_seconds,
+                     max_asa_seconds=asa_seconds, max_occupancy=max_occupancy, shrinkage=shrinkage,
+                     patience_seconds=patience_seconds, max_abandon_rate=abandon_rate,
+                     concurrency=concurrency, min_agents=min_agents)
+    if interval is not None and interval not in (15, 30, 60):
+        fail(f"--interval={interval}: must be 15, 30 or 60 minutes")
+    try:
+        if input is None:
+            if volume is None or aht is None:
+                fail("give --volume and --aht for one interval, or --input FILE for many")
+            _staff_single(volume, aht, interval or 30, target, deadline_minutes, format)
+            return
+        frame = read_interval_csv(input, timezone)
+        minutes = interval or infer_interval_minutes(frame["interval_start"], frame["queue"])
+        req = staff_frame(frame, minutes, target, deadline_minutes)
+    except InputError as exc:
+        fail(str(exc))
+    columns = REQUIREMENT_COLUMNS + [c for c in ("abandon_rate", "workload_agents", "utc_offset_minutes") if c in req]
+    req = req[[c for c in columns if c in req]]
+    if out is not None:
+        write_csv(req, out)
+    if format == "csv" and out is None:
+        write_csv(req, "/dev/stdout")
+        return
+    summary = summarize(req, minutes)
+    if format == "json":
+        print(json.dumps({"interval_minutes": minutes, "queues": [
+            {k: _finite(v) for k, v in row.items()} for row in summary.to_dict("records")]}))
+        return
+    _print_summary(summary, minutes, out)
+
+
+def _staff_single(volume, aht, minutes, target, deadline_minutes, format):
+    from .staffing.backoffice import backoffice_requirement
+    from .staffing.requirements import required_agents
+
+    if deadline_minutes is not None:
+        res = backoffice_requirement([volume], [aht], minutes, deadline_minutes,
+                                     utilization=target.max_occupancy or 1.0, shrinkage=target.shrinkage)
+        row = {k: (float(v[0]) if k == "workload_agents" else int(v[0])) for k, v in res.items()}
+    else:
+        res = required_agents([volume], [aht], minutes, target)
+        row = {k: float(v) for k, v in res.to_frame().iloc[0].items()}
+        row["agents"], row["scheduled_agents"] = int(row["agents"]), int(row["scheduled_agents"])
+        row["load_erlangs"] = float(res.load_erlangs[0])
+        row["model"] = ("erlang_a" if target.patience_seconds else "erlang_c") + (
+            f"+concurrency{target.concurrency}" if target.concurrency > 1 else "")
+    row = {"volume": volume, "aht_seconds": aht, "interval_minutes": minutes, **row}
+    if format == "json":
+        print(json.dumps({k: _finite(v) for k, v in row.items()}))
+        return
+    table = Table(title="Staffing for one interval", show_header=False)
+    for k, v in row.items():
+        table.add_row(k, f"{v:.4g}" if isinstance(v, float) else str(v))
+    console.print(table)
+
+
+def _print_summary(summary, minutes, out):
+    table = Table(title=f"Requirements ({minutes}-minute intervals)")
+    for col in ("queue", "contacts", "peak agents", "peak scheduled", "agent-hours", "scheduled hours",
+                "SL", "ASA s", "occupancy"):
+        table.add_column(col, justify="left" if col == "queue" else "right")
+    for r in summary.to_dict("records"):
+        table.add_row(str(r["queue"]), f"{r['contacts']:,.0f}", str(r["peak_agents"]), str(r["peak_scheduled"]),
+                      f"{r['agent_hours']:,.1f}", f"{r['scheduled_hours']:,.1f}",
+                      _pct(r.get("service_level")), _num(r.get("asa_seconds")), _pct(r.get("occupancy")))
+    console.print(table)
+    if out is not None:
+        console.print(f"requirements written to [bold]{out}[/]")
+
+
+def _pct(v):
+    return "-" if v is None or not math.isfinite(v) else f"{100 * v:.1f}%"
+
+
+def _num(v):
+    return "-" if v is None or not math.isfinite(v) else f"{v:.1f}"
+
+
+@app.command()
+def demo(out: Path = typer.Option(Path("out"), "--out", "-o", help="Folder for the demo outputs."),
+         data: Path = typer.Option(Path("sample_data"), help="Folder with the sample inputs.")) -> None:
+    """Run the pipeline on the sample data and write its outputs to --out."""
+    from .demo import run_demo
+
+    try:
+        run_demo(data, out, console)
+    except InputError as exc:
+        fail(str(exc))
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

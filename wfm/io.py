@@ -1,0 +1,141 @@
+"""Reading and writing interval CSV files, with errors that name the line and column."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .domain import zone
+from .errors import InputError
+
+REQUIREMENT_COLUMNS = ["interval_start", "queue", "volume", "aht_seconds", "agents", "scheduled_agents",
+                       "service_level", "asa_seconds", "occupancy"]
+
+
+def _line(i: int) -> int:
+    """CSV line number of data row i (the header is line 1)."""
+    return int(i) + 2
+
+
+def parse_timestamps(raw: pd.Series, column: str, timezone: str | None) -> pd.Series:
+    """ISO-8601 timestamps with offsets; naive ones are read as local time in `timezone`."""
+    text = raw.astype("string").str.strip()
+    parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
+    bad = np.flatnonzero(parsed.isna().to_numpy())
+    if bad.size:
+        raise InputError(column, raw.iloc[bad[0]], "not an ISO-8601 timestamp", row=_line(bad[0]))
+    has_offset = text.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True).to_numpy()
+    if has_offset.all():
+        return parsed.dt.tz_convert(timezone) if timezone else parsed
+    if timezone is None:
+        i = int(np.flatnonzero(~has_offset)[0])
+        raise InputError(column, raw.iloc[i], "timestamp has no UTC offset; add one or pass --timezone",
+                         row=_line(i))
+    zone(timezone)
+    naive = pd.to_datetime(text.where(~has_offset), errors="coerce", format="ISO8601")
+    try:
+        local = naive.dt.tz_localize(timezone, ambiguous="raise", nonexistent="raise")
+    except Exception as exc:  # pytz/zoneinfo raise different types for DST gaps and folds
+        raise InputError(column, str(exc), f"local time is ambiguous or does not exist in {timezone} "
+                         "(DST change); give timestamps with a UTC offset") from None
+    merged = parsed.dt.tz_convert(timezone).where(has_offset, local)
+    return pd.to_datetime(merged, utc=True).dt.tz_convert(timezone)
+
+
+def utc_offsets(raw: pd.Series) -> np.ndarray:
+    """Minutes east of UTC written in each ISO-8601 timestamp."""
+    from datetime import datetime
+
+    text = raw.astype(str).str.strip().str.replace("Z", "+00:00", regex=False)
+    return np.array([datetime.fromisoformat(t).utcoffset().total_seconds() // 60 for t in text], dtype=int)
+
+
+def format_timestamps(utc: pd.Series, offset_minutes=None) -> pd.Series:
+    """ISO-8601 strings; in each row's own UTC offset when `offset_minutes` is given."""
+    if offset_minutes is None:
+        return utc.map(lambda ts: ts.isoformat())
+    from datetime import timedelta, timezone
+
+    return pd.Series([ts.to_pydatetime().astimezone(timezone(timedelta(minutes=int(m)))).isoformat()
+                      for ts, m in zip(utc, offset_minutes)], index=utc.index)
+
+
+def numeric_column(frame: pd.DataFrame, column: str, allow_missing: bool = False) -> np.ndarray:
+    raw = frame[column]
+    values = pd.to_numeric(raw, errors="coerce")
+    missing = raw.isna() | (raw.astype("string").str.strip() == "")
+    bad = np.flatnonzero((values.isna() & ~missing).to_numpy() | (missing.to_numpy() & (not allow_missing)))
+    if bad.size:
+        raise InputError(column, raw.iloc[bad[0]], "not a number", row=_line(bad[0]))
+    return values.to_numpy(dtype=float)
+
+
+def read_interval_csv(path: str | Path, timezone: str | None = None) -> pd.DataFrame:
+    """Read `interval_start,volume,aht_seconds[,queue][,open]` into a typed frame.
+
+    Errors name the CSV line and column. AHT may be empty on zero-volume rows.
+    """
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except FileNotFoundError:
+        raise InputError("input", str(path), "file not found") from None
+    except pd.errors.EmptyDataError:
+        raise InputError("input", str(path), "file is empty") from None
+    frame.columns = [c.strip() for c in frame.columns]
+    missing = [c for c in ("interval_start", "volume", "aht_seconds") if c not in frame.columns]
+    if missing:
+        raise InputError("columns", list(frame.columns), f"missing required column(s) {missing}")
+    if frame.empty:
+        raise InputError("input", str(path), "has a header but no rows")
+    starts = parse_timestamps(frame["interval_start"], "interval_start", timezone)
+    out = pd.DataFrame({
+        "interval_start": starts,
+        "queue": frame["queue"].str.strip().replace("", "all") if "queue" in frame else "all",
+        "volume": numeric_column(frame, "volume"),
+        "aht_seconds": np.nan_to_num(numeric_column(frame, "aht_seconds", allow_missing=True), nan=0.0),
+    })
+    if "open" in frame:
+        flags = frame["open"].str.strip().str.lower()
+        known = flags.isin(["1", "0", "true", "false", "yes", "no", ""])
+        if not known.all():
+            i = int(np.flatnonzero(~known.to_numpy())[0])
+            raise InputError("open", frame["open"].iloc[i], "use true/false or 1/0", row=_line(i))
+        out["open"] = ~flags.isin(["0", "false", "no"])
+    if timezone is None:  # keep each row's own offset so output reads in the site's local time
+        out["utc_offset_minutes"] = utc_offsets(frame["interval_start"])
+    dupes = out.duplicated(["queue", "interval_start"]).to_numpy()
+    if dupes.any():
+        i = int(np.flatnonzero(dupes)[0])
+        raise InputError("interval_start", frame["interval_start"].iloc[i],
+                         "duplicate interval for this queue", row=_line(i))
+    return out
+
+
+def infer_interval_minutes(starts: pd.Series, queues: pd.Series) -> int:
+    """The interval length implied by consecutive starts (smallest step within a queue)."""
+    steps = []
+    for _, group in starts.groupby(queues):
+        diffs = group.sort_values().diff().dropna().dt.total_seconds() / 60.0
+        if len(diffs):
+            steps.append(diffs.min())
+    if not steps:
+        raise InputError("interval_start", None, "one row per queue: cannot infer the interval; pass --interval")
+    minutes = min(steps)
+    if minutes not in (15, 30, 60):
+        raise InputError("interval_start", f"{minutes:g} minutes apart",
+                         "intervals must be 15, 30 or 60 minutes; pass --interval to say which")
+    return int(minutes)
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = frame.copy()
+    offsets = out.pop("utc_offset_minutes") if "utc_offset_minutes" in out else None
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.DatetimeTZDtype):
+            out[col] = format_timestamps(out[col], offsets)
+    out.to_csv(path, index=False, float_format="%.6g")
+    return path

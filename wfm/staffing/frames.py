@@ -1,0 +1,69 @@
+"""Staffing on long-format frames (one row per queue and interval): what the CLI and API call."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..domain import ServiceTarget
+from .backoffice import backoffice_requirement
+from .requirements import required_agents
+
+
+def staff_frame(frame: pd.DataFrame, interval_minutes: int, target: ServiceTarget,
+                deadline_minutes: float | None = None) -> pd.DataFrame:
+    """Add agents, scheduled_agents and achieved metrics to an interval frame.
+
+    `frame` has interval_start, queue, volume, aht_seconds and optionally open. All rows are
+    staffed in one vectorized call; with `deadline_minutes` the back-office model is used per
+    queue instead (its work spreads across intervals, so queues must not mix).
+    """
+    frame = frame.sort_values(["queue", "interval_start"], kind="stable").reset_index(drop=True)
+    is_open = frame["open"].to_numpy(bool) if "open" in frame else None
+    keep = ["interval_start", "queue", "volume", "aht_seconds"] + (
+        ["utc_offset_minutes"] if "utc_offset_minutes" in frame else [])
+    out = frame[keep].copy()
+    if deadline_minutes is None:
+        res = required_agents(frame["volume"], frame["aht_seconds"], interval_minutes, target, open_mask=is_open)
+        for col, values in res.to_frame().drop(columns=["volume", "aht_seconds"]).items():
+            out[col] = values.to_numpy()
+        return out
+    parts = []
+    for _, idx in frame.groupby("queue", sort=False).indices.items():
+        res = backoffice_requirement(frame["volume"].to_numpy()[idx], frame["aht_seconds"].to_numpy()[idx],
+                                     interval_minutes, deadline_minutes,
+                                     None if is_open is None else is_open[idx],
+                                     utilization=target.max_occupancy or 1.0, shrinkage=target.shrinkage)
+        parts.append(pd.DataFrame(res, index=idx))
+    res = pd.concat(parts).sort_index()
+    out["agents"] = res["agents"].to_numpy()
+    out["scheduled_agents"] = res["scheduled_agents"].to_numpy()
+    out["workload_agents"] = res["workload_agents"].to_numpy()
+    return out
+
+
+def summarize(req: pd.DataFrame, interval_minutes: int) -> pd.DataFrame:
+    """Per queue: peak agents, agent-hours, and volume-weighted achieved service."""
+    hours = interval_minutes / 60.0
+    rows = []
+    for queue, g in req.groupby("queue", sort=True):
+        vol = g["volume"].to_numpy(float)
+        row = {
+            "queue": queue,
+            "contacts": float(vol.sum()),
+            "peak_agents": int(g["agents"].max()),
+            "peak_scheduled": int(g["scheduled_agents"].max()),
+            "agent_hours": float(g["agents"].sum() * hours),
+            "scheduled_hours": float(g["scheduled_agents"].sum() * hours),
+        }
+        work = float((vol * g["aht_seconds"].to_numpy(float)).sum())
+        capacity = float(g["agents"].sum()) * interval_minutes * 60.0
+        if "occupancy" in g:  # busy time over on-queue time, not an average of ratios
+            row["occupancy"] = work / capacity if capacity else 0.0
+        for metric in ("service_level", "asa_seconds", "abandon_rate"):
+            if metric in g and vol.sum() > 0:
+                values = g[metric].to_numpy(float)
+                ok = np.isfinite(values) & (vol > 0)
+                row[metric] = float(np.average(values[ok], weights=vol[ok])) if ok.any() else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows)
