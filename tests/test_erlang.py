@@ -49,7 +49,7 @@ def test_classic_100_calls_per_half_hour():
     assert (res.agents[0], res.scheduled_agents[0]) == (14, 20)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(deadline=None)
 @given(n=st.integers(1, 60), num=st.integers(1, 10_000), den=st.integers(1, 200))
 def test_erlang_c_matches_exact_rational(n, num, den):
     a = Fraction(num, den)
@@ -94,7 +94,7 @@ def test_zero_load_and_unstable_queue():
     assert occupancy(0, 0.0) == 0.0 and occupancy(20, 10.0) == 0.5
 
 
-@settings(max_examples=80, deadline=None)
+@settings(deadline=None)
 @given(a=st.floats(0.01, 2_000), t=st.floats(0, 120), aht=st.floats(10, 1200))
 def test_service_level_rises_with_agents_and_c_at_least_b(a, t, aht):
     n = np.arange(int(a) + 1, int(a) + 60)

@@ -22,7 +22,7 @@ def test_matches_markov_chain(n, volume, aht, patience, t):
     assert m.asa_seconds == pytest.approx(ref.asa_seconds, rel=1e-6)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(deadline=None)
 @given(load=st.floats(0.5, 300), slack=st.floats(0.05, 0.5), aht=st.floats(30, 900), t=st.floats(0, 90))
 def test_approaches_erlang_c_as_patience_grows(load, slack, aht, t):
     n = int(np.ceil(load * (1 + slack))) + 1
@@ -34,7 +34,7 @@ def test_approaches_erlang_c_as_patience_grows(load, slack, aht, t):
     assert m.abandon_rate < 1e-5
 
 
-@settings(max_examples=40, deadline=None)
+@settings(deadline=None)
 @given(load=st.floats(0.1, 500), aht=st.floats(30, 900), pat_ratio=st.floats(0.1, 10), t=st.floats(0, 60))
 def test_more_agents_less_abandonment_better_service(load, aht, pat_ratio, t):
     n = np.arange(1, int(load * 1.5) + 5)

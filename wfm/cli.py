@@ -98,7 +98,7 @@ def staff(
     if out is not None:
         write_csv(req, out)
     if format == "csv" and out is None:
-        write_csv(req, "/dev/stdout")
+        write_csv(req, sys.stdout)
         return
     summary = summarize(req, minutes)
     if format == "json":

@@ -25,14 +25,14 @@ def parse_timestamps(raw: pd.Series, column: str, timezone: str | None) -> pd.Se
     parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if bad.size:
-        raise InputError(column, raw.iloc[bad[0]], "not an ISO-8601 timestamp", row=_line(bad[0]))
+        raise InputError(column, raw.iloc[bad[0]], "not an ISO-8601 timestamp", line=_line(bad[0]))
     has_offset = text.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True).to_numpy()
     if has_offset.all():
         return parsed.dt.tz_convert(timezone) if timezone else parsed
     if timezone is None:
         i = int(np.flatnonzero(~has_offset)[0])
         raise InputError(column, raw.iloc[i], "timestamp has no UTC offset; add one or pass --timezone",
-                         row=_line(i))
+                         line=_line(i))
     zone(timezone)
     naive = pd.to_datetime(text.where(~has_offset), errors="coerce", format="ISO8601")
     try:
@@ -68,7 +68,7 @@ def numeric_column(frame: pd.DataFrame, column: str, allow_missing: bool = False
     missing = raw.isna() | (raw.astype("string").str.strip() == "")
     bad = np.flatnonzero((values.isna() & ~missing).to_numpy() | (missing.to_numpy() & (not allow_missing)))
     if bad.size:
-        raise InputError(column, raw.iloc[bad[0]], "not a number", row=_line(bad[0]))
+        raise InputError(column, raw.iloc[bad[0]], "not a number", line=_line(bad[0]))
     return values.to_numpy(dtype=float)
 
 
@@ -101,7 +101,7 @@ def read_interval_csv(path: str | Path, timezone: str | None = None) -> pd.DataF
         known = flags.isin(["1", "0", "true", "false", "yes", "no", ""])
         if not known.all():
             i = int(np.flatnonzero(~known.to_numpy())[0])
-            raise InputError("open", frame["open"].iloc[i], "use true/false or 1/0", row=_line(i))
+            raise InputError("open", frame["open"].iloc[i], "use true/false or 1/0", line=_line(i))
         out["open"] = ~flags.isin(["0", "false", "no"])
     if timezone is None:  # keep each row's own offset so output reads in the site's local time
         out["utc_offset_minutes"] = utc_offsets(frame["interval_start"])
@@ -109,7 +109,7 @@ def read_interval_csv(path: str | Path, timezone: str | None = None) -> pd.DataF
     if dupes.any():
         i = int(np.flatnonzero(dupes)[0])
         raise InputError("interval_start", frame["interval_start"].iloc[i],
-                         "duplicate interval for this queue", row=_line(i))
+                         "duplicate interval for this queue", line=_line(i))
     return out
 
 
@@ -129,9 +129,11 @@ def infer_interval_minutes(starts: pd.Series, queues: pd.Series) -> int:
     return int(minutes)
 
 
-def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_csv(frame: pd.DataFrame, path):
+    """Write with ISO-8601 timestamps; `path` may be a file path or an open text stream."""
+    if isinstance(path, (str, Path)):
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
     out = frame.copy()
     offsets = out.pop("utc_offset_minutes") if "utc_offset_minutes" in out else None
     for col in out.columns:

@@ -114,6 +114,7 @@ def required_agents(volume, aht_seconds, interval_minutes: int, target: ServiceT
     scheduled = np.ceil(agents / (1.0 - target.shrinkage) - _EPS).astype(np.int64)
 
     metrics = evaluate(agents * k, lam, aht, target)
+    metrics.pop("stable", None)
     return StaffingResult(vol, aht, load, agents, scheduled, **metrics)
 
 
@@ -128,6 +129,7 @@ def evaluate(servers, arrival_rate, aht, target: ServiceTarget) -> dict:
             "service_level": service_level_c(servers, load, np.where(aht > 0, aht, 1.0), target.answer_seconds, c),
             "asa_seconds": asa_c(servers, load, np.where(aht > 0, aht, 1.0), c),
             "occupancy": occupancy(servers, load),
+            "stable": (servers > load) | (load == 0),  # Erlang C has no steady state otherwise
         }
     m = erlang_a_metrics(servers, arrival_rate, np.where(aht > 0, aht, 1.0),
                          target.patience_seconds, target.answer_seconds)
@@ -135,8 +137,9 @@ def evaluate(servers, arrival_rate, aht, target: ServiceTarget) -> dict:
             "occupancy": m.occupancy, "abandon_rate": m.abandon_rate}
 
 
-def _meets(metrics: dict, target: ServiceTarget) -> np.ndarray:
-    ok = np.ones(np.shape(metrics["occupancy"]), bool)
+def meets_targets(metrics: dict, target: ServiceTarget) -> np.ndarray:
+    """Whether each interval's metrics (from `evaluate`) meet every target that is set."""
+    ok = np.ones(np.shape(metrics["occupancy"]), bool) & metrics.get("stable", True)
     if target.service_level is not None:
         ok &= metrics["service_level"] >= target.service_level - _EPS
     if target.max_asa_seconds is not None:
@@ -150,12 +153,12 @@ def _meets(metrics: dict, target: ServiceTarget) -> np.ndarray:
 
 def _meets_c(n, load, aht, b, target: ServiceTarget) -> np.ndarray:
     c = erlang_c_from_b(n, load, b)
-    metrics = {"occupancy": occupancy(n, load)}
+    metrics = {"occupancy": occupancy(n, load), "stable": n > load}
     if target.service_level is not None:
         metrics["service_level"] = service_level_c(n, load, aht, target.answer_seconds, c)
     if target.max_asa_seconds is not None:
         metrics["asa_seconds"] = asa_c(n, load, aht, c)
-    return _meets(metrics, target)
+    return meets_targets(metrics, target)
 
 
 def _slots_erlang_c(load, aht, target: ServiceTarget) -> np.ndarray:
@@ -189,7 +192,7 @@ def _slots_erlang_a(lam, aht, target: ServiceTarget) -> np.ndarray:
         return n
 
     def ok(idx, servers):
-        return _meets(evaluate(servers, lam[idx], aht[idx], target), target)
+        return meets_targets(evaluate(servers, lam[idx], aht[idx], target), target)
 
     lo = np.zeros(busy.size)  # largest staffing known to fail (0 always fails with arrivals)
     hi = np.maximum(np.ceil(lam[busy] * aht[busy]), 1.0)
