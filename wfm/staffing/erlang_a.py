@@ -54,13 +54,26 @@ def log_j(a, x) -> np.ndarray:
     p = gammainc(ap, xp)
     closed = p > _UNDERFLOW
     res = np.empty(ap.shape)
-    res[closed] = (np.log(p[closed]) + gammaln(ap[closed] + 1.0) + xp[closed]
-                   - ap[closed] * np.log(xp[closed]))
+    # gammaln(a+1) + x - a log x, regrouped so that no two large terms cancel:
+    # [gammaln(a+1) - a log a + a] + a (u - log1p(u)),  u = x/a - 1.
+    ac, xc = ap[closed], xp[closed]
+    u = xc / ac - 1.0
+    res[closed] = np.log(p[closed]) + _stirling_remainder(ac) + ac * (u - np.log1p(u))
     if (~closed).any():  # x far below a: terms x/(a+k) fall fast
         a_s, x_s = ap[~closed], xp[~closed]
         res[~closed] = np.log(_geometric_series(x_s / (a_s + 1.0), lambda k: x_s / (a_s + k)))
     out[pos] = res
     return out
+
+
+def _stirling_remainder(a):
+    """gammaln(a + 1) - (a log a - a), without cancellation for large a."""
+    big = a > 20.0
+    safe = np.where(big, a, 1.0)
+    series = 0.5 * np.log(2 * np.pi * safe) + 1 / (12 * safe) - 1 / (360 * safe**3) + 1 / (1260 * safe**5)
+    small = np.where(big, 1.0, a)
+    direct = gammaln(small + 1.0) - (small * np.log(small) - small)
+    return np.where(big, series, direct)
 
 
 @dataclass(frozen=True)
@@ -115,7 +128,7 @@ def _erlang_a_core(n, lam, aht, pat, t):
     log_ratio = np.log(a / (a + 1.0)) - lj
     h_x = np.exp(log_ratio + lj1)                  # P(served | wait)
     y = x * np.exp(-theta * t)
-    log_h_y = (-(a + 1.0) * theta * t + (x - y) + log_ratio + log_j(a + 1.0, y))
+    log_h_y = (-(a + 1.0) * theta * t - x * np.expm1(-theta * t) + log_ratio + log_j(a + 1.0, y))
     h_y = np.exp(log_h_y)
     h_x = np.clip(h_x, 0.0, 1.0)
     served_wait = np.clip(h_x - h_y, 0.0, 1.0)
