@@ -1,4 +1,5 @@
 # Two commands for a newcomer: `make demo` and `make test`. Both bootstrap .venv first.
+SHELL := /bin/bash
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -18,7 +19,7 @@ demo: $(STAMP)
 	$(BIN)/wfm demo --out out
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q 2>&1 | tee .pytest-last.log; exit $${PIPESTATUS[0]}
 
 # Benchmarks need the peer libraries of the `bench` extra; not part of `make test`.
 bench: $(STAMP)

@@ -101,6 +101,7 @@ def main() -> None:
                        max_abs_diff=int(np.abs(peer[diff] - ours[diff]).max()) if diff.size else 0)
         rows.append(row)
     print_table(rows, args)
+    print_model_times(args.repeats)
 
 
 def print_table(rows, args):
@@ -118,6 +119,30 @@ def print_table(rows, args):
                       f"{r['ours_minimal']}/{r['disagree']}", f"{r['peer_minimal']}/{r['disagree']}",
                       r["max_abs_diff"]]
         print(" | ".join(str(c) for c in cells))
+
+
+def print_model_times(repeats: int) -> None:
+    """Our other models on the same years (no peer to compare with)."""
+    variants = {
+        "Erlang C 80/20": TARGET,
+        "Erlang A 80/20, patience 180 s, abandon <= 5%": ServiceTarget(
+            service_level=0.8, answer_seconds=20, patience_seconds=180, max_abandon_rate=0.05),
+        "chat, concurrency 3, 80/60": ServiceTarget(service_level=0.8, answer_seconds=60, concurrency=3),
+    }
+    print()
+    print("model | " + " | ".join(f"peak {p} s" for p in (50, 500, 5000)))
+    print("--- | --- | --- | ---")
+    years = {peak: year_of_volumes(peak) for peak in (50, 500, 5000)}
+    for name, target in variants.items():
+        cells = []
+        for peak, (volume, aht) in years.items():
+            times = []
+            for _ in range(max(repeats // 2, 1)):
+                t0 = time.perf_counter()
+                required_agents(volume, aht, INTERVAL_MIN, target)
+                times.append(time.perf_counter() - t0)
+            cells.append(f"{statistics.median(times):.3f}")
+        print(f"{name} | " + " | ".join(cells))
 
 
 if __name__ == "__main__":
