@@ -151,8 +151,98 @@ def _pct(v):
     return "-" if v is None or not math.isfinite(v) else f"{100 * v:.1f}%"
 
 
+def _signed_pct(v):
+    return "-" if v is None or not math.isfinite(v) else f"{100 * v:+.1f}%"
+
+
 def _num(v):
     return "-" if v is None or not math.isfinite(v) else f"{v:.1f}"
+
+
+@app.command(context_settings={"allow_interspersed_args": True})
+def forecast(
+    args: list[str] = typer.Argument(..., metavar="[backtest] HISTORY",
+                                     help="History file (CSV, TSV, .gz or Parquet). Prefix with 'backtest' to only score models."),
+    days: int = typer.Option(7, help="Days to forecast, starting the day after the last day of history."),
+    interval: int = typer.Option(60, help="Interval length in minutes: 15, 30 or 60."),
+    timezone: str = typer.Option(..., help="Site timezone (IANA, e.g. Europe/Berlin): intervals and days are local."),
+    model: str = typer.Option("auto", help="seasonal_naive, weekly_profile, daily_profile, or auto (best backtest WAPE per queue)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the forecast CSV here."),
+    level: float = typer.Option(0.9, help="Prediction-interval level for volume_lower/volume_upper, e.g. 0.9."),
+    folds: int = typer.Option(4, help="Backtest folds of one week each (rolling origin)."),
+    country: Optional[str] = typer.Option(None, help="Public holidays of this country (ISO code, e.g. DE, US) as special days."),
+    subdivision: Optional[str] = typer.Option(None, help="State/province for --country holidays, e.g. BY."),
+    calendar: Optional[Path] = typer.Option(None, help="CSV of special days: date[,name][,factor]. factor = volume vs a normal day; empty = learn from history."),
+    timestamp_col: str = typer.Option("created_at", help="Contact timestamp column; 'date+time' joins two columns."),
+    timestamp_format: Optional[str] = typer.Option(None, help="strftime format for non-ISO timestamps, e.g. '%y%m%d %H:%M:%S'."),
+    queue_col: str = typer.Option("queue", help="Queue column (optional in the file)."),
+    channel_col: str = typer.Option("channel", help="Channel column (optional in the file)."),
+    handle_col: str = typer.Option("handle_seconds", help="Handle-time column in seconds (optional)."),
+    interval_start_col: str = typer.Option("interval_start", help="Interval reports: interval start column."),
+    volume_col: Optional[str] = typer.Option(None, help="Interval reports: contacts offered column (default: volume/offered/calls/contacts/count)."),
+    aht_col: str = typer.Option("aht_seconds", help="Interval reports: AHT column in seconds (optional)."),
+    ignore_offset: bool = typer.Option(False, "--ignore-offset", help="Read timestamps as local wall-clock time even if they carry an offset or Z."),
+    max_handle_seconds: float = typer.Option(14400, help="Handle times above this are bad rows (seconds)."),
+    on_bad_row: str = typer.Option("error", help="error: stop at the first bad row, naming line and column; drop: skip bad rows and report them."),
+    drop_if: list[str] = typer.Option([], help="Skip rows where COLUMN=VALUE (repeatable), e.g. outcome=PHANTOM. Counted in the summary."),
+) -> None:
+    """Forecast contact volume (with prediction intervals) and AHT per interval.
+
+    wfm forecast HISTORY.csv --days 7 --interval 60 --timezone Europe/Berlin --out forecast.csv
+
+    wfm forecast backtest HISTORY.csv --timezone Europe/Berlin
+    """
+    from forecasts.ingest import ColumnMap
+    from forecasts.models import MODELS
+    from forecasts.service import HistoryOptions, make_calendar, run_backtest, run_forecast
+    from .io import write_csv
+
+    mode, paths = ("backtest", args[1:]) if args and args[0] == "backtest" else ("forecast", args)
+    if len(paths) != 1:
+        fail("give exactly one history file: wfm forecast [backtest] HISTORY")
+    filters: dict[str, list[str]] = {}
+    for item in drop_if:
+        if "=" not in item:
+            fail(f"--drop-if={item!r}: use COLUMN=VALUE")
+        col, value = item.split("=", 1)
+        filters.setdefault(col.strip(), []).append(value.strip())
+    columns = ColumnMap(timestamp=timestamp_col, queue=queue_col, channel=channel_col, handle_seconds=handle_col,
+                        volume=volume_col, interval_start=interval_start_col, aht_seconds=aht_col)
+    try:
+        opts = HistoryOptions(timezone=timezone, interval_minutes=interval, columns=columns,
+                              timestamp_format=timestamp_format, ignore_offset=ignore_offset,
+                              max_handle_seconds=max_handle_seconds, on_bad_row=on_bad_row, drop_if=filters)
+        cal = make_calendar(country, subdivision, calendar)
+        if mode == "backtest":
+            models = list(MODELS) if model == "auto" else [model]
+            scores, report = run_backtest(paths[0], opts, models, cal, level, folds)
+        else:
+            result, report = run_forecast(paths[0], opts, days, model, cal, level, folds)
+            scores = result.scores
+    except (InputError, ValueError) as exc:
+        fail(str(exc))
+    err.print(report.summary(), highlight=False)
+    _print_scores(scores, level)
+    if mode == "backtest":
+        return
+    for queue, name in result.chosen.items():
+        extra = f"; outlier days left out: {', '.join(map(str, result.outliers[queue]))}" if result.outliers.get(queue) else ""
+        err.print(f"{queue}: {name}{extra}", highlight=False)
+    if out is not None:
+        write_csv(result.forecast, out)
+        console.print(f"forecast of {days} days from {result.first_day} written to [bold]{out}[/]")
+    else:
+        write_csv(result.forecast, sys.stdout)
+
+
+def _print_scores(scores, level):
+    table = Table(title=f"Backtest (rolling origin, one-week folds; coverage of the {level:.0%} band)")
+    for col in ("model", "queue", "folds", "WAPE", "MASE", "bias", "coverage"):
+        table.add_column(col, justify="left" if col in ("model", "queue") else "right")
+    for r in scores.sort_values(["queue", "wape"]).to_dict("records"):
+        table.add_row(r["model"], str(r["queue"]), str(r["folds"]), _pct(r["wape"]), f"{r['mase']:.3f}",
+                      _signed_pct(r["bias"]), _pct(r["coverage"]))
+    err.print(table)
 
 
 @app.command()

@@ -1,0 +1,330 @@
+"""Volume and AHT forecasting models behind one small interface.
+
+    model.fit(history, calendar) -> model
+    model.predict(starts)        -> frame interval_start, queue, volume
+
+`history` is the long interval frame from `forecasts.ingest.aggregate` (interval_start in
+local time, queue, volume, aht_seconds, handled), complete days, zero-filled. `starts` are
+tz-aware interval starts of the days to forecast (e.g. `Horizon.interval_starts()`).
+Days are local calendar days and intervals are keyed by local clock time, so a 23- or
+25-hour DST day borrows the pattern of its weekday and is renormalized to its own intervals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from .calendar import Calendar
+
+
+def time_keys(starts) -> pd.DataFrame:
+    """Local date, weekday (Mon=0) and clock slot (minutes after midnight) per interval."""
+    starts = pd.DatetimeIndex(starts)
+    return pd.DataFrame({"date": starts.date, "dow": starts.dayofweek.to_numpy(),
+                         "slot": (starts.hour * 60 + starts.minute).to_numpy()})
+
+
+@dataclass
+class DayMatrix:
+    """One queue's history as days x clock slots, plus daily totals."""
+
+    days: list[date]
+    slots: np.ndarray
+    values: np.ndarray    # days x slots; NaN where a slot does not exist that day (DST)
+    totals: np.ndarray    # true daily totals (a repeated DST hour counted once each)
+    dow: np.ndarray
+
+    @classmethod
+    def build(cls, history: pd.DataFrame, column: str = "volume") -> "DayMatrix":
+        keys = time_keys(history["interval_start"])
+        keys["value"] = history[column].to_numpy(float)
+        pivot = keys.pivot_table(index="date", columns="slot", values="value", aggfunc="mean", dropna=False)
+        totals = keys.groupby("date")["value"].sum().reindex(pivot.index).to_numpy()
+        days = list(pivot.index)
+        present = keys.groupby(["date", "slot"]).size().unstack().reindex(index=pivot.index, columns=pivot.columns)
+        values = np.where(present.notna().to_numpy(), pivot.to_numpy(), np.nan)
+        return cls(days, pivot.columns.to_numpy(), values, totals,
+                   np.array([d.weekday() for d in days]))
+
+
+def _per_queue(history: pd.DataFrame):
+    for queue, part in history.groupby("queue", sort=True):
+        yield queue, part.sort_values("interval_start")
+
+
+def _frame(starts, queue, volume) -> pd.DataFrame:
+    return pd.DataFrame({"interval_start": pd.DatetimeIndex(starts), "queue": queue,
+                         "volume": np.maximum(np.asarray(volume, float), 0.0)})
+
+
+class Forecaster:
+    """Base: subclasses implement `_fit_queue` and `_predict_queue`."""
+
+    name = "base"
+
+    def fit(self, history: pd.DataFrame, calendar: Calendar | None = None) -> "Forecaster":
+        self.calendar = calendar or Calendar()
+        self.state = {q: self._fit_queue(DayMatrix.build(part)) for q, part in _per_queue(history)}
+        return self
+
+    def predict(self, starts) -> pd.DataFrame:
+        keys = time_keys(starts)
+        return pd.concat([_frame(starts, q, self._predict_queue(s, keys)) for q, s in self.state.items()],
+                         ignore_index=True)
+
+    def _fit_queue(self, m: DayMatrix):
+        raise NotImplementedError
+
+    def _predict_queue(self, state, keys: pd.DataFrame) -> np.ndarray:
+        raise NotImplementedError
+
+
+def _lookup(m: DayMatrix, target_days, slots) -> np.ndarray:
+    index = {d: i for i, d in enumerate(m.days)}
+    col = {s: j for j, s in enumerate(m.slots)}
+    out = np.full(len(slots), np.nan)
+    for i, (d, s) in enumerate(zip(target_days, slots)):
+        r, c = index.get(d), col.get(s)
+        if r is not None and c is not None:
+            out[i] = m.values[r, c]
+    return out
+
+
+class SeasonalNaive(Forecaster):
+    """Same interval of the same weekday in the last week of history (repeated for longer horizons)."""
+
+    name = "seasonal_naive"
+
+    def _fit_queue(self, m):
+        return m
+
+    def _predict_queue(self, m, keys):
+        last = m.days[-1]
+        weeks = np.maximum(np.ceil(np.array([(d - last).days for d in keys["date"]]) / 7.0), 1).astype(int)
+        source = [d - pd.Timedelta(days=7 * int(w)) for d, w in zip(keys["date"], weeks)]
+        out = _lookup(m, [s.date() if hasattr(s, "date") else s for s in source], keys["slot"])
+        older = [d - pd.Timedelta(days=7) for d in source]  # a DST-missing slot: one week further back
+        fill = _lookup(m, [s.date() if hasattr(s, "date") else s for s in older], keys["slot"])
+        return np.nan_to_num(np.where(np.isnan(out), fill, out))
+
+
+def _recency_weights(m: DayMatrix, usable: np.ndarray, weeks: int, decay: float) -> np.ndarray:
+    """Weight decay**age for the last `weeks` usable days of each weekday, 0 elsewhere."""
+    w = np.zeros(len(m.days))
+    for k in range(7):
+        idx = np.flatnonzero((m.dow == k) & usable)[::-1][:weeks]
+        w[idx] = decay ** np.arange(len(idx))
+    return w
+
+
+class WeeklyProfile(Forecaster):
+    """Recency-weighted average of the same weekday and clock slot over recent weeks
+    (declared special days left out)."""
+
+    name = "weekly_profile"
+
+    def __init__(self, weeks: int = 8, decay: float = 0.8):
+        self.weeks, self.decay = weeks, decay
+
+    def _fit_queue(self, m):
+        specials = self.calendar.special(m.days)
+        special = np.array([d in specials for d in m.days])
+        w = _recency_weights(m, ~special, self.weeks, self.decay)
+        vals = np.nan_to_num(m.values)
+        prof = np.zeros((7, len(m.slots)))
+        for k in range(7):
+            wk = w * (m.dow == k)
+            if wk.sum() > 0:
+                prof[k] = wk @ vals / wk.sum()
+        return m.slots, prof
+
+    def _predict_queue(self, state, keys):
+        slots, prof = state
+        col = pd.Series(np.arange(len(slots)), index=slots).reindex(keys["slot"]).to_numpy()
+        ok = ~np.isnan(col)
+        out = np.zeros(len(keys))
+        out[ok] = prof[keys["dow"].to_numpy()[ok], col[ok].astype(int)]
+        return out
+
+
+@dataclass
+class _DailyState:
+    slots: np.ndarray
+    shares: np.ndarray        # 7 x slots, rows sum to 1 (0 for closed weekdays)
+    dow_factor: np.ndarray    # 7
+    level: float              # deseasonalized level at the last history day
+    trend: float              # per day
+    last_day: date
+    special_factor: float     # learned actual/expected on past special days
+    outliers: list = field(default_factory=list)
+
+
+class DailyProfile(Forecaster):
+    """Contact-center model: daily total x intraday profile of its weekday.
+
+    Daily totals = (level + damped trend) x weekday factor x special-day factor. Level,
+    trend and weekday factors are fitted jointly by recency-weighted least squares on recent
+    days; holidays, declared special days and detected outliers (days far from the median of
+    the same weekday around them: outages, system gaps) get zero weight so they do not
+    poison the pattern. Intraday shares per weekday are recency-weighted over the same clean
+    days. Future special days take their declared factor, else the learned median ratio.
+    """
+
+    name = "daily_profile"
+
+    def __init__(self, window_days: int = 84, half_life_days: float = 28.0, damping: float = 0.97,
+                 profile_weeks: int = 8, profile_decay: float = 0.85, profile_pooling: float = 3.0,
+                 outlier_low: float = 0.6, outlier_high: float = 1.7, min_trend_days: int = 42):
+        self.window_days, self.half_life_days, self.damping = window_days, half_life_days, damping
+        self.profile_weeks, self.profile_decay, self.profile_pooling = profile_weeks, profile_decay, profile_pooling
+        self.outlier_low, self.outlier_high = outlier_low, outlier_high
+        self.min_trend_days = min_trend_days
+
+    def outlier_days(self, m: DayMatrix, special: np.ndarray) -> np.ndarray:
+        """Days whose total is far from the median of the same weekday within +-4 weeks,
+        both in ratio and in Poisson standard deviations."""
+        out = np.zeros(len(m.days), bool)
+        for i in range(len(m.days)):
+            same = np.flatnonzero((m.dow == m.dow[i]) & ~special & (np.abs(np.arange(len(m.days)) - i) <= 28))
+            same = same[same != i]
+            if same.size < 2:
+                continue
+            ref = np.median(m.totals[same])
+            if ref > 0:
+                ratio = m.totals[i] / ref
+                far = ratio < self.outlier_low or ratio > self.outlier_high
+                # ... and beyond Poisson noise, so a quiet queue's ordinary days are kept.
+                out[i] = far and abs(m.totals[i] - ref) > 4.0 * np.sqrt(ref + 1.0)
+        return out
+
+    def _fit_queue(self, m):
+        specials = self.calendar.special(m.days)
+        special = np.array([d in specials for d in m.days])
+        outlier = self.outlier_days(m, special) & ~special
+        clean = ~special & ~outlier
+        n = len(m.days)
+        t = np.arange(n, dtype=float)
+        w = np.where(clean & (t > n - 1 - self.window_days), 0.5 ** ((n - 1 - t) / self.half_life_days), 0.0)
+        # With under six weeks a slope is mostly noise that the forecast would extrapolate.
+        level, trend, factor = self._fit_daily(m.totals, m.dow, t, w, with_trend=n >= self.min_trend_days)
+
+        expected = np.maximum(level + trend * (t - (n - 1)), 0) * factor[m.dow]
+        ratios = [m.totals[i] / expected[i] for i in np.flatnonzero(special) if expected[i] > 0]
+        learned = float(np.median(ratios)) if ratios else 1.0
+
+        pw = _recency_weights(m, clean, self.profile_weeks, self.profile_decay)
+        shares = self._shares(m, pw)
+        return _DailyState(m.slots, shares, factor, level, trend, m.days[-1], learned,
+                           [m.days[i] for i in np.flatnonzero(outlier)])
+
+    @staticmethod
+    def _fit_daily(totals, dow, t, w, with_trend: bool = True, iterations: int = 12):
+        factor = np.ones(7)
+        open_dow = np.array([(w * (dow == k) * totals).sum() > 0 for k in range(7)])
+        factor[~open_dow] = 0.0
+        a, b = (totals * w).sum() / max(w.sum(), 1e-12), 0.0
+        t0 = t.max()
+        for _ in range(iterations):
+            f = factor[dow]
+            use = (w > 0) & (f > 0)
+            if use.sum() >= 2:
+                z = totals[use] / f[use]
+                ww = w[use] * f[use] ** 2  # weight by signal size: bigger days carry more information
+                x = t[use] - t0
+                xm, zm = np.average(x, weights=ww), np.average(z, weights=ww)
+                var = np.average((x - xm) ** 2, weights=ww)
+                b = np.average((x - xm) * (z - zm), weights=ww) / var if var > 0 and with_trend else 0.0
+                a = zm - b * xm
+            lvl = np.maximum(a + b * (t - t0), 1e-9)
+            for k in np.flatnonzero(open_dow):
+                sel = (dow == k) & (w > 0)
+                if sel.any():
+                    factor[k] = (w[sel] * totals[sel]).sum() / (w[sel] * lvl[sel]).sum()
+            scale = factor[open_dow].mean() if open_dow.any() else 1.0
+            factor = factor / scale if scale > 0 else factor
+        return max(a, 0.0), b, factor
+
+    def _shares(self, m: DayMatrix, pw: np.ndarray) -> np.ndarray:
+        """Intraday shares per weekday, shrunk toward the profile pooled over all open days:
+        (n own + pooling x pooled) / (n + pooling), n = the weekday's effective day count.
+        A weekday with few clean days borrows the common shape instead of its own noise."""
+        vals = np.nan_to_num(m.values)
+        pooled = pw @ vals
+        pooled = pooled / pooled.sum() if pooled.sum() > 0 else pooled
+        shares = np.zeros((7, len(m.slots)))
+        for k in range(7):
+            wk = pw * (m.dow == k)
+            total = wk @ m.totals
+            if total > 0:
+                n = wk.sum()
+                shares[k] = (n * (wk @ vals / total) + self.profile_pooling * pooled) / (n + self.profile_pooling)
+        return shares
+
+    def _predict_queue(self, s: _DailyState, keys):
+        out = np.zeros(len(keys))
+        col = pd.Series(np.arange(len(s.slots)), index=s.slots).reindex(keys["slot"]).to_numpy()
+        specials = self.calendar.special(sorted(set(keys["date"])))
+        for day, idx in keys.groupby("date").indices.items():
+            h = (day - s.last_day).days
+            damped = sum(self.damping ** i for i in range(1, h + 1)) if h > 0 else h
+            total = max(s.level + s.trend * damped, 0.0) * s.dow_factor[day.weekday()]
+            if day in specials:
+                total *= specials[day] if specials[day] is not None else s.special_factor
+            ok = ~np.isnan(col[idx])
+            share = np.zeros(len(idx))
+            share[ok] = s.shares[day.weekday(), col[idx][ok].astype(int)]
+            if share.sum() > 0:
+                out[idx] = total * share / share.sum()
+        return out
+
+
+class AhtProfile:
+    """AHT per weekday and clock slot: recency-weighted, volume-weighted, and shrunk toward
+    the weekday's mean AHT where few contacts were handled:
+    aht = (handle seconds + k x weekday mean) / (handled + k)."""
+
+    def __init__(self, weeks: int = 8, decay: float = 0.85, shrink_contacts: float = 15.0):
+        self.weeks, self.decay, self.k = weeks, decay, shrink_contacts
+
+    def fit(self, history: pd.DataFrame) -> "AhtProfile":
+        self.state = {}
+        for q, part in _per_queue(history):
+            part = part.assign(handle=np.nan_to_num(part["aht_seconds"].to_numpy()) * part["handled"].to_numpy())
+            h = DayMatrix.build(part, "handle")
+            c = DayMatrix.build(part, "handled")
+            w = _recency_weights(c, np.ones(len(c.days), bool), self.weeks, self.decay)
+            hs, cs = np.nan_to_num(h.values), np.nan_to_num(c.values)
+            overall = hs.sum() / cs.sum() if cs.sum() > 0 else np.nan
+            prof = np.full((7, len(c.slots)), np.nan)
+            for k in range(7):
+                wk = w * (c.dow == k)
+                sh, sc = wk @ hs, wk @ cs
+                mean = sh.sum() / sc.sum() if sc.sum() > 0 else overall
+                prof[k] = (sh + self.k * mean) / (sc + self.k)
+            self.state[q] = (c.slots, prof)
+        return self
+
+    def predict(self, starts) -> pd.DataFrame:
+        keys = time_keys(starts)
+        frames = []
+        for q, (slots, prof) in self.state.items():
+            col = pd.Series(np.arange(len(slots)), index=slots).reindex(keys["slot"]).to_numpy()
+            ok = ~np.isnan(col)
+            aht = np.full(len(keys), np.nan)
+            aht[ok] = prof[keys["dow"].to_numpy()[ok], col[ok].astype(int)]
+            frames.append(pd.DataFrame({"interval_start": pd.DatetimeIndex(starts), "queue": q, "aht_seconds": aht}))
+        return pd.concat(frames, ignore_index=True)
+
+
+MODELS = {cls.name: cls for cls in (SeasonalNaive, WeeklyProfile, DailyProfile)}
+
+
+def make_model(name: str) -> Forecaster:
+    try:
+        return MODELS[name]()
+    except KeyError:
+        raise ValueError(f"model={name!r}: choose one of {sorted(MODELS)} or 'auto'") from None
