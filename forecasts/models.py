@@ -178,26 +178,36 @@ class DailyProfile(Forecaster):
 
     def __init__(self, window_days: int = 84, half_life_days: float = 28.0, damping: float = 0.97,
                  profile_weeks: int = 8, profile_decay: float = 0.85, profile_pooling: float = 3.0,
-                 outlier_low: float = 0.6, outlier_high: float = 1.7, min_trend_days: int = 42):
+                 outlier_low: float = 0.6, outlier_high: float = 1.7, min_trend_days: int = 14):
         self.window_days, self.half_life_days, self.damping = window_days, half_life_days, damping
         self.profile_weeks, self.profile_decay, self.profile_pooling = profile_weeks, profile_decay, profile_pooling
         self.outlier_low, self.outlier_high = outlier_low, outlier_high
         self.min_trend_days = min_trend_days
 
     def outlier_days(self, m: DayMatrix, special: np.ndarray) -> np.ndarray:
-        """Days whose total is far from the median of the same weekday within +-4 weeks,
-        both in ratio and in Poisson standard deviations."""
-        out = np.zeros(len(m.days), bool)
-        for i in range(len(m.days)):
-            same = np.flatnonzero((m.dow == m.dow[i]) & ~special & (np.abs(np.arange(len(m.days)) - i) <= 28))
-            same = same[same != i]
+        """Days to leave out of the pattern, in two passes.
+
+        1. Gaps: nothing recorded on a weekday that is normally open (export gaps, outages
+           of the whole day). These are found first because their zeros would otherwise drag
+           the reference down and make the normal days around them look like outliers.
+        2. Days far from the median of the same weekday within +-4 weeks (gaps and special
+           days excluded), both in ratio and beyond Poisson noise (4 standard deviations),
+           so a quiet queue's ordinary days are kept.
+        """
+        n = len(m.days)
+        pos = np.arange(n)
+        near = [np.flatnonzero((m.dow == m.dow[i]) & (np.abs(pos - i) <= 28) & (pos != i)) for i in range(n)]
+        gap = np.array([m.totals[i] == 0 and nb.size > 0 and np.median(m.totals[nb]) > 20 for i, nb in
+                        enumerate(near)])
+        out = gap.copy()
+        for i in np.flatnonzero(~gap):
+            same = near[i][~special[near[i]] & ~gap[near[i]]]
             if same.size < 2:
                 continue
             ref = np.median(m.totals[same])
             if ref > 0:
                 ratio = m.totals[i] / ref
                 far = ratio < self.outlier_low or ratio > self.outlier_high
-                # ... and beyond Poisson noise, so a quiet queue's ordinary days are kept.
                 out[i] = far and abs(m.totals[i] - ref) > 4.0 * np.sqrt(ref + 1.0)
         return out
 
@@ -209,7 +219,7 @@ class DailyProfile(Forecaster):
         n = len(m.days)
         t = np.arange(n, dtype=float)
         w = np.where(clean & (t > n - 1 - self.window_days), 0.5 ** ((n - 1 - t) / self.half_life_days), 0.0)
-        # With under six weeks a slope is mostly noise that the forecast would extrapolate.
+        # Under two weeks a slope cannot be told apart from the weekly pattern.
         level, trend, factor = self._fit_daily(m.totals, m.dow, t, w, with_trend=n >= self.min_trend_days)
 
         expected = np.maximum(level + trend * (t - (n - 1)), 0) * factor[m.dow]
