@@ -101,3 +101,5 @@ def test_demo_writes_requirements(tmp_path):
     assert res.exit_code == 0, res.output
     req = pd.read_csv(tmp_path / "requirements.csv")
     assert {"billing", "tech"} == set(req["queue"]) and req["scheduled_agents"].max() > 0
+    fc = pd.read_csv(tmp_path / "forecast.csv")
+    assert len(fc) == len(req) and (fc["volume"].round(6) == req["volume"].round(6)).all()

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..domain import ServiceTarget
+from ..errors import InputError
 from .backoffice import backoffice_requirement
 from .requirements import required_agents
 
@@ -40,6 +41,18 @@ def staff_frame(frame: pd.DataFrame, interval_minutes: int, target: ServiceTarge
     out["scheduled_agents"] = res["scheduled_agents"].to_numpy()
     out["workload_agents"] = res["workload_agents"].to_numpy()
     return out
+
+
+def staff_by_queue(frame: pd.DataFrame, interval_minutes: int, targets: dict[str, ServiceTarget],
+                   default: ServiceTarget | None = None) -> pd.DataFrame:
+    """Staff each queue to its own target (`default` for queues not named in `targets`)."""
+    parts = []
+    for queue, part in frame.groupby("queue", sort=True):
+        target = targets.get(queue, default)
+        if target is None:
+            raise InputError("queue", queue, f"no service target for this queue; targets are for {sorted(targets)}")
+        parts.append(staff_frame(part, interval_minutes, target))
+    return pd.concat(parts, ignore_index=True)
 
 
 def summarize(req: pd.DataFrame, interval_minutes: int) -> pd.DataFrame:

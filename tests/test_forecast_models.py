@@ -1,0 +1,168 @@
+"""Forecast models and pipeline on synthetic series whose truth is known."""
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasts import metrics
+from forecasts.calendar import Calendar
+from forecasts.models import AhtProfile, DailyProfile, DayMatrix, SeasonalNaive, WeeklyProfile
+from forecasts.pipeline import forecast
+from wfm.domain import Horizon
+
+TZ = "Europe/Berlin"
+DOW = np.array([1.3, 1.1, 1.0, 1.0, 0.9, 0.5, 0.2])
+
+
+def intraday(starts) -> np.ndarray:
+    h = starts.hour + starts.minute / 60.0
+    return np.where((h >= 7) & (h < 21), np.exp(-((h - 11) ** 2) / 8.0) + 0.3, 0.0)
+
+
+def expected(start: date, days: int, level=500.0, trend=2.0, day0: int = 0, interval=60):
+    """Exact expected volume per interval: (level + trend t) x weekday factor x shares."""
+    starts = Horizon(start=start, days=days, interval_minutes=interval, timezone=TZ).interval_starts()
+    keys = pd.DataFrame({"d": starts.date})
+    shape = intraday(starts)
+    frame = pd.DataFrame({"interval_start": starts, "queue": "q", "shape": shape, "date": starts.date})
+    frame["t"] = frame["date"].map(lambda d: (d - start).days + day0)
+    frame["dow"] = frame["date"].map(lambda d: d.weekday())
+    share = frame["shape"] / frame.groupby("date")["shape"].transform("sum")
+    frame["volume"] = (level + trend * frame["t"]) * DOW[frame["dow"]] * share
+    frame["aht_seconds"], frame["handled"] = 300.0, frame["volume"]
+    return frame[["interval_start", "queue", "volume", "aht_seconds", "handled"]]
+
+
+def noisy(frame, seed=0):
+    out = frame.copy()
+    out["volume"] = np.random.default_rng(seed).poisson(frame["volume"]).astype(float)
+    out["handled"] = out["volume"]
+    return out
+
+
+START = date(2026, 1, 5)  # Monday; 16 weeks of history, crossing the March DST change
+
+
+def test_recovers_known_trend_weekday_factors_and_profile():
+    hist = expected(START, 16 * 7)
+    model = DailyProfile().fit(hist)
+    s = model.state["q"]
+    # Weekday factors are normalized to mean 1, so growth is identifiable relative to the level.
+    last_t = 16 * 7 - 1
+    assert s.trend / s.level == pytest.approx(2.0 / (500 + 2.0 * last_t), rel=0.02)
+    assert s.dow_factor / s.dow_factor.mean() == pytest.approx(DOW / DOW.mean(), rel=0.01)
+    truth = expected(START + timedelta(days=112), 14, day0=112)
+    fc = model.predict(pd.DatetimeIndex(truth["interval_start"]))
+    # Damped trend: within 2% over two weeks ahead.
+    assert metrics.wape(truth["volume"], fc["volume"]) < 0.02
+
+
+def test_noisy_series_beats_seasonal_naive_clearly():
+    hist = noisy(expected(START, 16 * 7), seed=1)
+    truth = noisy(expected(START + timedelta(days=112), 7, day0=112), seed=2)
+    starts = pd.DatetimeIndex(truth["interval_start"])
+    w = {m.name: metrics.wape(truth["volume"], m.fit(hist).predict(starts)["volume"])
+         for m in (SeasonalNaive(), WeeklyProfile(), DailyProfile())}
+    assert w["daily_profile"] < 0.8 * w["seasonal_naive"]
+
+
+def _with_holiday(hist, day: date, factor: float):
+    out = hist.copy()
+    on_day = out["interval_start"].dt.date == day
+    out.loc[on_day, "volume"] *= factor
+    return out
+
+
+def test_holiday_is_not_copied_into_the_next_week():
+    last_monday = START + timedelta(days=15 * 7)
+    hist = _with_holiday(expected(START, 16 * 7), last_monday, 0.1)
+    truth = expected(START + timedelta(days=112), 7, day0=112)
+    monday = truth["interval_start"].dt.date == START + timedelta(days=112)
+    starts = pd.DatetimeIndex(truth["interval_start"])
+    clean = expected(START, 16 * 7)
+    cal = Calendar(special_days={last_monday: None})
+    for model in (DailyProfile(), WeeklyProfile()):
+        fc = model.fit(hist, cal).predict(starts)
+        without = type(model)().fit(clean, cal).predict(starts)  # same model, no holiday in history
+        assert fc.loc[monday.to_numpy(), "volume"].sum() == pytest.approx(
+            without.loc[monday.to_numpy(), "volume"].sum(), rel=0.02)
+    # Undeclared, the daily model still finds it (an outlier) and does not copy it.
+    fc = DailyProfile().fit(hist).predict(starts)
+    assert fc.loc[monday.to_numpy(), "volume"].sum() == pytest.approx(truth.loc[monday, "volume"].sum(), rel=0.05)
+    # The scenario is real: the naive model copies the holiday.
+    naive = SeasonalNaive().fit(hist).predict(starts)
+    assert naive.loc[monday.to_numpy(), "volume"].sum() < 0.2 * truth.loc[monday, "volume"].sum()
+
+
+def test_declared_future_special_day_uses_its_factor():
+    hist = expected(START, 8 * 7)
+    day = START + timedelta(days=8 * 7 + 2)
+    truth = expected(START + timedelta(days=56), 7, day0=56)
+    starts = pd.DatetimeIndex(truth["interval_start"])
+    fc = DailyProfile().fit(hist, Calendar(special_days={day: 0.25})).predict(starts)
+    on = (truth["interval_start"].dt.date == day).to_numpy()
+    assert fc.loc[on, "volume"].sum() == pytest.approx(0.25 * truth.loc[on, "volume"].sum(), rel=0.03)
+
+
+def test_dst_day_in_the_horizon_gets_its_own_intervals_and_full_total():
+    # History ends Saturday 2026-03-28; the horizon starts with the 23-hour Sunday.
+    hist = expected(START, 83)
+    truth = expected(date(2026, 3, 28), 3, day0=82)
+    truth = truth[truth["interval_start"].dt.date > date(2026, 3, 28)]
+    starts = pd.DatetimeIndex(truth["interval_start"])
+    fc = DailyProfile().fit(hist).predict(starts)
+    sunday = (fc["interval_start"].dt.date == date(2026, 3, 29)).to_numpy()
+    assert sunday.sum() == 23
+    assert fc.loc[sunday, "volume"].sum() == pytest.approx(truth.loc[sunday, "volume"].sum(), rel=0.03)
+
+
+def test_aht_is_volume_weighted_and_shrunk_where_volume_is_small():
+    hist = expected(START, 4 * 7)
+    hist["volume"] = np.where(hist["volume"] > 0, hist["volume"], 0)
+    odd = hist["interval_start"].dt.hour == 20  # a quiet hour with one very long contact a day
+    hist.loc[odd, "handled"] = 1.0
+    hist.loc[odd, "aht_seconds"] = 3000.0
+    starts = Horizon(start=START + timedelta(days=28), days=7, interval_minutes=60, timezone=TZ).interval_starts()
+    fc = AhtProfile(shrink_contacts=15).fit(hist).predict(starts)
+    at = fc.set_index("interval_start")["aht_seconds"]
+    busy = at[at.index.hour == 11]
+    quiet = at[at.index.hour == 20]
+    assert busy.between(290, 420).all()          # near 300, pulled a little by the long calls
+    assert (quiet < 0.5 * 3000).all()             # one call a day does not set the AHT
+    assert (quiet > busy.mean()).all()            # but the signal is kept
+
+
+def test_pipeline_contract_intervals_and_auto_choice():
+    hist = noisy(expected(START, 10 * 7), seed=3)
+    res = forecast(hist, days=7, timezone=TZ, interval_minutes=60, model="auto", level=0.9)
+    fc = res.forecast
+    assert list(fc.columns) == ["interval_start", "queue", "volume", "volume_lower", "volume_upper", "aht_seconds"]
+    assert res.first_day == START + timedelta(days=70)
+    assert len(fc) == 7 * 24 and not fc.duplicated(["interval_start"]).any()
+    assert (fc["volume_lower"] <= fc["volume"]).all() and (fc["volume"] <= fc["volume_upper"]).all()
+    closed = fc["volume"] == 0
+    assert (fc.loc[closed, "volume_upper"] == 0).all()
+    best = res.scores.sort_values("wape").iloc[0]["model"]
+    assert res.chosen["q"] == best
+    # Honest out-of-fold coverage of the 90% band on Poisson noise.
+    cov = res.scores.set_index("model").loc[best, "coverage"]
+    assert 0.8 <= cov <= 0.98
+
+
+def test_metrics_on_hand_computed_values():
+    y, f = np.array([10.0, 0.0, 5.0]), np.array([8.0, 1.0, 5.0])
+    assert metrics.wape(y, f) == pytest.approx(3 / 15)
+    assert metrics.bias(y, f) == pytest.approx(-1 / 15)
+    assert metrics.mase(y, f, scale=2.0) == pytest.approx(0.5)
+    assert metrics.seasonal_naive_scale([1, 2, 4, 8], season=2) == pytest.approx((3 + 6) / 2)
+    assert metrics.coverage(y, f - 1, f + 1) == pytest.approx(2 / 3)
+
+
+def test_day_matrix_marks_missing_dst_slot():
+    hist = expected(date(2026, 3, 28), 3)
+    m = DayMatrix.build(hist)
+    row = m.days.index(date(2026, 3, 29))
+    col = list(m.slots).index(120)  # 02:00 does not exist that day
+    assert np.isnan(m.values[row, col]) and not np.isnan(m.values[row - 1, col])
