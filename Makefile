@@ -21,10 +21,18 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q 2>&1 | tee .pytest-last.log; exit $${PIPESTATUS[0]}
 
-# Benchmarks need the peer libraries of the `bench` extra; not part of `make test`.
-bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
-	$(BIN)/python bench/staffing.py
+# Benchmarks need the peer libraries of the `bench` extra (statsforecast pins pandas < 3),
+# so they get their own venv and never change the one `make test` uses.
+BENCH_VENV := .venv-bench
+$(BENCH_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e ".[dev,bench]"
+	touch $@
+
+bench: $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python bench/staffing.py
+	$(BENCH_VENV)/bin/python bench/forecast.py
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .hypothesis
+	rm -rf $(VENV) $(BENCH_VENV) out .pytest_cache .hypothesis

@@ -149,7 +149,7 @@ def synthetic_year(queues: int, seed: int = 3) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     starts = pd.date_range("2025-01-01", "2026-01-01", freq="60min", tz="Europe/Berlin", inclusive="left")
     hour = starts.hour.to_numpy()
-    dow = starts.dayofweek.to_numpy()
+    dow = starts.day_of_week.to_numpy()
     shape = np.exp(-((hour - 11) ** 2) / 8.0) * np.array([1.2, 1.0, 1.0, 1.0, 0.9, 0.4, 0.2])[dow]
     frames = []
     for q in range(queues):

@@ -241,7 +241,8 @@ def local_bucket(ts_utc: pd.Series, interval_minutes: int, timezone: str) -> pd.
     """
     local = ts_utc.dt.tz_convert(timezone)
     offset = (local.dt.tz_localize(None) - ts_utc.dt.tz_localize(None)).dt.total_seconds().to_numpy()
-    epoch = ts_utc.astype("int64").to_numpy() // 10**9  # seconds
+    # Whole seconds since the epoch, whatever the datetime resolution (pandas 3 parses to us).
+    epoch = ((ts_utc - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy(np.int64)
     step = interval_minutes * 60
     wall = epoch + offset.astype(np.int64)
     start = wall - wall % step - offset.astype(np.int64)

@@ -24,7 +24,7 @@ from .calendar import Calendar
 def time_keys(starts) -> pd.DataFrame:
     """Local date, weekday (Mon=0) and clock slot (minutes after midnight) per interval."""
     starts = pd.DatetimeIndex(starts)
-    return pd.DataFrame({"date": starts.date, "dow": starts.dayofweek.to_numpy(),
+    return pd.DataFrame({"date": starts.date, "dow": starts.day_of_week.to_numpy(),
                          "slot": (starts.hour * 60 + starts.minute).to_numpy()})
 
 

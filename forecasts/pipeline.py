@@ -107,7 +107,8 @@ def score(bt: pd.DataFrame, level: float = 0.9) -> pd.DataFrame:
             n += int(active.sum())
         mase_folds = [metrics.mase(gf["actual"], gf["forecast"], gf["scale"].iloc[0]) for _, gf in g.groupby("fold")]
         out.append({"model": model, "queue": queue, "folds": g["fold"].nunique(),
-                    "wape": metrics.wape(g["actual"], g["forecast"]), "mase": float(np.nanmean(mase_folds)),
+                    "wape": metrics.wape(g["actual"], g["forecast"]),
+                    "mase": float(np.nanmean(mase_folds)) if np.isfinite(mase_folds).any() else float("nan"),
                     "bias": metrics.bias(g["actual"], g["forecast"]), "coverage": covered / n if n else np.nan})
     return pd.DataFrame(out)
 

@@ -45,7 +45,7 @@ def main(path: Path = Path(__file__).with_name("tickets.csv.gz")) -> None:
     rows = []
     for queue, (channel, base, trend, handle) in QUEUES.items():
         for i, day in enumerate(days):
-            mean = base * WEEKDAY[day.dayofweek] * (1 + trend * i) * rng.lognormal(0, 0.05)
+            mean = base * WEEKDAY[day.day_of_week] * (1 + trend * i) * rng.lognormal(0, 0.05)
             if day.date() == HOLIDAY:
                 mean *= 0.15
             count = rng.poisson(mean)

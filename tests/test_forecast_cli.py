@@ -16,7 +16,7 @@ def history_csv(tmp_path, days=35, queue=True, tz="Europe/Berlin"):
     start = pd.Timestamp("2026-02-02", tz=tz)
     stamps = []
     for d in range(days):
-        n = rng.poisson(60 if (start + pd.Timedelta(days=d)).dayofweek < 5 else 20)
+        n = rng.poisson(60 if (start + pd.Timedelta(days=d)).day_of_week < 5 else 20)
         minutes = rng.uniform(8 * 60, 18 * 60, n)
         stamps += [start + pd.Timedelta(days=d, minutes=float(m)) for m in np.sort(minutes)]
     frame = pd.DataFrame({"created_at": [t.isoformat() for t in stamps],

@@ -74,7 +74,7 @@ def summarize(req: pd.DataFrame, interval_minutes: int) -> pd.DataFrame:
         if "occupancy" in g:  # busy time over on-queue time, not an average of ratios
             row["occupancy"] = work / capacity if capacity else 0.0
         for metric in ("service_level", "asa_seconds", "abandon_rate"):
-            if metric in g and vol.sum() > 0:
+            if metric in g:  # contact-weighted; NaN when nothing was offered
                 values = g[metric].to_numpy(float)
                 ok = np.isfinite(values) & (vol > 0)
                 row[metric] = float(np.average(values[ok], weights=vol[ok])) if ok.any() else float("nan")
