@@ -1,0 +1,188 @@
+"""Roster input and output (pydantic, JSON-serializable, shared with the CLI and the API).
+
+Times: shift starts are local clock times on a planning day (the day the shift starts);
+a shift lasts its length in real minutes, so on a DST day an 8-hour shift still covers 8 hours
+of intervals. Requirements are given per horizon interval (`Horizon.interval_starts()`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from ..domain import Horizon
+
+
+class BreakRule(BaseModel):
+    """One break within a shift: `minutes` long, starting between `earliest_minutes` and
+    `latest_minutes` after the shift starts. Breaks of a template are taken in list order."""
+
+    name: str = "break"
+    minutes: int = Field(gt=0)
+    earliest_minutes: int = Field(ge=0)
+    latest_minutes: int = Field(ge=0)
+    paid: bool = True
+
+    @model_validator(mode="after")
+    def _window(self) -> "BreakRule":
+        if self.latest_minutes < self.earliest_minutes:
+            raise ValueError(f"break {self.name!r}: latest_minutes={self.latest_minutes} < "
+                             f"earliest_minutes={self.earliest_minutes}")
+        return self
+
+
+class ShiftTemplate(BaseModel):
+    id: str = Field(min_length=1)
+    start_times: list[time] = Field(default_factory=list, description="allowed local start times")
+    earliest_start: time | None = None
+    latest_start: time | None = None
+    step_minutes: int | None = None
+    length_minutes: int = Field(gt=0, le=24 * 60)
+    crosses_midnight: bool = False
+    breaks: list[BreakRule] = Field(default_factory=list)
+    skills: list[str] = Field(default_factory=list, description="queues it may work; empty = any")
+
+    @model_validator(mode="after")
+    def _starts(self) -> "ShiftTemplate":
+        windowed = self.earliest_start is not None and self.latest_start is not None
+        if not self.start_times and not windowed:
+            raise ValueError(f"template {self.id!r}: give start_times or earliest_start/latest_start")
+        for b in self.breaks:
+            if b.latest_minutes + b.minutes > self.length_minutes:
+                raise ValueError(f"template {self.id!r}: break {b.name!r} can end after the shift")
+        return self
+
+    def starts(self, interval_minutes: int) -> list[time]:
+        if self.start_times:
+            return sorted(set(self.start_times))
+        step = self.step_minutes or interval_minutes
+        first = self.earliest_start.hour * 60 + self.earliest_start.minute
+        last = self.latest_start.hour * 60 + self.latest_start.minute
+        return [time(m // 60, m % 60) for m in range(first, last + 1, step)]
+
+    @property
+    def paid_minutes(self) -> int:
+        return self.length_minutes - sum(b.minutes for b in self.breaks if not b.paid)
+
+
+class Contract(BaseModel):
+    min_hours: float = Field(0, ge=0, description="paid hours per week, at least")
+    max_hours: float = Field(40, gt=0, description="paid hours per week, at most")
+    max_days: int = Field(5, ge=0, le=7)
+    min_days: int = Field(0, ge=0, le=7)
+    template_caps: dict[str, int] = Field(default_factory=dict, description="template id -> max shifts")
+
+
+class Preference(BaseModel):
+    """A wish with a weight: a day off (`template` None) or a template on a date; `want`
+    False means the agent would rather not."""
+
+    day: date
+    template: str | None = None
+    want: bool = True
+    weight: int = Field(1, ge=0)
+
+
+class Agent(BaseModel):
+    id: str = Field(min_length=1)
+    skills: list[str] = Field(min_length=1)
+    contract: Contract = Contract()
+    unavailable_days: list[date] = Field(default_factory=list, description="approved leave / not available")
+    fixed: dict[date, str | None] = Field(default_factory=dict,
+                                          description="date -> template id to work that day, or None for a fixed day off")
+    preferences: list[Preference] = Field(default_factory=list)
+    cost_per_hour: float = Field(0, ge=0)
+
+
+class Rules(BaseModel):
+    min_rest_hours: float = Field(11, ge=0)
+    max_consecutive_days: int = Field(6, ge=1)
+    min_consecutive_days_off: int = Field(1, ge=1)
+    max_weekends: int | None = Field(None, ge=0, description="weekends (Sat or Sun worked) in the horizon")
+
+
+class Weights(BaseModel):
+    under: int = Field(100, ge=0, description="per agent-interval below requirement")
+    over: int = Field(10, ge=0, description="per agent-interval above requirement")
+    cost: float = Field(0.0, ge=0, description="per unit of paid cost")
+    preference: int = Field(1, ge=0, description="multiplies each preference's own weight")
+
+
+class SolverParams(BaseModel):
+    time_limit_seconds: float = Field(30, gt=0)
+    workers: int = Field(1, ge=1)
+    seed: int = 0
+
+
+class QueueRequirement(BaseModel):
+    queue: str
+    agents: list[float] = Field(description="required on-queue agents per horizon interval")
+
+
+class RosterInput(BaseModel):
+    horizon: Horizon
+    requirements: list[QueueRequirement]
+    templates: list[ShiftTemplate] = Field(min_length=1)
+    agents: list[Agent] = Field(min_length=1)
+    rules: Rules = Rules()
+    weights: Weights = Weights()
+    solver: SolverParams = SolverParams()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "RosterInput":
+        n = len(self.horizon.interval_starts())
+        for r in self.requirements:
+            if len(r.agents) != n:
+                raise ValueError(f"requirements[{r.queue!r}]: {len(r.agents)} values for {n} horizon intervals")
+            if any(v < 0 for v in r.agents):
+                raise ValueError(f"requirements[{r.queue!r}]: negative requirement")
+        ids = [t.id for t in self.templates]
+        if len(set(ids)) != len(ids):
+            raise ValueError("templates: duplicate id")
+        agent_ids = [a.id for a in self.agents]
+        if len(set(agent_ids)) != len(agent_ids):
+            raise ValueError("agents: duplicate id")
+        for a in self.agents:
+            for d, t in a.fixed.items():
+                if t is not None and t not in ids:
+                    raise ValueError(f"agent {a.id!r}: fixed {d} names unknown template {t!r}")
+            for t in a.contract.template_caps:
+                if t not in ids:
+                    raise ValueError(f"agent {a.id!r}: template_caps names unknown template {t!r}")
+        return self
+
+
+class Break(BaseModel):
+    name: str
+    start: datetime
+    end: datetime
+
+
+class Segment(BaseModel):
+    """On-queue work: from start to end on one queue."""
+
+    start: datetime
+    end: datetime
+    queue: str
+
+
+class Shift(BaseModel):
+    agent: str
+    day: date
+    template: str
+    start: datetime
+    end: datetime
+    breaks: list[Break] = Field(default_factory=list)
+    segments: list[Segment] = Field(default_factory=list)
+
+    @field_validator("start", "end")
+    @classmethod
+    def _aware(cls, v: datetime) -> datetime:
+        if v.tzinfo is None:
+            raise ValueError("shift times must be timezone-aware")
+        return v
+
+
+class Roster(BaseModel):
+    shifts: list[Shift]

@@ -1,0 +1,119 @@
+"""Every shift an agent could work: (day, template, start) expanded onto the interval grid.
+
+Intervals are indexed on the horizon grid (`Horizon.interval_starts()`), extended past the
+horizon end at the same spacing so a night shift of the last day still has a full length.
+A shift covers real elapsed time: on a 23-hour day, a 22:00 start of an 8-hour shift ends at
+07:00 local the next morning as on any other day, measured in intervals. Starts that fall in a
+DST gap do not exist and are skipped; a start in the repeated hour takes its first occurrence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+
+from ..domain import zone
+from ..errors import InputError
+from .domain import RosterInput, ShiftTemplate
+
+
+@dataclass(frozen=True)
+class BreakWindow:
+    name: str
+    earliest: int   # absolute interval index of the earliest start
+    latest: int     # absolute interval index of the latest start
+    length: int     # intervals
+    paid: bool
+
+
+@dataclass(frozen=True)
+class ShiftOption:
+    index: int
+    day: int                 # horizon day index (the day the shift starts)
+    template: str
+    start: pd.Timestamp      # tz-aware
+    first: int               # first interval index covered
+    length: int              # intervals
+    paid_minutes: int
+    breaks: tuple[BreakWindow, ...]
+    step: int                # interval minutes
+
+    @property
+    def end_index(self) -> int:
+        return self.first + self.length
+
+    @property
+    def end(self) -> pd.Timestamp:
+        """Real elapsed time: tz-aware arithmetic in pandas adds absolute minutes."""
+        return self.start + pd.Timedelta(minutes=self.length * self.step)
+
+
+class Grid:
+    """Horizon interval grid with index <-> instant conversion beyond the horizon end."""
+
+    def __init__(self, data: RosterInput):
+        self.horizon = data.horizon
+        self.minutes = data.horizon.interval_minutes
+        self.starts = data.horizon.interval_starts()
+        self.size = len(self.starts)
+        self.origin = self.starts[0]
+        self.tz = zone(data.horizon.timezone)
+        self.days = data.horizon.dates()
+
+    def index_of(self, instant: pd.Timestamp) -> int | None:
+        """Interval index whose start is exactly `instant` (None if off the grid)."""
+        offset = (instant - self.origin).total_seconds() / 60.0
+        if offset % self.minutes:
+            return None
+        return int(offset // self.minutes)
+
+    def instant(self, index: int) -> pd.Timestamp:
+        return (self.origin + pd.Timedelta(minutes=self.minutes * index)).tz_convert(self.tz)
+
+
+def _check_alignment(t: ShiftTemplate, minutes: int) -> None:
+    def bad(what, value):
+        raise InputError(f"templates[{t.id!r}].{what}", value, f"must be a multiple of the {minutes}-minute interval")
+
+    if t.length_minutes % minutes:
+        bad("length_minutes", t.length_minutes)
+    for b in t.breaks:
+        for what in ("minutes", "earliest_minutes", "latest_minutes"):
+            if getattr(b, what) % minutes:
+                bad(f"breaks[{b.name!r}].{what}", getattr(b, what))
+
+
+def local_start(day: date, clock, tz) -> pd.Timestamp | None:
+    naive = pd.Timestamp(datetime.combine(day, clock))
+    try:
+        return naive.tz_localize(tz, ambiguous=True, nonexistent="raise")
+    except Exception:  # the clock time does not exist that day (DST gap)
+        return None
+
+
+def expand_options(data: RosterInput, grid: Grid) -> list[ShiftOption]:
+    out: list[ShiftOption] = []
+    step = grid.minutes
+    for t in data.templates:
+        _check_alignment(t, step)
+        length = t.length_minutes // step
+        for d, day in enumerate(grid.days):
+            next_midnight = local_start(day + timedelta(days=1), datetime.min.time(), grid.tz)
+            for clock in t.starts(step):
+                start = local_start(day, clock, grid.tz)
+                if start is None:
+                    continue
+                first = grid.index_of(start)
+                if first is None:
+                    raise InputError(f"templates[{t.id!r}].start", clock.isoformat(timespec="minutes"),
+                                     f"not on the {step}-minute interval grid")
+                end = start + pd.Timedelta(minutes=t.length_minutes)
+                if not t.crosses_midnight and end > next_midnight:
+                    continue
+                breaks = tuple(BreakWindow(b.name, first + b.earliest_minutes // step,
+                                           first + b.latest_minutes // step, b.minutes // step, b.paid)
+                               for b in t.breaks)
+                out.append(ShiftOption(len(out), d, t.id, start, first, length, t.paid_minutes, breaks, step))
+    return out

@@ -1,0 +1,382 @@
+"""Roster solver: CP-SAT model of named agents on shift options with placed breaks.
+
+Formulation (see the CP-SAT primer for the idioms used):
+* x[a, o]: agent a works shift option o (one option per agent per day at most).
+* Breaks are placed implicitly, per (agent, day, template, break rule): a boolean per possible
+  break start interval p, allowed only where some chosen option of that template has p in its
+  window, and exactly one per worked shift of that template. This keeps break variables
+  linear in intervals rather than in options x positions.
+* On-queue(a, i) = working(a, i) - on_break(a, i); a multi-skill agent puts each on-queue
+  interval on exactly one of its queues (z[a, i, q]).
+* Hard rules are plain constraints; soft goals are penalty terms returned by one small
+  function per rule, each with its weight, so the objective is their weighted sum and the
+  independent validator can recompute every term.
+When the model is infeasible, it is rebuilt with one assumption literal per (rule, agent) and
+CP-SAT's sufficient assumptions name the rules and agents in conflict.
+"""
+
+from __future__ import annotations
+
+import math
+import time as clock
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ortools.sat.python import cp_model
+
+from .domain import Break, Roster, RosterInput, Segment, Shift
+from .options import Grid, ShiftOption, expand_options
+
+Progress = Callable[[float, float, float], None]  # objective, bound, seconds
+
+
+@dataclass
+class SolveResult:
+    status: str
+    roster: Roster | None
+    objective: float | None = None
+    bound: float | None = None
+    seconds: float = 0.0
+    conflicts: list[str] = field(default_factory=list)
+
+    @property
+    def gap(self) -> float | None:
+        if self.objective is None or self.bound is None:
+            return None
+        return abs(self.objective - self.bound) / max(abs(self.objective), 1e-9)
+
+
+def cost_term(option: ShiftOption, cost_per_hour: float, weight: float) -> int:
+    """Integer objective units for one worked shift's paid cost (shared with the validator)."""
+    return int(round(weight * cost_per_hour * option.paid_minutes / 60.0))
+
+
+class RosterModel:
+    def __init__(self, data: RosterInput, explain: bool = False):
+        self.data, self.explain = data, explain
+        self.grid = Grid(data)
+        self.options = expand_options(data, self.grid)
+        self.m = cp_model.CpModel()
+        self.assumptions: dict[str, cp_model.IntVar] = {}
+        self.penalties: list[tuple[str, int, object]] = []  # (rule, weight, expression)
+        self.tmpl = {t.id: t for t in data.templates}
+        self.queues = [r.queue for r in data.requirements]
+        self._variables()
+        self._one_shift_per_day()
+        self._fixed_and_leave()
+        self._breaks()
+        self._coverage()
+        self._contracts()
+        self._rest()
+        self._consecutive_days()
+        self._weekends()
+        self._preferences()
+        self._cost()
+        if not explain:
+            self.m.Minimize(sum(w * e for _, w, e in self.penalties))
+        else:
+            self.m.AddAssumptions(list(self.assumptions.values()))
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _enforce(self, rule: str, agent: str | None = None):
+        """Assumption literal for a hard rule (only in explain mode)."""
+        if not self.explain:
+            return None
+        key = f"{rule} ({agent})" if agent else rule
+        if key not in self.assumptions:
+            self.assumptions[key] = self.m.NewBoolVar(key)
+        return self.assumptions[key]
+
+    def _add(self, constraint, rule: str, agent: str | None = None):
+        lit = self._enforce(rule, agent)
+        if lit is not None:
+            constraint.OnlyEnforceIf(lit)
+
+    def _eligible(self, agent, option: ShiftOption) -> bool:
+        t = self.tmpl[option.template]
+        return not t.skills or bool(set(t.skills) & set(agent.skills))
+
+    # -- variables ---------------------------------------------------------------------------
+    def _variables(self):
+        self.x: dict[tuple[str, int], cp_model.IntVar] = {}
+        self.by_agent_day: dict[tuple[str, int], list[ShiftOption]] = defaultdict(list)
+        for a in self.data.agents:
+            for o in self.options:
+                if self._eligible(a, o):
+                    self.x[a.id, o.index] = self.m.NewBoolVar(f"x[{a.id},{o.index}]")
+                    self.by_agent_day[a.id, o.day].append(o)
+        self.works = {}
+        for a in self.data.agents:
+            for d in range(len(self.grid.days)):
+                self.works[a.id, d] = sum(self.x[a.id, o.index] for o in self.by_agent_day[a.id, d])
+
+    def _one_shift_per_day(self):
+        for (a, d), opts in self.by_agent_day.items():
+            if len(opts) > 1:
+                self.m.AddAtMostOne(self.x[a, o.index] for o in opts)
+
+    def _fixed_and_leave(self):
+        days = {day: d for d, day in enumerate(self.grid.days)}
+        for a in self.data.agents:
+            for day in a.unavailable_days:
+                if day in days:
+                    self._add(self.m.Add(self.works[a.id, days[day]] == 0), "unavailable", a.id)
+            for day, template in a.fixed.items():
+                if day not in days:
+                    continue
+                d = days[day]
+                if template is None:
+                    self._add(self.m.Add(self.works[a.id, d] == 0), "fixed day off", a.id)
+                else:
+                    chosen = [self.x[a.id, o.index] for o in self.by_agent_day[a.id, d] if o.template == template]
+                    self._add(self.m.Add(sum(chosen) == 1), "fixed shift", a.id)
+
+    # -- breaks and on-queue time --------------------------------------------------------------
+    def _breaks(self):
+        """Implicit break placement; fills self.on_break[a][i] (expressions) and self.bs."""
+        self.bs: dict[tuple, cp_model.IntVar] = {}
+        self.on_break = defaultdict(lambda: defaultdict(list))
+        for (a, d), opts in self.by_agent_day.items():
+            by_template = defaultdict(list)
+            for o in opts:
+                by_template[o.template].append(o)
+            for t_id, t_opts in by_template.items():
+                rules = self.tmpl[t_id].breaks
+                worked = sum(self.x[a, o.index] for o in t_opts)
+                starts_k = []
+                for k, rule in enumerate(rules):
+                    allowed = defaultdict(list)
+                    for o in t_opts:
+                        w = o.breaks[k]
+                        for p in range(w.earliest, w.latest + 1):
+                            allowed[p].append(self.x[a, o.index])
+                    vars_k = {}
+                    for p, xs in allowed.items():
+                        b = self.m.NewBoolVar(f"b[{a},{d},{t_id},{k},{p}]")
+                        self.m.Add(b <= sum(xs))
+                        vars_k[p] = b
+                        self.bs[a, d, t_id, k, p] = b
+                        for i in range(p, p + o.breaks[k].length):
+                            self.on_break[a][i].append(b)
+                    self.m.Add(sum(vars_k.values()) == worked)
+                    starts_k.append((sum(p * b for p, b in vars_k.items()), t_opts[0].breaks[k].length))
+                # Breaks in list order, not overlapping.
+                for (s1, len1), (s2, _) in zip(starts_k, starts_k[1:]):
+                    self.m.Add(s2 >= s1 + len1 * worked)
+
+    def _coverage(self):
+        self.covering = defaultdict(lambda: defaultdict(list))
+        for (a, o_idx), var in self.x.items():
+            o = self.options[o_idx]
+            for i in range(o.first, min(o.end_index, self.grid.size)):
+                self.covering[a][i].append((var, o))
+        self.z: dict[tuple[str, int, str], object] = {}
+        staffed = defaultdict(list)
+        agents = {a.id: a for a in self.data.agents}
+        for a, cover in self.covering.items():
+            skills = [q for q in agents[a].skills if q in self.queues]
+            for i, entries in cover.items():
+                on_queue = sum(v for v, _ in entries) - sum(self.on_break[a].get(i, []))
+                if not skills:
+                    continue
+                if len(skills) == 1:
+                    self.z[a, i, skills[0]] = on_queue
+                    staffed[skills[0], i].append(on_queue)
+                    continue
+                zs = {}
+                for q in skills:
+                    zq = self.m.NewBoolVar(f"z[{a},{i},{q}]")
+                    allowed = [v for v, o in entries if not self.tmpl[o.template].skills
+                               or q in self.tmpl[o.template].skills]
+                    if len(allowed) < len(entries):
+                        self.m.Add(zq <= sum(allowed))
+                    zs[q] = zq
+                    self.z[a, i, q] = zq
+                    staffed[q, i].append(zq)
+                self.m.Add(sum(zs.values()) == on_queue)
+        self.under, self.over = {}, {}
+        w = self.data.weights
+        for req in self.data.requirements:
+            for i, need in enumerate(req.agents):
+                need = int(math.ceil(need - 1e-9))
+                total = sum(staffed.get((req.queue, i), []))
+                cap = len(staffed.get((req.queue, i), []))
+                u = self.m.NewIntVar(0, need, f"under[{req.queue},{i}]")
+                v = self.m.NewIntVar(0, max(cap - need, 0), f"over[{req.queue},{i}]")
+                self.m.Add(total + u - v == need)
+                self.under[req.queue, i], self.over[req.queue, i] = u, v
+                self.penalties.append(("under-coverage", w.under, u))
+                self.penalties.append(("over-coverage", w.over, v))
+
+    # -- contracts and labour rules ------------------------------------------------------------
+    def _weeks(self):
+        n = len(self.grid.days)
+        return [range(s, min(s + 7, n)) for s in range(0, n, 7)]
+
+    def _contracts(self):
+        for a in self.data.agents:
+            c = a.contract
+            for week in self._weeks():
+                paid = sum(self.x[a.id, o.index] * o.paid_minutes for d in week for o in self.by_agent_day[a.id, d])
+                days = sum(self.works[a.id, d] for d in week)
+                full = len(week) == 7  # minimums apply to whole weeks only
+                self._add(self.m.Add(paid <= int(round(c.max_hours * 60))), "contract max hours", a.id)
+                self._add(self.m.Add(days <= c.max_days), "contract max days", a.id)
+                if full and c.min_hours > 0:
+                    self._add(self.m.Add(paid >= int(round(c.min_hours * 60))), "contract min hours", a.id)
+                if full and c.min_days > 0:
+                    self._add(self.m.Add(days >= c.min_days), "contract min days", a.id)
+            for t_id, cap in c.template_caps.items():
+                uses = [self.x[a.id, o.index] for o in self.options if o.template == t_id and (a.id, o.index) in self.x]
+                self._add(self.m.Add(sum(uses) <= cap), f"template cap {t_id}", a.id)
+
+    def _rest(self):
+        rest = self.data.rules.min_rest_hours * 60
+        if rest <= 0:
+            return
+        n = len(self.grid.days)
+        for a in self.data.agents:
+            for d in range(n):
+                today = self.by_agent_day[a.id, d]
+                for later in (d + 1, d + 2):
+                    if later >= n:
+                        continue
+                    nxt = self.by_agent_day[a.id, later]
+                    for end in sorted({o.end for o in today}):
+                        ending = [self.x[a.id, o.index] for o in today if o.end >= end]
+                        clash = [self.x[a.id, o.index] for o in nxt
+                                 if (o.start - end).total_seconds() / 60.0 < rest]
+                        if clash:
+                            self._add(self.m.Add(sum(ending) + sum(clash) <= 1), "min rest", a.id)
+
+    def _consecutive_days(self):
+        r = self.data.rules
+        n = len(self.grid.days)
+        for a in self.data.agents:
+            w = [self.works[a.id, d] for d in range(n)]
+            for s in range(n - r.max_consecutive_days):
+                self._add(self.m.Add(sum(w[s:s + r.max_consecutive_days + 1]) <= r.max_consecutive_days),
+                          "max consecutive days", a.id)
+            # Forbid work, L days off, work for L below the minimum days-off run.
+            for length in range(1, r.min_consecutive_days_off):
+                for s in range(n - length - 1):
+                    self._add(self.m.Add(w[s] - sum(w[s + 1:s + 1 + length]) + w[s + length + 1] <= 1),
+                              "min consecutive days off", a.id)
+
+    def _weekends(self):
+        limit = self.data.rules.max_weekends
+        if limit is None:
+            return
+        days = self.grid.days
+        for a in self.data.agents:
+            flags = []
+            for d, day in enumerate(days):
+                if day.weekday() == 5 or (day.weekday() == 6 and (d == 0 or days[d - 1].weekday() != 5)):
+                    weekend = [d] + ([d + 1] if day.weekday() == 5 and d + 1 < len(days) else [])
+                    f = self.m.NewBoolVar(f"weekend[{a.id},{d}]")
+                    for wd in weekend:
+                        self.m.Add(f >= self.works[a.id, wd])
+                    flags.append(f)
+            self._add(self.m.Add(sum(flags) <= limit), "max weekends", a.id)
+
+    # -- soft goals ------------------------------------------------------------------------------
+    def _preferences(self):
+        days = {day: d for d, day in enumerate(self.grid.days)}
+        weight = self.data.weights.preference
+        for a in self.data.agents:
+            for p in a.preferences:
+                if p.day not in days or p.weight == 0:
+                    continue
+                d = days[p.day]
+                if p.template is None:
+                    worked = self.works[a.id, d]
+                    term = worked if p.want else 1 - worked  # wanted day off: penalize working
+                else:
+                    on = sum(self.x[a.id, o.index] for o in self.by_agent_day[a.id, d] if o.template == p.template)
+                    term = (1 - on) if p.want else on
+                self.penalties.append((f"preference ({a.id})", weight * p.weight, term))
+
+    def _cost(self):
+        w = self.data.weights.cost
+        if w <= 0:
+            return
+        agents = {a.id: a for a in self.data.agents}
+        for (a, o_idx), var in self.x.items():
+            units = cost_term(self.options[o_idx], agents[a].cost_per_hour, w)
+            if units:
+                self.penalties.append(("cost", units, var))
+
+    # -- solve -------------------------------------------------------------------------------------
+    def solve(self, progress: Progress | None = None) -> SolveResult:
+        params = self.data.solver
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = params.time_limit_seconds
+        solver.parameters.num_workers = params.workers
+        solver.parameters.random_seed = params.seed
+        started = clock.perf_counter()
+        callback = _Progress(progress, started) if progress else None
+        status = solver.Solve(self.m, callback) if callback else solver.Solve(self.m)
+        seconds = clock.perf_counter() - started
+        name = solver.StatusName(status)
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return SolveResult(name, self._extract(solver), solver.ObjectiveValue(), solver.BestObjectiveBound(),
+                               seconds)
+        conflicts = explain_infeasibility(self.data) if status == cp_model.INFEASIBLE else []
+        return SolveResult(name, None, seconds=seconds, conflicts=conflicts)
+
+    def _extract(self, solver) -> Roster:
+        shifts = []
+        for (a, o_idx), var in self.x.items():
+            if not solver.BooleanValue(var):
+                continue
+            o = self.options[o_idx]
+            t = self.tmpl[o.template]
+            breaks = []
+            for k, rule in enumerate(t.breaks):
+                w = o.breaks[k]
+                for p in range(w.earliest, w.latest + 1):
+                    b = self.bs.get((a, o.day, o.template, k, p))
+                    if b is not None and solver.BooleanValue(b):
+                        breaks.append(Break(name=rule.name, start=self.grid.instant(p),
+                                            end=self.grid.instant(p + w.length)))
+            segments = []
+            for i in range(o.first, min(o.end_index, self.grid.size)):
+                queue = next((q for q in self.queues if (a, i, q) in self.z
+                              and solver.Value(self.z[a, i, q]) == 1), None)
+                if queue is None:
+                    continue
+                if segments and segments[-1].queue == queue and segments[-1].end == self.grid.instant(i):
+                    segments[-1].end = self.grid.instant(i + 1)
+                else:
+                    segments.append(Segment(start=self.grid.instant(i), end=self.grid.instant(i + 1), queue=queue))
+            shifts.append(Shift(agent=a, day=self.grid.days[o.day], template=o.template, start=o.start,
+                                end=o.end, breaks=breaks, segments=segments))
+        shifts.sort(key=lambda s: (s.agent, s.start))
+        return Roster(shifts=shifts)
+
+
+class _Progress(cp_model.CpSolverSolutionCallback):
+    def __init__(self, report: Progress, started: float):
+        super().__init__()
+        self.report, self.started = report, started
+
+    def on_solution_callback(self):
+        self.report(self.ObjectiveValue(), self.BestObjectiveBound(), clock.perf_counter() - self.started)
+
+
+def explain_infeasibility(data: RosterInput) -> list[str]:
+    """Rules (and agents) whose hard constraints cannot hold together."""
+    model = RosterModel(data, explain=True)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = min(data.solver.time_limit_seconds, 30.0)
+    solver.parameters.num_workers = 1
+    status = solver.Solve(model.m)
+    if status != cp_model.INFEASIBLE:
+        return ["no conflict found among the named rules within the time limit"]
+    by_index = {v.Index(): k for k, v in model.assumptions.items()}
+    return sorted(by_index[i] for i in solver.SufficientAssumptionsForInfeasibility())
+
+
+def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveResult:
+    return RosterModel(data).solve(progress)

@@ -1,0 +1,236 @@
+"""Independent roster validator: checks any roster against the input and scores it.
+
+It reads only the input and the roster (never the solver's model or variables) and
+re-derives everything from timestamps: allowed starts, lengths, breaks, rest, contracts,
+coverage per interval, and each objective term. Tests run every solver output through it,
+and benchmarks report its score, so a solver bug cannot grade itself.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from ..domain import zone
+from .domain import Roster, RosterInput, Shift
+
+
+@dataclass
+class Violation:
+    rule: str
+    agent: str | None
+    detail: str
+
+    def __str__(self) -> str:
+        who = f" [{self.agent}]" if self.agent else ""
+        return f"{self.rule}{who}: {self.detail}"
+
+
+@dataclass
+class Report:
+    violations: list[Violation]
+    coverage: pd.DataFrame                      # queue, interval_start, required, on_queue, under, over
+    penalties: dict[str, float]                 # rule -> weighted penalty
+    per_agent: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    @property
+    def feasible(self) -> bool:
+        return not self.violations
+
+    @property
+    def objective(self) -> float:
+        return float(sum(self.penalties.values()))
+
+
+def validate(data: RosterInput, roster: Roster) -> Report:
+    tz = zone(data.horizon.timezone)
+    starts = data.horizon.interval_starts()
+    step = timedelta(minutes=data.horizon.interval_minutes)
+    templates = {t.id: t for t in data.templates}
+    agents = {a.id: a for a in data.agents}
+    v: list[Violation] = []
+    by_agent: dict[str, list[Shift]] = defaultdict(list)
+
+    for s in roster.shifts:
+        a, t = agents.get(s.agent), templates.get(s.template)
+        if a is None or t is None:
+            v.append(Violation("unknown", s.agent, f"agent or template {s.template!r} not in the input"))
+            continue
+        by_agent[s.agent].append(s)
+        _check_shift(s, a, t, tz, step, data.horizon.interval_minutes, v)
+
+    for agent_id, shifts in by_agent.items():
+        _check_agent(data, agents[agent_id], sorted(shifts, key=lambda s: s.start), templates, v)
+    for a in data.agents:
+        if a.id not in by_agent:
+            _check_agent(data, a, [], templates, v)
+
+    coverage = _coverage(data, roster, starts, step)
+    penalties, per_agent = _penalties(data, roster, coverage, templates)
+    return Report(v, coverage, penalties, per_agent)
+
+
+def _local(ts: datetime, tz) -> datetime:
+    return ts.astimezone(tz)
+
+
+def _check_shift(s, a, t, tz, step, minutes, v):
+    start, end = _local(s.start, tz), _local(s.end, tz)
+    if start.date() != s.day:
+        v.append(Violation("shift day", a.id, f"{s.template} starts {start} but is filed under {s.day}"))
+    if start.time().replace(tzinfo=None) not in set(t.starts(minutes)):
+        v.append(Violation("start time", a.id, f"{t.id} may not start at {start.time()}"))
+    if (s.end - s.start) != timedelta(minutes=t.length_minutes):
+        v.append(Violation("shift length", a.id, f"{t.id} lasts {t.length_minutes} min, not {s.end - s.start}"))
+    if not t.crosses_midnight and end.date() != start.date() and end.time() != datetime.min.time():
+        v.append(Violation("crosses midnight", a.id, f"{t.id} on {s.day} ends {end}"))
+    if t.skills and not set(t.skills) & set(a.skills):
+        v.append(Violation("skills", a.id, f"not eligible for template {t.id}"))
+    # Breaks: as the template lists them, inside their windows, in order, not overlapping.
+    if len(s.breaks) != len(t.breaks):
+        v.append(Violation("breaks", a.id, f"{s.day} {t.id}: {len(s.breaks)} breaks, template has {len(t.breaks)}"))
+    previous_end = s.start
+    for b, rule in zip(s.breaks, t.breaks):
+        offset = (b.start - s.start).total_seconds() / 60
+        if b.end - b.start != timedelta(minutes=rule.minutes):
+            v.append(Violation("breaks", a.id, f"{s.day} {rule.name} lasts {b.end - b.start}, not {rule.minutes} min"))
+        if not rule.earliest_minutes <= offset <= rule.latest_minutes:
+            v.append(Violation("breaks", a.id, f"{s.day} {rule.name} starts {offset:g} min into the shift, "
+                                               f"window {rule.earliest_minutes}-{rule.latest_minutes}"))
+        if b.start < previous_end:
+            v.append(Violation("breaks", a.id, f"{s.day} {rule.name} overlaps or precedes the previous break"))
+        previous_end = b.end
+    # On-queue work: inside the shift, never during a break, on a queue the agent has.
+    busy = sorted([(g.start, g.end, g.queue) for g in s.segments])
+    for (g0, g1, q) in busy:
+        if g0 < s.start or g1 > s.end:
+            v.append(Violation("segments", a.id, f"{s.day}: work on {q} outside the shift"))
+        if q not in a.skills or (t.skills and q not in t.skills):
+            v.append(Violation("skills", a.id, f"{s.day}: works queue {q} without the skill"))
+        for b in s.breaks:
+            if g0 < b.end and b.start < g1:
+                v.append(Violation("segments", a.id, f"{s.day}: on queue during {b.name}"))
+    for (p0, p1, _), (n0, _, _) in zip(busy, busy[1:]):
+        if n0 < p1:
+            v.append(Violation("segments", a.id, f"{s.day}: overlapping work segments"))
+
+
+def _check_agent(data, a, shifts, templates, v):
+    rules, c = data.rules, a.contract
+    days = data.horizon.dates()
+    worked = {s.day for s in shifts}
+    per_day = defaultdict(int)
+    for s in shifts:
+        per_day[s.day] += 1
+    for day, n in per_day.items():
+        if n > 1:
+            v.append(Violation("one shift per day", a.id, f"{n} shifts on {day}"))
+    for day in a.unavailable_days:
+        if day in worked:
+            v.append(Violation("unavailable", a.id, f"works on {day}"))
+    for day, template in a.fixed.items():
+        if day not in days:
+            continue
+        got = [s.template for s in shifts if s.day == day]
+        if template is None and got:
+            v.append(Violation("fixed day off", a.id, f"works on {day}"))
+        if template is not None and got != [template]:
+            v.append(Violation("fixed shift", a.id, f"{day}: {template} required, got {got or 'day off'}"))
+    for w0 in range(0, len(days), 7):
+        week = days[w0:w0 + 7]
+        ws = [s for s in shifts if s.day in week]
+        paid = sum(templates[s.template].paid_minutes for s in ws) / 60
+        n = len({s.day for s in ws})
+        if paid > c.max_hours + 1e-9:
+            v.append(Violation("contract max hours", a.id, f"week of {week[0]}: {paid:g} h > {c.max_hours:g} h"))
+        if n > c.max_days:
+            v.append(Violation("contract max days", a.id, f"week of {week[0]}: {n} days > {c.max_days}"))
+        if len(week) == 7 and paid < c.min_hours - 1e-9:
+            v.append(Violation("contract min hours", a.id, f"week of {week[0]}: {paid:g} h < {c.min_hours:g} h"))
+        if len(week) == 7 and n < c.min_days:
+            v.append(Violation("contract min days", a.id, f"week of {week[0]}: {n} days < {c.min_days}"))
+    for t_id, cap in c.template_caps.items():
+        used = sum(s.template == t_id for s in shifts)
+        if used > cap:
+            v.append(Violation(f"template cap {t_id}", a.id, f"{used} > {cap}"))
+    rest = timedelta(hours=rules.min_rest_hours)
+    for prev, nxt in zip(shifts, shifts[1:]):
+        if nxt.start - prev.end < rest:
+            v.append(Violation("min rest", a.id, f"{prev.end} -> {nxt.start}: {nxt.start - prev.end} < {rest}"))
+    flags = [d in worked for d in days]
+    run = 0
+    for d, f in zip(days, flags):
+        run = run + 1 if f else 0
+        if run > rules.max_consecutive_days:
+            v.append(Violation("max consecutive days", a.id, f"{run} days in a row up to {d}"))
+    k = rules.min_consecutive_days_off
+    work_idx = [i for i, f in enumerate(flags) if f]
+    for i, j in zip(work_idx, work_idx[1:]):
+        if 1 < j - i <= k:
+            v.append(Violation("min consecutive days off", a.id, f"only {j - i - 1} day(s) off after {days[i]}"))
+    if rules.max_weekends is not None:
+        weekends = {(d - timedelta(days=d.weekday() - 5)) for d in worked if d.weekday() >= 5}
+        if len(weekends) > rules.max_weekends:
+            v.append(Violation("max weekends", a.id, f"{len(weekends)} weekends > {rules.max_weekends}"))
+
+
+def _coverage(data, roster, starts, step) -> pd.DataFrame:
+    index = {ts: i for i, ts in enumerate(starts.tz_convert("UTC"))}
+    counts = defaultdict(int)
+    for s in roster.shifts:
+        for g in s.segments:
+            t = pd.Timestamp(g.start).tz_convert("UTC")
+            end = pd.Timestamp(g.end).tz_convert("UTC")
+            while t < end:
+                if t in index:
+                    counts[g.queue, index[t]] += 1
+                t += step
+    rows = []
+    for req in data.requirements:
+        for i, need in enumerate(req.agents):
+            need = math.ceil(need - 1e-9)
+            have = counts.get((req.queue, i), 0)
+            rows.append((req.queue, starts[i], need, have, max(need - have, 0), max(have - need, 0)))
+    return pd.DataFrame(rows, columns=["queue", "interval_start", "required", "on_queue", "under", "over"])
+
+
+def _penalties(data, roster, coverage, templates):
+    w = data.weights
+    penalties = {"under-coverage": float(w.under * coverage["under"].sum()),
+                 "over-coverage": float(w.over * coverage["over"].sum())}
+    per_agent: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    shifts_by = defaultdict(list)
+    for s in roster.shifts:
+        shifts_by[s.agent].append(s)
+    if w.cost > 0:
+        total = 0.0
+        for a in data.agents:
+            for s in shifts_by[a.id]:
+                units = round(w.cost * a.cost_per_hour * templates[s.template].paid_minutes / 60.0)
+                per_agent[a.id]["cost"] += units
+                total += units
+        penalties["cost"] = total
+    pref_total = 0.0
+    days = set(data.horizon.dates())
+    for a in data.agents:
+        on = defaultdict(set)
+        for s in shifts_by[a.id]:
+            on[s.day].add(s.template)
+        for p in a.preferences:
+            if p.day not in days or p.weight == 0:
+                continue
+            working = bool(on[p.day])
+            if p.template is None:
+                missed = working if p.want else not working
+            else:
+                missed = (p.template not in on[p.day]) if p.want else (p.template in on[p.day])
+            if missed:
+                per_agent[a.id]["preferences"] += w.preference * p.weight
+                pref_total += w.preference * p.weight
+    if pref_total:
+        penalties["preferences"] = pref_total
+    return penalties, {k: dict(v) for k, v in per_agent.items()}
