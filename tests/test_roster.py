@@ -235,3 +235,79 @@ def test_template_off_the_grid_is_a_clear_error():
     bad = day_template(start_times=[time(8, 15)])
     with pytest.raises(InputError, match="grid"):
         solve_roster(make_input([Agent(id="a", skills=["q"])], templates=[bad]))
+
+
+# -- start-time stability, previous roster, fairness, warm start and repair ------------------------
+
+def test_start_time_stability_both_ways():
+    wide = day_template(start_times=[time(6), time(8), time(10)])
+    data = make_input([Agent(id="a", skills=["q"])], templates=[wide], rules=Rules(start_time_tolerance_minutes=60))
+    jumpy = [hand_shift("a", MON, start_hour=6, lunch_hour=10), hand_shift("a", MON + timedelta(days=1), start_hour=10, lunch_hour=14)]
+    assert "start time stability" in _rules(validate(data, Roster(shifts=jumpy)))
+    # Demand early on Monday and late on Tuesday: the solver may not jump 4 hours.
+    h = horizon(days=2)
+    reqs = [QueueRequirement(queue="q", agents=[1 if (ts.date() == MON and 6 <= ts.hour < 10) or
+                                                 (ts.date() != MON and 14 <= ts.hour < 18) else 0
+                                                 for ts in h.interval_starts()])]
+    data = make_input([Agent(id="a", skills=["q"])], h=h, templates=[wide], reqs=reqs,
+                      rules=Rules(start_time_tolerance_minutes=60, min_rest_hours=0))
+    res, report = solved(data)
+    starts = sorted(pd.Timestamp(s.start).tz_convert(TZ).hour for s in res.roster.shifts)
+    assert len(starts) < 2 or abs(starts[1] - starts[0]) <= 1
+
+
+def test_previous_roster_rest_and_consecutive_days_carry_over():
+    late = ShiftTemplate(id="L", start_times=[time(16)], length_minutes=480, crosses_midnight=True)
+    sunday = MON - timedelta(days=1)
+    prev = [Shift(agent="a", day=sunday - timedelta(days=k), template="L",
+                  start=local(sunday - timedelta(days=k), 16), end=local(sunday - timedelta(days=k), 16) + timedelta(hours=8))
+            for k in range(5)]  # worked Wed..Sun until midnight
+    h = horizon(days=3)
+    data = make_input([Agent(id="a", skills=["q"])], h=h, templates=[day_template(), late],
+                      reqs=[requirement(h, {hh: 1 for hh in range(8, 16)})],
+                      rules=Rules(max_consecutive_days=6, min_rest_hours=11))
+    data = data.model_copy(update={"previous_shifts": prev})
+    early = Roster(shifts=[hand_shift("a", MON, start_hour=8, lunch_hour=12)])  # 8 h after midnight
+    assert "min rest" in _rules(validate(data, early))
+    res, report = solved(data)
+    days = sorted(s.day for s in res.roster.shifts)
+    assert MON not in days and len([d for d in days if d <= MON + timedelta(days=1)]) <= 1
+
+
+def test_fairness_spreads_weekends():
+    h = horizon(days=14)
+    weekend_need = [1 if ts.weekday() >= 5 and 9 <= ts.hour < 16 else 0 for ts in h.interval_starts()]
+    agents = [Agent(id=f"a{k}", skills=["q"], contract=Contract(max_hours=40, max_days=5)) for k in range(2)]
+    data = make_input(agents, h=h, reqs=[QueueRequirement(queue="q", agents=weekend_need)],
+                      weights=Weights(under=100, over=1, fairness=50), seconds=20)
+    res, report = solved(data)
+    counts = [len({s.day - timedelta(days=s.day.weekday() - 5) for s in res.roster.shifts
+                   if s.agent == a.id and s.day.weekday() >= 5}) for a in agents]
+    assert max(counts) - min(counts) == 0 and report.penalties["fairness: weekends"] == 0
+
+
+def test_repair_keeps_most_shifts_when_an_agent_calls_in_sick():
+    h = horizon(days=5)
+    agents = [Agent(id=f"a{k}", skills=["q"]) for k in range(3)]
+    base = make_input(agents, h=h, reqs=[requirement(h, {hh: 2 for hh in range(9, 16)})], seconds=10)
+    first, _ = solved(base)
+    sick = MON + timedelta(days=2)
+    victim = next(s.agent for s in first.roster.shifts if s.day == sick)
+    changed_agents = [a.model_copy(update={"unavailable_days": [sick]}) if a.id == victim else a for a in agents]
+    repair = base.model_copy(update={"agents": changed_agents, "reference": first.roster,
+                                     "weights": Weights(under=100, over=10, change=1000)})
+    res, report = solved(repair)
+    before = {(s.agent, s.day, s.template, pd.Timestamp(s.start)) for s in first.roster.shifts}
+    after = {(s.agent, s.day, s.template, pd.Timestamp(s.start)) for s in res.roster.shifts}
+    assert (victim, sick) not in {(a, d) for a, d, _, _ in after}
+    # Only the sick shift goes, plus at most one replacement that day.
+    assert len(before - after) == 1 and len(after - before) <= 1
+    assert report.penalties["changed shifts"] == 1000 * (len(before - after) + len(after - before))
+
+
+def test_progress_callback_reports_objective_and_bound():
+    seen = []
+    agents = [Agent(id=f"a{k}", skills=["q"]) for k in range(3)]
+    data = make_input(agents, reqs=[requirement(horizon(), {hh: 2 for hh in range(8, 18)})], seconds=3)
+    res = solve_roster(data, progress=lambda obj, bound, t: seen.append((obj, bound, t)))
+    assert seen and seen[-1][0] == pytest.approx(res.objective) and all(b <= o + 1e-6 for o, b, _ in seen)

@@ -42,6 +42,7 @@ class ShiftTemplate(BaseModel):
     crosses_midnight: bool = False
     breaks: list[BreakRule] = Field(default_factory=list)
     skills: list[str] = Field(default_factory=list, description="queues it may work; empty = any")
+    night: bool = Field(False, description="counts as a night shift for fairness")
 
     @model_validator(mode="after")
     def _starts(self) -> "ShiftTemplate":
@@ -100,6 +101,8 @@ class Rules(BaseModel):
     max_consecutive_days: int = Field(6, ge=1)
     min_consecutive_days_off: int = Field(1, ge=1)
     max_weekends: int | None = Field(None, ge=0, description="weekends (Sat or Sun worked) in the horizon")
+    start_time_tolerance_minutes: int | None = Field(
+        None, ge=0, description="on consecutive working days, local start times differ by at most this much")
 
 
 class Weights(BaseModel):
@@ -107,6 +110,8 @@ class Weights(BaseModel):
     over: int = Field(10, ge=0, description="per agent-interval above requirement")
     cost: float = Field(0.0, ge=0, description="per unit of paid cost")
     preference: int = Field(1, ge=0, description="multiplies each preference's own weight")
+    fairness: int = Field(0, ge=0, description="per unit of spread (max - min over agents) of weekends and of nights worked")
+    change: int = Field(0, ge=0, description="repair mode: per shift changed from the reference roster")
 
 
 class SolverParams(BaseModel):
@@ -128,6 +133,10 @@ class RosterInput(BaseModel):
     rules: Rules = Rules()
     weights: Weights = Weights()
     solver: SolverParams = SolverParams()
+    previous_shifts: list["Shift"] = Field(
+        default_factory=list, description="last shifts before the horizon: rest and consecutive days carry over")
+    reference: "Roster | None" = Field(
+        None, description="warm start; with weights.change > 0, repair: keep as many of its shifts as possible")
 
     @model_validator(mode="after")
     def _consistent(self) -> "RosterInput":
@@ -186,3 +195,6 @@ class Shift(BaseModel):
 
 class Roster(BaseModel):
     shifts: list[Shift]
+
+
+RosterInput.model_rebuild()

@@ -21,8 +21,10 @@ import math
 import time as clock
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Callable
 
+import pandas as pd
 from ortools.sat.python import cp_model
 
 from .domain import Break, Roster, RosterInput, Segment, Shift
@@ -71,8 +73,12 @@ class RosterModel:
         self._rest()
         self._consecutive_days()
         self._weekends()
+        self._start_time_stability()
+        self._previous_shifts()
         self._preferences()
+        self._fairness()
         self._cost()
+        self._reference()
         if not explain:
             self.m.Minimize(sum(w * e for _, w, e in self.penalties))
         else:
@@ -109,12 +115,18 @@ class RosterModel:
         self.works = {}
         for a in self.data.agents:
             for d in range(len(self.grid.days)):
-                self.works[a.id, d] = sum(self.x[a.id, o.index] for o in self.by_agent_day[a.id, d])
+                w = self.m.NewBoolVar(f"works[{a.id},{d}]")
+                self.m.Add(w == sum(self.x[a.id, o.index] for o in self.by_agent_day[a.id, d]))
+                self.works[a.id, d] = w
 
     def _one_shift_per_day(self):
         for (a, d), opts in self.by_agent_day.items():
             if len(opts) > 1:
                 self.m.AddAtMostOne(self.x[a, o.index] for o in opts)
+
+    def _start(self, agent: str, d: int):
+        """Local clock start (minutes after midnight) of the agent's shift on day d, 0 if off."""
+        return sum(self.x[agent, o.index] * (o.start.hour * 60 + o.start.minute) for o in self.by_agent_day[agent, d])
 
     def _fixed_and_leave(self):
         days = {day: d for d, day in enumerate(self.grid.days)}
@@ -264,10 +276,11 @@ class RosterModel:
                     self._add(self.m.Add(w[s] - sum(w[s + 1:s + 1 + length]) + w[s + length + 1] <= 1),
                               "min consecutive days off", a.id)
 
-    def _weekends(self):
-        limit = self.data.rules.max_weekends
-        if limit is None:
-            return
+    def _weekend_flags(self):
+        """Per agent: a boolean per weekend of the horizon, true if Sat or Sun is worked."""
+        if hasattr(self, "weekend_flags"):
+            return self.weekend_flags
+        self.weekend_flags = {}
         days = self.grid.days
         for a in self.data.agents:
             flags = []
@@ -277,8 +290,51 @@ class RosterModel:
                     f = self.m.NewBoolVar(f"weekend[{a.id},{d}]")
                     for wd in weekend:
                         self.m.Add(f >= self.works[a.id, wd])
+                    self.m.Add(f <= sum(self.works[a.id, wd] for wd in weekend))
                     flags.append(f)
-            self._add(self.m.Add(sum(flags) <= limit), "max weekends", a.id)
+            self.weekend_flags[a.id] = flags
+        return self.weekend_flags
+
+    def _weekends(self):
+        limit = self.data.rules.max_weekends
+        if limit is None:
+            return
+        for a, flags in self._weekend_flags().items():
+            self._add(self.m.Add(sum(flags) <= limit), "max weekends", a)
+
+    def _start_time_stability(self):
+        k = self.data.rules.start_time_tolerance_minutes
+        if k is None:
+            return
+        for a in self.data.agents:
+            for d in range(len(self.grid.days) - 1):
+                both = [self.works[a.id, d], self.works[a.id, d + 1]]
+                diff = self._start(a.id, d + 1) - self._start(a.id, d)
+                lit = self._enforce("start time stability", a.id)
+                for c in (self.m.Add(diff <= k), self.m.Add(diff >= -k)):
+                    c.OnlyEnforceIf(both + ([lit] if lit is not None else []))
+
+    def _previous_shifts(self):
+        """Rest after the previous roster's last shifts, and its trailing run of work days."""
+        rules = self.data.rules
+        first_day = self.grid.days[0]
+        for a in self.data.agents:
+            prev = sorted((s for s in self.data.previous_shifts if s.agent == a.id), key=lambda s: s.end)
+            if not prev:
+                continue
+            last_end = pd.Timestamp(prev[-1].end)
+            for d in (0, 1):
+                for o in self.by_agent_day[a.id, d]:
+                    if (o.start - last_end).total_seconds() / 3600.0 < rules.min_rest_hours:
+                        self._add(self.m.Add(self.x[a.id, o.index] == 0), "min rest (previous roster)", a.id)
+            worked = {s.day for s in prev}
+            run = 0
+            while first_day - timedelta(days=run + 1) in worked:
+                run += 1
+            allowed = rules.max_consecutive_days - run
+            window = [self.works[a.id, d] for d in range(min(allowed + 1, len(self.grid.days)))]
+            if run and allowed + 1 <= len(self.grid.days):
+                self._add(self.m.Add(sum(window) <= max(allowed, 0)), "max consecutive days (previous roster)", a.id)
 
     # -- soft goals ------------------------------------------------------------------------------
     def _preferences(self):
@@ -296,6 +352,53 @@ class RosterModel:
                     on = sum(self.x[a.id, o.index] for o in self.by_agent_day[a.id, d] if o.template == p.template)
                     term = (1 - on) if p.want else on
                 self.penalties.append((f"preference ({a.id})", weight * p.weight, term))
+
+    def _spread(self, name: str, counts: dict[str, object], upper: int):
+        """max - min of per-agent counts, as a penalty term."""
+        if len(counts) < 2:
+            return
+        hi = self.m.NewIntVar(0, upper, f"{name}_max")
+        lo = self.m.NewIntVar(0, upper, f"{name}_min")
+        for c in counts.values():
+            self.m.Add(hi >= c)
+            self.m.Add(lo <= c)
+        self.penalties.append((f"fairness: {name}", self.data.weights.fairness, hi - lo))
+
+    def _fairness(self):
+        if self.data.weights.fairness <= 0:
+            return
+        flags = self._weekend_flags()
+        self._spread("weekends", {a: sum(f) for a, f in flags.items()}, len(self.grid.days))
+        nights = {a.id: sum(self.x[a.id, o.index] for d in range(len(self.grid.days))
+                            for o in self.by_agent_day[a.id, d] if self.tmpl[o.template].night)
+                  for a in self.data.agents}
+        if any(t.night for t in self.data.templates):
+            self._spread("nights", nights, len(self.grid.days))
+
+    def _reference(self):
+        """Warm start from a reference roster; in repair mode also penalize each changed shift."""
+        ref = self.data.reference
+        if ref is None:
+            return
+        days = {day: d for d, day in enumerate(self.grid.days)}
+        chosen = {}
+        for sh in ref.shifts:
+            d = days.get(sh.day)
+            if d is None:
+                continue
+            for o in self.by_agent_day[sh.agent, d]:
+                if o.template == sh.template and o.start == pd.Timestamp(sh.start):
+                    chosen[sh.agent, d] = o
+        for (a, o_idx), var in self.x.items():
+            o = self.options[o_idx]
+            self.m.AddHint(var, chosen.get((a, o.day)) is o)
+        if self.data.weights.change <= 0:
+            return
+        for a in self.data.agents:
+            for d in range(len(self.grid.days)):
+                ref_option = chosen.get((a.id, d))
+                changed = (1 - self.x[a.id, ref_option.index]) if ref_option else self.works[a.id, d]
+                self.penalties.append(("changed shifts", self.data.weights.change, changed))
 
     def _cost(self):
         w = self.data.weights.cost

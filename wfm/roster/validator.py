@@ -158,11 +158,29 @@ def _check_agent(data, a, shifts, templates, v):
         if used > cap:
             v.append(Violation(f"template cap {t_id}", a.id, f"{used} > {cap}"))
     rest = timedelta(hours=rules.min_rest_hours)
-    for prev, nxt in zip(shifts, shifts[1:]):
+    previous = sorted((s for s in data.previous_shifts if s.agent == a.id), key=lambda s: s.start)
+    timeline = previous[-1:] + shifts
+    for prev, nxt in zip(timeline, timeline[1:]):
         if nxt.start - prev.end < rest:
             v.append(Violation("min rest", a.id, f"{prev.end} -> {nxt.start}: {nxt.start - prev.end} < {rest}"))
+    k_start = rules.start_time_tolerance_minutes
+    if k_start is not None:
+        tz = zone(data.horizon.timezone)
+        by_day = {s.day: s.start.astimezone(tz) for s in shifts}
+        for d in days:
+            nxt = d + timedelta(days=1)
+            if d in by_day and nxt in by_day:
+                m0 = by_day[d].hour * 60 + by_day[d].minute
+                m1 = by_day[nxt].hour * 60 + by_day[nxt].minute
+                if abs(m1 - m0) > k_start:
+                    v.append(Violation("start time stability", a.id,
+                                       f"{d} starts {by_day[d].time()}, {nxt} starts {by_day[nxt].time()}"))
+    before = {s.day for s in previous}
+    carried = 0
+    while days[0] - timedelta(days=carried + 1) in before:
+        carried += 1
     flags = [d in worked for d in days]
-    run = 0
+    run = carried
     for d, f in zip(days, flags):
         run = run + 1 if f else 0
         if run > rules.max_consecutive_days:
@@ -173,9 +191,14 @@ def _check_agent(data, a, shifts, templates, v):
         if 1 < j - i <= k:
             v.append(Violation("min consecutive days off", a.id, f"only {j - i - 1} day(s) off after {days[i]}"))
     if rules.max_weekends is not None:
-        weekends = {(d - timedelta(days=d.weekday() - 5)) for d in worked if d.weekday() >= 5}
+        weekends = _weekends_worked(worked)
         if len(weekends) > rules.max_weekends:
             v.append(Violation("max weekends", a.id, f"{len(weekends)} weekends > {rules.max_weekends}"))
+
+
+def _weekends_worked(days) -> set:
+    """Weekends with a Saturday or Sunday worked, each named by its Saturday."""
+    return {d - timedelta(days=d.weekday() - 5) for d in days if d.weekday() >= 5}
 
 
 def _coverage(data, roster, starts, step) -> pd.DataFrame:
@@ -233,4 +256,17 @@ def _penalties(data, roster, coverage, templates):
                 pref_total += w.preference * p.weight
     if pref_total:
         penalties["preferences"] = pref_total
+    if w.fairness > 0 and len(data.agents) > 1:
+        weekends = {a.id: len(_weekends_worked(s.day for s in shifts_by[a.id])) for a in data.agents}
+        penalties["fairness: weekends"] = float(w.fairness * (max(weekends.values()) - min(weekends.values())))
+        if any(t.night for t in templates.values()):
+            nights = {a.id: sum(templates[s.template].night for s in shifts_by[a.id]) for a in data.agents}
+            penalties["fairness: nights"] = float(w.fairness * (max(nights.values()) - min(nights.values())))
+    if data.reference is not None and w.change > 0:
+        ref = {(s.agent, s.day): (s.template, pd.Timestamp(s.start)) for s in data.reference.shifts if s.day in days}
+        now = {(s.agent, s.day): (s.template, pd.Timestamp(s.start)) for s in roster.shifts}
+        changed = [k for k in set(ref) | set(now) if ref.get(k) != now.get(k)]
+        for agent, _ in changed:
+            per_agent[agent]["changed shifts"] += w.change
+        penalties["changed shifts"] = float(w.change * len(changed))
     return penalties, {k: dict(v) for k, v in per_agent.items()}
