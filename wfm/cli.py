@@ -246,13 +246,86 @@ def _print_scores(scores, level):
 
 
 @app.command()
+def roster(
+    input: Path = typer.Argument(..., help="Roster input JSON (horizon, requirements, templates, agents, rules, weights)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the roster CSV (one row per agent shift) here."),
+    coverage: Optional[Path] = typer.Option(None, help="Write coverage per queue and interval (required, on-queue, under, over, projected SL)."),
+    time_limit: Optional[float] = typer.Option(None, help="Solver time limit in seconds (overrides the input)."),
+    workers: Optional[int] = typer.Option(None, help="Solver threads; 1 gives the same roster for the same input and seed."),
+    seed: Optional[int] = typer.Option(None, help="Solver random seed."),
+    format: str = typer.Option("table", "--format", "-f", help="table (summary and explanation) or json (one line)."),
+) -> None:
+    """Build a roster for named agents with CP-SAT, check it with the independent validator,
+    and explain which rule cost what."""
+    from .roster.domain import RosterInput
+    from .roster.report import evaluate_roster, roster_frame
+    from .roster.solver import solve_roster
+
+    try:
+        data = RosterInput.model_validate_json(input.read_text())
+    except FileNotFoundError:
+        fail(f"input={str(input)!r}: file not found")
+    except ValidationError as exc:
+        fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5]))
+    overrides = {k: v for k, v in (("time_limit_seconds", time_limit), ("workers", workers), ("seed", seed))
+                 if v is not None}
+    if overrides:
+        data = data.model_copy(update={"solver": data.solver.model_copy(update=overrides)})
+    progress = None if format == "json" else (
+        lambda obj, bound, t: err.print(f"  {t:6.1f} s  objective {obj:,.0f}  bound {bound:,.0f}", highlight=False))
+    try:
+        result = solve_roster(data, progress)
+    except InputError as exc:
+        fail(str(exc))
+    if result.roster is None:
+        reason = "; ".join(result.conflicts) or "no roster found within the time limit"
+        if format == "json":
+            print(json.dumps({"status": result.status, "conflicts": result.conflicts, "seconds": result.seconds}))
+        err.print(f"[bold red]no roster ({result.status}):[/] {reason}", highlight=False)
+        raise typer.Exit(1)
+    report, cov, tot, why = evaluate_roster(data, result.roster)
+    if out is not None:
+        write_csv_frame(roster_frame(data, result.roster), out)
+    if coverage is not None:
+        write_csv_frame(cov, coverage)
+    summary = {"status": result.status, "objective": report.objective, "solver_objective": result.objective,
+               "bound": result.bound, "gap": result.gap, "seconds": round(result.seconds, 2),
+               "feasible": report.feasible, "violations": [str(v) for v in report.violations],
+               "under_hours": tot["under_hours"], "over_hours": tot["over_hours"], "paid_hours": tot["paid_hours"],
+               "cost": tot["cost"], "shifts": tot["shifts"], "penalties": report.penalties}
+    if format == "json":
+        print(json.dumps(summary, default=float))
+        return
+    head = Table(title=f"Roster: {result.status}, {tot['shifts']} shifts", show_header=False)
+    for k in ("objective", "bound", "gap", "seconds", "under_hours", "over_hours", "paid_hours", "cost"):
+        v = summary[k]
+        head.add_row(k, "-" if v is None else (f"{100 * v:.2f}%" if k == "gap" else f"{v:,.2f}"))
+    head.add_row("validator", "all hard rules hold" if report.feasible else f"{len(report.violations)} violations")
+    console.print(head)
+    table = Table(title="Which rule cost what")
+    for col in ("rule", "penalty", "mostly"):
+        table.add_column(col, justify="right" if col == "penalty" else "left")
+    for row in why:
+        table.add_row(row["rule"], f"{row['penalty']:,.0f}", row["mostly"])
+    console.print(table)
+
+
+def write_csv_frame(frame, path):
+    from .io import write_csv
+
+    write_csv(frame, path)
+    console.print(f"written: [bold]{path}[/]")
+
+
+@app.command()
 def demo(out: Path = typer.Option(Path("out"), "--out", "-o", help="Folder for the demo outputs."),
-         data: Path = typer.Option(Path("sample_data"), help="Folder with the sample inputs.")) -> None:
+         data: Path = typer.Option(Path("sample_data"), help="Folder with the sample inputs."),
+         roster_seconds: Optional[float] = typer.Option(None, help="Roster solver time limit (default: the setup's).")) -> None:
     """Run the pipeline on the sample data and write its outputs to --out."""
     from .demo import run_demo
 
     try:
-        run_demo(data, out, console)
+        run_demo(data, out, console, roster_seconds)
     except InputError as exc:
         fail(str(exc))
 

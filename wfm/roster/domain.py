@@ -11,7 +11,7 @@ from datetime import date, datetime, time
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from ..domain import Horizon
+from ..domain import Horizon, ServiceTarget
 
 
 class BreakRule(BaseModel):
@@ -123,6 +123,9 @@ class SolverParams(BaseModel):
 class QueueRequirement(BaseModel):
     queue: str
     agents: list[float] = Field(description="required on-queue agents per horizon interval")
+    volume: list[float] | None = Field(None, description="forecast contacts per interval (for projected SL)")
+    aht_seconds: list[float] | None = Field(None, description="forecast AHT per interval (for projected SL)")
+    target: ServiceTarget | None = Field(None, description="service target (for projected SL)")
 
 
 class RosterInput(BaseModel):
