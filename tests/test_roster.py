@@ -311,3 +311,41 @@ def test_progress_callback_reports_objective_and_bound():
     data = make_input(agents, reqs=[requirement(horizon(), {hh: 2 for hh in range(8, 18)})], seconds=3)
     res = solve_roster(data, progress=lambda obj, bound, t: seen.append((obj, bound, t)))
     assert seen and seen[-1][0] == pytest.approx(res.objective) and all(b <= o + 1e-6 for o, b, _ in seen)
+
+
+# -- demand per (day, template), service-goal mode -----------------------------------------------
+
+def test_shift_requirements_per_day_and_template():
+    from wfm.roster.domain import ShiftRequirement
+
+    h = horizon(days=2)
+    agents = [Agent(id=f"a{k}", skills=["q"]) for k in range(3)]
+    data = RosterInput(horizon=h, templates=[day_template()], agents=agents,
+                       shift_requirements=[ShiftRequirement(day=MON, template="D", count=2, under_weight=50, over_weight=7)],
+                       solver=SolverParams(time_limit_seconds=5, workers=1))
+    res, report = solved(data)
+    assert sum(s.day == MON for s in res.roster.shifts) == 2 and res.objective == 0
+    three = Roster(shifts=[hand_shift(f"a{k}", MON) for k in range(3)])
+    assert validate(data, three).penalties["shift demand over"] == 7
+    assert validate(data, Roster(shifts=[])).penalties["shift demand under"] == 100
+
+
+@pytest.mark.parametrize("busy_morning", [True, False])
+def test_service_goal_sends_the_scarce_agent_where_volume_is(busy_morning):
+    from wfm.domain import ServiceTarget
+
+    h = horizon(days=1)
+    shifts = ShiftTemplate(id="S", start_times=[time(6), time(14)], length_minutes=480)
+    starts = h.interval_starts()
+    morning = [6 <= ts.hour < 14 for ts in starts]
+    open_ = [6 <= ts.hour < 22 for ts in starts]
+    # 10/h x 240 s: one agent lifts SL from 0 to ~35% of 10 contacts; 2/h: to ~88% of 2 contacts.
+    volume = [(10.0 if m == busy_morning else 2.0) if o else 0.0 for m, o in zip(morning, open_)]
+    req = QueueRequirement(queue="q", agents=[1.0 if o else 0.0 for o in open_], volume=volume,
+                           aht_seconds=[240.0] * len(starts), target=ServiceTarget(service_level=0.8, answer_seconds=20))
+    data = make_input([Agent(id="a", skills=["q"])], h=h, templates=[shifts], reqs=[req],
+                      weights=Weights(under=100, over=1, service_goal=1))
+    res, report = solved(data)
+    start = pd.Timestamp(res.roster.shifts[0].start).tz_convert(TZ).hour
+    assert start == (6 if busy_morning else 14)
+    assert report.penalties["service shortfall"] > 0 and report.penalties["under-coverage"] == 0

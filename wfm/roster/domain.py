@@ -112,6 +112,9 @@ class Weights(BaseModel):
     preference: int = Field(1, ge=0, description="multiplies each preference's own weight")
     fairness: int = Field(0, ge=0, description="per unit of spread (max - min over agents) of weekends and of nights worked")
     change: int = Field(0, ge=0, description="repair mode: per shift changed from the reference roster")
+    service_goal: int = Field(0, ge=0, description=(
+        "service-goal mode: per contact expected to miss the service target, replacing under-coverage "
+        "for queues whose requirement has volume, AHT and target (0 = off)"))
 
 
 class SolverParams(BaseModel):
@@ -128,9 +131,21 @@ class QueueRequirement(BaseModel):
     target: ServiceTarget | None = Field(None, description="service target (for projected SL)")
 
 
+class ShiftRequirement(BaseModel):
+    """Demand expressed as a number of shifts of a template on a day (as published rostering
+    benchmarks state it), with its own penalty weights."""
+
+    day: date
+    template: str
+    count: int = Field(ge=0)
+    under_weight: int = Field(100, ge=0)
+    over_weight: int = Field(1, ge=0)
+
+
 class RosterInput(BaseModel):
     horizon: Horizon
-    requirements: list[QueueRequirement]
+    requirements: list[QueueRequirement] = Field(default_factory=list)
+    shift_requirements: list[ShiftRequirement] = Field(default_factory=list)
     templates: list[ShiftTemplate] = Field(min_length=1)
     agents: list[Agent] = Field(min_length=1)
     rules: Rules = Rules()
@@ -152,6 +167,11 @@ class RosterInput(BaseModel):
         ids = [t.id for t in self.templates]
         if len(set(ids)) != len(ids):
             raise ValueError("templates: duplicate id")
+        for r in self.shift_requirements:
+            if r.template not in ids:
+                raise ValueError(f"shift_requirements: unknown template {r.template!r}")
+        if not self.requirements and not self.shift_requirements:
+            raise ValueError("give requirements (per interval) or shift_requirements (per day and template)")
         agent_ids = [a.id for a in self.agents]
         if len(set(agent_ids)) != len(agent_ids):
             raise ValueError("agents: duplicate id")

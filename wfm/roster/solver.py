@@ -27,6 +27,7 @@ from typing import Callable
 import pandas as pd
 from ortools.sat.python import cp_model
 
+from . import service_goal
 from .domain import Break, Roster, RosterInput, Segment, Shift
 from .options import Grid, ShiftOption, expand_options
 
@@ -69,6 +70,7 @@ class RosterModel:
         self._fixed_and_leave()
         self._breaks()
         self._coverage()
+        self._shift_demand()
         self._contracts()
         self._rest()
         self._consecutive_days()
@@ -210,6 +212,7 @@ class RosterModel:
         self.under, self.over = {}, {}
         w = self.data.weights
         for req in self.data.requirements:
+            goal = service_goal.marginal_units(self.data, req) if service_goal.applies(self.data, req) else None
             for i, need in enumerate(req.agents):
                 need = int(math.ceil(need - 1e-9))
                 total = sum(staffed.get((req.queue, i), []))
@@ -218,8 +221,33 @@ class RosterModel:
                 v = self.m.NewIntVar(0, max(cap - need, 0), f"over[{req.queue},{i}]")
                 self.m.Add(total + u - v == need)
                 self.under[req.queue, i], self.over[req.queue, i] = u, v
-                self.penalties.append(("under-coverage", w.under, u))
                 self.penalties.append(("over-coverage", w.over, v))
+                if goal is None:
+                    self.penalties.append(("under-coverage", w.under, u))
+                elif goal[i]:
+                    self._service_shortfall(req.queue, i, total, goal[i])
+
+    def _service_shortfall(self, queue: str, i: int, total, units: list[int]):
+        """y_k = the k-th agent is there (ordered); the objective pays u_k for each missing one."""
+        ys = [self.m.NewBoolVar(f"y[{queue},{i},{k}]") for k in range(len(units))]
+        for a, b in zip(ys, ys[1:]):
+            self.m.Add(a >= b)
+        self.m.Add(sum(ys) <= total)
+        self.penalties.append(("service shortfall", 1, sum(u * (1 - y) for u, y in zip(units, ys))))
+
+    def _shift_demand(self):
+        days = {day: d for d, day in enumerate(self.grid.days)}
+        for r in self.data.shift_requirements:
+            d = days.get(r.day)
+            if d is None:
+                continue
+            n = sum(self.x[a.id, o.index] for a in self.data.agents for o in self.by_agent_day[a.id, d]
+                    if o.template == r.template)
+            u = self.m.NewIntVar(0, r.count, f"shift_under[{r.day},{r.template}]")
+            v = self.m.NewIntVar(0, len(self.data.agents), f"shift_over[{r.day},{r.template}]")
+            self.m.Add(n + u - v == r.count)
+            self.penalties.append(("shift demand under", r.under_weight, u))
+            self.penalties.append(("shift demand over", r.over_weight, v))
 
     # -- contracts and labour rules ------------------------------------------------------------
     def _weeks(self):

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 
 from ..domain import zone
+from . import service_goal
 from .domain import Roster, RosterInput, Shift
 
 
@@ -223,8 +224,29 @@ def _coverage(data, roster, starts, step) -> pd.DataFrame:
 
 def _penalties(data, roster, coverage, templates):
     w = data.weights
-    penalties = {"under-coverage": float(w.under * coverage["under"].sum()),
+    goal_queues = {r.queue: r for r in data.requirements if service_goal.applies(data, r)}
+    plain = ~coverage["queue"].isin(list(goal_queues))
+    penalties = {"under-coverage": float(w.under * coverage.loc[plain, "under"].sum()),
                  "over-coverage": float(w.over * coverage["over"].sum())}
+    if goal_queues:
+        total = 0
+        for queue, req in goal_queues.items():
+            staffed = coverage.loc[coverage["queue"] == queue, "on_queue"].to_numpy()
+            units = service_goal.marginal_units(data, req)
+            total += sum(service_goal.shortfall_units(u, int(n)) for u, n in zip(units, staffed))
+        penalties["service shortfall"] = float(total)
+    if data.shift_requirements:
+        counts = defaultdict(int)
+        for s in roster.shifts:
+            counts[s.day, s.template] += 1
+        under = over = 0.0
+        for r in data.shift_requirements:
+            if r.day not in set(data.horizon.dates()):
+                continue
+            n = counts[r.day, r.template]
+            under += r.under_weight * max(r.count - n, 0)
+            over += r.over_weight * max(n - r.count, 0)
+        penalties["shift demand under"], penalties["shift demand over"] = under, over
     per_agent: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     shifts_by = defaultdict(list)
     for s in roster.shifts:
