@@ -349,3 +349,44 @@ def test_service_goal_sends_the_scarce_agent_where_volume_is(busy_morning):
     start = pd.Timestamp(res.roster.shifts[0].start).tz_convert(TZ).hour
     assert start == (6 if busy_morning else 14)
     assert report.penalties["service shortfall"] > 0 and report.penalties["under-coverage"] == 0
+
+
+def test_unavailable_period_within_a_day():
+    from wfm.roster.domain import Period
+
+    blocked = Period(start=local(MON, 12), end=local(MON, 13))
+    data = make_input([Agent(id="a", skills=["q"], unavailable_periods=[blocked])])
+    assert "unavailable" in _rules(validate(data, Roster(shifts=[hand_shift("a", MON)])))
+    res, _ = solved(data)
+    assert MON not in {s.day for s in res.roster.shifts}  # every Monday shift covers 12:00-13:00
+
+
+@pytest.mark.parametrize("afternoon_matters", [True, False])
+def test_under_coverage_weight_can_vary_by_interval(afternoon_matters):
+    h = horizon(days=1)
+    shifts = ShiftTemplate(id="S", start_times=[time(6), time(14)], length_minutes=480)
+    starts = h.interval_starts()
+    need = [1.0 if 6 <= ts.hour < 22 else 0.0 for ts in starts]
+    weights = [(300 if (ts.hour >= 14) == afternoon_matters else 100) for ts in starts]
+    req = QueueRequirement(queue="q", agents=need, under_weights=weights)
+    res, report = solved(make_input([Agent(id="a", skills=["q"])], h=h, templates=[shifts], reqs=[req]))
+    assert pd.Timestamp(res.roster.shifts[0].start).tz_convert(TZ).hour == (14 if afternoon_matters else 6)
+    assert report.penalties["under-coverage"] == 8 * 100
+
+
+def test_fairness_of_unwanted_shifts_is_scored():
+    agents = [Agent(id="a", skills=["q"], preferences=[Preference(day=MON + timedelta(days=d), template="D", want=False)
+                                                       for d in range(3)]),
+              Agent(id="b", skills=["q"])]
+    data = make_input(agents, weights=Weights(fairness=10))
+    report = validate(data, Roster(shifts=_week("a", [0, 1, 2])))
+    assert report.penalties["fairness: unwanted shifts"] == 30
+
+
+def test_coverage_reports_scheduled_and_on_queue():
+    h = horizon(days=1)
+    data = make_input([Agent(id="a", skills=["q"])], h=h)
+    cov = validate(data, Roster(shifts=[hand_shift("a", MON)])).coverage
+    at_lunch = cov[cov["interval_start"].dt.hour == 12].iloc[0]
+    assert at_lunch["scheduled"] == 1 and at_lunch["on_queue"] == 0
+    assert (cov["scheduled"] >= cov["on_queue"]).all() and cov["scheduled"].sum() == 8

@@ -85,11 +85,26 @@ class Preference(BaseModel):
     weight: int = Field(1, ge=0)
 
 
+class Period(BaseModel):
+    start: datetime
+    end: datetime
+
+    @model_validator(mode="after")
+    def _order(self) -> "Period":
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("period times must be timezone-aware")
+        if self.end <= self.start:
+            raise ValueError(f"period ends {self.end} before it starts {self.start}")
+        return self
+
+
 class Agent(BaseModel):
     id: str = Field(min_length=1)
     skills: list[str] = Field(min_length=1)
     contract: Contract = Contract()
     unavailable_days: list[date] = Field(default_factory=list, description="approved leave / not available")
+    unavailable_periods: list[Period] = Field(default_factory=list,
+                                              description="times the agent cannot work (no shift may overlap them)")
     fixed: dict[date, str | None] = Field(default_factory=dict,
                                           description="date -> template id to work that day, or None for a fixed day off")
     preferences: list[Preference] = Field(default_factory=list)
@@ -110,7 +125,8 @@ class Weights(BaseModel):
     over: int = Field(10, ge=0, description="per agent-interval above requirement")
     cost: float = Field(0.0, ge=0, description="per unit of paid cost")
     preference: int = Field(1, ge=0, description="multiplies each preference's own weight")
-    fairness: int = Field(0, ge=0, description="per unit of spread (max - min over agents) of weekends and of nights worked")
+    fairness: int = Field(0, ge=0, description=(
+        "per unit of spread (max - min over agents) of weekends worked, night shifts, and unwanted shifts worked"))
     change: int = Field(0, ge=0, description="repair mode: per shift changed from the reference roster")
     service_goal: int = Field(0, ge=0, description=(
         "service-goal mode: per contact expected to miss the service target, replacing under-coverage "
@@ -126,6 +142,7 @@ class SolverParams(BaseModel):
 class QueueRequirement(BaseModel):
     queue: str
     agents: list[float] = Field(description="required on-queue agents per horizon interval")
+    under_weights: list[int] | None = Field(None, description="per-interval under-coverage weight (overrides weights.under)")
     volume: list[float] | None = Field(None, description="forecast contacts per interval (for projected SL)")
     aht_seconds: list[float] | None = Field(None, description="forecast AHT per interval (for projected SL)")
     target: ServiceTarget | None = Field(None, description="service target (for projected SL)")
@@ -164,6 +181,10 @@ class RosterInput(BaseModel):
                 raise ValueError(f"requirements[{r.queue!r}]: {len(r.agents)} values for {n} horizon intervals")
             if any(v < 0 for v in r.agents):
                 raise ValueError(f"requirements[{r.queue!r}]: negative requirement")
+            for name in ("volume", "aht_seconds", "under_weights"):
+                values = getattr(r, name)
+                if values is not None and len(values) != n:
+                    raise ValueError(f"requirements[{r.queue!r}].{name}: {len(values)} values for {n} intervals")
         ids = [t.id for t in self.templates]
         if len(set(ids)) != len(ids):
             raise ValueError("templates: duplicate id")

@@ -106,12 +106,17 @@ class RosterModel:
         return not t.skills or bool(set(t.skills) & set(agent.skills))
 
     # -- variables ---------------------------------------------------------------------------
+    def _blocked(self, agent, option: ShiftOption) -> bool:
+        """The option overlaps a period the agent cannot work."""
+        return any(option.start < pd.Timestamp(p.end) and pd.Timestamp(p.start) < option.end
+                   for p in agent.unavailable_periods)
+
     def _variables(self):
         self.x: dict[tuple[str, int], cp_model.IntVar] = {}
         self.by_agent_day: dict[tuple[str, int], list[ShiftOption]] = defaultdict(list)
         for a in self.data.agents:
             for o in self.options:
-                if self._eligible(a, o):
+                if self._eligible(a, o) and not self._blocked(a, o):
                     self.x[a.id, o.index] = self.m.NewBoolVar(f"x[{a.id},{o.index}]")
                     self.by_agent_day[a.id, o.day].append(o)
         self.works = {}
@@ -223,7 +228,8 @@ class RosterModel:
                 self.under[req.queue, i], self.over[req.queue, i] = u, v
                 self.penalties.append(("over-coverage", w.over, v))
                 if goal is None:
-                    self.penalties.append(("under-coverage", w.under, u))
+                    weight = req.under_weights[i] if req.under_weights is not None else w.under
+                    self.penalties.append(("under-coverage", weight, u))
                 elif goal[i]:
                     self._service_shortfall(req.queue, i, total, goal[i])
 
@@ -402,6 +408,18 @@ class RosterModel:
                   for a in self.data.agents}
         if any(t.night for t in self.data.templates):
             self._spread("nights", nights, len(self.grid.days))
+        unwanted = {a.id: sum(self.x[a.id, o.index] for p in a.preferences if not p.want and p.template
+                              for d in [self._day_index(p.day)] if d is not None
+                              for o in self.by_agent_day[a.id, d] if o.template == p.template)
+                    for a in self.data.agents}
+        if any(not isinstance(v, int) for v in unwanted.values()):
+            self._spread("unwanted shifts", unwanted, len(self.grid.days))
+
+    def _day_index(self, day):
+        try:
+            return self.grid.days.index(day)
+        except ValueError:
+            return None
 
     def _reference(self):
         """Warm start from a reference roster; in repair mode also penalize each changed shift."""

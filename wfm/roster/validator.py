@@ -133,6 +133,10 @@ def _check_agent(data, a, shifts, templates, v):
     for day in a.unavailable_days:
         if day in worked:
             v.append(Violation("unavailable", a.id, f"works on {day}"))
+    for p in a.unavailable_periods:
+        for s in shifts:
+            if s.start < p.end and p.start < s.end:
+                v.append(Violation("unavailable", a.id, f"shift {s.start}-{s.end} overlaps {p.start}-{p.end}"))
     for day, template in a.fixed.items():
         if day not in days:
             continue
@@ -205,6 +209,15 @@ def _weekends_worked(days) -> set:
 def _coverage(data, roster, starts, step) -> pd.DataFrame:
     index = {ts: i for i, ts in enumerate(starts.tz_convert("UTC"))}
     counts = defaultdict(int)
+    on_shift = defaultdict(int)  # agents on shift (breaks included) for a queue they work that shift
+    for s in roster.shifts:
+        t, end = pd.Timestamp(s.start).tz_convert("UTC"), pd.Timestamp(s.end).tz_convert("UTC")
+        queues = {g.queue for g in s.segments}
+        while t < end:
+            if t in index:
+                for q in queues:
+                    on_shift[q, index[t]] += 1
+            t += step
     for s in roster.shifts:
         for g in s.segments:
             t = pd.Timestamp(g.start).tz_convert("UTC")
@@ -218,15 +231,18 @@ def _coverage(data, roster, starts, step) -> pd.DataFrame:
         for i, need in enumerate(req.agents):
             need = math.ceil(need - 1e-9)
             have = counts.get((req.queue, i), 0)
-            rows.append((req.queue, starts[i], need, have, max(need - have, 0), max(have - need, 0)))
-    return pd.DataFrame(rows, columns=["queue", "interval_start", "required", "on_queue", "under", "over"])
+            rows.append((req.queue, starts[i], need, on_shift.get((req.queue, i), 0), have,
+                         max(need - have, 0), max(have - need, 0)))
+    return pd.DataFrame(rows, columns=["queue", "interval_start", "required", "scheduled", "on_queue", "under", "over"])
 
 
 def _penalties(data, roster, coverage, templates):
     w = data.weights
     goal_queues = {r.queue: r for r in data.requirements if service_goal.applies(data, r)}
     plain = ~coverage["queue"].isin(list(goal_queues))
-    penalties = {"under-coverage": float(w.under * coverage.loc[plain, "under"].sum()),
+    under_w = pd.concat([pd.Series(r.under_weights if r.under_weights is not None else [w.under] * len(r.agents))
+                         for r in data.requirements], ignore_index=True) if data.requirements else pd.Series(dtype=float)
+    penalties = {"under-coverage": float((under_w.to_numpy() * coverage["under"].to_numpy())[plain.to_numpy()].sum()),
                  "over-coverage": float(w.over * coverage["over"].sum())}
     if goal_queues:
         total = 0
@@ -284,6 +300,11 @@ def _penalties(data, roster, coverage, templates):
         if any(t.night for t in templates.values()):
             nights = {a.id: sum(templates[s.template].night for s in shifts_by[a.id]) for a in data.agents}
             penalties["fairness: nights"] = float(w.fairness * (max(nights.values()) - min(nights.values())))
+        if any(not p.want and p.template for a in data.agents for p in a.preferences):
+            unwanted = {a.id: sum(1 for p in a.preferences if not p.want and p.template and p.day in days
+                                  and any(s.day == p.day and s.template == p.template for s in shifts_by[a.id]))
+                        for a in data.agents}
+            penalties["fairness: unwanted shifts"] = float(w.fairness * (max(unwanted.values()) - min(unwanted.values())))
     if data.reference is not None and w.change > 0:
         ref = {(s.agent, s.day): (s.template, pd.Timestamp(s.start)) for s in data.reference.shifts if s.day in days}
         now = {(s.agent, s.day): (s.template, pd.Timestamp(s.start)) for s in roster.shifts}
