@@ -28,6 +28,7 @@ import pandas as pd
 from ortools.sat.python import cp_model
 
 from . import service_goal
+from .hint import greedy_choice
 from .domain import Break, Roster, RosterInput, Segment, Shift
 from .options import Grid, ShiftOption, expand_options
 
@@ -81,6 +82,8 @@ class RosterModel:
         self._fairness()
         self._cost()
         self._reference()
+        if self.data.reference is None and not explain:
+            self._greedy_hint()
         if not explain:
             self.m.Minimize(sum(w * e for _, w, e in self.penalties))
         else:
@@ -445,6 +448,15 @@ class RosterModel:
                 ref_option = chosen.get((a.id, d))
                 changed = (1 - self.x[a.id, ref_option.index]) if ref_option else self.works[a.id, d]
                 self.penalties.append(("changed shifts", self.data.weights.change, changed))
+
+    def _greedy_hint(self):
+        """Start CP-SAT from a greedy roster (see hint.py): a first solution in seconds at scale."""
+        allowed = {a.id: [o for d in range(len(self.grid.days)) for o in self.by_agent_day[a.id, d]]
+                   for a in self.data.agents}
+        chosen = greedy_choice(self.data, self.grid, self.options, allowed)
+        picked = {(a, o.index) for a, opts in chosen.items() for o in opts}
+        for key, var in self.x.items():
+            self.m.AddHint(var, key in picked)
 
     def _cost(self):
         w = self.data.weights.cost

@@ -1,0 +1,123 @@
+"""A greedy starting roster, given to CP-SAT as a solution hint.
+
+Agents are taken in turn (fewest skills first, so specialists take their queues before the
+flexible agents fill gaps); each picks, one at a time, the shift option that covers the most
+still-uncovered demand on its queues, until its contract is met and nothing useful is left,
+never breaking its own hard rules (one shift a day, leave, fixed days, rest, consecutive days,
+days off in a row, weekends, start-time stability, weekly hours and days, template caps).
+Breaks and queue choice are left to the solver. The hint is only a start: CP-SAT repairs or
+improves it, and a bad hint costs nothing but time.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+
+from .domain import Agent, RosterInput
+from .options import Grid, ShiftOption
+
+
+def greedy_choice(data: RosterInput, grid: Grid, options: list[ShiftOption],
+                  allowed: dict[str, list[ShiftOption]]) -> dict[str, list[ShiftOption]]:
+    residual = {r.queue: np.ceil(np.asarray(r.agents, float) - 1e-9) for r in data.requirements}
+    size = grid.size
+    order = sorted(data.agents, key=lambda a: (len(a.skills), -a.contract.min_hours))
+    chosen: dict[str, list[ShiftOption]] = {}
+    for a in order:
+        mine: list[ShiftOption] = []
+        queues = [q for q in a.skills if q in residual]
+        for day, template in a.fixed.items():
+            if template is not None:
+                opts = [o for o in allowed[a.id] if o.template == template and grid.days[o.day] == day]
+                if opts:
+                    _take(mine, opts[0], queues, residual, size)
+        while True:
+            need_more = _below_minimum(a, mine, grid)
+            candidates = [o for o in allowed[a.id] if _fits(data, a, mine, o, grid)]
+            if not candidates:
+                break
+            scores = _scores(candidates, queues, residual, size)
+            best = int(np.argmax(scores))
+            if scores[best] <= 0 and not need_more:
+                break
+            _take(mine, candidates[best], queues, residual, size)
+        chosen[a.id] = mine
+    return chosen
+
+
+def _useful(queues, residual, size) -> np.ndarray:
+    """Per interval: 1 where one of the queues still lacks an agent."""
+    if not queues:
+        return np.zeros(size)
+    return np.max([residual[q] > 0 for q in queues], axis=0).astype(float)
+
+
+def _scores(candidates, queues, residual, size) -> np.ndarray:
+    cum = np.concatenate([[0.0], np.cumsum(_useful(queues, residual, size))])
+    first = np.array([min(o.first, size) for o in candidates])
+    last = np.array([min(o.end_index, size) for o in candidates])
+    return cum[last] - cum[first]
+
+
+def _take(mine, option, queues, residual, size):
+    mine.append(option)
+    for i in range(option.first, min(option.end_index, size)):
+        lacking = [q for q in queues if residual[q][i] > 0]
+        if lacking:
+            residual[max(lacking, key=lambda q: residual[q][i])][i] -= 1
+
+
+def _below_minimum(a: Agent, mine, grid) -> bool:
+    c = a.contract
+    for w0 in range(0, len(grid.days), 7):
+        if w0 + 7 > len(grid.days):
+            continue
+        week = [o for o in mine if w0 <= o.day < w0 + 7]
+        if sum(o.paid_minutes for o in week) < c.min_hours * 60 or len(week) < c.min_days:
+            return True
+    return False
+
+
+def _fits(data: RosterInput, a: Agent, mine: list[ShiftOption], o: ShiftOption, grid: Grid) -> bool:
+    rules, c = data.rules, a.contract
+    day = grid.days[o.day]
+    if any(m.day == o.day for m in mine) or day in a.unavailable_days or a.fixed.get(day, "x") is None:
+        return False
+    if day in a.fixed and a.fixed[day] != o.template:
+        return False
+    rest = timedelta(hours=rules.min_rest_hours)
+    for m in mine:
+        if abs(m.day - o.day) <= 2:
+            first, second = (m, o) if m.start < o.start else (o, m)
+            if second.start - first.end < rest:
+                return False
+        if rules.start_time_tolerance_minutes is not None and abs(m.day - o.day) == 1:
+            if abs((m.start.hour * 60 + m.start.minute) - (o.start.hour * 60 + o.start.minute)) > \
+                    rules.start_time_tolerance_minutes:
+                return False
+    w0 = (o.day // 7) * 7
+    week = [m for m in mine if w0 <= m.day < w0 + 7]
+    if len(week) + 1 > c.max_days or sum(m.paid_minutes for m in week) + o.paid_minutes > c.max_hours * 60:
+        return False
+    if o.template in c.template_caps and sum(m.template == o.template for m in mine) + 1 > c.template_caps[o.template]:
+        return False
+    worked = sorted({m.day for m in mine} | {o.day})
+    flags = [d in worked for d in range(len(grid.days))]
+    run = 0
+    for f in flags:
+        run = run + 1 if f else 0
+        if run > rules.max_consecutive_days:
+            return False
+    for i, j in zip(worked, worked[1:]):
+        if 1 < j - i <= rules.min_consecutive_days_off:
+            return False
+    if rules.max_weekends is not None:
+        weekends = {grid.days[d] - timedelta(days=grid.days[d].weekday() - 5) for d in worked
+                    if grid.days[d].weekday() >= 5}
+        if len(weekends) > rules.max_weekends:
+            return False
+    return True
