@@ -450,13 +450,35 @@ class RosterModel:
                 self.penalties.append(("changed shifts", self.data.weights.change, changed))
 
     def _greedy_hint(self):
-        """Start CP-SAT from a greedy roster (see hint.py): a first solution in seconds at scale."""
+        """Start CP-SAT from a greedy roster (see hint.py)."""
         allowed = {a.id: [o for d in range(len(self.grid.days)) for o in self.by_agent_day[a.id, d]]
                    for a in self.data.agents}
         chosen = greedy_choice(self.data, self.grid, self.options, allowed)
         picked = {(a, o.index) for a, opts in chosen.items() for o in opts}
+        self.greedy = {key: key in picked for key in self.x}
         for key, var in self.x.items():
-            self.m.AddHint(var, key in picked)
+            self.m.AddHint(var, self.greedy[key])
+
+    def _complete_hint(self, seconds: float) -> bool:
+        """Turn the greedy shift choice into a complete solution hint: with shifts fixed, only
+        breaks and queue choices remain, which CP-SAT places quickly. A hint that sets every
+        variable lets the main solve start from a full roster instead of repairing a partial one."""
+        if not getattr(self, "greedy", None):
+            return False
+        fixed = self.m.Clone()
+        for key, var in self.x.items():
+            fixed.Add(fixed.GetBoolVarFromProtoIndex(var.Index()) == int(self.greedy[key]))
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = seconds
+        solver.parameters.num_workers = self.data.solver.workers
+        solver.parameters.random_seed = self.data.solver.seed
+        if solver.Solve(fixed) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return False
+        self.m.ClearHints()
+        for i in range(len(self.m.Proto().variables)):
+            var = self.m.GetIntVarFromProtoIndex(i)
+            self.m.AddHint(var, solver.Value(fixed.GetIntVarFromProtoIndex(i)))
+        return True
 
     def _cost(self):
         w = self.data.weights.cost
@@ -476,6 +498,9 @@ class RosterModel:
         solver.parameters.num_workers = params.workers
         solver.parameters.random_seed = params.seed
         started = clock.perf_counter()
+        # Up to a fifth of the time limit goes to completing the greedy start.
+        self._complete_hint(params.time_limit_seconds * 0.2)
+        solver.parameters.max_time_in_seconds = max(params.time_limit_seconds - (clock.perf_counter() - started), 1.0)
         callback = _Progress(progress, started) if progress else None
         status = solver.Solve(self.m, callback) if callback else solver.Solve(self.m)
         seconds = clock.perf_counter() - started
