@@ -29,6 +29,7 @@ import pandas as pd
 
 from wfm.domain import Horizon, zone
 from wfm.errors import InputError
+from wfm.io import OFFSET, has_utc_offset, read_text_table
 
 VOLUME_ALIASES = ("volume", "offered", "calls", "contacts", "count")
 
@@ -80,10 +81,10 @@ def read_table(path: str | Path) -> pd.DataFrame:
             frame = pd.read_parquet(path).astype("string").fillna("")
         else:
             sep = "\t" if ".tsv" in suffixes or ".tab" in suffixes else ","
-            frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except pd.errors.EmptyDataError:
-        raise InputError("history", str(path), "file is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+            frame = read_text_table(path, "history", sep)
+    except InputError:
+        raise
+    except (ValueError, OSError) as exc:  # unreadable Parquet
         raise InputError("history", str(path), f"cannot be read as a table: {exc}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame.apply(lambda col: col.astype(str).str.strip())
@@ -120,9 +121,9 @@ def parse_times(raw: pd.Series, timezone: str, fmt: str | None, ignore_offset: b
     values with an offset keep it unless `ignore_offset` (exports that stamp local wall
     time with a bogus `Z`)."""
     text = raw.str.strip()
-    has_offset = text.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True)
+    has_offset = has_utc_offset(text)
     if ignore_offset:
-        text = text.str.replace(r"(?:[+-]\d{2}:?\d{2}|Z)$", "", regex=True)
+        text = text.where(~has_offset, text.str.replace(OFFSET, "", regex=True))
         has_offset = has_offset & False
     if fmt:
         parsed_naive = pd.to_datetime(text, format=fmt, errors="coerce")

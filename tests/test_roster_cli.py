@@ -40,6 +40,9 @@ def test_roster_outputs_and_json_summary(tmp_path):
     summary = json.loads(res.stdout)
     assert summary["feasible"] and summary["objective"] == summary["solver_objective"]
     assert summary["under_hours"] == 0 and summary["status"] in ("OPTIMAL", "FEASIBLE")
+    per_agent = {a["agent"]: a for a in summary["agents"]}
+    assert sum(a["paid_hours"] for a in per_agent.values()) == summary["paid_hours"]
+    assert all(a["paid_hours"] <= a["contract_max_hours"] for a in per_agent.values())
 
 
 def test_infeasible_roster_exits_1_with_the_conflict(tmp_path):

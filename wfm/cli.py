@@ -90,6 +90,10 @@ def staff(
             return
         frame = read_interval_csv(input, timezone)
         minutes = interval or infer_interval_minutes(frame["interval_start"], frame["queue"])
+        if interval is not None and frame.groupby("queue").size().max() > 1:
+            spacing = infer_interval_minutes(frame["interval_start"], frame["queue"], strict=False)
+            if spacing != interval:
+                fail(f"--interval={interval}: the file's intervals are {spacing:g} minutes apart")
         req = staff_frame(frame, minutes, target, deadline_minutes)
     except InputError as exc:
         fail(str(exc))
@@ -292,7 +296,8 @@ def roster(
                "bound": result.bound, "gap": result.gap, "seconds": round(result.seconds, 2),
                "feasible": report.feasible, "violations": [str(v) for v in report.violations],
                "under_hours": tot["under_hours"], "over_hours": tot["over_hours"], "paid_hours": tot["paid_hours"],
-               "cost": tot["cost"], "shifts": tot["shifts"], "penalties": report.penalties}
+               "cost": tot["cost"], "shifts": tot["shifts"], "penalties": report.penalties,
+               "explanation": why, "agents": tot["agents"]}
     if format == "json":
         print(json.dumps(summary, default=float))
         return
@@ -335,3 +340,6 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except OSError as exc:  # e.g. an output path that cannot be written
+        err.print(f"[bold red]error:[/] {exc.strerror or exc}: {exc.filename or ''}", highlight=False)
+        sys.exit(EXIT_INPUT)

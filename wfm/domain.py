@@ -7,6 +7,7 @@ it ends has 25.
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Literal
@@ -26,10 +27,12 @@ class Channel(str, Enum):
 
 
 def zone(name: str) -> ZoneInfo:
+    from .errors import InputError
+
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"timezone={name!r}: not an IANA timezone name (e.g. 'Europe/Berlin')") from None
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise InputError("timezone", name, "not an IANA timezone name (e.g. 'Europe/Berlin')") from None
 
 
 class Horizon(BaseModel):
@@ -94,6 +97,12 @@ class ServiceTarget(BaseModel):
 def check_target_values(t: ServiceTarget) -> None:
     def bad(field, reason):
         raise ValueError(f"{field}={getattr(t, field)!r}: {reason}")
+
+    for name in ("service_level", "answer_seconds", "max_asa_seconds", "max_occupancy", "max_abandon_rate",
+                 "patience_seconds", "shrinkage"):
+        value = getattr(t, name)
+        if value is not None and not math.isfinite(value):
+            bad(name, "must be a finite number")
 
     if t.service_level is not None and not 0 < t.service_level < 1:
         bad("service_level", "must be strictly between 0 and 1 (e.g. 0.8 for 80%)")

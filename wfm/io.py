@@ -10,6 +10,12 @@ import pandas as pd
 from .domain import zone
 from .errors import InputError
 
+OFFSET = r"(?<=\d)(?:[+-]\d{2}(?::?\d{2})?|Z)$"  # +01:00, +0100, +01 or Z after a time
+
+
+def has_utc_offset(text: pd.Series) -> pd.Series:
+    """Whether each timestamp carries an offset (a bare date's '-05' day is not one)."""
+    return text.str.contains(":", regex=False) & text.str.contains(OFFSET, regex=True)
 REQUIREMENT_COLUMNS = ["interval_start", "queue", "volume", "aht_seconds", "agents", "scheduled_agents",
                        "service_level", "asa_seconds", "occupancy"]
 
@@ -21,25 +27,26 @@ def _line(i: int) -> int:
 
 def parse_timestamps(raw: pd.Series, column: str, timezone: str | None) -> pd.Series:
     """ISO-8601 timestamps with offsets; naive ones are read as local time in `timezone`."""
+    if timezone is not None:
+        zone(timezone)
     text = raw.astype("string").str.strip()
     parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if bad.size:
         raise InputError(column, raw.iloc[bad[0]], "not an ISO-8601 timestamp", line=_line(bad[0]))
-    has_offset = text.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True).to_numpy()
+    has_offset = has_utc_offset(text).to_numpy()
     if has_offset.all():
         return parsed.dt.tz_convert(timezone) if timezone else parsed
     if timezone is None:
         i = int(np.flatnonzero(~has_offset)[0])
         raise InputError(column, raw.iloc[i], "timestamp has no UTC offset; add one or pass --timezone",
                          line=_line(i))
-    zone(timezone)
     naive = pd.to_datetime(text.where(~has_offset), errors="coerce", format="ISO8601")
-    try:
-        local = naive.dt.tz_localize(timezone, ambiguous="raise", nonexistent="raise")
-    except Exception as exc:  # pytz/zoneinfo raise different types for DST gaps and folds
-        raise InputError(column, str(exc), f"local time is ambiguous or does not exist in {timezone} "
-                         "(DST change); give timestamps with a UTC offset") from None
+    local = naive.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
+    lost = np.flatnonzero((~has_offset) & naive.notna().to_numpy() & local.isna().to_numpy())
+    if lost.size:
+        raise InputError(column, raw.iloc[lost[0]], f"this local time is repeated or skipped in {timezone} "
+                         "(DST change); give timestamps with a UTC offset", line=_line(lost[0]))
     merged = parsed.dt.tz_convert(timezone).where(has_offset, local)
     return pd.to_datetime(merged, utc=True).dt.tz_convert(timezone)
 
@@ -77,12 +84,7 @@ def read_interval_csv(path: str | Path, timezone: str | None = None) -> pd.DataF
 
     Errors name the CSV line and column. AHT may be empty on zero-volume rows.
     """
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except FileNotFoundError:
-        raise InputError("input", str(path), "file not found") from None
-    except pd.errors.EmptyDataError:
-        raise InputError("input", str(path), "file is empty") from None
+    frame = read_text_table(path, "input")
     frame.columns = [c.strip() for c in frame.columns]
     missing = [c for c in ("interval_start", "volume", "aht_seconds") if c not in frame.columns]
     if missing:
@@ -91,6 +93,7 @@ def read_interval_csv(path: str | Path, timezone: str | None = None) -> pd.DataF
         raise InputError("input", str(path), "has a header but no rows")
     starts = parse_timestamps(frame["interval_start"], "interval_start", timezone)
     out = pd.DataFrame({
+        "line": np.arange(len(frame)) + 2,  # CSV line of each row, for errors after sorting
         "interval_start": starts,
         "queue": frame["queue"].str.strip().replace("", "all") if "queue" in frame else "all",
         "volume": numeric_column(frame, "volume"),
@@ -113,8 +116,40 @@ def read_interval_csv(path: str | Path, timezone: str | None = None) -> pd.DataF
     return out
 
 
-def infer_interval_minutes(starts: pd.Series, queues: pd.Series) -> int:
-    """The interval length implied by consecutive starts (smallest step within a queue)."""
+def read_text_table(path, field: str, sep: str = ",") -> pd.DataFrame:
+    """A delimited text file as strings. UTF-8 (with or without BOM), else Windows-1252 as
+    spreadsheet exports often are; errors name the file and, from the parser, the line."""
+    last_error = None
+    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True,
+                                index_col=False, encoding=encoding)
+            break
+        except UnicodeDecodeError as exc:
+            last_error = exc
+            continue
+        except FileNotFoundError:
+            raise InputError(field, str(path), "file not found") from None
+        except IsADirectoryError:
+            raise InputError(field, str(path), "is a folder, not a file") from None
+        except pd.errors.EmptyDataError:
+            raise InputError(field, str(path), "file is empty") from None
+        except (pd.errors.ParserError, ValueError) as exc:
+            raise InputError(field, str(path), f"cannot be read as a table: {exc}".strip()) from None
+        except OSError as exc:
+            raise InputError(field, str(path), exc.strerror or str(exc)) from None
+    else:
+        raise InputError(field, str(path), f"unreadable text encoding ({last_error})")
+    names = [str(c).strip() for c in frame.columns]
+    dupes = sorted({c.rsplit(".", 1)[0] for c in names if "." in c and c.rsplit(".", 1)[0] in names})
+    if dupes:
+        raise InputError("columns", names, f"column {dupes[0]!r} appears more than once")
+    return frame
+
+
+def infer_interval_minutes(starts: pd.Series, queues: pd.Series, strict: bool = True) -> float:
+    """The interval length implied by consecutive starts (smallest step within a queue).
+    `strict`: it must be 15, 30 or 60 minutes."""
     steps = []
     for _, group in starts.groupby(queues):
         diffs = group.sort_values().diff().dropna().dt.total_seconds() / 60.0
@@ -123,6 +158,8 @@ def infer_interval_minutes(starts: pd.Series, queues: pd.Series) -> int:
     if not steps:
         raise InputError("interval_start", None, "one row per queue: cannot infer the interval; pass --interval")
     minutes = min(steps)
+    if not strict:
+        return minutes
     if minutes not in (15, 30, 60):
         raise InputError("interval_start", f"{minutes:g} minutes apart",
                          "intervals must be 15, 30 or 60 minutes; pass --interval to say which")

@@ -20,6 +20,8 @@ interval; work whose window runs past the horizon is spread over the part inside
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import InputError
@@ -34,8 +36,10 @@ def backoffice_requirement(volume, aht_seconds, interval_minutes: int, deadline_
     `scheduled_agents` (after shrinkage).
     """
     vol, aht = validate_intervals(volume, aht_seconds)
-    if deadline_minutes <= 0:
-        raise InputError("deadline_minutes", deadline_minutes, "must be > 0")
+    if not (math.isfinite(deadline_minutes) and deadline_minutes > 0):
+        raise InputError("deadline_minutes", deadline_minutes, "must be a finite number > 0")
+    if not (math.isfinite(interval_minutes) and interval_minutes > 0):
+        raise InputError("interval_minutes", interval_minutes, "must be a finite number > 0")
     if not 0 < utilization <= 1:
         raise InputError("utilization", utilization, "must be in (0, 1]")
     if not 0 <= shrinkage < 1:

@@ -52,6 +52,7 @@ def erlang_b(agents, load) -> np.ndarray:
     """Blocking probability of M/M/N/N (Erlang B), elementwise."""
     n, a = _as_float_arrays(agents, load)
     out = np.where(n > 0, 0.0, 1.0)  # A = 0: no blocking unless there are no servers
+    out[np.isnan(a) | np.isnan(n)] = np.nan  # NaN in, NaN out: never a made-up answer
     pos = (a > 0) & (n > 0)
     if not pos.any():
         return out
@@ -74,7 +75,7 @@ def erlang_c_from_b(agents, load, blocking) -> np.ndarray:
     stable = n > a
     denom = np.where(stable, n - a * (1.0 - b), 1.0)
     c = np.where(stable, n * b / denom, 1.0)
-    return np.where(a > 0, np.clip(c, 0.0, 1.0), 0.0)
+    return np.where(np.isnan(b), np.nan, np.where(a > 0, np.clip(c, 0.0, 1.0), 0.0))
 
 
 def erlang_c(agents, load) -> np.ndarray:
@@ -87,8 +88,9 @@ def service_level_c(agents, load, aht_seconds, answer_seconds, p_wait=None) -> n
     n, a, aht, t = _as_float_arrays(agents, load, aht_seconds, answer_seconds)
     c = erlang_c(n, a) if p_wait is None else np.asarray(p_wait, dtype=float)
     excess = np.maximum(n - a, 0.0)
-    sl = 1.0 - c * np.exp(-excess * t / aht)
-    return np.where((n > a) | (a == 0), np.clip(sl, 0.0, 1.0), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):  # AHT 0 only comes with zero load
+        sl = 1.0 - c * np.exp(-np.where(aht > 0, excess * t / aht, 0.0))
+    return np.where(np.isnan(a) | np.isnan(c), np.nan, np.where((n > a) | (a == 0), np.clip(sl, 0.0, 1.0), 0.0))
 
 
 def asa_c(agents, load, aht_seconds, p_wait=None) -> np.ndarray:

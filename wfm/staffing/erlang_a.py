@@ -40,7 +40,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammainc, gammaln
 
-from .erlang import _UNDERFLOW, _as_float_arrays, _geometric_series, erlang_b
+from .erlang import _UNDERFLOW, _as_float_arrays, _geometric_series, asa_c, erlang_b, erlang_c, service_level_c
+
+LARGE_A = 1e5          # above this, P(a, x) in the lower tail comes from the series instead
+ERLANG_C_LIMIT = 1e9   # patience beyond this many handle times: abandonment is nil, use Erlang C
 
 
 def log_j(a, x) -> np.ndarray:
@@ -52,13 +55,20 @@ def log_j(a, x) -> np.ndarray:
         return out
     ap, xp = a[pos], x[pos]
     p = gammainc(ap, xp)
-    closed = p > _UNDERFLOW
+    # The closed form needs P(a, x) with good relative accuracy. scipy loses it in the lower
+    # tail (x < a) once a is large, so those points, like underflowed ones, take the series,
+    # whose terms x / (a + k) < 1 fall monotonically there.
+    closed = (p > _UNDERFLOW) & ~((ap > LARGE_A) & (xp < ap))
     res = np.empty(ap.shape)
     # gammaln(a+1) + x - a log x, regrouped so that no two large terms cancel:
-    # [gammaln(a+1) - a log a + a] + a (u - log1p(u)),  u = x/a - 1.
+    # [gammaln(a+1) - a log a + a] + a (u - log(1 + u)),  u = x/a - 1.
     ac, xc = ap[closed], xp[closed]
-    u = xc / ac - 1.0
-    res[closed] = np.log(p[closed]) + _stirling_remainder(ac) + ac * (u - np.log1p(u))
+    ratio = xc / ac
+    u = ratio - 1.0
+    # log1p is accurate near x = a; far below it u -> -1 and log1p(u) loses everything, but there
+    # log(x/a) itself is exact.
+    log_ratio = np.where(ratio > 0.5, np.log1p(np.maximum(u, -0.5)), np.log(xc) - np.log(ac))
+    res[closed] = np.log(p[closed]) + _stirling_remainder(ac) + ac * (u - log_ratio)
     if (~closed).any():  # x far below a: terms x/(a+k) fall fast
         a_s, x_s = ap[~closed], xp[~closed]
         res[~closed] = np.log(_geometric_series(x_s / (a_s + 1.0), lambda k: x_s / (a_s + k)))
@@ -107,6 +117,14 @@ def erlang_a_metrics(agents, arrival_rate, aht_seconds, patience_seconds, answer
     asa[nobody] = np.inf  # nobody is ever answered
 
     m = (lam > 0) & (n > 0)
+    limit = m & (pat > ERLANG_C_LIMIT * aht)  # the exact limit, not a float-precision loss
+    if limit.any():
+        c = erlang_c(n[limit], load[limit])
+        p_wait[limit], abandon[limit] = c, 0.0
+        sl[limit] = service_level_c(n[limit], load[limit], aht[limit], t[limit], c)
+        asa[limit] = asa_c(n[limit], load[limit], aht[limit], c)
+        occ[limit] = np.minimum(load[limit] / n[limit], 1.0)
+    m &= ~limit
     if m.any():
         res = _erlang_a_core(n[m], lam[m], aht[m], pat[m], t[m])
         p_wait[m], abandon[m], sl[m], asa[m], occ[m] = res

@@ -21,6 +21,16 @@ def staff_frame(frame: pd.DataFrame, interval_minutes: int, target: ServiceTarge
     """
     frame = frame.sort_values(["queue", "interval_start"], kind="stable").reset_index(drop=True)
     is_open = frame["open"].to_numpy(bool) if "open" in frame else None
+    lines = frame["line"].to_numpy() if "line" in frame else None
+    try:
+        return _staff_sorted(frame, interval_minutes, target, deadline_minutes, is_open)
+    except InputError as exc:
+        if exc.row is None or lines is None:
+            raise
+        raise InputError(exc.field, exc.value, exc.reason, line=int(lines[exc.row])) from None
+
+
+def _staff_sorted(frame, interval_minutes, target, deadline_minutes, is_open):
     keep = ["interval_start", "queue", "volume", "aht_seconds"] + (
         ["utc_offset_minutes"] if "utc_offset_minutes" in frame else [])
     out = frame[keep].copy()
@@ -31,10 +41,15 @@ def staff_frame(frame: pd.DataFrame, interval_minutes: int, target: ServiceTarge
         return out
     parts = []
     for _, idx in frame.groupby("queue", sort=False).indices.items():
-        res = backoffice_requirement(frame["volume"].to_numpy()[idx], frame["aht_seconds"].to_numpy()[idx],
-                                     interval_minutes, deadline_minutes,
-                                     None if is_open is None else is_open[idx],
-                                     utilization=target.max_occupancy or 1.0, shrinkage=target.shrinkage)
+        try:
+            res = backoffice_requirement(frame["volume"].to_numpy()[idx], frame["aht_seconds"].to_numpy()[idx],
+                                         interval_minutes, deadline_minutes,
+                                         None if is_open is None else is_open[idx],
+                                         utilization=target.max_occupancy or 1.0, shrinkage=target.shrinkage)
+        except InputError as exc:  # rows within the queue -> rows of the frame
+            if exc.row is None:
+                raise
+            raise InputError(exc.field, exc.value, exc.reason, row=int(idx[exc.row])) from None
         parts.append(pd.DataFrame(res, index=idx))
     res = pd.concat(parts).sort_index()
     out["agents"] = res["agents"].to_numpy()
@@ -69,10 +84,9 @@ def summarize(req: pd.DataFrame, interval_minutes: int) -> pd.DataFrame:
             "agent_hours": float(g["agents"].sum() * hours),
             "scheduled_hours": float(g["scheduled_agents"].sum() * hours),
         }
-        work = float((vol * g["aht_seconds"].to_numpy(float)).sum())
-        capacity = float(g["agents"].sum()) * interval_minutes * 60.0
-        if "occupancy" in g:  # busy time over on-queue time, not an average of ratios
-            row["occupancy"] = work / capacity if capacity else 0.0
+        agents = g["agents"].to_numpy(float)
+        if "occupancy" in g:  # busy agent-time over on-queue agent-time (answered work, open intervals)
+            row["occupancy"] = float((g["occupancy"].to_numpy(float) * agents).sum() / agents.sum()) if agents.sum() else 0.0
         for metric in ("service_level", "asa_seconds", "abandon_rate"):
             if metric in g:  # contact-weighted; NaN when nothing was offered
                 values = g[metric].to_numpy(float)

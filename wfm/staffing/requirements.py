@@ -19,6 +19,7 @@ intervals are applied on the on-queue figure.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,6 +31,8 @@ from .erlang import asa_c, erlang_b, erlang_c_from_b, occupancy, service_level_c
 from .erlang_a import erlang_a_metrics
 
 _EPS = 1e-9  # tolerance when comparing achieved metrics with targets
+MAX_LOAD = 1e7  # Erlangs per interval; far beyond any site, and keeps the searches finite
+MAX_STEPS = 1_000_000
 
 
 @dataclass
@@ -85,6 +88,21 @@ def _row(i, arr):
     return int(i) if arr.size > 1 else None
 
 
+def _bool_mask(mask, shape) -> np.ndarray:
+    arr = np.asarray(mask)
+    if arr.dtype != bool:
+        raise InputError("open_mask", str(arr.dtype), "must be booleans (True = open)")
+    return np.broadcast_to(arr, shape)
+
+
+def _floor(min_agents, shape) -> np.ndarray:
+    arr = np.broadcast_to(np.asarray(min_agents, dtype=float), shape)
+    bad = np.flatnonzero(~np.isfinite(arr) | (arr < 0))
+    if bad.size:
+        raise InputError("min_agents", float(arr[bad[0]]), "must be a finite number >= 0", row=_row(bad[0], arr))
+    return np.ceil(arr - _EPS).astype(np.int64)  # a floor of 2.5 agents means 3
+
+
 def required_agents(volume, aht_seconds, interval_minutes: int, target: ServiceTarget,
                     open_mask=None, min_agents=None) -> StaffingResult:
     """Fewest on-queue agents meeting every target of `target`, per interval.
@@ -94,12 +112,17 @@ def required_agents(volume, aht_seconds, interval_minutes: int, target: ServiceT
     intervals (0 agents); min_agents: per-interval floor for open intervals (overrides
     `target.min_agents` when given).
     """
-    if interval_minutes <= 0:
-        raise InputError("interval_minutes", interval_minutes, "must be > 0")
+    if not (isinstance(interval_minutes, (int, float)) and math.isfinite(interval_minutes) and interval_minutes > 0):
+        raise InputError("interval_minutes", interval_minutes, "must be a number > 0")
     vol, aht = validate_intervals(volume, aht_seconds)
     interval_s = interval_minutes * 60.0
     lam = vol / interval_s
     load = lam * aht
+    too_big = np.flatnonzero(load > MAX_LOAD)
+    if too_big.size:
+        i = too_big[0]
+        raise InputError("volume", float(vol[i]), f"offered load {load[i]:.3g} Erlangs exceeds the supported "
+                         f"{MAX_LOAD:g}; check the volume and AHT units", row=_row(i, vol))
     k = target.concurrency
 
     if target.patience_seconds is None:
@@ -108,8 +131,8 @@ def required_agents(volume, aht_seconds, interval_minutes: int, target: ServiceT
         slots = _slots_erlang_a(lam, aht, target)
     agents = np.ceil(slots / k - _EPS).astype(np.int64)
 
-    is_open = np.ones(vol.shape, bool) if open_mask is None else np.broadcast_to(np.asarray(open_mask, bool), vol.shape)
-    floor = target.min_agents if min_agents is None else np.broadcast_to(np.asarray(min_agents), vol.shape)
+    is_open = np.ones(vol.shape, bool) if open_mask is None else _bool_mask(open_mask, vol.shape)
+    floor = target.min_agents if min_agents is None else _floor(min_agents, vol.shape)
     agents = np.where(is_open, np.maximum(agents, floor), 0).astype(np.int64)
     scheduled = np.ceil(agents / (1.0 - target.shrinkage) - _EPS).astype(np.int64)
 
@@ -174,7 +197,11 @@ def _slots_erlang_c(load, aht, target: ServiceTarget) -> np.ndarray:
     b = np.zeros(load.shape)
     b[busy] = erlang_b(start, a)
     active = busy[~_meets_c(n[busy], a, aht[busy], b[busy], target)]
+    steps = 0
     while active.size:
+        steps += 1
+        if steps > MAX_STEPS:
+            raise InputError("target", target.model_dump(), "no staffing meets it (search did not converge)")
         a = load[active]
         nb = n[active] + 1.0
         ab = a * b[active]
@@ -198,6 +225,8 @@ def _slots_erlang_a(lam, aht, target: ServiceTarget) -> np.ndarray:
     hi = np.maximum(np.ceil(lam[busy] * aht[busy]), 1.0)
     pending = np.flatnonzero(~ok(busy, hi))
     while pending.size:  # gallop: double until every interval meets its targets
+        if (hi[pending] > 64 * (MAX_LOAD + 1)).any():
+            raise InputError("target", target.model_dump(), "no staffing meets it (search did not converge)")
         lo[pending] = hi[pending]
         hi[pending] *= 2.0
         pending = pending[~ok(busy[pending], hi[pending])]
