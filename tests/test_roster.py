@@ -390,3 +390,16 @@ def test_coverage_reports_scheduled_and_on_queue():
     at_lunch = cov[cov["interval_start"].dt.hour == 12].iloc[0]
     assert at_lunch["scheduled"] == 1 and at_lunch["on_queue"] == 0
     assert (cov["scheduled"] >= cov["on_queue"]).all() and cov["scheduled"].sum() == 8
+
+
+def test_deterministic_limit_reproduces_a_roster_stopped_early():
+    from wfm.domain import ServiceTarget  # noqa: F401  (kept close to the instance it builds)
+
+    h = horizon(days=7, minutes=30)
+    agents = [Agent(id=f"a{k}", skills=["q"], contract=Contract(min_hours=24, max_hours=40)) for k in range(8)]
+    need = [3 if 8 <= ts.hour < 18 else 0 for ts in h.interval_starts()]
+    data = make_input(agents, h=h, reqs=[QueueRequirement(queue="q", agents=need)], seconds=60)
+    data = data.model_copy(update={"solver": SolverParams(time_limit_seconds=60, workers=1, seed=7,
+                                                          deterministic_limit=0.5)})
+    one, two = solve_roster(data), solve_roster(data)
+    assert one.roster.model_dump() == two.roster.model_dump() and one.objective == two.objective

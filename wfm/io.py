@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -122,9 +123,14 @@ def read_text_table(path, field: str, sep: str = ",") -> pd.DataFrame:
     last_error = None
     for encoding in ("utf-8-sig", "cp1252", "latin-1"):
         try:
-            frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True,
-                                index_col=False, encoding=encoding)
+            with warnings.catch_warnings():
+                # pandas only warns when a row has more fields than the header; that is bad input.
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True,
+                                    index_col=False, encoding=encoding)
             break
+        except pd.errors.ParserWarning:
+            raise InputError(field, str(path), "cannot be read as a table: a row has more fields than the header") from None
         except UnicodeDecodeError as exc:
             last_error = exc
             continue

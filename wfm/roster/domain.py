@@ -137,6 +137,9 @@ class SolverParams(BaseModel):
     time_limit_seconds: float = Field(30, gt=0)
     workers: int = Field(1, ge=1)
     seed: int = 0
+    deterministic_limit: float | None = Field(None, gt=0, description=(
+        "CP-SAT deterministic time limit; with workers=1 and a seed, a solve stopped by it gives the same "
+        "roster on any machine load (a wall-clock limit may stop at a different point)"))
 
 
 class QueueRequirement(BaseModel):

@@ -468,10 +468,7 @@ class RosterModel:
         fixed = self.m.Clone()
         for key, var in self.x.items():
             fixed.Add(fixed.GetBoolVarFromProtoIndex(var.Index()) == int(self.greedy[key]))
-        solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = seconds
-        solver.parameters.num_workers = self.data.solver.workers
-        solver.parameters.random_seed = self.data.solver.seed
+        solver = self._solver(seconds, share=0.2)
         if solver.Solve(fixed) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return False
         self.m.ClearHints()
@@ -493,10 +490,7 @@ class RosterModel:
     # -- solve -------------------------------------------------------------------------------------
     def solve(self, progress: Progress | None = None) -> SolveResult:
         params = self.data.solver
-        solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = params.time_limit_seconds
-        solver.parameters.num_workers = params.workers
-        solver.parameters.random_seed = params.seed
+        solver = self._solver(params.time_limit_seconds, share=0.8)
         started = clock.perf_counter()
         # Up to a fifth of the time limit goes to completing the greedy start.
         self._complete_hint(params.time_limit_seconds * 0.2)
@@ -510,6 +504,16 @@ class RosterModel:
                                seconds)
         conflicts = explain_infeasibility(self.data) if status == cp_model.INFEASIBLE else []
         return SolveResult(name, None, seconds=seconds, conflicts=conflicts)
+
+    def _solver(self, seconds: float, share: float) -> cp_model.CpSolver:
+        params = self.data.solver
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = seconds
+        solver.parameters.num_workers = params.workers
+        solver.parameters.random_seed = params.seed
+        if params.deterministic_limit is not None:
+            solver.parameters.max_deterministic_time = params.deterministic_limit * share
+        return solver
 
     def _extract(self, solver) -> Roster:
         shifts = []

@@ -102,7 +102,7 @@ def asa_c(agents, load, aht_seconds, p_wait=None) -> np.ndarray:
     c = erlang_c(n, a) if p_wait is None else np.asarray(p_wait, dtype=float)
     stable = n > a
     asa = np.where(stable, c * aht / np.where(stable, n - a, 1.0), np.inf)
-    return np.where(a > 0, asa, 0.0)
+    return np.where(np.isnan(a) | np.isnan(c), np.nan, np.where(a > 0, asa, 0.0))
 
 
 def occupancy(agents, load) -> np.ndarray:
