@@ -109,7 +109,7 @@ def auto_rows(fc: pd.DataFrame) -> pd.DataFrame:
     the folds before it (the first fold uses daily_profile)."""
     ours = fc[fc["model"].isin(list(MODELS))]
     picks = []
-    for queue, g in ours.groupby("queue"):
+    for _, g in ours.groupby("queue"):
         for fold in sorted(g["fold"].unique()):
             past = g[g["fold"] < fold]
             if len(past):

@@ -135,7 +135,7 @@ def print_model_times(repeats: int) -> None:
     years = {peak: year_of_volumes(peak) for peak in (50, 500, 5000)}
     for name, target in variants.items():
         cells = []
-        for peak, (volume, aht) in years.items():
+        for _, (volume, aht) in years.items():
             times = []
             for _ in range(max(repeats // 2, 1)):
                 t0 = time.perf_counter()

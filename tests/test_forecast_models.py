@@ -24,7 +24,6 @@ def intraday(starts) -> np.ndarray:
 def expected(start: date, days: int, level=500.0, trend=2.0, day0: int = 0, interval=60):
     """Exact expected volume per interval: (level + trend t) x weekday factor x shares."""
     starts = Horizon(start=start, days=days, interval_minutes=interval, timezone=TZ).interval_starts()
-    keys = pd.DataFrame({"d": starts.date})
     shape = intraday(starts)
     frame = pd.DataFrame({"interval_start": starts, "queue": "q", "shape": shape, "date": starts.date})
     frame["t"] = frame["date"].map(lambda d: (d - start).days + day0)

@@ -1,7 +1,6 @@
 """Regression tests for problems found in review: each reproduces a reported failure."""
 
 import numpy as np
-import pandas as pd
 import pytest
 from typer.testing import CliRunner
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from ..domain import Horizon, ServiceTarget
@@ -23,11 +22,13 @@ def roster_input(requirements: pd.DataFrame, horizon: Horizon, setup: dict,
         if outside.any():
             raise InputError("interval_start", str(idx[outside][0]), "not an interval of the roster horizon")
         frame = part.set_index(idx)
-
-        def column(name, fill):
-            return frame[name].reindex(grid).fillna(fill).astype(float).tolist() if name in frame else None
-
         target = (targets or {}).get(queue)
-        reqs.append(QueueRequirement(queue=queue, agents=column("agents", 0.0), volume=column("volume", 0.0),
-                                     aht_seconds=column("aht_seconds", 0.0), target=target))
+        reqs.append(QueueRequirement(queue=queue, agents=_on_grid(frame, "agents", grid),
+                                     volume=_on_grid(frame, "volume", grid),
+                                     aht_seconds=_on_grid(frame, "aht_seconds", grid), target=target))
     return RosterInput(horizon=horizon, requirements=reqs, **setup)
+
+
+def _on_grid(frame: pd.DataFrame, name: str, grid) -> list[float] | None:
+    """The column on every horizon interval (0 where the frame has none), or None if absent."""
+    return frame[name].reindex(grid).fillna(0.0).astype(float).tolist() if name in frame else None

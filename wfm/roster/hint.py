@@ -11,11 +11,9 @@ improves it, and a bad hint costs nothing but time.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import timedelta
 
 import numpy as np
-import pandas as pd
 
 from .domain import Agent, RosterInput
 from .options import Grid, ShiftOption

@@ -130,7 +130,7 @@ class RosterModel:
                 self.works[a.id, d] = w
 
     def _one_shift_per_day(self):
-        for (a, d), opts in self.by_agent_day.items():
+        for (a, _), opts in self.by_agent_day.items():
             if len(opts) > 1:
                 self.m.AddAtMostOne(self.x[a, o.index] for o in opts)
 
@@ -167,7 +167,8 @@ class RosterModel:
                 rules = self.tmpl[t_id].breaks
                 worked = sum(self.x[a, o.index] for o in t_opts)
                 starts_k = []
-                for k, rule in enumerate(rules):
+                for k in range(len(rules)):
+                    length = t_opts[0].breaks[k].length  # same rule, so same length, for every start
                     allowed = defaultdict(list)
                     for o in t_opts:
                         w = o.breaks[k]
@@ -179,10 +180,10 @@ class RosterModel:
                         self.m.Add(b <= sum(xs))
                         vars_k[p] = b
                         self.bs[a, d, t_id, k, p] = b
-                        for i in range(p, p + o.breaks[k].length):
+                        for i in range(p, p + length):
                             self.on_break[a][i].append(b)
                     self.m.Add(sum(vars_k.values()) == worked)
-                    starts_k.append((sum(p * b for p, b in vars_k.items()), t_opts[0].breaks[k].length))
+                    starts_k.append((sum(p * b for p, b in vars_k.items()), length))
                 # Breaks in list order, not overlapping.
                 for (s1, len1), (s2, _) in zip(starts_k, starts_k[1:]):
                     self.m.Add(s2 >= s1 + len1 * worked)

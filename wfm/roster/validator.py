@@ -115,7 +115,7 @@ def _check_shift(s, a, t, tz, step, minutes, v):
         for b in s.breaks:
             if g0 < b.end and b.start < g1:
                 v.append(Violation("segments", a.id, f"{s.day}: on queue during {b.name}"))
-    for (p0, p1, _), (n0, _, _) in zip(busy, busy[1:]):
+    for (_, p1, _), (n0, _, _) in zip(busy, busy[1:]):
         if n0 < p1:
             v.append(Violation("segments", a.id, f"{s.day}: overlapping work segments"))
 
