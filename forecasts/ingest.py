@@ -56,6 +56,7 @@ class IngestReport:
     dropped: dict[str, int] = field(default_factory=dict)
     examples: dict[str, list[int]] = field(default_factory=dict)
     kind: str = "contacts"
+    native_minutes: float | None = None  # interval reports: their own interval length
 
     def drop(self, reason: str, lines: np.ndarray) -> None:
         if len(lines):
@@ -113,7 +114,10 @@ def _column(frame: pd.DataFrame, spec: str) -> pd.Series:
     out = frame[parts[0]]
     for p in parts[1:]:
         out = out + " " + frame[p]
-    return out
+    empty = np.zeros(len(frame), bool)
+    for p in parts:
+        empty |= (frame[p].str.strip() == "").to_numpy()
+    return out.where(~empty, "")  # a missing date or time is no timestamp, not midnight
 
 
 def parse_times(raw: pd.Series, timezone: str, fmt: str | None, ignore_offset: bool) -> pd.Series:
@@ -125,16 +129,28 @@ def parse_times(raw: pd.Series, timezone: str, fmt: str | None, ignore_offset: b
     if ignore_offset:
         text = text.where(~has_offset, text.str.replace(OFFSET, "", regex=True))
         has_offset = has_offset & False
+    if fmt and "%z" in fmt:  # the format carries the offset itself
+        return pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
     if fmt:
         parsed_naive = pd.to_datetime(text, format=fmt, errors="coerce")
     else:
         parsed_naive = pd.to_datetime(text.where(~has_offset), format="ISO8601", errors="coerce")
-    local = parsed_naive.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
+    local = _localize(parsed_naive, timezone).dt.tz_convert("UTC")
     out = local
     if has_offset.any() and not fmt:
         aware = pd.to_datetime(text.where(has_offset), format="ISO8601", errors="coerce", utc=True)
         out = aware.where(has_offset, local)
     return pd.to_datetime(out, utc=True)
+
+
+def _localize(naive: pd.Series, timezone: str) -> pd.Series:
+    """Naive local times -> aware. In the repeated autumn hour, a time-ordered export tells the
+    two occurrences apart ('infer'); otherwise the first occurrence is taken, so no contact is
+    lost. Times skipped by spring-forward stay NaT (bad rows)."""
+    try:
+        return naive.dt.tz_localize(timezone, ambiguous="infer", nonexistent="NaT")
+    except Exception:  # not ordered, or NaT in the way: fall back to the first occurrence
+        return naive.dt.tz_localize(timezone, ambiguous=np.ones(len(naive), bool), nonexistent="NaT")
 
 
 def read_history(path, timezone: str, columns: ColumnMap | None = None, timestamp_format: str | None = None,
@@ -173,8 +189,8 @@ def read_history(path, timezone: str, columns: ColumnMap | None = None, timestam
         vol_col = cols.volume or next(c for c in VOLUME_ALIASES if c in frame.columns)
         raw_vol = frame[vol_col]
         volume = pd.to_numeric(raw_vol, errors="coerce").to_numpy(float)
-        keep &= _bad(report, on_bad_row, keep & ~(volume >= 0), vol_col, raw_vol,
-                     "volume must be a number >= 0")
+        keep &= _bad(report, on_bad_row, keep & ~(np.isfinite(volume) & (volume >= 0)), vol_col, raw_vol,
+                     "volume must be a finite number >= 0")
         handle, raw_h, h_col = _handle(frame, cols.aht_seconds)
         handled = np.where(np.isfinite(handle) & (handle > 0), volume, 0.0)
     else:
@@ -182,7 +198,7 @@ def read_history(path, timezone: str, columns: ColumnMap | None = None, timestam
         handle, raw_h, h_col = _handle(frame, cols.handle_seconds)
         handled = (np.isfinite(handle) & (handle > 0)).astype(float)
     if raw_h is not None:
-        bad_h = keep & ~np.isnan(handle) & (handle < 0)
+        bad_h = keep & ~np.isnan(handle) & ((handle < 0) | np.isinf(handle))
         keep &= _bad(report, on_bad_row, bad_h, h_col, raw_h, "handle time must be >= 0")
         absurd = keep & (handle > max_handle_seconds)
         keep &= _bad(report, on_bad_row, absurd, h_col, raw_h,
@@ -190,14 +206,26 @@ def read_history(path, timezone: str, columns: ColumnMap | None = None, timestam
         unreadable = keep & np.isnan(handle) & (raw_h.str.len() > 0).to_numpy()
         keep &= _bad(report, on_bad_row, unreadable, h_col, raw_h, "handle time is not a number")
 
+    if cols.queue and cols.queue in frame.columns:
+        no_queue = keep & (frame[cols.queue].str.strip() == "").to_numpy()
+        keep &= _bad(report, on_bad_row, no_queue, cols.queue, frame[cols.queue], "queue is empty")
     series = _series_names(frame, cols)
     handle = np.nan_to_num(handle, nan=0.0)
     out = pd.DataFrame({"ts": ts, "series": series, "volume": volume,
                         "handle_sum": np.where(handled > 0, handle * handled, 0.0), "handled": handled})[keep]
     report.rows_kept = int(keep.sum())
+    if kind == "intervals":
+        report.native_minutes = _native_minutes(ts[keep], series[keep])
     if out.empty:
         raise InputError("history", str(path), "no usable rows: " + report.summary())
     return out.reset_index(drop=True), report
+
+
+def _native_minutes(ts: pd.Series, series: pd.Series) -> float | None:
+    steps = [g.sort_values().diff().dropna().dt.total_seconds().min() / 60 for _, g in ts.groupby(series)
+             if len(g) > 1]
+    steps = [x for x in steps if x > 0]
+    return min(steps) if steps else None
 
 
 def _handle(frame, spec):
@@ -274,4 +302,8 @@ def aggregate(records: pd.DataFrame, interval_minutes: int, timezone: str,
             "aht_seconds": np.divide(part["handle_sum"].to_numpy(), part["handled"].to_numpy(),
                                      out=np.full(len(grid), np.nan), where=part["handled"].to_numpy() > 0),
         }))
-    return pd.concat(frames, ignore_index=True)
+    out = pd.concat(frames, ignore_index=True)
+    if not np.isclose(out["volume"].sum(), records["volume"].sum()):  # never lose contacts silently
+        raise InputError("interval", interval_minutes, f"aggregation kept {out['volume'].sum():g} of "
+                         f"{records['volume'].sum():g} contacts; the intervals do not fit {timezone}'s clock")
+    return out

@@ -133,7 +133,8 @@ class WeeklyProfile(Forecaster):
     def _fit_queue(self, m):
         specials = self.calendar.special(m.days)
         special = np.array([d in specials for d in m.days])
-        w = _recency_weights(m, ~special, self.weeks, self.decay)
+        started = np.cumsum(m.totals) > 0
+        w = _recency_weights(m, ~special & started, self.weeks, self.decay)
         vals = np.nan_to_num(m.values)
         prof = np.zeros((7, len(m.slots)))
         for k in range(7):
@@ -161,6 +162,7 @@ class _DailyState:
     last_day: date
     special_factor: float     # learned actual/expected on past special days
     outliers: list = field(default_factory=list)
+    level_shift: tuple | None = None  # (ratio, first day) of a new level at the end of history
 
 
 class DailyProfile(Forecaster):
@@ -184,8 +186,8 @@ class DailyProfile(Forecaster):
         self.outlier_low, self.outlier_high = outlier_low, outlier_high
         self.min_trend_days = min_trend_days
 
-    def outlier_days(self, m: DayMatrix, special: np.ndarray) -> np.ndarray:
-        """Days to leave out of the pattern, in two passes.
+    def outlier_days(self, m: DayMatrix, special: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Days to leave out of the pattern, in two passes, and each day's ratio to its reference.
 
         1. Gaps: nothing recorded on a weekday that is normally open (export gaps, outages
            of the whole day). These are found first because their zeros would otherwise drag
@@ -196,26 +198,48 @@ class DailyProfile(Forecaster):
         """
         n = len(m.days)
         pos = np.arange(n)
-        near = [np.flatnonzero((m.dow == m.dow[i]) & (np.abs(pos - i) <= 28) & (pos != i)) for i in range(n)]
+        near = [np.flatnonzero((m.dow == m.dow[i]) & (np.abs(pos - i) <= 28) & (pos != i) & ~special)
+                for i in range(n)]
         gap = np.array([m.totals[i] == 0 and nb.size > 0 and np.median(m.totals[nb]) > 20 for i, nb in
                         enumerate(near)])
         out = gap.copy()
+        ratios = np.where(gap, 0.0, np.nan)
         for i in np.flatnonzero(~gap):
-            same = near[i][~special[near[i]] & ~gap[near[i]]]
+            same = near[i][~gap[near[i]]]
             if same.size < 2:
                 continue
             ref = np.median(m.totals[same])
             if ref > 0:
                 ratio = m.totals[i] / ref
+                ratios[i] = ratio
                 far = ratio < self.outlier_low or ratio > self.outlier_high
                 out[i] = far and abs(m.totals[i] - ref) > 4.0 * np.sqrt(ref + 1.0)
-        return out
+        return out, ratios
+
+    @staticmethod
+    def level_shift(flags: np.ndarray, ratios: np.ndarray, special: np.ndarray, window: int = 7,
+                    min_days: int = 3) -> tuple[float, np.ndarray] | None:
+        """A new level at the end of history: the last open days all flagged, all on the same
+        side (a queue that stopped, halved or doubled). Returns (ratio, those days) or None.
+        Such days are not outliers to ignore but the present to follow."""
+        n = len(flags)
+        recent = [i for i in range(max(0, n - window), n) if not special[i] and not np.isnan(ratios[i])]
+        flagged = [i for i in recent if flags[i]]
+        if len(flagged) < min_days or any(not flags[i] for i in recent if i > flagged[0]):
+            return None
+        r = ratios[flagged]
+        if not ((r < 1).all() or (r > 1).all()):
+            return None
+        return float(np.median(r)), np.array(flagged)
 
     def _fit_queue(self, m):
         specials = self.calendar.special(m.days)
         special = np.array([d in specials for d in m.days])
-        outlier = self.outlier_days(m, special) & ~special
-        clean = ~special & ~outlier
+        started = np.cumsum(m.totals) > 0  # a queue that opened later: its earlier zeros are not data
+        flags, ratios = self.outlier_days(m, special | ~started)
+        outlier = flags & ~special & started
+        shift = self.level_shift(outlier, ratios, special | ~started)
+        clean = ~special & ~outlier & started
         n = len(m.days)
         t = np.arange(n, dtype=float)
         w = np.where(clean & (t > n - 1 - self.window_days), 0.5 ** ((n - 1 - t) / self.half_life_days), 0.0)
@@ -228,8 +252,14 @@ class DailyProfile(Forecaster):
 
         pw = _recency_weights(m, clean, self.profile_weeks, self.profile_decay)
         shares = self._shares(m, pw)
+        shifted = set()
+        if shift is not None:  # follow the new level; the pattern comes from before the change
+            ratio, days = shift
+            level, trend = level * ratio, trend * ratio
+            shifted = set(days.tolist())
         return _DailyState(m.slots, shares, factor, level, trend, m.days[-1], learned,
-                           [m.days[i] for i in np.flatnonzero(outlier)])
+                           [m.days[i] for i in np.flatnonzero(outlier) if i not in shifted],
+                           None if shift is None else (shift[0], m.days[int(shift[1][0])]))
 
     @staticmethod
     def _fit_daily(totals, dow, t, w, with_trend: bool = True, iterations: int = 12):

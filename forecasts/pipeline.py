@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from wfm.domain import Horizon
 from wfm.errors import InputError
@@ -53,10 +54,11 @@ def _scaled(actual, forecast):
 def _band(forecast, residuals, level):
     f = np.asarray(forecast, float)
     if len(residuals) < 20:  # too little backtest evidence: Poisson band
-        z = {0.8: 1.2816, 0.9: 1.6449, 0.95: 1.96}.get(round(level, 2), 1.6449)
+        z = float(norm.ppf(1 - (1 - level) / 2))
         lo, hi = -z, z
     else:
         lo, hi = np.quantile(residuals, [(1 - level) / 2, 1 - (1 - level) / 2])
+    lo, hi = min(lo, 0.0), max(hi, 0.0)  # the band always contains the forecast
     scale = np.sqrt(f + 1.0)
     closed = f <= 0  # the model is sure nothing comes (closed hours, closed weekdays)
     return (np.where(closed, 0.0, np.maximum(f + lo * scale, 0.0)),
@@ -120,6 +122,7 @@ class ForecastResult:
     chosen: dict[str, str] = field(default_factory=dict)
     first_day: date | None = None
     outliers: dict[str, list] = field(default_factory=dict)
+    level_shifts: dict[str, tuple] = field(default_factory=dict)  # queue -> (ratio, since)
 
 
 def forecast(history: pd.DataFrame, days: int, timezone: str, interval_minutes: int, model: str = "auto",
@@ -127,8 +130,10 @@ def forecast(history: pd.DataFrame, days: int, timezone: str, interval_minutes: 
     """Forecast the `days` after the last day of `history` (an aggregated interval frame)."""
     if not 0 < level < 1:
         raise InputError("level", level, "must be strictly between 0 and 1 (e.g. 0.9)")
-    if days < 1:
-        raise InputError("days", days, "must be >= 1")
+    if not 1 <= days <= 366:
+        raise InputError("days", days, "must be between 1 and 366")
+    if folds < 1:
+        raise InputError("folds", folds, "must be >= 1")
     if model != "auto" and model not in MODELS:
         raise InputError("model", model, f"choose one of {sorted(MODELS)} or 'auto'")
     all_days = _days(history)
@@ -152,7 +157,7 @@ def forecast(history: pd.DataFrame, days: int, timezone: str, interval_minutes: 
     starts = Horizon(start=first, days=days, interval_minutes=interval_minutes, timezone=timezone).interval_starts()
     aht = AhtProfile().fit(history).predict(starts)
     fitted = {name: make_model(name).fit(history, calendar) for name in set(chosen.values())}
-    parts, outliers = [], {}
+    parts, outliers, shifts = [], {}, {}
     for q in queues:
         name = chosen[q]
         fc = fitted[name].predict(starts)
@@ -164,6 +169,8 @@ def forecast(history: pd.DataFrame, days: int, timezone: str, interval_minutes: 
         state = getattr(fitted[name], "state", {}).get(q)
         if hasattr(state, "outliers"):
             outliers[q] = state.outliers
+            if state.level_shift is not None:
+                shifts[q] = state.level_shift
     out = pd.concat(parts, ignore_index=True).merge(aht, on=["interval_start", "queue"], how="left")
     out = out[["interval_start", "queue", "volume", "volume_lower", "volume_upper", "aht_seconds"]]
-    return ForecastResult(out, scores, chosen, first, outliers)
+    return ForecastResult(out, scores, chosen, first, outliers, shifts)

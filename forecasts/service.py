@@ -33,6 +33,10 @@ def load_intervals(path: str | Path, opts: HistoryOptions) -> tuple[pd.DataFrame
         raise InputError("interval", opts.interval_minutes, "must be 15, 30 or 60 minutes")
     records, report = read_history(path, opts.timezone, opts.columns, opts.timestamp_format,
                                    opts.max_handle_seconds, opts.on_bad_row, opts.drop_if, opts.ignore_offset)
+    if report.native_minutes is not None and report.native_minutes > opts.interval_minutes:
+        raise InputError("interval", opts.interval_minutes,
+                         f"the interval report has {report.native_minutes:g}-minute rows; forecast at "
+                         f"{report.native_minutes:g} minutes or coarser")
     if opts.history_end is not None:
         local_day = records["ts"].dt.tz_convert(opts.timezone).dt.date
         records = records[local_day < opts.history_end]

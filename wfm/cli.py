@@ -231,6 +231,9 @@ def forecast(
         return
     for queue, name in result.chosen.items():
         extra = f"; outlier days left out: {', '.join(map(str, result.outliers[queue]))}" if result.outliers.get(queue) else ""
+        if queue in result.level_shifts:
+            ratio, since = result.level_shifts[queue]
+            extra += f"; new level since {since}: x{ratio:.2f} of before"
         err.print(f"{queue}: {name}{extra}", highlight=False)
     if out is not None:
         write_csv(result.forecast, out)

@@ -67,7 +67,15 @@ class Horizon(BaseModel):
         end = self.day_start(days[-1] + timedelta(days=1))
         utc = pd.date_range(first.tz_convert("UTC"), end.tz_convert("UTC"),
                             freq=f"{self.interval_minutes}min", inclusive="left")
-        return utc.tz_convert(self.timezone)
+        local = utc.tz_convert(self.timezone)
+        off_grid = (local.hour * 60 + local.minute) % self.interval_minutes != 0
+        if off_grid.any():  # e.g. Australia/Lord_Howe shifts its clocks by 30 minutes
+            from .errors import InputError
+
+            raise InputError("interval_minutes", self.interval_minutes,
+                             f"{self.timezone} changes its clocks by less than that (at {local[off_grid][0]}); "
+                             "use a shorter interval")
+        return local
 
     def intervals_per_day(self) -> dict[date, int]:
         starts = self.interval_starts()
