@@ -469,13 +469,15 @@ class RosterModel:
         fixed = self.m.Clone()
         for key, var in self.x.items():
             fixed.Add(fixed.GetBoolVarFromProtoIndex(var.Index()) == int(self.greedy[key]))
-        solver = self._solver(seconds, share=0.2)
+        solver = self._solver(seconds, share=0.5)
+        solver.parameters.stop_after_first_solution = True  # any completion will do: the main solve improves it
         if solver.Solve(fixed) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return False
         self.m.ClearHints()
         for i in range(len(self.m.Proto().variables)):
             var = self.m.GetIntVarFromProtoIndex(i)
             self.m.AddHint(var, solver.Value(fixed.GetIntVarFromProtoIndex(i)))
+        self.fallback = solver  # a complete, valid roster in case the main solve finds none in time
         return True
 
     def _cost(self):
@@ -493,8 +495,8 @@ class RosterModel:
         params = self.data.solver
         solver = self._solver(params.time_limit_seconds, share=0.8)
         started = clock.perf_counter()
-        # Up to a fifth of the time limit goes to completing the greedy start.
-        self._complete_hint(params.time_limit_seconds * 0.2)
+        # Completing the greedy start may take up to half the time limit (usually far less).
+        self._complete_hint(params.time_limit_seconds * 0.5)
         solver.parameters.max_time_in_seconds = max(params.time_limit_seconds - (clock.perf_counter() - started), 1.0)
         callback = _Progress(progress, started) if progress else None
         status = solver.Solve(self.m, callback) if callback else solver.Solve(self.m)
@@ -503,6 +505,9 @@ class RosterModel:
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return SolveResult(name, self._extract(solver), solver.ObjectiveValue(), solver.BestObjectiveBound(),
                                seconds)
+        fallback = getattr(self, "fallback", None)
+        if status == cp_model.UNKNOWN and fallback is not None:  # time ran out: the greedy roster stands
+            return SolveResult("FEASIBLE", self._extract(fallback), fallback.ObjectiveValue(), None, seconds)
         conflicts = explain_infeasibility(self.data) if status == cp_model.INFEASIBLE else []
         return SolveResult(name, None, seconds=seconds, conflicts=conflicts)
 
