@@ -277,7 +277,11 @@ def roster(
     overrides = {k: v for k, v in (("time_limit_seconds", time_limit), ("workers", workers), ("seed", seed))
                  if v is not None}
     if overrides:
-        data = data.model_copy(update={"solver": data.solver.model_copy(update=overrides)})
+        try:
+            params = type(data.solver)(**{**data.solver.model_dump(), **overrides})
+        except ValidationError as exc:
+            fail("; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors()))
+        data = data.model_copy(update={"solver": params})
     progress = None if format == "json" else (
         lambda obj, bound, t: err.print(f"  {t:6.1f} s  objective {obj:,.0f}  bound {bound:,.0f}", highlight=False))
     try:
@@ -303,6 +307,8 @@ def roster(
                "explanation": why, "agents": tot["agents"]}
     if format == "json":
         print(json.dumps(summary, default=float))
+        if not report.feasible:
+            raise typer.Exit(3)
         return
     head = Table(title=f"Roster: {result.status}, {tot['shifts']} shifts", show_header=False)
     for k in ("objective", "bound", "gap", "seconds", "under_hours", "over_hours", "paid_hours", "cost"):
@@ -316,6 +322,10 @@ def roster(
     for row in why:
         table.add_row(row["rule"], f"{row['penalty']:,.0f}", row["mostly"])
     console.print(table)
+    if not report.feasible:  # a solver bug: say so loudly and fail, never publish silently
+        for violation in report.violations[:20]:
+            err.print(f"[bold red]violation:[/] {violation}", highlight=False)
+        raise typer.Exit(3)
 
 
 def write_csv_frame(frame, path):

@@ -105,8 +105,11 @@ class RosterModel:
             constraint.OnlyEnforceIf(lit)
 
     def _eligible(self, agent, option: ShiftOption) -> bool:
+        """The template lets the agent work at least one of its queues (a required one, when
+        requirements are per queue)."""
         t = self.tmpl[option.template]
-        return not t.skills or bool(set(t.skills) & set(agent.skills))
+        usable = set(agent.skills) & set(self.queues) if self.queues else set(agent.skills)
+        return not t.skills or bool(set(t.skills) & usable)
 
     # -- variables ---------------------------------------------------------------------------
     def _blocked(self, agent, option: ShiftOption) -> bool:
@@ -119,9 +122,16 @@ class RosterModel:
         self.by_agent_day: dict[tuple[str, int], list[ShiftOption]] = defaultdict(list)
         for a in self.data.agents:
             for o in self.options:
-                if self._eligible(a, o) and not self._blocked(a, o):
+                eligible, blocked = self._eligible(a, o), self._blocked(a, o)
+                if eligible and not blocked:
                     self.x[a.id, o.index] = self.m.NewBoolVar(f"x[{a.id},{o.index}]")
                     self.by_agent_day[a.id, o.day].append(o)
+                elif self.explain:  # keep it, forbidden by a named rule, so conflicts can cite it
+                    var = self.m.NewBoolVar(f"x[{a.id},{o.index}]")
+                    self.x[a.id, o.index] = var
+                    self.by_agent_day[a.id, o.day].append(o)
+                    rule = "unavailable" if blocked else "template skills"
+                    self._add(self.m.Add(var == 0), rule, a.id)
         self.works = {}
         for a in self.data.agents:
             for d in range(len(self.grid.days)):
@@ -203,7 +213,9 @@ class RosterModel:
                 on_queue = sum(v for v, _ in entries) - sum(self.on_break[a].get(i, []))
                 if not skills:
                     continue
-                if len(skills) == 1:
+                restricted = any(self.tmpl[o.template].skills and skills[0] not in self.tmpl[o.template].skills
+                                 for _, o in entries)
+                if len(skills) == 1 and not restricted:
                     self.z[a, i, skills[0]] = on_queue
                     staffed[skills[0], i].append(on_queue)
                     continue
@@ -217,7 +229,10 @@ class RosterModel:
                     zs[q] = zq
                     self.z[a, i, q] = zq
                     staffed[q, i].append(zq)
-                self.m.Add(sum(zs.values()) == on_queue)
+                if restricted and len(skills) == 1:  # a shift that may not take this queue: idle, not on it
+                    self.m.Add(sum(zs.values()) <= on_queue)
+                else:
+                    self.m.Add(sum(zs.values()) == on_queue)
         self.under, self.over = {}, {}
         w = self.data.weights
         for req in self.data.requirements:
@@ -229,6 +244,7 @@ class RosterModel:
                 u = self.m.NewIntVar(0, need, f"under[{req.queue},{i}]")
                 v = self.m.NewIntVar(0, max(cap - need, 0), f"over[{req.queue},{i}]")
                 self.m.Add(total + u - v == need)
+                self.m.AddMaxEquality(u, [need - total, 0])  # exact even when a solve stops early
                 self.under[req.queue, i], self.over[req.queue, i] = u, v
                 self.penalties.append(("over-coverage", w.over, v))
                 if goal is None:
@@ -240,9 +256,9 @@ class RosterModel:
     def _service_shortfall(self, queue: str, i: int, total, units: list[int]):
         """y_k = the k-th agent is there (ordered); the objective pays u_k for each missing one."""
         ys = [self.m.NewBoolVar(f"y[{queue},{i},{k}]") for k in range(len(units))]
-        for a, b in zip(ys, ys[1:]):
-            self.m.Add(a >= b)
-        self.m.Add(sum(ys) <= total)
+        for k, y in enumerate(ys, start=1):  # y_k exactly "at least k agents there"
+            self.m.Add(total >= k).OnlyEnforceIf(y)
+            self.m.Add(total <= k - 1).OnlyEnforceIf(y.Not())
         self.penalties.append(("service shortfall", 1, sum(u * (1 - y) for u, y in zip(units, ys))))
 
     def _shift_demand(self):
@@ -256,6 +272,7 @@ class RosterModel:
             u = self.m.NewIntVar(0, r.count, f"shift_under[{r.day},{r.template}]")
             v = self.m.NewIntVar(0, len(self.data.agents), f"shift_over[{r.day},{r.template}]")
             self.m.Add(n + u - v == r.count)
+            self.m.AddMaxEquality(u, [r.count - n, 0])
             self.penalties.append(("shift demand under", r.under_weight, u))
             self.penalties.append(("shift demand over", r.over_weight, v))
 
@@ -271,10 +288,10 @@ class RosterModel:
                 paid = sum(self.x[a.id, o.index] * o.paid_minutes for d in week for o in self.by_agent_day[a.id, d])
                 days = sum(self.works[a.id, d] for d in week)
                 full = len(week) == 7  # minimums apply to whole weeks only
-                self._add(self.m.Add(paid <= int(round(c.max_hours * 60))), "contract max hours", a.id)
+                self._add(self.m.Add(paid <= math.floor(c.max_hours * 60 + 1e-9)), "contract max hours", a.id)
                 self._add(self.m.Add(days <= c.max_days), "contract max days", a.id)
                 if full and c.min_hours > 0:
-                    self._add(self.m.Add(paid >= int(round(c.min_hours * 60))), "contract min hours", a.id)
+                    self._add(self.m.Add(paid >= math.ceil(c.min_hours * 60 - 1e-9)), "contract min hours", a.id)
                 if full and c.min_days > 0:
                     self._add(self.m.Add(days >= c.min_days), "contract min days", a.id)
             for t_id, cap in c.template_caps.items():
@@ -282,14 +299,15 @@ class RosterModel:
                 self._add(self.m.Add(sum(uses) <= cap), f"template cap {t_id}", a.id)
 
     def _rest(self):
-        rest = self.data.rules.min_rest_hours * 60
-        if rest <= 0:
-            return
+        """Minimum rest between shifts; with rest 0 this still forbids overlapping shifts."""
+        rest = max(self.data.rules.min_rest_hours * 60, 0.0)
         n = len(self.grid.days)
+        longest = max(t.length_minutes for t in self.data.templates)
+        reach = 1 + math.ceil((longest + rest) / (24 * 60))  # days ahead a shift's end + rest can touch
         for a in self.data.agents:
             for d in range(n):
                 today = self.by_agent_day[a.id, d]
-                for later in (d + 1, d + 2):
+                for later in range(d + 1, d + reach + 1):
                     if later >= n:
                         continue
                     nxt = self.by_agent_day[a.id, later]
@@ -369,10 +387,10 @@ class RosterModel:
             run = 0
             while first_day - timedelta(days=run + 1) in worked:
                 run += 1
-            allowed = rules.max_consecutive_days - run
+            allowed = max(rules.max_consecutive_days - run, 0)  # a run already too long: rest first
             window = [self.works[a.id, d] for d in range(min(allowed + 1, len(self.grid.days)))]
-            if run and allowed + 1 <= len(self.grid.days):
-                self._add(self.m.Add(sum(window) <= max(allowed, 0)), "max consecutive days (previous roster)", a.id)
+            if run and len(window) == allowed + 1:
+                self._add(self.m.Add(sum(window) <= allowed), "max consecutive days (previous roster)", a.id)
 
     # -- soft goals ------------------------------------------------------------------------------
     def _preferences(self):
@@ -397,9 +415,8 @@ class RosterModel:
             return
         hi = self.m.NewIntVar(0, upper, f"{name}_max")
         lo = self.m.NewIntVar(0, upper, f"{name}_min")
-        for c in counts.values():
-            self.m.Add(hi >= c)
-            self.m.Add(lo <= c)
+        self.m.AddMaxEquality(hi, list(counts.values()))
+        self.m.AddMinEquality(lo, list(counts.values()))
         self.penalties.append((f"fairness: {name}", self.data.weights.fairness, hi - lo))
 
     def _fairness(self):
@@ -444,10 +461,16 @@ class RosterModel:
             self.m.AddHint(var, chosen.get((a, o.day)) is o)
         if self.data.weights.change <= 0:
             return
+        referenced = {(sh.agent, days[sh.day]) for sh in ref.shifts if sh.day in days}
         for a in self.data.agents:
             for d in range(len(self.grid.days)):
                 ref_option = chosen.get((a.id, d))
-                changed = (1 - self.x[a.id, ref_option.index]) if ref_option else self.works[a.id, d]
+                if ref_option is not None:
+                    changed = 1 - self.x[a.id, ref_option.index]
+                elif (a.id, d) in referenced:
+                    changed = 1  # its reference shift cannot be worked any more (leave, skills): a change
+                else:
+                    changed = self.works[a.id, d]
                 self.penalties.append(("changed shifts", self.data.weights.change, changed))
 
     def _greedy_hint(self):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 
@@ -47,7 +47,23 @@ class Report:
         return float(sum(self.penalties.values()))
 
 
+def _in_utc(roster: Roster) -> Roster:
+    """All times in UTC, so arithmetic is elapsed time. (Python subtracts two datetimes that share
+    a tzinfo by wall clock, which is wrong across a DST change.)"""
+    def utc(t):
+        return t.astimezone(timezone.utc)
+
+    shifts = [s.model_copy(update={
+        "start": utc(s.start), "end": utc(s.end),
+        "breaks": [b.model_copy(update={"start": utc(b.start), "end": utc(b.end)}) for b in s.breaks],
+        "segments": [g.model_copy(update={"start": utc(g.start), "end": utc(g.end)}) for g in s.segments],
+    }) for s in roster.shifts]
+    return Roster(shifts=shifts)
+
+
 def validate(data: RosterInput, roster: Roster) -> Report:
+    roster = _in_utc(roster)
+    data = data.model_copy(update={"previous_shifts": _in_utc(Roster(shifts=data.previous_shifts)).shifts})
     tz = zone(data.horizon.timezone)
     starts = data.horizon.interval_starts()
     step = timedelta(minutes=data.horizon.interval_minutes)
@@ -55,6 +71,7 @@ def validate(data: RosterInput, roster: Roster) -> Report:
     agents = {a.id: a for a in data.agents}
     v: list[Violation] = []
     by_agent: dict[str, list[Shift]] = defaultdict(list)
+    horizon_days = set(data.horizon.dates())
 
     for s in roster.shifts:
         a, t = agents.get(s.agent), templates.get(s.template)
@@ -62,6 +79,8 @@ def validate(data: RosterInput, roster: Roster) -> Report:
             v.append(Violation("unknown", s.agent, f"agent or template {s.template!r} not in the input"))
             continue
         by_agent[s.agent].append(s)
+        if s.day not in horizon_days:
+            v.append(Violation("horizon", s.agent, f"shift on {s.day} is outside the planning horizon"))
         _check_shift(s, a, t, tz, step, data.horizon.interval_minutes, v)
 
     for agent_id, shifts in by_agent.items():
@@ -85,6 +104,19 @@ def _check_shift(s, a, t, tz, step, minutes, v):
         v.append(Violation("shift day", a.id, f"{s.template} starts {start} but is filed under {s.day}"))
     if start.time().replace(tzinfo=None) not in set(t.starts(minutes)):
         v.append(Violation("start time", a.id, f"{t.id} may not start at {start.time()}"))
+    naive_start = pd.Timestamp(datetime.combine(s.day, start.time().replace(tzinfo=None)))
+    try:
+        first = naive_start.tz_localize(tz, ambiguous=True, nonexistent="raise")
+        if first != pd.Timestamp(s.start):
+            v.append(Violation("start time", a.id, f"{s.start} is the second {start.time()} of a DST day; "
+                                                  "shifts start at the first"))
+    except Exception:
+        v.append(Violation("start time", a.id, f"{start.time()} does not exist on {s.day} (DST)"))
+    for label, t0 in [("break", b.start) for b in s.breaks] + [("break", b.end) for b in s.breaks] + \
+            [("segment", g.start) for g in s.segments] + [("segment", g.end) for g in s.segments]:
+        if (pd.Timestamp(t0) - pd.Timestamp(s.start)) % step:
+            v.append(Violation("segments" if label == "segment" else "breaks", a.id,
+                               f"{s.day}: {label} time {t0} is not on the {minutes}-minute grid"))
     if (s.end - s.start) != timedelta(minutes=t.length_minutes):
         v.append(Violation("shift length", a.id, f"{t.id} lasts {t.length_minutes} min, not {s.end - s.start}"))
     if not t.crosses_midnight and end.date() != start.date() and end.time() != datetime.min.time():
