@@ -244,7 +244,6 @@ class RosterModel:
                 u = self.m.NewIntVar(0, need, f"under[{req.queue},{i}]")
                 v = self.m.NewIntVar(0, max(cap - need, 0), f"over[{req.queue},{i}]")
                 self.m.Add(total + u - v == need)
-                self.m.AddMaxEquality(u, [need - total, 0])  # exact even when a solve stops early
                 self.under[req.queue, i], self.over[req.queue, i] = u, v
                 self.penalties.append(("over-coverage", w.over, v))
                 if goal is None:
