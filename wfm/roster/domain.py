@@ -43,6 +43,8 @@ class ShiftTemplate(BaseModel):
     breaks: list[BreakRule] = Field(default_factory=list)
     skills: list[str] = Field(default_factory=list, description="queues it may work; empty = any")
     night: bool = Field(False, description="counts as a night shift for fairness")
+    not_followed_by: list[str] = Field(default_factory=list, description=(
+        "templates that may not be worked on the day after this one (e.g. no early after a late)"))
 
     @model_validator(mode="after")
     def _starts(self) -> "ShiftTemplate":
@@ -73,6 +75,13 @@ class Contract(BaseModel):
     max_days: int = Field(5, ge=0, le=7)
     min_days: int = Field(0, ge=0, le=7)
     template_caps: dict[str, int] = Field(default_factory=dict, description="template id -> max shifts")
+    horizon_min_hours: float | None = Field(None, ge=0, description="paid hours over the whole horizon, at least")
+    horizon_max_hours: float | None = Field(None, ge=0, description="paid hours over the whole horizon, at most")
+    # Working-pattern rules of this contract; None = the roster-wide rule (RosterInput.rules).
+    max_consecutive_days: int | None = Field(None, ge=1)
+    min_consecutive_days: int | None = Field(None, ge=1)
+    min_consecutive_days_off: int | None = Field(None, ge=1)
+    max_weekends: int | None = Field(None, ge=0)
 
 
 class Preference(BaseModel):
@@ -110,11 +119,34 @@ class Agent(BaseModel):
     preferences: list[Preference] = Field(default_factory=list)
     cost_per_hour: float = Field(0, ge=0)
 
+    def rules(self, roster_rules: "Rules") -> "AgentRules":
+        """The working-pattern rules that bind this agent: its contract's where set, else the roster's."""
+        c = self.contract
+
+        def pick(name):
+            own = getattr(c, name)
+            return own if own is not None else getattr(roster_rules, name)
+
+        return AgentRules(max_consecutive_days=pick("max_consecutive_days"),
+                          min_consecutive_days=pick("min_consecutive_days"),
+                          min_consecutive_days_off=pick("min_consecutive_days_off"),
+                          max_weekends=pick("max_weekends"))
+
+
+class AgentRules(BaseModel):
+    max_consecutive_days: int
+    min_consecutive_days: int
+    min_consecutive_days_off: int
+    max_weekends: int | None
+
 
 class Rules(BaseModel):
     min_rest_hours: float = Field(11, ge=0)
     max_consecutive_days: int = Field(6, ge=1)
-    min_consecutive_days_off: int = Field(1, ge=1)
+    min_consecutive_days: int = Field(1, ge=1, description=(
+        "working days in a row, at least (runs cut by the horizon's first or last day are exempt)"))
+    min_consecutive_days_off: int = Field(1, ge=1, description=(
+        "days off in a row, at least (runs cut by the horizon's first or last day are exempt)"))
     max_weekends: int | None = Field(None, ge=0, description="weekends (Sat or Sun worked) in the horizon")
     start_time_tolerance_minutes: int | None = Field(
         None, ge=0, description="on consecutive working days, local start times differ by at most this much")
@@ -206,6 +238,15 @@ class RosterInput(BaseModel):
             for t in a.contract.template_caps:
                 if t not in ids:
                     raise ValueError(f"agent {a.id!r}: template_caps names unknown template {t!r}")
+            c = a.contract
+            if c.horizon_min_hours is not None and c.horizon_max_hours is not None \
+                    and c.horizon_min_hours > c.horizon_max_hours:
+                raise ValueError(f"agent {a.id!r}: horizon_min_hours {c.horizon_min_hours:g} > "
+                                 f"horizon_max_hours {c.horizon_max_hours:g}")
+        for t in self.templates:
+            for other in t.not_followed_by:
+                if other not in ids:
+                    raise ValueError(f"templates[{t.id!r}].not_followed_by names unknown template {other!r}")
         return self
 
 

@@ -71,6 +71,8 @@ def _take(mine, option, queues, residual, size):
 
 def _below_minimum(a: Agent, mine, grid) -> bool:
     c = a.contract
+    if c.horizon_min_hours is not None and sum(o.paid_minutes for o in mine) < c.horizon_min_hours * 60:
+        return True
     for w0 in range(0, len(grid.days), 7):
         if w0 + 7 > len(grid.days):
             continue
@@ -81,7 +83,7 @@ def _below_minimum(a: Agent, mine, grid) -> bool:
 
 
 def _fits(data: RosterInput, a: Agent, mine: list[ShiftOption], o: ShiftOption, grid: Grid) -> bool:
-    rules, c = data.rules, a.contract
+    rules, c, own = data.rules, a.contract, a.rules(data.rules)
     day = grid.days[o.day]
     if any(m.day == o.day for m in mine) or day in a.unavailable_days or a.fixed.get(day, "x") is None:
         return False
@@ -103,19 +105,26 @@ def _fits(data: RosterInput, a: Agent, mine: list[ShiftOption], o: ShiftOption, 
         return False
     if o.template in c.template_caps and sum(m.template == o.template for m in mine) + 1 > c.template_caps[o.template]:
         return False
+    if c.horizon_max_hours is not None and sum(m.paid_minutes for m in mine) + o.paid_minutes > c.horizon_max_hours * 60:
+        return False
+    templates = {t.id: t for t in data.templates}
+    for m in mine:
+        if (m.day + 1 == o.day and o.template in templates[m.template].not_followed_by) or \
+                (o.day + 1 == m.day and m.template in templates[o.template].not_followed_by):
+            return False
     worked = sorted({m.day for m in mine} | {o.day})
     flags = [d in worked for d in range(len(grid.days))]
     run = 0
     for f in flags:
         run = run + 1 if f else 0
-        if run > rules.max_consecutive_days:
+        if run > own.max_consecutive_days:
             return False
     for i, j in zip(worked, worked[1:]):
-        if 1 < j - i <= rules.min_consecutive_days_off:
+        if 1 < j - i <= own.min_consecutive_days_off:
             return False
-    if rules.max_weekends is not None:
+    if own.max_weekends is not None:
         weekends = {grid.days[d] - timedelta(days=grid.days[d].weekday() - 5) for d in worked
                     if grid.days[d].weekday() >= 5}
-        if len(weekends) > rules.max_weekends:
+        if len(weekends) > own.max_weekends:
             return False
     return True

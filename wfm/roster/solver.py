@@ -57,10 +57,15 @@ def cost_term(option: ShiftOption, cost_per_hour: float, weight: float) -> int:
 
 
 class RosterModel:
-    def __init__(self, data: RosterInput, explain: bool = False):
-        self.data, self.explain = data, explain
-        self.grid = Grid(data)
-        self.options = expand_options(data, self.grid)
+    def __init__(self, data: RosterInput, explain: bool = False, *, agents=None, pricing: bool = False,
+                 grid: Grid | None = None, options: list[ShiftOption] | None = None, start: Roster | None = None):
+        """The whole roster model; with `pricing`, only the given agents' own rules and soft terms
+        (no breaks, coverage or cross-agent terms): the column generator prices schedules with it.
+        `start` is a roster to start from (else a greedy one, unless a reference is given)."""
+        self.data, self.explain, self.pricing = data, explain, pricing
+        self.agents = list(agents) if agents is not None else list(data.agents)
+        self.grid = grid or Grid(data)
+        self.options = options if options is not None else expand_options(data, self.grid)
         self.m = cp_model.CpModel()
         self.assumptions: dict[str, cp_model.IntVar] = {}
         self.penalties: list[tuple[str, int, object]] = []  # (rule, weight, expression)
@@ -69,21 +74,28 @@ class RosterModel:
         self._variables()
         self._one_shift_per_day()
         self._fixed_and_leave()
-        self._breaks()
-        self._coverage()
-        self._shift_demand()
+        if not pricing:
+            self._breaks()
+            self._coverage()
+            self._shift_demand()
         self._contracts()
         self._rest()
+        self._not_followed_by()
         self._consecutive_days()
         self._weekends()
         self._start_time_stability()
         self._previous_shifts()
         self._preferences()
-        self._fairness()
+        if not pricing:
+            self._fairness()
         self._cost()
         self._reference()
-        if self.data.reference is None and not explain:
-            self._greedy_hint()
+        if pricing:
+            return
+        if start is not None and not explain:
+            self._start_hint(self._choices(start))
+        elif self.data.reference is None and not explain:
+            self._start_hint(self._greedy_choices())
         if not explain:
             self.m.Minimize(sum(w * e for _, w, e in self.penalties))
         else:
@@ -106,8 +118,10 @@ class RosterModel:
 
     def _eligible(self, agent, option: ShiftOption) -> bool:
         """The template lets the agent work at least one of its queues (a required one, when
-        requirements are per queue)."""
+        requirements are per queue), and the contract does not cap it at zero."""
         t = self.tmpl[option.template]
+        if agent.contract.template_caps.get(t.id) == 0:
+            return False
         usable = set(agent.skills) & set(self.queues) if self.queues else set(agent.skills)
         return not t.skills or bool(set(t.skills) & usable)
 
@@ -120,7 +134,7 @@ class RosterModel:
     def _variables(self):
         self.x: dict[tuple[str, int], cp_model.IntVar] = {}
         self.by_agent_day: dict[tuple[str, int], list[ShiftOption]] = defaultdict(list)
-        for a in self.data.agents:
+        for a in self.agents:
             for o in self.options:
                 eligible, blocked = self._eligible(a, o), self._blocked(a, o)
                 if eligible and not blocked:
@@ -130,10 +144,12 @@ class RosterModel:
                     var = self.m.NewBoolVar(f"x[{a.id},{o.index}]")
                     self.x[a.id, o.index] = var
                     self.by_agent_day[a.id, o.day].append(o)
-                    rule = "unavailable" if blocked else "template skills"
+                    rule = ("unavailable" if blocked else
+                            f"template cap {o.template}" if a.contract.template_caps.get(o.template) == 0
+                            else "template skills")
                     self._add(self.m.Add(var == 0), rule, a.id)
         self.works = {}
-        for a in self.data.agents:
+        for a in self.agents:
             for d in range(len(self.grid.days)):
                 w = self.m.NewBoolVar(f"works[{a.id},{d}]")
                 self.m.Add(w == sum(self.x[a.id, o.index] for o in self.by_agent_day[a.id, d]))
@@ -150,7 +166,7 @@ class RosterModel:
 
     def _fixed_and_leave(self):
         days = {day: d for d, day in enumerate(self.grid.days)}
-        for a in self.data.agents:
+        for a in self.agents:
             for day in a.unavailable_days:
                 if day in days:
                     self._add(self.m.Add(self.works[a.id, days[day]] == 0), "unavailable", a.id)
@@ -206,7 +222,7 @@ class RosterModel:
                 self.covering[a][i].append((var, o))
         self.z: dict[tuple[str, int, str], object] = {}
         staffed = defaultdict(list)
-        agents = {a.id: a for a in self.data.agents}
+        agents = {a.id: a for a in self.agents}
         for a, cover in self.covering.items():
             skills = [q for q in agents[a].skills if q in self.queues]
             for i, entries in cover.items():
@@ -266,10 +282,10 @@ class RosterModel:
             d = days.get(r.day)
             if d is None:
                 continue
-            n = sum(self.x[a.id, o.index] for a in self.data.agents for o in self.by_agent_day[a.id, d]
+            n = sum(self.x[a.id, o.index] for a in self.agents for o in self.by_agent_day[a.id, d]
                     if o.template == r.template)
             u = self.m.NewIntVar(0, r.count, f"shift_under[{r.day},{r.template}]")
-            v = self.m.NewIntVar(0, len(self.data.agents), f"shift_over[{r.day},{r.template}]")
+            v = self.m.NewIntVar(0, len(self.agents), f"shift_over[{r.day},{r.template}]")
             self.m.Add(n + u - v == r.count)
             self.m.AddMaxEquality(u, [r.count - n, 0])
             self.penalties.append(("shift demand under", r.under_weight, u))
@@ -281,7 +297,7 @@ class RosterModel:
         return [range(s, min(s + 7, n)) for s in range(0, n, 7)]
 
     def _contracts(self):
-        for a in self.data.agents:
+        for a in self.agents:
             c = a.contract
             for week in self._weeks():
                 paid = sum(self.x[a.id, o.index] * o.paid_minutes for d in week for o in self.by_agent_day[a.id, d])
@@ -293,9 +309,19 @@ class RosterModel:
                     self._add(self.m.Add(paid >= math.ceil(c.min_hours * 60 - 1e-9)), "contract min hours", a.id)
                 if full and c.min_days > 0:
                     self._add(self.m.Add(days >= c.min_days), "contract min days", a.id)
+            mine = [o for d in range(len(self.grid.days)) for o in self.by_agent_day[a.id, d]]
+            if c.horizon_min_hours is not None or c.horizon_max_hours is not None:
+                total = sum(self.x[a.id, o.index] * o.paid_minutes for o in mine)
+                if c.horizon_max_hours is not None:
+                    self._add(self.m.Add(total <= math.floor(c.horizon_max_hours * 60 + 1e-9)),
+                              "contract horizon max hours", a.id)
+                if c.horizon_min_hours is not None:
+                    self._add(self.m.Add(total >= math.ceil(c.horizon_min_hours * 60 - 1e-9)),
+                              "contract horizon min hours", a.id)
             for t_id, cap in c.template_caps.items():
-                uses = [self.x[a.id, o.index] for o in self.options if o.template == t_id and (a.id, o.index) in self.x]
-                self._add(self.m.Add(sum(uses) <= cap), f"template cap {t_id}", a.id)
+                uses = [self.x[a.id, o.index] for o in mine if o.template == t_id]
+                if len(uses) > cap:
+                    self._add(self.m.Add(sum(uses) <= cap), f"template cap {t_id}", a.id)
 
     def _rest(self):
         """Minimum rest between shifts; with rest 0 this still forbids overlapping shifts."""
@@ -303,7 +329,7 @@ class RosterModel:
         n = len(self.grid.days)
         longest = max(t.length_minutes for t in self.data.templates)
         reach = 1 + math.ceil((longest + rest) / (24 * 60))  # days ahead a shift's end + rest can touch
-        for a in self.data.agents:
+        for a in self.agents:
             for d in range(n):
                 today = self.by_agent_day[a.id, d]
                 for later in range(d + 1, d + reach + 1):
@@ -317,18 +343,36 @@ class RosterModel:
                         if clash:
                             self._add(self.m.Add(sum(ending) + sum(clash) <= 1), "min rest", a.id)
 
-    def _consecutive_days(self):
-        r = self.data.rules
+    def _not_followed_by(self):
+        """A template's forbidden successors may not be worked the next day."""
         n = len(self.grid.days)
-        for a in self.data.agents:
+        for a in self.agents:
+            for d in range(n - 1):
+                for o in self.by_agent_day[a.id, d]:
+                    banned = self.tmpl[o.template].not_followed_by
+                    nxt = [self.x[a.id, p.index] for p in self.by_agent_day[a.id, d + 1] if p.template in banned]
+                    if nxt:
+                        self._add(self.m.Add(self.x[a.id, o.index] + sum(nxt) <= 1), "not followed by", a.id)
+
+    def _consecutive_days(self):
+        n = len(self.grid.days)
+        for a in self.agents:
+            r = a.rules(self.data.rules)
             w = [self.works[a.id, d] for d in range(n)]
             for s in range(n - r.max_consecutive_days):
                 self._add(self.m.Add(sum(w[s:s + r.max_consecutive_days + 1]) <= r.max_consecutive_days),
                           "max consecutive days", a.id)
-            # Forbid work, L days off, work for L below the minimum days-off run.
+            # Runs inside the horizon (bounded on both sides) of at least the minimum length:
+            # forbid off, L worked, off (and work, L off, work) for every L below the minimum.
+            for length in range(1, r.min_consecutive_days):
+                for s in range(n - length - 1):
+                    inner = w[s + 1:s + 1 + length]
+                    self._add(self.m.AddBoolOr([w[s]] + [v.Not() for v in inner] + [w[s + length + 1]]),
+                              "min consecutive days", a.id)
             for length in range(1, r.min_consecutive_days_off):
                 for s in range(n - length - 1):
-                    self._add(self.m.Add(w[s] - sum(w[s + 1:s + 1 + length]) + w[s + length + 1] <= 1),
+                    inner = w[s + 1:s + 1 + length]
+                    self._add(self.m.AddBoolOr([w[s].Not()] + list(inner) + [w[s + length + 1].Not()]),
                               "min consecutive days off", a.id)
 
     def _weekend_flags(self):
@@ -337,7 +381,7 @@ class RosterModel:
             return self.weekend_flags
         self.weekend_flags = {}
         days = self.grid.days
-        for a in self.data.agents:
+        for a in self.agents:
             flags = []
             for d, day in enumerate(days):
                 if day.weekday() == 5 or (day.weekday() == 6 and (d == 0 or days[d - 1].weekday() != 5)):
@@ -351,17 +395,18 @@ class RosterModel:
         return self.weekend_flags
 
     def _weekends(self):
-        limit = self.data.rules.max_weekends
-        if limit is None:
+        limits = {a.id: a.rules(self.data.rules).max_weekends for a in self.agents}
+        if all(v is None for v in limits.values()):
             return
         for a, flags in self._weekend_flags().items():
-            self._add(self.m.Add(sum(flags) <= limit), "max weekends", a)
+            if limits[a] is not None and len(flags) > limits[a]:
+                self._add(self.m.Add(sum(flags) <= limits[a]), "max weekends", a)
 
     def _start_time_stability(self):
         k = self.data.rules.start_time_tolerance_minutes
         if k is None:
             return
-        for a in self.data.agents:
+        for a in self.agents:
             for d in range(len(self.grid.days) - 1):
                 both = [self.works[a.id, d], self.works[a.id, d + 1]]
                 diff = self._start(a.id, d + 1) - self._start(a.id, d)
@@ -373,7 +418,7 @@ class RosterModel:
         """Rest after the previous roster's last shifts, and its trailing run of work days."""
         rules = self.data.rules
         first_day = self.grid.days[0]
-        for a in self.data.agents:
+        for a in self.agents:
             prev = sorted((s for s in self.data.previous_shifts if s.agent == a.id), key=lambda s: s.end)
             if not prev:
                 continue
@@ -386,7 +431,7 @@ class RosterModel:
             run = 0
             while first_day - timedelta(days=run + 1) in worked:
                 run += 1
-            allowed = max(rules.max_consecutive_days - run, 0)  # a run already too long: rest first
+            allowed = max(a.rules(rules).max_consecutive_days - run, 0)  # a run already too long: rest first
             window = [self.works[a.id, d] for d in range(min(allowed + 1, len(self.grid.days)))]
             if run and len(window) == allowed + 1:
                 self._add(self.m.Add(sum(window) <= allowed), "max consecutive days (previous roster)", a.id)
@@ -395,7 +440,7 @@ class RosterModel:
     def _preferences(self):
         days = {day: d for d, day in enumerate(self.grid.days)}
         weight = self.data.weights.preference
-        for a in self.data.agents:
+        for a in self.agents:
             for p in a.preferences:
                 if p.day not in days or p.weight == 0:
                     continue
@@ -425,13 +470,13 @@ class RosterModel:
         self._spread("weekends", {a: sum(f) for a, f in flags.items()}, len(self.grid.days))
         nights = {a.id: sum(self.x[a.id, o.index] for d in range(len(self.grid.days))
                             for o in self.by_agent_day[a.id, d] if self.tmpl[o.template].night)
-                  for a in self.data.agents}
+                  for a in self.agents}
         if any(t.night for t in self.data.templates):
             self._spread("nights", nights, len(self.grid.days))
         unwanted = {a.id: sum(self.x[a.id, o.index] for p in a.preferences if not p.want and p.template
                               for d in [self._day_index(p.day)] if d is not None
                               for o in self.by_agent_day[a.id, d] if o.template == p.template)
-                    for a in self.data.agents}
+                    for a in self.agents}
         if any(not isinstance(v, int) for v in unwanted.values()):
             self._spread("unwanted shifts", unwanted, len(self.grid.days))
 
@@ -461,7 +506,7 @@ class RosterModel:
         if self.data.weights.change <= 0:
             return
         referenced = {(sh.agent, days[sh.day]) for sh in ref.shifts if sh.day in days}
-        for a in self.data.agents:
+        for a in self.agents:
             for d in range(len(self.grid.days)):
                 ref_option = chosen.get((a.id, d))
                 if ref_option is not None:
@@ -472,12 +517,25 @@ class RosterModel:
                     changed = self.works[a.id, d]
                 self.penalties.append(("changed shifts", self.data.weights.change, changed))
 
-    def _greedy_hint(self):
-        """Start CP-SAT from a greedy roster (see hint.py)."""
+    def _greedy_choices(self) -> set[tuple[str, int]]:
+        """A greedy roster's (agent, option) choices (see hint.py)."""
         allowed = {a.id: [o for d in range(len(self.grid.days)) for o in self.by_agent_day[a.id, d]]
-                   for a in self.data.agents}
+                   for a in self.agents}
         chosen = greedy_choice(self.data, self.grid, self.options, allowed)
-        picked = {(a, o.index) for a, opts in chosen.items() for o in opts}
+        return {(a, o.index) for a, opts in chosen.items() for o in opts}
+
+    def _choices(self, roster: Roster) -> set[tuple[str, int]]:
+        """(agent, option) of each shift of a roster (shifts that match no option are left out)."""
+        days = {day: d for d, day in enumerate(self.grid.days)}
+        picked = set()
+        for sh in roster.shifts:
+            for o in self.by_agent_day.get((sh.agent, days.get(sh.day)), []):
+                if o.template == sh.template and o.start == pd.Timestamp(sh.start):
+                    picked.add((sh.agent, o.index))
+        return picked
+
+    def _start_hint(self, picked: set[tuple[str, int]]):
+        """Hint CP-SAT with a starting choice of shifts; `_complete_hint` later fills in the rest."""
         self.greedy = {key: key in picked for key in self.x}
         for key, var in self.x.items():
             self.m.AddHint(var, self.greedy[key])
@@ -506,20 +564,21 @@ class RosterModel:
         w = self.data.weights.cost
         if w <= 0:
             return
-        agents = {a.id: a for a in self.data.agents}
+        agents = {a.id: a for a in self.agents}
         for (a, o_idx), var in self.x.items():
             units = cost_term(self.options[o_idx], agents[a].cost_per_hour, w)
             if units:
                 self.penalties.append(("cost", units, var))
 
     # -- solve -------------------------------------------------------------------------------------
-    def solve(self, progress: Progress | None = None) -> SolveResult:
+    def solve(self, progress: Progress | None = None, seconds: float | None = None) -> SolveResult:
         params = self.data.solver
-        solver = self._solver(params.time_limit_seconds, share=0.8)
+        seconds = params.time_limit_seconds if seconds is None else seconds
+        solver = self._solver(seconds, share=0.8)
         started = clock.perf_counter()
-        # Completing the greedy start may take up to half the time limit (usually far less).
-        self._complete_hint(params.time_limit_seconds * 0.5)
-        solver.parameters.max_time_in_seconds = max(params.time_limit_seconds - (clock.perf_counter() - started), 1.0)
+        # Completing the start may take up to half the time limit (usually far less).
+        self._complete_hint(seconds * 0.5)
+        solver.parameters.max_time_in_seconds = max(seconds - (clock.perf_counter() - started), 1.0)
         callback = _Progress(progress, started) if progress else None
         status = solver.Solve(self.m, callback) if callback else solver.Solve(self.m)
         seconds = clock.perf_counter() - started
@@ -596,5 +655,76 @@ def explain_infeasibility(data: RosterInput) -> list[str]:
     return sorted(by_index[i] for i in solver.SufficientAssumptionsForInfeasibility())
 
 
+# Column generation may spend this share of the time limit (it stops earlier once converged).
+COLGEN_SHARE = 0.4
+# Above this many (agent, shift option) pairs the full model is not built: the roster from column
+# generation stands (building and searching a model that size would not pay back within limits).
+FULL_MODEL_LIMIT = 400_000
+
+
 def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveResult:
-    return RosterModel(data).solve(progress)
+    """Column generation for a lower bound and a first roster, then the full CP-SAT model started
+    from that roster for the rest of the time. The best roster by the validator's score is returned,
+    with the better of the two lower bounds."""
+    from . import colgen
+    from .validator import validate
+
+    started = clock.perf_counter()
+    limit = data.solver.time_limit_seconds
+    grid = Grid(data)
+    options = expand_options(data, grid)
+    first, bound = None, None
+    if colgen.applies(data):
+        first, bound, size = _column_generation(data, grid, options, limit, started, progress)
+        if first is None and size is None:  # some agent has no schedule at all within its rules
+            return SolveResult("INFEASIBLE", None, seconds=clock.perf_counter() - started,
+                               conflicts=explain_infeasibility(data))
+    else:
+        size = len(data.agents) * len(options)
+    if first is not None and size > FULL_MODEL_LIMIT:
+        score = validate(data, first).objective
+        return SolveResult("FEASIBLE", first, score, bound, clock.perf_counter() - started)
+    model = RosterModel(data, grid=grid, options=options, start=first)
+    left = max(limit - (clock.perf_counter() - started), 1.0)
+    result = model.solve(progress, seconds=left)
+    result.seconds = clock.perf_counter() - started
+    if bound is not None:
+        result.bound = bound if result.bound is None else max(result.bound, bound)
+    if first is not None and (result.roster is None or result.objective is None
+                              or validate(data, first).objective < result.objective - 1e-9):
+        result = SolveResult("FEASIBLE", first, validate(data, first).objective, result.bound, result.seconds)
+    if result.status == "OPTIMAL" and bound is not None and result.objective is not None \
+            and result.objective > result.bound + 1e-9:
+        result.status = "FEASIBLE"
+    return result
+
+
+def _column_generation(data, grid, options, limit, started, progress):
+    """(roster from the columns or None, lower bound or None, number of (agent, option) pairs,
+    None when some agent has no feasible schedule)."""
+    from . import colgen
+
+    params = data.solver
+
+    def pricing_model(agents):
+        return RosterModel(data, agents=agents, pricing=True, grid=grid, options=options)
+
+    gen = colgen.ColumnGenerator(data, grid, options, pricing_model, workers=params.workers)
+    size = sum(len(g.agents) * len(g.options) for g in gen.groups)
+    try:
+        outcome = gen.run(limit * COLGEN_SHARE, seed=params.seed)
+    except colgen.Infeasible:
+        return None, None, None
+    bound = math.ceil(outcome.bound - 1e-6) if outcome.bound is not None else None
+    left = limit - (clock.perf_counter() - started)
+    assignment = colgen.master_roster(gen, outcome, seconds=min(0.15 * limit, max(left * 0.3, 0.5)),
+                                      seed=params.seed, workers=params.workers)
+    if assignment is None:
+        return None, bound, size
+    roster = colgen.roster_of(assignment, options, grid, gen.rows.queues, data)
+    if progress is not None:
+        from .validator import validate
+
+        progress(validate(data, roster).objective, bound if bound is not None else 0.0,
+                 clock.perf_counter() - started)
+    return roster, bound, size

@@ -212,6 +212,7 @@ def _check_agent(data, a, shifts, templates, v):
                 if abs(m1 - m0) > k_start:
                     v.append(Violation("start time stability", a.id,
                                        f"{d} starts {by_day[d].time()}, {nxt} starts {by_day[nxt].time()}"))
+    own = a.rules(rules)
     before = {s.day for s in previous}
     carried = 0
     while days[0] - timedelta(days=carried + 1) in before:
@@ -220,17 +221,38 @@ def _check_agent(data, a, shifts, templates, v):
     run = carried
     for d, f in zip(days, flags):
         run = run + 1 if f else 0
-        if run > rules.max_consecutive_days:
+        if run > own.max_consecutive_days:
             v.append(Violation("max consecutive days", a.id, f"{run} days in a row up to {d}"))
-    k = rules.min_consecutive_days_off
-    work_idx = [i for i, f in enumerate(flags) if f]
-    for i, j in zip(work_idx, work_idx[1:]):
-        if 1 < j - i <= k:
-            v.append(Violation("min consecutive days off", a.id, f"only {j - i - 1} day(s) off after {days[i]}"))
-    if rules.max_weekends is not None:
+    for start, length, working in _runs(flags):
+        inside = start > 0 and start + length < len(days)  # runs cut by the horizon edge are exempt
+        if inside and working and length < own.min_consecutive_days:
+            v.append(Violation("min consecutive days", a.id, f"only {length} day(s) in a row from {days[start]}"))
+        if inside and not working and length < own.min_consecutive_days_off:
+            v.append(Violation("min consecutive days off", a.id,
+                               f"only {length} day(s) off after {days[start - 1]}"))
+    if own.max_weekends is not None:
         weekends = _weekends_worked(worked)
-        if len(weekends) > rules.max_weekends:
-            v.append(Violation("max weekends", a.id, f"{len(weekends)} weekends > {rules.max_weekends}"))
+        if len(weekends) > own.max_weekends:
+            v.append(Violation("max weekends", a.id, f"{len(weekends)} weekends > {own.max_weekends}"))
+    total = sum(templates[s.template].paid_minutes for s in shifts) / 60
+    if c.horizon_max_hours is not None and total > c.horizon_max_hours + 1e-9:
+        v.append(Violation("contract horizon max hours", a.id, f"{total:g} h > {c.horizon_max_hours:g} h"))
+    if c.horizon_min_hours is not None and total < c.horizon_min_hours - 1e-9:
+        v.append(Violation("contract horizon min hours", a.id, f"{total:g} h < {c.horizon_min_hours:g} h"))
+    by_day = {s.day: s.template for s in shifts}
+    for day, template in by_day.items():
+        following = by_day.get(day + timedelta(days=1))
+        if following is not None and following in templates[template].not_followed_by:
+            v.append(Violation("not followed by", a.id, f"{template} on {day} is followed by {following}"))
+
+
+def _runs(flags):
+    """(start, length, working) of each maximal run of equal flags."""
+    start = 0
+    for i in range(1, len(flags) + 1):
+        if i == len(flags) or flags[i] != flags[start]:
+            yield start, i - start, flags[start]
+            start = i
 
 
 def _weekends_worked(days) -> set:

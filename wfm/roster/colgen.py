@@ -1,0 +1,451 @@
+"""Column generation: a lower bound on the roster objective and a roster built from it.
+
+The roster problem splits into agents (each with its own contract and working-time rules) tied
+together only by coverage. Column generation keeps that split:
+
+* a *column* is one agent's whole schedule for the horizon: its shifts, with breaks placed and
+  an on-queue queue chosen for every interval, so it covers a known set of coverage rows;
+* the *master LP* picks a convex mix of columns per group of identical agents (same skills,
+  contract, availability, wishes) and pays under/over-coverage per row (scipy's HiGHS);
+* *pricing* asks, per group, for the schedule with the most negative reduced cost under the
+  master's duals: the agent's own CP-SAT model (`RosterModel(pricing=True)`, the very rules the
+  full model uses) with one value per shift option. Break placement and queue choice are exact
+  inside an option (a small DP), so pricing is exact whenever CP-SAT proves its optimum.
+
+Every pricing round gives a Lagrangian lower bound on the true optimum: with the master's row
+duals pi, bound = sum(pi * need) + sum over groups of size x (best reduced cost found, as a
+proven lower bound), valid whether or not the LP has converged. Dual smoothing (Wentges) keeps
+the duals from oscillating. The columns then seed the integer roster (see `master_roster`).
+
+Terms the master does not model (fairness spreads) are left to the full model; they are
+non-negative, so the bound stays valid.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time as clock
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+from ortools.sat.python import cp_model
+from scipy.optimize import linprog
+from scipy.sparse import csc_matrix
+
+from .domain import Agent, Break, Roster, RosterInput, Segment, Shift
+from .options import Grid, ShiftOption
+
+SCALE = 1000  # pricing objective units per objective unit (duals are fractional)
+
+
+def applies(data: RosterInput) -> bool:
+    """Column generation models under/over coverage, shift demand and per-agent terms; service-goal
+    queues price coverage non-linearly and are left to the full model."""
+    from . import service_goal
+
+    return not any(service_goal.applies(data, r) for r in data.requirements)
+
+
+# -- coverage rows ---------------------------------------------------------------------------------
+class Rows:
+    """Coverage rows of the master: one per (queue, interval), then one per (day, template) demand."""
+
+    def __init__(self, data: RosterInput, grid: Grid):
+        self.n = grid.size
+        self.queues = [r.queue for r in data.requirements]
+        need, under, over = [], [], []
+        for r in data.requirements:
+            need.append(np.ceil(np.asarray(r.agents, float) - 1e-9))
+            under.append(np.asarray(r.under_weights if r.under_weights is not None
+                                    else [data.weights.under] * self.n, float))
+            over.append(np.full(self.n, float(data.weights.over)))
+        days = {day: d for d, day in enumerate(grid.days)}
+        self.demand: dict[tuple[int, str], int] = {}
+        for r in data.shift_requirements:
+            if r.day in days:
+                self.demand[days[r.day], r.template] = len(self.queues) * self.n + len(self.demand)
+                need.append([r.count])
+                under.append([r.under_weight])
+                over.append([r.over_weight])
+        self.need = np.concatenate(need) if need else np.zeros(0)
+        self.under = np.concatenate(under) if under else np.zeros(0)
+        self.over = np.concatenate(over) if over else np.zeros(0)
+
+    def __len__(self) -> int:
+        return len(self.need)
+
+    def interval_row(self, queue_index: int, i: int) -> int:
+        return queue_index * self.n + i
+
+
+# -- columns ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Placement:
+    """One worked shift of a column: its option, break starts and queue per on-queue interval."""
+
+    option: int
+    breaks: tuple[int, ...]
+    queues: tuple[tuple[int, int], ...]   # (interval, queue index)
+
+
+@dataclass
+class Column:
+    group: int
+    shifts: tuple[Placement, ...]
+    rows: np.ndarray          # coverage row of each covered unit (repeats allowed)
+    cost: float               # the agent's own penalty terms (preferences, cost, changes)
+
+    @property
+    def key(self):
+        return self.shifts
+
+
+@dataclass
+class Group:
+    """Agents the master may treat as interchangeable: identical in everything the model reads."""
+
+    agents: list[Agent]
+    model: object = None                       # pricing RosterModel of the first agent
+    usable: dict[str, list[int]] = field(default_factory=dict)   # template -> queue indices
+    options: list[ShiftOption] = field(default_factory=list)     # options it may work
+
+
+def agent_signature(data: RosterInput, a: Agent) -> str:
+    """Everything about an agent that the model reads, except its id."""
+    body = a.model_dump(mode="json", exclude={"id"})
+    if data.weights.cost <= 0:
+        body.pop("cost_per_hour")
+    prev = [s.model_dump(mode="json", exclude={"agent"}) for s in data.previous_shifts if s.agent == a.id]
+    ref = ([s.model_dump(mode="json", exclude={"agent"}) for s in data.reference.shifts if s.agent == a.id]
+           if data.reference is not None else [])
+    return json.dumps([body, prev, ref], sort_keys=True)
+
+
+def group_agents(data: RosterInput) -> list[list[Agent]]:
+    groups: dict[str, list[Agent]] = {}
+    for a in data.agents:
+        groups.setdefault(agent_signature(data, a), []).append(a)
+    return list(groups.values())
+
+
+# -- pricing values ---------------------------------------------------------------------------------
+def best_breaks(option: ShiftOption, value: np.ndarray) -> tuple[tuple[int, ...], float]:
+    """Break starts (in list order, inside their windows, not overlapping) that give up the least
+    on-queue value, and that loss. `value` is per interval, cumulated with a leading 0."""
+    if not option.breaks:
+        return (), 0.0
+    n = len(value) - 1
+
+    def loss(p, length):
+        lo, hi = min(p, n), min(p + length, n)
+        return value[hi] - value[lo]
+
+    # DP over the rules: best[k][p] = least loss of rules 0..k with rule k starting at p.
+    states = {p: (loss(p, option.breaks[0].length), (p,))
+              for p in range(option.breaks[0].earliest, option.breaks[0].latest + 1)}
+    for prev_rule, rule in zip(option.breaks, option.breaks[1:]):
+        nxt = {}
+        for p in range(rule.earliest, rule.latest + 1):
+            fits = [s for q, s in states.items() if q + prev_rule.length <= p]
+            if fits:
+                best = min(fits, key=lambda s: s[0])
+                nxt[p] = (best[0] + loss(p, rule.length), best[1] + (p,))
+        states = nxt
+    if not states:
+        raise ValueError(f"template {option.template!r}: its breaks cannot all be placed in order")
+    total, starts = min(states.values(), key=lambda s: s[0])
+    return starts, total
+
+
+class Pricer:
+    """Values of every option of a group under given row duals, and columns from chosen options."""
+
+    def __init__(self, rows: Rows, group: Group, group_index: int, horizon_size: int):
+        self.rows, self.group, self.group_index, self.n = rows, group, group_index, horizon_size
+
+    def interval_values(self, duals: np.ndarray, usable: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Per interval: the best dual among the usable queues, and which queue that is."""
+        if not usable:
+            return np.zeros(self.n), np.full(self.n, -1)
+        block = np.stack([duals[q * self.n:(q + 1) * self.n] for q in usable])
+        best = block.argmax(axis=0)
+        return block[best, np.arange(self.n)], np.asarray(usable)[best]
+
+    def placements(self, duals: np.ndarray) -> dict[int, tuple[float, Placement]]:
+        """For each option: its value (duals of the rows it covers) and how it is worked."""
+        out = {}
+        by_template: dict[str, tuple] = {}
+        for o in self.group.options:
+            if o.template not in by_template:
+                value, queue = self.interval_values(duals, self.group.usable.get(o.template, []))
+                by_template[o.template] = (value, queue, np.concatenate([[0.0], np.cumsum(value)]))
+            value, queue, cum = by_template[o.template]
+            last = min(o.end_index, self.n)
+            starts, lost = best_breaks(o, cum)
+            total = cum[last] - cum[min(o.first, self.n)] - lost
+            on_break = {i for p, w in zip(starts, o.breaks) for i in range(p, p + w.length)}
+            queues = tuple((i, int(queue[i])) for i in range(o.first, last)
+                           if i not in on_break and queue[i] >= 0)
+            demand = self.rows.demand.get((o.day, o.template))
+            if demand is not None:
+                total += duals[demand]
+            out[o.index] = (float(total), Placement(o.index, starts, queues))
+        return out
+
+    def column(self, chosen: list[Placement], cost: float, options: list[ShiftOption]) -> Column:
+        rows = []
+        for p in chosen:
+            rows.extend(self.rows.interval_row(q, i) for i, q in p.queues)
+            o = options[p.option]
+            demand = self.rows.demand.get((o.day, o.template))
+            if demand is not None:
+                rows.append(demand)
+        return Column(self.group_index, tuple(sorted(chosen, key=lambda p: p.option)),
+                      np.asarray(rows, dtype=np.int64), cost)
+
+
+# -- the generator ------------------------------------------------------------------------------------
+@dataclass
+class Outcome:
+    columns: list[Column]
+    groups: list[Group]
+    lp_value: float | None
+    bound: float | None            # best Lagrangian bound (valid lower bound on the objective)
+    iterations: int
+    seconds: float
+    converged: bool
+    lp_mix: np.ndarray | None = None   # LP weight of each column at the end
+
+
+class ColumnGenerator:
+    def __init__(self, data: RosterInput, grid: Grid, options: list[ShiftOption], model_factory, workers: int = 1):
+        """`model_factory(agents)` builds a pricing RosterModel for a group's agents."""
+        self.data, self.grid, self.options = data, grid, options
+        self.rows = Rows(data, grid)
+        self.groups: list[Group] = []
+        self.pricers: list[Pricer] = []
+        queues = self.rows.queues
+        for g, agents in enumerate(group_agents(data)):
+            model = model_factory(agents[:1])
+            a = agents[0]
+            usable = {t.id: [queues.index(q) for q in a.skills if q in queues and (not t.skills or q in t.skills)]
+                      for t in data.templates}
+            opts = sorted({o.index for (_, oi), _ in model.x.items() for o in [options[oi]]})
+            group = Group(agents, model, usable, [options[i] for i in opts])
+            self.groups.append(group)
+            self.pricers.append(Pricer(self.rows, group, g, grid.size))
+        self.columns: list[Column] = []
+        self.seen: set = set()
+        self.workers = max(1, workers)
+
+    # -- master LP --------------------------------------------------------------------------------
+    def solve_lp(self):
+        """Master LP over the current columns: (value, row duals, group duals, column weights)."""
+        nrows, ngroups = len(self.rows), len(self.groups)
+        cols_i, cols_j, costs = [], [], []
+        for j, c in enumerate(self.columns):
+            cols_i.append(c.rows)
+            cols_i.append(np.asarray([nrows + c.group]))
+            cols_j.append(np.full(len(c.rows) + 1, j))
+            costs.append(c.cost)
+        k = len(self.columns)
+        slack = np.arange(nrows)
+        rows_idx = np.concatenate(cols_i + [slack, slack]) if cols_i else np.concatenate([slack, slack])
+        cols_idx = np.concatenate(cols_j + [k + slack, k + nrows + slack]) if cols_j else \
+            np.concatenate([k + slack, k + nrows + slack])
+        vals = np.concatenate([np.ones(sum(len(c.rows) + 1 for c in self.columns)), np.ones(nrows), -np.ones(nrows)])
+        a = csc_matrix((vals, (rows_idx, cols_idx)), shape=(nrows + ngroups, k + 2 * nrows))
+        b = np.concatenate([self.rows.need, [len(g.agents) for g in self.groups]])
+        c = np.concatenate([np.asarray(costs, float), self.rows.under, self.rows.over])
+        res = linprog(c, A_eq=a, b_eq=b, bounds=(0, None), method="highs")
+        if res.status != 0:
+            raise RuntimeError(f"master LP: {res.message}")
+        y = res.eqlin.marginals
+        return res.fun, y[:nrows], y[nrows:], res.x[:k]
+
+    # -- pricing ------------------------------------------------------------------------------------
+    def price(self, g: int, duals: np.ndarray, seconds: float, seed: int):
+        """Columns of negative-looking reduced cost for group g and a proven lower bound on the
+        group's least reduced cost (without the group dual)."""
+        group, pricer = self.groups[g], self.pricers[g]
+        model = group.model
+        values = pricer.placements(duals)
+        agent = group.agents[0].id
+        terms = [(SCALE * w, e) for _, w, e in model.penalties]
+        gains = []
+        for (a, oi), var in model.x.items():
+            v = int(round(SCALE * values[oi][0]))
+            if v:
+                gains.append((v, var))
+        model.m.Minimize(sum(w * e for w, e in terms) - sum(v * var for v, var in gains))
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        solver.parameters.max_time_in_seconds = max(seconds, 0.05)
+        solver.parameters.random_seed = seed
+        collect = _Collect(model, agent)
+        status = solver.Solve(model.m, collect)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return [], None, status
+        slack = 0.5 * len(self.grid.days) / SCALE  # rounding of the option values, at most
+        bound = solver.BestObjectiveBound() / SCALE - slack
+        found = []
+        for chosen, cost in collect.solutions[-3:]:
+            found.append(pricer.column([values[oi][1] for oi in chosen], cost, self.options))
+        return found, bound, status
+
+    def add(self, column: Column) -> bool:
+        key = (column.group, column.key)
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        self.columns.append(column)
+        return True
+
+    def reduced_cost(self, column: Column, duals: np.ndarray, group_duals: np.ndarray) -> float:
+        return column.cost - float(duals[column.rows].sum()) - float(group_duals[column.group])
+
+    def run(self, seconds: float, seed: int = 0, alpha: float = 0.5, tolerance: float = 1e-3) -> Outcome:
+        started = clock.perf_counter()
+        deadline = started + seconds
+        pool = ThreadPoolExecutor(self.workers)
+        zero = np.zeros(len(self.rows))
+        best_bound, center, lp = -math.inf, None, None
+        iterations, converged = 0, False
+        try:
+            # First columns: each group's best schedule with nothing covered yet (coverage valued
+            # at the under-coverage weight, so the first columns already work where demand is).
+            first = np.where(self.rows.need > 0, self.rows.under, 0.0)
+            for found, _, status in pool.map(lambda g: self.price(g, first, 5.0, seed), range(len(self.groups))):
+                if not found:
+                    raise Infeasible(status)
+                for c in found:
+                    self.add(c)
+            while clock.perf_counter() < deadline:
+                lp, duals, group_duals, _ = self.solve_lp()
+                center = duals if center is None else center
+                point = np.clip(alpha * center + (1 - alpha) * duals, -self.rows.over, self.rows.under)
+                left = deadline - clock.perf_counter()
+                budget = max(min(2.0, left / max(1, len(self.groups)) * self.workers), 0.05)
+                results = list(pool.map(lambda g: self.price(g, point, budget, seed + iterations),
+                                        range(len(self.groups))))
+                bound, added = self._lagrangian(point, results), 0
+                for found, _, _ in results:
+                    for c in found:
+                        if self.reduced_cost(c, duals, group_duals) < -1e-6 and self.add(c):
+                            added += 1
+                iterations += 1
+                if bound > best_bound:
+                    best_bound, center = bound, point
+                if lp - best_bound <= tolerance * max(1.0, abs(lp)):
+                    converged = True
+                    break
+                if not added:
+                    center = duals  # nothing new at the smoothed point: price at the LP duals next
+                    if alpha == 0:
+                        break
+        finally:
+            pool.shutdown(wait=True)
+        weights = None
+        if self.columns:
+            lp, _, _, weights = self.solve_lp()
+        return Outcome(self.columns, self.groups, lp, best_bound if best_bound > -math.inf else None,
+                       iterations, clock.perf_counter() - started, converged, weights)
+
+    def _lagrangian(self, duals: np.ndarray, results) -> float:
+        """L(pi) = pi.need + sum_g |g| min_p (c_p - pi.a_p): a lower bound on the objective for any
+        pi within [-over, under] (where the under/over slack terms of L vanish)."""
+        total = float(duals @ self.rows.need)
+        for g, (_, bound, _) in enumerate(results):
+            if bound is None:
+                return -math.inf
+            total += len(self.groups[g].agents) * bound
+        return total
+
+
+class Infeasible(Exception):
+    """A group's agents have no schedule that keeps their own rules."""
+
+
+class _Collect(cp_model.CpSolverSolutionCallback):
+    """Every improving pricing solution: its chosen options and its own penalty cost."""
+
+    def __init__(self, model, agent: str):
+        super().__init__()
+        self.model, self.agent = model, agent
+        self.vars = [(oi, var) for (a, oi), var in model.x.items()]
+        self.solutions: list[tuple[list[int], float]] = []
+
+    def on_solution_callback(self):
+        chosen = [oi for oi, var in self.vars if self.BooleanValue(var)]
+        cost = float(sum(w * self.Value(e) for _, w, e in self.model.penalties))
+        self.solutions.append((chosen, cost))
+
+
+# -- integer roster from the columns ----------------------------------------------------------------
+def master_roster(gen: ColumnGenerator, outcome: Outcome, seconds: float, seed: int = 0,
+                  workers: int = 1) -> dict[str, Column] | None:
+    """Pick one column per agent (an integer count per group) with CP-SAT, hinted by the LP mix."""
+    m = cp_model.CpModel()
+    count = {}
+    cover = [[] for _ in range(len(gen.rows))]
+    objective = []
+    for j, c in enumerate(outcome.columns):
+        size = len(gen.groups[c.group].agents)
+        v = m.NewIntVar(0, size, f"n[{j}]")
+        count[j] = v
+        objective.append(int(round(c.cost)) * v)
+        rows, times = np.unique(c.rows, return_counts=True)
+        for r, t in zip(rows, times):
+            cover[r].append((int(t), v, size))
+        if outcome.lp_mix is not None:
+            m.AddHint(v, int(round(outcome.lp_mix[j])))
+    for g, group in enumerate(gen.groups):
+        m.Add(sum(v for j, v in count.items() if outcome.columns[j].group == g) == len(group.agents))
+    for r, terms in enumerate(cover):
+        need = int(gen.rows.need[r])
+        if not terms:
+            objective.append(int(gen.rows.under[r]) * need)
+            continue
+        total = sum(t * v for t, v, _ in terms)
+        u = m.NewIntVar(0, need, f"u[{r}]")
+        o = m.NewIntVar(0, max(sum(t * size for t, _, size in terms) - need, 0), f"o[{r}]")
+        m.Add(total + u - o == need)
+        objective += [int(gen.rows.under[r]) * u, int(gen.rows.over[r]) * o]
+    m.Minimize(sum(objective))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(seconds, 0.1)
+    solver.parameters.num_workers = workers
+    solver.parameters.random_seed = seed
+    if solver.Solve(m) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    assignment: dict[str, Column] = {}
+    waiting = {g: list(group.agents) for g, group in enumerate(gen.groups)}
+    for j, v in count.items():
+        for _ in range(solver.Value(v)):
+            c = outcome.columns[j]
+            assignment[waiting[c.group].pop().id] = c
+    return assignment
+
+
+def roster_of(assignment: dict[str, Column], options: list[ShiftOption], grid: Grid, queues: list[str],
+              data: RosterInput) -> Roster:
+    tmpl = {t.id: t for t in data.templates}
+    shifts = []
+    for agent, column in assignment.items():
+        for p in column.shifts:
+            o = options[p.option]
+            rules = tmpl[o.template].breaks
+            breaks = [Break(name=r.name, start=grid.instant(s), end=grid.instant(s + w.length))
+                      for r, w, s in zip(rules, o.breaks, p.breaks)]
+            segments: list[Segment] = []
+            for i, q in p.queues:
+                if segments and segments[-1].queue == queues[q] and segments[-1].end == grid.instant(i):
+                    segments[-1].end = grid.instant(i + 1)
+                else:
+                    segments.append(Segment(start=grid.instant(i), end=grid.instant(i + 1), queue=queues[q]))
+            shifts.append(Shift(agent=agent, day=grid.days[o.day], template=o.template, start=o.start, end=o.end,
+                                breaks=breaks, segments=segments))
+    shifts.sort(key=lambda s: (s.agent, s.start))
+    return Roster(shifts=shifts)
