@@ -37,7 +37,7 @@ def _staff_queue(q: StaffingQueue, target: ServiceTarget, minutes: int, deadline
         res = backoffice_requirement(vol, aht, minutes, deadline, is_open,
                                      utilization=target.max_occupancy or 1.0, shrinkage=target.shrinkage)
         agents, scheduled = res["agents"], res["scheduled_agents"]
-        out["workload_agents"] = _floats(res["workload_agents"])
+        out["workload_agents"] = np.asarray(res["workload_agents"], float)
         metrics = {}
     else:
         res = required_agents(vol, aht, minutes, target, open_mask=is_open)
@@ -45,18 +45,11 @@ def _staff_queue(q: StaffingQueue, target: ServiceTarget, minutes: int, deadline
         metrics = {"service_level": res.service_level, "asa_seconds": res.asa_seconds, "occupancy": res.occupancy}
         if res.abandon_rate is not None:
             metrics["abandon_rate"] = res.abandon_rate
-    out.update(agents=np.asarray(agents).astype(int).tolist(), scheduled_agents=np.asarray(scheduled).astype(int).tolist())
-    out.update({name: _floats(values) for name, values in metrics.items()})
+    # numpy arrays go to the response as they are (orjson writes them, NaN as null)
+    out.update(agents=np.asarray(agents, np.int64), scheduled_agents=np.asarray(scheduled, np.int64))
+    out.update({name: np.asarray(values, float) for name, values in metrics.items()})
     out["summary"] = _summary(vol, np.asarray(agents, float), np.asarray(scheduled, float), metrics, minutes)
     return out
-
-
-def _floats(values) -> list:
-    """JSON has no NaN: metrics that do not exist (nothing offered) become null."""
-    arr = np.asarray(values, float)
-    if np.isfinite(arr).all():
-        return arr.tolist()
-    return [v if np.isfinite(v) else None for v in arr.tolist()]
 
 
 def _summary(vol, agents, scheduled, metrics, minutes) -> dict:

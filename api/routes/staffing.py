@@ -1,6 +1,7 @@
+import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from ..auth import current_tenant
 from ..errors import Invalid
@@ -25,4 +26,5 @@ async def staffing(body: StaffingRequest, request: Request, _tenant: str = Depen
                         "(WFM_MAX_INTERVALS)"}])
     # A week of intervals takes about a millisecond: cheaper on the loop than a thread hop.
     result = staff_request(body) if size <= settings.inline_intervals else await run_in_threadpool(staff_request, body)
-    return JSONResponse(result)
+    # orjson writes the numpy arrays directly (NaN, i.e. nothing offered, as null): ~10x json.dumps
+    return Response(orjson.dumps(result, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
