@@ -27,8 +27,15 @@ class JobError(Exception):
         super().__init__(message)
         self.reason, self.message, self.details = reason, message, details
 
+    def __reduce__(self):  # crosses process boundaries (the forecast pool) intact
+        return (_job_error, (self.reason, self.message, self.details))
+
     def as_dict(self) -> dict:
         return {"reason": self.reason, "message": self.message, **self.details}
+
+
+def _job_error(reason, message, details):
+    return JobError(reason, message, **details)
 
 
 def _clean(value):

@@ -1,5 +1,7 @@
 import asyncio
 import json
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
@@ -9,6 +11,7 @@ from pydantic import ValidationError
 from .. import work
 from ..auth import current_tenant
 from ..errors import ApiError
+from ..runner import process_context
 from ..schemas import ErrorBody, ForecastOptions, ForecastRequest, ForecastResponse
 
 router = APIRouter(tags=["forecasts"])
@@ -36,12 +39,26 @@ async def create_forecast(request: Request, _tenant: str = Depends(current_tenan
     """JSON (`history` rows and options) or a multipart upload (`file` plus the options as form
     fields). Runs in a worker process; answers when the forecast is done."""
     history, suffix, options = await _read(request)
-    pool = request.app.state.forecast_pool
     try:
-        result = await asyncio.wrap_future(pool.submit(work.forecast_history, history, suffix, options))
+        result = await _in_pool(request.app, history, suffix, options)
     except work.JobError as exc:
         raise ApiError(422, exc.reason, exc.message, **exc.details) from None
     return JSONResponse(result)
+
+
+async def _in_pool(app, history, suffix, options) -> dict:
+    """Forecast in the process pool; a pool whose worker died (say, out of memory) is replaced
+    and the forecast tried once more."""
+    for attempt in (1, 2):
+        pool = app.state.forecast_pool
+        try:
+            return await asyncio.wrap_future(pool.submit(work.forecast_history, history, suffix, options))
+        except BrokenProcessPool:
+            if attempt == 2:
+                raise
+            if app.state.forecast_pool is pool:
+                app.state.forecast_pool = ProcessPoolExecutor(pool._max_workers, mp_context=process_context())
+                pool.shutdown(wait=False)
 
 
 async def _read(request: Request) -> tuple[bytes | list[dict], str, dict]:
@@ -52,13 +69,7 @@ async def _read(request: Request) -> tuple[bytes | list[dict], str, dict]:
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise _invalid("body.file", "missing: upload the history as the form field 'file'", "missing")
-        fields = {k: v for k, v in form.items() if k != "file" and isinstance(v, str)}
-        for name in ("columns", "special_days"):
-            if name in fields:
-                try:
-                    fields[name] = json.loads(fields[name])
-                except ValueError:
-                    raise _invalid(f"body.{name}", "must be a JSON object", "json_invalid") from None
+        fields = {k: _form_value(v) for k, v in form.items() if k != "file" and isinstance(v, str)}
         options = _validate(ForecastOptions, fields)
         name = (upload.filename or "history.csv").lower()
         suffix = next((s for s in SUFFIXES if name.endswith(s)), ".csv")
@@ -73,6 +84,14 @@ async def _read(request: Request) -> tuple[bytes | list[dict], str, dict]:
                        "limit_exceeded")
     options = req.model_dump(mode="json", exclude={"history"})
     return req.history, ".csv", options
+
+
+def _form_value(text: str):
+    """Form fields are text: numbers and JSON objects (columns, special_days) are read as JSON."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _validate(model, data, json_text: bool = False):
