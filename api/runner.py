@@ -109,7 +109,7 @@ class JobRunner:
                 now = time.monotonic()
                 if now - last_recover >= max(self.settings.lease_seconds / 2, 0.5):
                     last_recover = now
-                    counts = self.store.recover_expired(self.settings.max_attempts)
+                    counts = self.store.recover_expired(self.settings.max_attempts, own=self.owner)
                     if any(counts.values()):
                         log.warning("recovered jobs of stopped runners: %s", counts)
                 if now - last_renew >= self.settings.lease_seconds / 3:
@@ -117,7 +117,8 @@ class JobRunner:
                     self._renew()
                 self._cancel_requested()
                 self._enforce_time_limits()
-                self._claim()
+                if self._claim():
+                    self._renew()  # starting workers may have taken longer than the lease
                 self.last_error = None
             except Exception as exc:  # database down: keep the workers, retry
                 self.last_error = f"{type(exc).__name__}: {exc}"
@@ -203,11 +204,12 @@ class JobRunner:
             if r.kill_at is not None and now > r.kill_at and r.process.is_alive():
                 r.process.kill()
 
-    def _claim(self) -> None:
+    def _claim(self) -> bool:
         free = self.settings.solver_processes - len(self.running)
         if free <= 0 or self._stop.is_set():
-            return
-        for job in self.store.claim(self.owner, self.settings.lease_seconds, free):
+            return False
+        claimed = self.store.claim(self.owner, self.settings.lease_seconds, free)
+        for job in claimed:
             reader, writer = self.ctx.Pipe(duplex=False)
             process = self.ctx.Process(target=work.worker_main, args=(job.kind, job.input, writer, os.getpid()),
                                        name=f"wfm-job-{job.id[:8]}", daemon=True)
@@ -217,6 +219,7 @@ class JobRunner:
             self.running[job.id] = Running(job.id, process, reader, deadline)
             self.store.set_worker(job.id, self.owner, process.pid)
             log.info("job %s (%s): started in process %s, attempt %s", job.id, job.kind, process.pid, job.attempts)
+        return bool(claimed)
 
 
 def _stop(r: Running) -> None:

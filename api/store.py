@@ -283,11 +283,13 @@ class Store:
             conn.execute(update(jobs).where(*self._mine(job_id, owner)).values(
                 status=QUEUED, owner=None, lease_until=None, worker_pid=None, attempts=jobs.c.attempts - 1))
 
-    def recover_expired(self, max_attempts: int) -> dict[str, int]:
+    def recover_expired(self, max_attempts: int, own: str | None = None) -> dict[str, int]:
         """Running jobs whose runner stopped renewing its lease (it died): queue them again,
-        or fail those already started `max_attempts` times. Cancelled ones become cancelled."""
+        or fail those already started `max_attempts` times. Cancelled ones become cancelled.
+        `own`: the calling runner, whose jobs are alive whatever their lease says."""
         now = time.time()
-        expired = (jobs.c.status == RUNNING, jobs.c.lease_until < now)
+        expired = (jobs.c.status == RUNNING, jobs.c.lease_until < now) + (
+            (jobs.c.owner != own,) if own is not None else ())
         counts = {}
         with self.engine.begin() as conn:
             counts[CANCELLED] = conn.execute(update(jobs).where(*expired, jobs.c.cancel_requested.is_(True)).values(

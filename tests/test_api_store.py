@@ -207,3 +207,12 @@ def test_a_clean_shutdown_gives_the_job_back_without_counting_the_attempt(store)
     store.release(job.id, "r1")
     view = store.get(job.id)
     assert view.status == QUEUED and view.attempts == 0
+
+
+def test_a_runner_never_recovers_its_own_jobs(store):
+    job = store.submit("acme", "roster", "{}", 5.0)[0]
+    store.claim("r1", lease_seconds=0.05)
+    time.sleep(0.1)
+    assert store.recover_expired(3, own="r1")[QUEUED] == 0  # r1 is alive: it is the one asking
+    assert store.recover_expired(3, own="r2")[QUEUED] == 1
+    assert store.get(job.id).status == QUEUED
