@@ -63,6 +63,9 @@ def _input_error(_request: Request, exc: InputError) -> JSONResponse:
 
 
 def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    if exc.status_code == 400 and "parsing the body" in str(exc.detail):  # e.g. bytes that are not UTF-8
+        return invalid([{"field": "body", "message": "cannot be read: not JSON (or not UTF-8 text)",
+                         "type": "json_invalid"}])
     reason = REASONS.get(exc.status_code, "error")
     return JSONResponse(error_body(reason, str(exc.detail)), status_code=exc.status_code,
                         headers=getattr(exc, "headers", None))
