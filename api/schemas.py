@@ -19,6 +19,18 @@ NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
+def parse_body(model, raw: bytes):
+    """Validate a JSON body with pydantic's own parser; errors read like the framework's
+    (`body.` + field path)."""
+    from fastapi.exceptions import RequestValidationError
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+
+
 # --- errors ---------------------------------------------------------------------------------
 
 class FieldError(BaseModel):

@@ -12,7 +12,7 @@ from .. import work
 from ..auth import current_tenant
 from ..errors import ApiError
 from ..runner import process_context
-from ..schemas import ErrorBody, ForecastOptions, ForecastRequest, ForecastResponse
+from ..schemas import ErrorBody, ForecastOptions, ForecastRequest, ForecastResponse, parse_body
 
 router = APIRouter(tags=["forecasts"])
 SUFFIXES = (".csv.gz", ".tsv.gz", ".csv", ".tsv", ".parquet", ".gz")
@@ -95,8 +95,10 @@ def _form_value(text: str):
 
 
 def _validate(model, data, json_text: bool = False):
+    if json_text:
+        return parse_body(model, data)
     try:
-        return model.model_validate_json(data) if json_text else model.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
 
