@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from api.store import Store
@@ -66,7 +67,18 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def test_sigkill_mid_solve_then_restart_completes_the_job(tmp_path):
+@pytest.fixture
+def servers():
+    """Every server a test starts is stopped, whatever the test's outcome."""
+    started = []
+    yield started
+    for server in started:
+        if server.proc.poll() is None:
+            server.proc.kill()
+            server.proc.wait(10)
+
+
+def test_sigkill_mid_solve_then_restart_completes_the_job(tmp_path, servers):
     db = tmp_path / "jobs.db"
     env = {**os.environ, "WFM_DATABASE_URL": f"sqlite:///{db}", "WFM_LEASE_SECONDS": "1", "WFM_POLL_SECONDS": "0.1"}
     key = subprocess.run([WFM, "apikey", "create", "--tenant", "acme"], env=env, capture_output=True, text=True,
@@ -76,6 +88,7 @@ def test_sigkill_mid_solve_then_restart_completes_the_job(tmp_path):
     store = Store(f"sqlite:///{db}")
 
     server = Server(env, port, log)
+    servers.append(server)
     status, job = _call("POST", server.url + "/v1/rosters", key,
                         busy_input(agents=15, seconds=3).model_dump_json().encode())
     assert status == 202, job
@@ -96,20 +109,19 @@ def test_sigkill_mid_solve_then_restart_completes_the_job(tmp_path):
     assert store.get(job["id"]).status == "running"  # nobody has told the database yet
 
     server = Server(env, port, log)
-    try:
-        deadline = time.time() + 40
-        while time.time() < deadline:
-            view = server.job(job["id"], key)
-            if view["status"] in ("succeeded", "failed", "cancelled"):
-                break
-            time.sleep(0.2)
-        assert view["status"] == "succeeded" and view["attempts"] == 2, (view["attempts"], view["error"])
-        status, roster = _call("GET", f"{server.url}/v1/rosters/{job['id']}", key)
-        assert status == 200 and roster["feasible"] and roster["kpis"]["shifts"] > 0
-    finally:
-        server.proc.terminate()
-        server.proc.wait(10)
-        store.dispose()
+    servers.append(server)
+    deadline = time.time() + 40
+    while time.time() < deadline:
+        view = server.job(job["id"], key)
+        if view["status"] in ("succeeded", "failed", "cancelled"):
+            break
+        time.sleep(0.2)
+    assert view["status"] == "succeeded" and view["attempts"] == 2, (view["attempts"], view["error"])
+    status, roster = _call("GET", f"{server.url}/v1/rosters/{job['id']}", key)
+    assert status == 200 and roster["feasible"] and roster["kpis"]["shifts"] > 0
+    server.proc.terminate()
+    server.proc.wait(10)
+    store.dispose()
 
 
 def test_no_auth_refuses_a_network_address_and_apikey_needs_a_tenant(tmp_path):
