@@ -9,17 +9,17 @@ from .settings import Settings
 from .store import FINISHED, IdempotencyConflict, Job, Store
 
 
-def check_limits(settings: Settings, *, days: int, agents: int, templates: int, solver, prefix: str = "body") -> None:
+def check_limits(settings: Settings, *, days: int, agents: int, templates: int, solver,
+                 days_field: str = "horizon.days") -> None:
     """Sizes the server accepts (WFM_MAX_*): a 422 naming each field over its limit."""
     problems = []
 
     def over(field, value, limit, env, what):
         if value > limit:
-            problems.append({"field": f"{prefix}.{field}", "type": "limit_exceeded",
+            problems.append({"field": f"body.{field}", "type": "limit_exceeded",
                              "message": f"{value:g} {what}; this server accepts at most {limit:g} ({env})"})
 
-    over("horizon.days" if prefix == "body" else f"{prefix}", days, settings.max_horizon_days,
-         "WFM_MAX_HORIZON_DAYS", "days")
+    over(days_field, days, settings.max_horizon_days, "WFM_MAX_HORIZON_DAYS", "days")
     over("agents", agents, settings.max_agents, "WFM_MAX_AGENTS", "agents")
     over("templates", templates, settings.max_templates, "WFM_MAX_TEMPLATES", "shift templates")
     over("solver.time_limit_seconds", solver.time_limit_seconds, settings.max_solve_seconds,

@@ -273,6 +273,7 @@ class RosterResult(BaseModel):
     shifts: list[ShiftRow]
     coverage: list[dict[str, Any]] = Field(description="required, on-queue, under, over, projected SL per interval")
     roster: Roster
+    timings: dict[str, float] = Field(description="seconds to build the model, solve, and check and report")
 
 
 class PlanRequest(BaseModel):

@@ -137,12 +137,16 @@ def solve_roster_json(input_json: str, progress=None) -> dict:
 
 def roster_result(data, progress=None) -> dict:
     from wfm.roster.report import evaluate_roster, roster_frame
-    from wfm.roster.solver import solve_roster
+    from wfm.roster.solver import RosterModel
 
+    started = time.perf_counter()
     try:
-        solved = solve_roster(data, progress)
+        model = RosterModel(data)
+        built = time.perf_counter()
+        solved = model.solve(progress)
     except InputError as exc:
         raise JobError("invalid_roster_input", str(exc), field=exc.field) from None
+    solve_end = time.perf_counter()
     if solved.roster is None:
         if solved.status == "INFEASIBLE":
             raise JobError("infeasible", "no roster satisfies the hard rules: " + "; ".join(solved.conflicts),
@@ -150,6 +154,9 @@ def roster_result(data, progress=None) -> dict:
         raise JobError("no_roster", f"no roster found within the time limit (solver status {solved.status})",
                        solver_status=solved.status)
     report, coverage, totals, why = evaluate_roster(data, solved.roster)
+    shifts, coverage_rows = records(roster_frame(data, solved.roster)), records(coverage)
+    timings = {"build_seconds": round(built - started, 3), "solve_seconds": round(solve_end - built, 3),
+               "report_seconds": round(time.perf_counter() - solve_end, 3)}
     return {
         "status": solved.status, "objective": _clean(report.objective), "solver_objective": _clean(solved.objective),
         "bound": _clean(solved.bound), "gap": _clean(solved.gap), "seconds": round(solved.seconds, 3),
@@ -158,9 +165,8 @@ def roster_result(data, progress=None) -> dict:
         "penalties": {k: _clean(v) for k, v in report.penalties.items()},
         "explanation": [{k: _clean(v) for k, v in row.items()} for row in why],
         "agents": [{k: _clean(v) for k, v in row.items()} for row in totals["agents"]],
-        "shifts": records(roster_frame(data, solved.roster)),
-        "coverage": records(coverage),
-        "roster": solved.roster.model_dump(mode="json"),
+        "shifts": shifts, "coverage": coverage_rows, "roster": solved.roster.model_dump(mode="json"),
+        "timings": timings,
     }
 
 

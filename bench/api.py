@@ -157,7 +157,8 @@ def roster_run(url: str, key: str, agents: int, time_limit: float, workers: int)
     return {"agents": agents, "time_limit": time_limit, "workers": workers, "status": view["status"],
             "seconds": total, "first_progress": first_progress, "body_bytes": len(body),
             "objective": result.get("objective"), "feasible": result.get("feasible"),
-            "shifts": result.get("kpis", {}).get("shifts"), "result_bytes": len(raw), "error": view.get("error")}
+            "shifts": result.get("kpis", {}).get("shifts"), "result_bytes": len(raw), "error": view.get("error"),
+            "timings": result.get("timings", {})}
 
 
 def main():
@@ -207,13 +208,15 @@ def main():
     print(f"\nstaffing p99 {load['p99']:.1f} ms: {verdict} the floor of 50 ms; server CPU {per_request:.2f} ms "
           f"per request (so at most {1000 / per_request:,.0f} req/s on one free core)")
     if roster:
-        print("\nroster job | solver limit s | workers | status | POST -> result s | first progress s | "
-              "validated objective | validator | shifts | result size")
-        print(" | ".join(["---"] * 10))
+        print("\nroster job | solver limit s | workers | status | POST -> result s | build s | solve s | "
+              "check+report s | first progress s | validated objective | validator | shifts | result size")
+        print(" | ".join(["---"] * 13))
         obj = "-" if roster["objective"] is None else f"{roster['objective']:,.0f}"
         fp = "-" if roster["first_progress"] is None else f"{roster['first_progress']:.1f}"
+        t = roster["timings"]
         print(f"{roster['agents']} agents, 1 week | {roster['time_limit']:g} | {roster['workers']} | {roster['status']} | "
-              f"{roster['seconds']:.1f} | {fp} | {obj} | "
+              f"{roster['seconds']:.1f} | {t.get('build_seconds', float('nan')):.1f} | "
+              f"{t.get('solve_seconds', float('nan')):.1f} | {t.get('report_seconds', float('nan')):.1f} | {fp} | {obj} | "
               f"{'ok' if roster['feasible'] else roster['error'] or 'violations'} | {roster['shifts']} | "
               f"{roster['result_bytes'] / 1e6:.1f} MB")
 

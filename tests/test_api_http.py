@@ -316,6 +316,16 @@ def test_plan_runs_forecast_staffing_and_roster_in_one_job(client, keys):
     assert len(pd.read_csv(io.StringIO(csv.text))) == len(req)
     res = client.post("/v1/plans", json={**body, "targets": {}}, headers=h)
     assert res.status_code == 422 and "default_target" in res.json()["message"]
+    res = client.post("/v1/plans", json={**body, "forecast": {**body["forecast"], "days": 15}}, headers=h)
+    assert res.status_code == 422 and res.json()["fields"][0]["field"] == "body.forecast.days"
+
+
+def test_without_auth_every_caller_is_one_local_tenant(tmp_path):
+    with make_client(tmp_path, auth=False) as c:
+        res = c.post("/v1/staffing", json={"queues": [{"volume": [100], "aht_seconds": [180]}]})
+        assert res.status_code == 200 and res.json()["queues"][0]["agents"] == [14]
+        job = post_json(c, "/v1/rosters", roster_input(seconds=1), {}).json()
+        assert c.get(f"/v1/jobs/{job['id']}").status_code == 200
 
 
 def test_unknown_paths_and_methods_answer_json(client):

@@ -21,7 +21,7 @@ def create_plan(body: PlanRequest, request: Request, tenant: str = Depends(curre
     (templates, agents, rules, weights, solver). The roster covers the forecast days."""
     state = request.app.state
     check_limits(state.settings, days=body.forecast.days, agents=len(body.agents), templates=len(body.templates),
-                 solver=body.solver)
+                 solver=body.solver, days_field="forecast.days")
     if len(body.history) > state.settings.max_history_rows:
         raise ApiError(422, "validation_error", f"{len(body.history)} history rows; this server accepts at most "
                        f"{state.settings.max_history_rows} (WFM_MAX_HISTORY_ROWS)")
