@@ -3,7 +3,7 @@ import json
 import time
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from wfm.roster.domain import RosterInput
@@ -15,6 +15,14 @@ from ..schemas import ErrorBody, JobView, RosterResult
 router = APIRouter(tags=["rosters"])
 ERRORS = {401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 413: {"model": ErrorBody},
           422: {"model": ErrorBody}}
+EXAMPLE = {"one_day": {"summary": "two agents, one day, one queue", "value": {
+    "horizon": {"start": "2026-06-01", "days": 1, "interval_minutes": 60, "timezone": "Europe/Berlin"},
+    "requirements": [{"queue": "sales", "agents": [0] * 8 + [2] * 9 + [1] * 3 + [0] * 4}],
+    "templates": [{"id": "day", "start_times": ["08:00", "09:00"], "length_minutes": 480,
+                   "breaks": [{"name": "lunch", "minutes": 60, "earliest_minutes": 180, "latest_minutes": 300,
+                               "paid": False}]}],
+    "agents": [{"id": "ana", "skills": ["sales"]}, {"id": "ben", "skills": ["sales"]}],
+    "solver": {"time_limit_seconds": 10}}}}
 IDEMPOTENCY = Header(None, alias="Idempotency-Key", min_length=1, max_length=200,
                      description="retrying with the same key and body returns the same job")
 
@@ -29,7 +37,7 @@ def accepted(request: Request, job, created: bool) -> JSONResponse:
 
 @router.post("/v1/rosters", status_code=202, response_model=JobView, responses=ERRORS,
              summary="Queue a roster solve; poll the job, then fetch the roster")
-def create_roster(body: RosterInput, request: Request, tenant: str = Depends(current_tenant),
+def create_roster(request: Request, body: RosterInput = Body(openapi_examples=EXAMPLE), tenant: str = Depends(current_tenant),
                   idempotency_key: str | None = IDEMPOTENCY):
     """The body is a roster input (as for `wfm roster`). Answers 202 with the job and its
     `Location`; the solve runs in a worker process within `solver.time_limit_seconds`."""
