@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from wfm.errors import InputError
@@ -220,7 +221,8 @@ def worker_main(kind: str, payload: str, conn, parent_pid: int) -> None:
 
     try:
         result = JOBS[kind](payload, Throttled(lambda p: send(("progress", p))))
-        send(("result", json.dumps(result)))
+        # orjson: any NaN or infinity left in a result is written as null, never as invalid JSON
+        send(("result", orjson.dumps(result, option=orjson.OPT_SERIALIZE_NUMPY).decode()))
     except JobError as exc:
         send(("error", exc.as_dict()))
     except Exception as exc:  # a bug, not bad input: report it without a traceback to the client

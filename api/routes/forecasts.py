@@ -3,9 +3,10 @@ import json
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import ValidationError
 
 from .. import work
@@ -43,7 +44,8 @@ async def create_forecast(request: Request, _tenant: str = Depends(current_tenan
         result = await _in_pool(request.app, history, suffix, options)
     except work.JobError as exc:
         raise ApiError(422, exc.reason, exc.message, **exc.details) from None
-    return JSONResponse(result)
+    # orjson: a NaN anywhere (say, an AHT nobody handled) becomes null instead of breaking JSON
+    return Response(orjson.dumps(result, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
 
 
 async def _in_pool(app, history, suffix, options) -> dict:
