@@ -351,3 +351,29 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_jobs_run_the_same_on_postgresql():
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    from test_api_store import _postgres_or_skip
+
+    url = _postgres_or_skip()
+    schema = f"wfm_test_api_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    try:
+        settings = Settings(database_url=url, database_schema=schema, poll_seconds=0.05)
+        with TestClient(create_app(settings)) as c:
+            h = {"X-API-Key": c.app.state.store.create_api_key("pg")}
+            assert c.get("/readyz").json()["checks"] == {"database": "ok", "workers": "ok"}
+            first = post_json(c, "/v1/rosters", roster_input(seconds=1), {**h, "Idempotency-Key": "pg-1"}).json()
+            again = post_json(c, "/v1/rosters", roster_input(seconds=1), {**h, "Idempotency-Key": "pg-1"}).json()
+            assert again["id"] == first["id"]
+            assert wait(c, first["id"], h)["status"] == "succeeded"
+            assert c.get(f"/v1/rosters/{first['id']}", headers=h).json()["feasible"]
+    finally:
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
