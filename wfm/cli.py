@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import sys
@@ -346,6 +347,71 @@ def demo(out: Path = typer.Option(Path("out"), "--out", "-o", help="Folder for t
         run_demo(data, out, console, roster_seconds)
     except InputError as exc:
         fail(str(exc))
+
+
+apikey_app = typer.Typer(help="API keys for the HTTP service (stored hashed; each belongs to a tenant).",
+                         no_args_is_help=True)
+app.add_typer(apikey_app, name="apikey")
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to bind. Use 0.0.0.0 to serve the network (auth stays on)."),
+    port: int = typer.Option(8000, help="TCP port."),
+    database_url: Optional[str] = typer.Option(None, help="SQLAlchemy URL of the job store (default: WFM_DATABASE_URL, "
+                                                          "else sqlite:///wfm-jobs.db)."),
+    solver_processes: Optional[int] = typer.Option(None, help="Roster/plan jobs solved at once (WFM_SOLVER_PROCESSES)."),
+    no_auth: bool = typer.Option(False, "--no-auth", help="Serve without API keys. Only on a loopback address."),
+    log_level: str = typer.Option("info", help="uvicorn log level."),
+) -> None:
+    """Run the HTTP API (FastAPI on uvicorn). OpenAPI docs at /docs."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.settings import Settings
+
+    if no_auth and not _is_loopback(host):
+        fail(f"--no-auth refuses to bind {host}: without API keys the service may only listen on a loopback "
+             "address (127.0.0.1, ::1, localhost)")
+    try:
+        settings = Settings.from_env(database_url=database_url, solver_processes=solver_processes)
+    except ValueError as exc:
+        fail(str(exc))
+    if no_auth:
+        settings = dataclasses.replace(settings, auth=False)
+        err.print("[bold yellow]warning:[/] authentication is off (--no-auth); loopback only", highlight=False)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, proxy_headers=False)
+
+
+@apikey_app.command("create")
+def apikey_create(
+    tenant: str = typer.Option(..., help="Tenant the key belongs to: it sees only its own jobs."),
+    database_url: Optional[str] = typer.Option(None, help="Job store URL (default: WFM_DATABASE_URL, else sqlite:///wfm-jobs.db)."),
+) -> None:
+    """Create an API key and print it once (only its hash is stored)."""
+    from api.settings import Settings
+    from api.store import Store
+
+    if not tenant.strip() or len(tenant) > 200:
+        fail(f"--tenant={tenant!r}: give a name of 1 to 200 characters")
+    settings = Settings.from_env(database_url=database_url)
+    store = Store(settings.database_url, settings.database_schema)
+    key = store.create_api_key(tenant.strip())
+    store.dispose()
+    print(key)
+    err.print(f"API key for tenant [bold]{tenant.strip()}[/] (shown once; send it as the X-API-Key header)",
+              highlight=False)
 
 
 def main() -> None:

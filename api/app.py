@@ -1,0 +1,76 @@
+"""The FastAPI application: `create_app(settings)` wires the store, the job runner, the
+forecast process pool, auth, limits, error handlers and the routes."""
+
+from __future__ import annotations
+
+import gc
+import logging
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from . import errors
+from .auth import Authenticator
+from .middleware import BodyLimit
+from .routes import forecasts, health, jobs, plans, rosters, staffing
+from .runner import JobRunner, process_context
+from .schemas import ErrorBody, ForecastRequest, StaffingRequest
+from .settings import Settings
+from .store import Store
+
+DESCRIPTION = """Forecast contact volume, staff every interval to a service target, and roster
+named agents. Send your API key in `X-API-Key`. Roster and plan solves are jobs: POST answers
+202 with the job, `GET /v1/jobs/{id}` shows progress, the result is at the job's `links.result`.
+Errors are JSON `{"error": reason, "message": ..., "fields": [...]}`."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        store = Store(settings.database_url, settings.database_schema)
+        runner = JobRunner(store, settings)
+        app.state.store, app.state.runner = store, runner
+        app.state.auth = Authenticator(store, enabled=settings.auth)
+        app.state.forecast_pool = ProcessPoolExecutor(settings.forecast_processes, mp_context=process_context())
+        runner.start()
+        # Everything loaded so far lives as long as the process: keep it out of the collector's
+        # full passes, which otherwise pause every request for tens of milliseconds.
+        gc.collect()
+        gc.freeze()
+        try:
+            yield
+        finally:
+            runner.stop()
+            app.state.forecast_pool.shutdown(wait=False, cancel_futures=True)
+            store.dispose()
+
+    app = FastAPI(title="wfm", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    errors.install(app)
+    for module in (health, staffing, forecasts, rosters, jobs, plans):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.openapi = lambda: _openapi(app)
+    logging.getLogger("wfm.api").setLevel(logging.INFO)
+    return app
+
+
+def _openapi(app: FastAPI) -> dict:
+    """The generated schema, plus the models only referenced by hand (the forecast upload's
+    JSON alternative) and the error body on every answer FastAPI adds by itself."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for model in (ForecastRequest, StaffingRequest):
+        extra = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, definition in extra.pop("$defs", {}).items():
+            components.setdefault(name, definition)
+        components[model.__name__] = extra
+    components.setdefault("ErrorBody", ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}"))
+    app.openapi_schema = schema
+    return schema

@@ -1,0 +1,109 @@
+import asyncio
+import json
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from .. import work
+from ..auth import current_tenant
+from ..errors import ApiError
+from ..runner import process_context
+from ..schemas import ErrorBody, ForecastOptions, ForecastRequest, ForecastResponse, parse_body
+
+router = APIRouter(tags=["forecasts"])
+SUFFIXES = (".csv.gz", ".tsv.gz", ".csv", ".tsv", ".parquet", ".gz")
+UPLOAD_FIELDS = {"file": {"type": "string", "format": "binary",
+                          "description": "history: CSV, TSV, .gz or Parquet (by file name)"}}
+for _name, _spec in ForecastOptions.model_json_schema()["properties"].items():
+    if _name not in ("columns", "special_days"):
+        UPLOAD_FIELDS[_name] = {k: v for k, v in _spec.items() if k in ("type", "enum", "description", "anyOf",
+                                                                        "minimum", "maximum", "default")}
+UPLOAD_FIELDS["columns"] = {"type": "string", "description": "JSON object mapping column roles to names"}
+UPLOAD_FIELDS["special_days"] = {"type": "string", "description": "JSON object date -> factor"}
+
+OPENAPI_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"$ref": "#/components/schemas/ForecastRequest"}},
+    "multipart/form-data": {"schema": {"type": "object", "required": ["file", "timezone"],
+                                       "properties": UPLOAD_FIELDS}}}}}
+
+
+@router.post("/v1/forecasts", response_model=ForecastResponse, openapi_extra=OPENAPI_BODY,
+             responses={401: {"model": ErrorBody}, 413: {"model": ErrorBody}, 415: {"model": ErrorBody},
+                        422: {"model": ErrorBody}},
+             summary="Contact history -> interval forecast with prediction intervals and backtest scores")
+async def create_forecast(request: Request, _tenant: str = Depends(current_tenant)):
+    """JSON (`history` rows and options) or a multipart upload (`file` plus the options as form
+    fields). Runs in a worker process; answers when the forecast is done."""
+    history, suffix, options = await _read(request)
+    try:
+        result = await _in_pool(request.app, history, suffix, options)
+    except work.JobError as exc:
+        raise ApiError(422, exc.reason, exc.message, **exc.details) from None
+    # orjson: a NaN anywhere (say, an AHT nobody handled) becomes null instead of breaking JSON
+    return Response(orjson.dumps(result, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
+
+
+async def _in_pool(app, history, suffix, options) -> dict:
+    """Forecast in the process pool; a pool whose worker died (say, out of memory) is replaced
+    and the forecast tried once more."""
+    for attempt in (1, 2):
+        pool = app.state.forecast_pool
+        try:
+            return await asyncio.wrap_future(pool.submit(work.forecast_history, history, suffix, options))
+        except BrokenProcessPool:
+            if attempt == 2:
+                raise
+            if app.state.forecast_pool is pool:
+                app.state.forecast_pool = ProcessPoolExecutor(pool._max_workers, mp_context=process_context())
+                pool.shutdown(wait=False)
+
+
+async def _read(request: Request) -> tuple[bytes | list[dict], str, dict]:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    limit = request.app.state.settings.max_history_rows
+    if kind == "multipart/form-data":
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise _invalid("body.file", "missing: upload the history as the form field 'file'", "missing")
+        fields = {k: _form_value(v) for k, v in form.items() if k != "file" and isinstance(v, str)}
+        options = _validate(ForecastOptions, fields)
+        name = (upload.filename or "history.csv").lower()
+        suffix = next((s for s in SUFFIXES if name.endswith(s)), ".csv")
+        return await upload.read(), suffix, options.model_dump(mode="json")
+    if kind not in ("application/json", ""):
+        raise ApiError(415, "unsupported_media_type", "send application/json (history rows) or "
+                                                      "multipart/form-data (a history file)")
+    body = await request.body()
+    req = _validate(ForecastRequest, body, json_text=True)
+    if len(req.history) > limit:
+        raise _invalid("body.history", f"{len(req.history)} rows; at most {limit} (WFM_MAX_HISTORY_ROWS)",
+                       "limit_exceeded")
+    options = req.model_dump(mode="json", exclude={"history"})
+    return req.history, ".csv", options
+
+
+def _form_value(text: str):
+    """Form fields are text: numbers and JSON objects (columns, special_days) are read as JSON."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _validate(model, data, json_text: bool = False):
+    if json_text:
+        return parse_body(model, data)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+
+
+def _invalid(field: str, message: str, kind: str) -> RequestValidationError:
+    return RequestValidationError([{"loc": tuple(field.split(".")), "msg": message, "type": kind}])

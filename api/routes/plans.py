@@ -1,0 +1,49 @@
+import json
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from ..auth import current_tenant
+from ..errors import ApiError
+from ..jobs import check_limits, finished_result, submit
+from ..schemas import ErrorBody, JobView, PlanRequest, PlanResult
+from .rosters import ERRORS, IDEMPOTENCY, accepted, csv_response, wants_csv
+
+router = APIRouter(tags=["plans"])
+
+
+@router.post("/v1/plans", status_code=202, response_model=JobView, responses=ERRORS,
+             summary="Queue forecast -> requirements -> roster as one job")
+def create_plan(body: PlanRequest, request: Request, tenant: str = Depends(current_tenant),
+                idempotency_key: str | None = IDEMPOTENCY):
+    """History rows and forecast options, service targets per queue, and the roster setup
+    (templates, agents, rules, weights, solver). The roster covers the forecast days."""
+    state = request.app.state
+    check_limits(state.settings, days=body.forecast.days, agents=len(body.agents), templates=len(body.templates),
+                 solver=body.solver, days_field="forecast.days")
+    if len(body.history) > state.settings.max_history_rows:
+        raise ApiError(422, "validation_error", f"{len(body.history)} history rows; this server accepts at most "
+                       f"{state.settings.max_history_rows} (WFM_MAX_HISTORY_ROWS)")
+    job, created = submit(state.store, tenant, "plan", body.model_dump_json(), body.solver.time_limit_seconds,
+                          idempotency_key)
+    return accepted(request, job, created)
+
+
+@router.get("/v1/plans/{job_id}", response_model=PlanResult,
+            responses={**ERRORS, 409: {"model": ErrorBody, "description": "not finished, failed or cancelled"},
+                       200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+            summary="Forecast, requirements and roster of a plan job")
+def get_plan(job_id: str, request: Request, tenant: str = Depends(current_tenant),
+             table: Literal["forecast", "requirements", "shifts", "coverage"] = Query(
+                 "requirements", description="with Accept: text/csv, the table to send")):
+    job = request.app.state.store.get(job_id, tenant, with_result=True)
+    result = finished_result(job, job_id)
+    if job.kind != "plan":
+        raise ApiError(404, "not_found", f"job {job_id} is a roster job; see /v1/rosters/{job_id}")
+    if wants_csv(request):
+        data = json.loads(result)
+        rows = {"forecast": data["forecast"]["intervals"], "requirements": data["requirements"],
+                "shifts": data["roster"]["shifts"], "coverage": data["roster"]["coverage"]}[table]
+        return csv_response(rows, f"plan-{job_id[:8]}-{table}.csv")
+    return Response(result, media_type="application/json")

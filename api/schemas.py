@@ -1,0 +1,308 @@
+"""Request and response models of the HTTP API (pydantic, at the edge only).
+
+Domain models are reused where they already are the contract (`ServiceTarget`, `RosterInput`,
+shift templates, agents, rules); the rest describes the JSON the routes send and receive.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from wfm.domain import ServiceTarget, zone
+from wfm.roster.domain import Agent, Roster, Rules, ShiftTemplate, SolverParams, Weights
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def parse_body(model, raw: bytes):
+    """Validate a JSON body with pydantic's own parser; errors read like the framework's
+    (`body.` + field path)."""
+    from fastapi.exceptions import RequestValidationError
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+class FieldError(BaseModel):
+    field: str = Field(description="where in the request, e.g. body.queues[0].volume[3]")
+    message: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: a stable machine-readable `error` reason and a human `message`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str = Field(description="reason, e.g. validation_error, not_found, infeasible, body_too_large")
+    message: str
+    fields: list[FieldError] = Field(default_factory=list)
+
+
+# --- staffing -------------------------------------------------------------------------------
+
+class StaffingQueue(BaseModel):
+    queue: Name = "all"
+    volume: list[NonNegative] = Field(min_length=1, description="contacts offered per interval")
+    aht_seconds: list[NonNegative] = Field(min_length=1, description="average handle time per contact, seconds")
+    interval_start: list[AwareDatetime] | None = Field(
+        None, description="interval starts with UTC offset (optional; echoed back, must increase)")
+    open: list[bool] | None = Field(None, description="false for closed intervals (0 agents)")
+    target: ServiceTarget | None = Field(None, description="this queue's target (default: the request's)")
+
+    @model_validator(mode="after")
+    def _lengths(self) -> "StaffingQueue":
+        n = len(self.volume)
+        for name in ("aht_seconds", "interval_start", "open"):
+            values = getattr(self, name)
+            if values is not None and len(values) != n:
+                raise ValueError(f"{name} has {len(values)} values for {n} volumes")
+        starts = self.interval_start
+        if starts and any(b <= a for a, b in zip(starts, starts[1:])):
+            raise ValueError("interval_start must be strictly increasing")
+        return self
+
+
+class StaffingRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "interval_minutes": 30,
+        "target": {"service_level": 0.8, "answer_seconds": 20, "shrinkage": 0.3},
+        "queues": [{"queue": "sales", "volume": [0, 12, 48, 95], "aht_seconds": [0, 240, 250, 260]}]}]})
+
+    interval_minutes: Literal[15, 30, 60] = 30
+    target: ServiceTarget = Field(default_factory=ServiceTarget)
+    deadline_minutes: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
+        None, description="back office / email: each item is done within this many minutes (workload model)")
+    queues: list[StaffingQueue] = Field(min_length=1)
+
+
+class StaffingSummary(BaseModel):
+    contacts: float
+    peak_agents: int
+    peak_scheduled: int
+    agent_hours: float
+    scheduled_hours: float
+    service_level: float | None = None
+    asa_seconds: float | None = None
+    occupancy: float | None = None
+    abandon_rate: float | None = None
+
+
+class StaffingQueueResult(BaseModel):
+    queue: str
+    model: str = Field(description="erlang_c, erlang_a (with patience), +concurrencyK for chat, or backoffice")
+    interval_start: list[datetime] | None = None
+    agents: list[int] = Field(description="on-queue agents per interval")
+    scheduled_agents: list[int] = Field(description="agents to roster (after shrinkage)")
+    service_level: list[float | None] | None = None
+    asa_seconds: list[float | None] | None = None
+    occupancy: list[float | None] | None = None
+    abandon_rate: list[float | None] | None = None
+    workload_agents: list[float] | None = None
+    summary: StaffingSummary
+
+
+class StaffingResponse(BaseModel):
+    interval_minutes: int
+    queues: list[StaffingQueueResult]
+
+
+# --- forecasts ------------------------------------------------------------------------------
+
+class ColumnNames(BaseModel):
+    """Which history column holds what (see `wfm forecast --help`)."""
+
+    timestamp: Name = "created_at"
+    queue: Name | None = "queue"
+    channel: Name | None = "channel"
+    handle_seconds: Name | None = "handle_seconds"
+    volume: Name | None = None
+    interval_start: Name = "interval_start"
+    aht_seconds: Name | None = "aht_seconds"
+
+
+class ForecastOptions(BaseModel):
+    timezone: str = Field(description="site timezone (IANA), e.g. Europe/Berlin", examples=["Europe/Berlin"])
+    interval_minutes: Literal[15, 30, 60] = 60
+    days: int = Field(7, ge=1, le=366, description="days to forecast after the last day of history")
+    model: Literal["auto", "seasonal_naive", "weekly_profile", "daily_profile"] = "auto"
+    level: float = Field(0.9, gt=0, lt=1, description="prediction-interval level")
+    folds: int = Field(4, ge=1, le=52, description="backtest folds of one week")
+    country: str | None = Field(None, max_length=10, description="public holidays of this country, e.g. DE")
+    subdivision: str | None = Field(None, max_length=10)
+    special_days: dict[date, NonNegative | None] = Field(
+        default_factory=dict, description="date -> volume factor vs a normal day (null: learn it)")
+    columns: ColumnNames = Field(default_factory=ColumnNames)
+    timestamp_format: str | None = Field(None, max_length=100, description="strftime format for non-ISO times")
+    on_bad_row: Literal["error", "drop"] = "error"
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        zone(v)
+        return v
+
+
+HistoryValue = str | float | int | bool | None
+
+
+class ForecastRequest(ForecastOptions):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "timezone": "Europe/Berlin", "interval_minutes": 60, "days": 7,
+        "history": [{"created_at": "2026-05-04T08:12:00+02:00", "queue": "billing", "handle_seconds": 312}]}]})
+
+    history: list[dict[str, HistoryValue]] = Field(
+        min_length=1, description="one object per contact (created_at, queue, handle_seconds, ...) "
+                                  "or per interval (interval_start, volume, aht_seconds)")
+
+
+class ForecastInterval(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    interval_start: str
+    queue: str
+    volume: float | None
+    volume_lower: float | None
+    volume_upper: float | None
+    aht_seconds: float | None
+
+
+class BacktestScore(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    model: str
+    queue: str
+    folds: int
+    wape: float | None
+    mase: float | None
+    bias: float | None
+    coverage: float | None
+
+
+class IngestSummary(BaseModel):
+    rows_read: int
+    rows_kept: int
+    dropped: dict[str, int]
+    summary: str
+
+
+class ForecastResponse(BaseModel):
+    first_day: date
+    chosen_models: dict[str, str]
+    ingest: IngestSummary
+    outlier_days: dict[str, list[str]]
+    intervals: list[ForecastInterval]
+    backtest: list[BacktestScore]
+
+
+# --- jobs -----------------------------------------------------------------------------------
+
+class JobProgress(BaseModel):
+    objective: float | None = None
+    bound: float | None = None
+    seconds: float | None = Field(None, description="solver time at the last improvement")
+
+
+class JobErrorView(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    reason: str
+    message: str
+
+
+class JobView(BaseModel):
+    id: str
+    kind: Literal["roster", "plan"]
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    cancel_requested: bool
+    attempts: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    elapsed_seconds: float | None = Field(description="since the current attempt started, or until it finished")
+    time_limit_seconds: float
+    progress: JobProgress | None
+    error: JobErrorView | None
+    links: dict[str, str]
+
+
+# --- rosters and plans ----------------------------------------------------------------------
+
+class ShiftRow(BaseModel):
+    agent: str
+    day: str
+    template: str
+    start: str
+    end: str
+    paid_hours: float | None
+    breaks: str
+    queues: str
+
+
+class RosterKpis(BaseModel):
+    under_hours: float | None
+    over_hours: float | None
+    paid_hours: float | None
+    cost: float | None
+    shifts: int
+
+
+class RosterResult(BaseModel):
+    status: str = Field(description="solver status: OPTIMAL or FEASIBLE")
+    objective: float | None = Field(description="the independent validator's score")
+    solver_objective: float | None
+    bound: float | None
+    gap: float | None
+    seconds: float
+    feasible: bool = Field(description="the validator found every hard rule held")
+    violations: list[str]
+    kpis: RosterKpis
+    penalties: dict[str, float | None]
+    explanation: list[dict[str, Any]] = Field(description="which rule cost what, and mostly for whom")
+    agents: list[dict[str, Any]] = Field(description="paid hours and cost per agent against the contract")
+    shifts: list[ShiftRow]
+    coverage: list[dict[str, Any]] = Field(description="required, on-queue, under, over, projected SL per interval")
+    roster: Roster
+    timings: dict[str, float] = Field(description="seconds to build the model, solve, and check and report")
+
+
+class PlanRequest(BaseModel):
+    """History + targets + agents + templates: forecast, requirements and roster in one job."""
+
+    history: list[dict[str, HistoryValue]] = Field(min_length=1)
+    forecast: ForecastOptions
+    targets: dict[str, ServiceTarget] = Field(default_factory=dict, description="per queue")
+    default_target: ServiceTarget | None = Field(None, description="for queues not in `targets`")
+    templates: list[ShiftTemplate] = Field(min_length=1)
+    agents: list[Agent] = Field(min_length=1)
+    rules: Rules = Field(default_factory=Rules)
+    weights: Weights = Field(default_factory=Weights)
+    solver: SolverParams = Field(default_factory=SolverParams)
+
+    @model_validator(mode="after")
+    def _targets(self) -> "PlanRequest":
+        if not self.targets and self.default_target is None:
+            raise ValueError("give targets per queue or a default_target")
+        return self
+
+
+class PlanResult(BaseModel):
+    forecast: ForecastResponse
+    requirements: list[dict[str, Any]]
+    staffing_summary: list[dict[str, Any]]
+    roster: RosterResult
+
+
+class Health(BaseModel):
+    status: str
+    checks: dict[str, str] = Field(default_factory=dict)

@@ -1,0 +1,314 @@
+"""Job store and API keys in a SQL database (SQLAlchemy Core): an SQLite file by default,
+PostgreSQL when the URL points at one. Knows nothing of HTTP.
+
+A job moves queued -> running -> succeeded | failed | cancelled. A runner claims a queued job
+with a conditional UPDATE (portable: no row locks needed) and holds it under a lease it renews;
+when a runner dies, its lease runs out and the job is queued again (or failed once it has been
+started `max_attempts` times). Every write by a runner names the owner it claimed with, so a
+runner that lost its lease cannot overwrite the job's new owner.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import (Boolean, Column, Float, Integer, MetaData, String, Table, Text, UniqueConstraint,
+                        create_engine, event, insert, select, text, update)
+from sqlalchemy.exc import IntegrityError
+
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
+FINISHED = (SUCCEEDED, FAILED, CANCELLED)
+KEY_PREFIX = "wfm_"
+
+metadata = MetaData()
+
+api_keys = Table(
+    "wfm_api_keys", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("tenant", String(200), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),  # sha256 of the key; the key is never stored
+    Column("created_at", Float, nullable=False),
+    Column("revoked", Boolean, nullable=False, default=False),
+)
+
+jobs = Table(
+    "wfm_jobs", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("tenant", String(200), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("input", Text, nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("idempotency_key", String(200)),
+    Column("time_limit_seconds", Float, nullable=False),
+    Column("result", Text),
+    Column("error", Text),            # JSON: {"reason": ..., "message": ..., ...}
+    Column("progress", Text),         # JSON: {"objective": ..., "bound": ..., "seconds": ...}
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("cancel_requested", Boolean, nullable=False, default=False),
+    Column("owner", String(64)),
+    Column("lease_until", Float),
+    Column("worker_pid", Integer),
+    Column("created_at", Float, nullable=False),
+    Column("started_at", Float),
+    Column("finished_at", Float),
+    UniqueConstraint("tenant", "idempotency_key", name="wfm_jobs_idempotency"),
+)
+
+
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was used before with a different request."""
+
+
+@dataclass
+class Job:
+    id: str
+    tenant: str
+    kind: str
+    status: str
+    attempts: int
+    cancel_requested: bool
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    time_limit_seconds: float
+    progress: dict | None
+    error: dict | None
+    worker_pid: int | None
+    input: str | None = None
+    result: str | None = None
+
+    @classmethod
+    def from_row(cls, row) -> "Job":
+        m = row._mapping
+        return cls(id=m["id"], tenant=m["tenant"], kind=m["kind"], status=m["status"], attempts=m["attempts"],
+                   cancel_requested=bool(m["cancel_requested"]), created_at=m["created_at"],
+                   started_at=m["started_at"], finished_at=m["finished_at"],
+                   time_limit_seconds=m["time_limit_seconds"],
+                   progress=json.loads(m["progress"]) if m["progress"] else None,
+                   error=json.loads(m["error"]) if m["error"] else None, worker_pid=m["worker_pid"],
+                   input=m.get("input"), result=m.get("result"))
+
+
+def hash_key(key: str) -> str:
+    # Keys are 256-bit random tokens, so a fast hash is enough: there is nothing to brute-force.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _summary_columns():
+    return [c for c in jobs.c if c.name not in ("input", "result")]
+
+
+class Store:
+    def __init__(self, url: str, schema: str | None = None):
+        self.url = url
+        sqlite = url.startswith("sqlite")
+        kwargs = {"connect_args": {"check_same_thread": False, "timeout": 30}} if sqlite else {"pool_pre_ping": True}
+        engine = create_engine(url, **kwargs)
+        if sqlite:
+            event.listen(engine, "connect", _sqlite_pragmas)
+        if schema:
+            with engine.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+            engine = engine.execution_options(schema_translate_map={None: schema})
+        self.engine = engine
+        metadata.create_all(engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    # --- API keys -------------------------------------------------------------------------
+
+    def create_api_key(self, tenant: str) -> str:
+        """A new key for `tenant`; only its hash is stored, so this is the one time it is seen."""
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        with self.engine.begin() as conn:
+            conn.execute(insert(api_keys).values(id=uuid.uuid4().hex, tenant=tenant, key_hash=hash_key(key),
+                                                 created_at=time.time(), revoked=False))
+        return key
+
+    def tenant_for_key(self, key: str) -> str | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(api_keys.c.tenant).where(api_keys.c.key_hash == hash_key(key),
+                                                               api_keys.c.revoked.is_(False))).first()
+        return row[0] if row else None
+
+    # --- submitting and reading jobs ------------------------------------------------------
+
+    def submit(self, tenant: str, kind: str, input_json: str, time_limit_seconds: float,
+               idempotency_key: str | None = None) -> tuple[Job, bool]:
+        """Queue a job; (job, created). A repeated Idempotency-Key with the same input returns
+        the first job; with a different input it raises IdempotencyConflict."""
+        request_hash = hashlib.sha256(f"{kind}\n{input_json}".encode()).hexdigest()
+        now = time.time()
+        row = dict(id=uuid.uuid4().hex, tenant=tenant, kind=kind, status=QUEUED, input=input_json,
+                   request_hash=request_hash, idempotency_key=idempotency_key,
+                   time_limit_seconds=time_limit_seconds, attempts=0, cancel_requested=False, created_at=now)
+        if idempotency_key is not None:
+            existing = self._by_idempotency_key(tenant, idempotency_key)
+            if existing is not None:
+                return self._replay(existing, request_hash), False
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(jobs).values(**row))
+        except IntegrityError:  # a concurrent request with the same key won the race
+            existing = self._by_idempotency_key(tenant, idempotency_key) if idempotency_key else None
+            if existing is None:
+                raise
+            return self._replay(existing, request_hash), False
+        return self.get(row["id"], tenant), True
+
+    def _by_idempotency_key(self, tenant: str, key: str):
+        with self.engine.connect() as conn:
+            return conn.execute(select(*_summary_columns(), jobs.c.request_hash).where(
+                jobs.c.tenant == tenant, jobs.c.idempotency_key == key)).first()
+
+    @staticmethod
+    def _replay(row, request_hash: str) -> Job:
+        if row._mapping["request_hash"] != request_hash:
+            raise IdempotencyConflict()
+        return Job.from_row(row)
+
+    def get(self, job_id: str, tenant: str | None = None, with_result: bool = False,
+            with_input: bool = False) -> Job | None:
+        """The job, or None if it does not exist or belongs to another tenant."""
+        cols = _summary_columns() + ([jobs.c.result] if with_result else []) + ([jobs.c.input] if with_input else [])
+        query = select(*cols).where(jobs.c.id == job_id)
+        if tenant is not None:
+            query = query.where(jobs.c.tenant == tenant)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return Job.from_row(row) if row else None
+
+    def cancel(self, job_id: str, tenant: str | None) -> Job | None:
+        """Cancel a queued job at once; ask the runner to stop a running one."""
+        owned = [jobs.c.id == job_id] + ([jobs.c.tenant == tenant] if tenant is not None else [])
+        with self.engine.begin() as conn:
+            done = conn.execute(update(jobs).where(*owned, jobs.c.status == QUEUED).values(
+                status=CANCELLED, cancel_requested=True, finished_at=time.time(),
+                error=json.dumps({"reason": "cancelled", "message": "cancelled before it started"}))).rowcount
+            if not done:
+                conn.execute(update(jobs).where(*owned, jobs.c.status == RUNNING).values(cancel_requested=True))
+        return self.get(job_id, tenant)
+
+    # --- what a runner does ---------------------------------------------------------------
+
+    def claim(self, owner: str, lease_seconds: float, limit: int = 1) -> list[Job]:
+        """Take up to `limit` queued jobs, oldest first, for `owner`."""
+        claimed = []
+        with self.engine.connect() as conn:
+            candidates = [r[0] for r in conn.execute(select(jobs.c.id).where(jobs.c.status == QUEUED)
+                                                     .order_by(jobs.c.created_at).limit(limit + 4))]
+        for job_id in candidates:
+            if len(claimed) >= limit:
+                break
+            now = time.time()
+            with self.engine.begin() as conn:
+                won = conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.status == QUEUED).values(
+                    status=RUNNING, owner=owner, lease_until=now + lease_seconds, started_at=now,
+                    attempts=jobs.c.attempts + 1, progress=None, worker_pid=None)).rowcount
+            if won:
+                claimed.append(self.get(job_id, with_input=True))
+        return claimed
+
+    def _mine(self, job_id: str, owner: str):
+        return (jobs.c.id == job_id, jobs.c.owner == owner, jobs.c.status == RUNNING)
+
+    def set_worker(self, job_id: str, owner: str, pid: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(jobs).where(*self._mine(job_id, owner)).values(worker_pid=pid))
+
+    def renew(self, owner: str, job_ids: list[str], lease_seconds: float) -> set[str]:
+        """Extend the leases; returns the ids this owner still holds."""
+        if not job_ids:
+            return set()
+        with self.engine.begin() as conn:
+            conn.execute(update(jobs).where(jobs.c.id.in_(job_ids), jobs.c.owner == owner,
+                                            jobs.c.status == RUNNING).values(lease_until=time.time() + lease_seconds))
+            return {r[0] for r in conn.execute(select(jobs.c.id).where(
+                jobs.c.id.in_(job_ids), jobs.c.owner == owner, jobs.c.status == RUNNING))}
+
+    def cancel_requested(self, owner: str, job_ids: list[str]) -> list[str]:
+        if not job_ids:
+            return []
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(select(jobs.c.id).where(
+                jobs.c.id.in_(job_ids), jobs.c.owner == owner, jobs.c.status == RUNNING,
+                jobs.c.cancel_requested.is_(True)))]
+
+    def set_progress(self, job_id: str, owner: str, progress: dict) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(jobs).where(*self._mine(job_id, owner)).values(progress=json.dumps(progress)))
+
+    def finish(self, job_id: str, owner: str, result_json: str, progress: dict | None = None) -> bool:
+        values = dict(status=SUCCEEDED, result=result_json, finished_at=time.time(), owner=None, lease_until=None)
+        if progress is not None:
+            values["progress"] = json.dumps(progress)
+        with self.engine.begin() as conn:
+            return bool(conn.execute(update(jobs).where(*self._mine(job_id, owner)).values(**values)).rowcount)
+
+    def fail(self, job_id: str, owner: str, error: dict, status: str = FAILED) -> bool:
+        with self.engine.begin() as conn:
+            return bool(conn.execute(update(jobs).where(*self._mine(job_id, owner)).values(
+                status=status, error=json.dumps(error), finished_at=time.time(), owner=None,
+                lease_until=None)).rowcount)
+
+    def retry_or_fail(self, job_id: str, owner: str, max_attempts: int, reason: str, message: str) -> str:
+        """After a worker died: queue the job again, or fail it once it has had `max_attempts` starts."""
+        with self.engine.begin() as conn:
+            row = conn.execute(select(jobs.c.attempts).where(*self._mine(job_id, owner))).first()
+            if row is None:
+                return "lost"
+            if row[0] >= max_attempts:
+                status, values = FAILED, dict(status=FAILED, finished_at=time.time(), error=json.dumps(
+                    {"reason": reason, "message": f"{message}; gave up after {row[0]} attempts"}))
+            else:
+                status, values = QUEUED, dict(status=QUEUED, error=json.dumps({"reason": reason, "message": message}))
+            conn.execute(update(jobs).where(*self._mine(job_id, owner)).values(
+                owner=None, lease_until=None, worker_pid=None, **values))
+        return status
+
+    def release(self, job_id: str, owner: str) -> None:
+        """A runner shutting down cleanly gives its job back; the interrupted start does not count."""
+        with self.engine.begin() as conn:
+            conn.execute(update(jobs).where(*self._mine(job_id, owner)).values(
+                status=QUEUED, owner=None, lease_until=None, worker_pid=None, attempts=jobs.c.attempts - 1))
+
+    def recover_expired(self, max_attempts: int, own: str | None = None) -> dict[str, int]:
+        """Running jobs whose runner stopped renewing its lease (it died): queue them again,
+        or fail those already started `max_attempts` times. Cancelled ones become cancelled.
+        `own`: the calling runner, whose jobs are alive whatever their lease says."""
+        now = time.time()
+        expired = (jobs.c.status == RUNNING, jobs.c.lease_until < now) + (
+            (jobs.c.owner != own,) if own is not None else ())
+        counts = {}
+        with self.engine.begin() as conn:
+            counts[CANCELLED] = conn.execute(update(jobs).where(*expired, jobs.c.cancel_requested.is_(True)).values(
+                status=CANCELLED, owner=None, lease_until=None, finished_at=now,
+                error=json.dumps({"reason": "cancelled", "message": "cancelled while its server was down"}))).rowcount
+            counts[FAILED] = conn.execute(update(jobs).where(*expired, jobs.c.attempts >= max_attempts).values(
+                status=FAILED, owner=None, lease_until=None, finished_at=now, error=json.dumps(
+                    {"reason": "worker_lost", "message": f"its worker stopped {max_attempts} times "
+                                                         "(server restarts or crashes); not retried again"}))).rowcount
+            counts[QUEUED] = conn.execute(update(jobs).where(*expired).values(
+                status=QUEUED, owner=None, lease_until=None, worker_pid=None, error=json.dumps(
+                    {"reason": "worker_lost", "message": "its worker stopped; queued again"}))).rowcount
+        return counts
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    # WAL lets readers run while the job runner writes; busy_timeout makes writers wait, not fail.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
