@@ -208,15 +208,14 @@ def main():
     print(f"\nstaffing p99 {load['p99']:.1f} ms: {verdict} the floor of 50 ms; server CPU {per_request:.2f} ms "
           f"per request (so at most {1000 / per_request:,.0f} req/s on one free core)")
     if roster:
-        print("\nroster job | solver limit s | workers | status | POST -> result s | build s | solve s | "
+        print("\nroster job | solver limit s | workers | status | POST -> result s | build + solve s | "
               "check+report s | first progress s | validated objective | validator | shifts | result size")
-        print(" | ".join(["---"] * 13))
+        print(" | ".join(["---"] * 12))
         obj = "-" if roster["objective"] is None else f"{roster['objective']:,.0f}"
         fp = "-" if roster["first_progress"] is None else f"{roster['first_progress']:.1f}"
         t = roster["timings"]
         print(f"{roster['agents']} agents, 1 week | {roster['time_limit']:g} | {roster['workers']} | {roster['status']} | "
-              f"{roster['seconds']:.1f} | {t.get('build_seconds', float('nan')):.1f} | "
-              f"{t.get('solve_seconds', float('nan')):.1f} | {t.get('report_seconds', float('nan')):.1f} | {fp} | {obj} | "
+              f"{roster['seconds']:.1f} | {t.get('solve_seconds', float('nan')):.1f} | {t.get('report_seconds', float('nan')):.1f} | {fp} | {obj} | "
               f"{'ok' if roster['feasible'] else roster['error'] or 'violations'} | {roster['shifts']} | "
               f"{roster['result_bytes'] / 1e6:.1f} MB")
 
