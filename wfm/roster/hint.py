@@ -28,6 +28,7 @@ def greedy_choice(data: RosterInput, grid: Grid, options: list[ShiftOption],
     for a in order:
         mine: list[ShiftOption] = []
         queues = [q for q in a.skills if q in residual]
+        own = a.rules(data.rules)
         for day, template in a.fixed.items():
             if template is not None:
                 opts = [o for o in allowed[a.id] if o.template == template and grid.days[o.day] == day]
@@ -35,7 +36,7 @@ def greedy_choice(data: RosterInput, grid: Grid, options: list[ShiftOption],
                     _take(mine, opts[0], queues, residual, size)
         while True:
             need_more = _below_minimum(a, mine, grid)
-            candidates = [o for o in allowed[a.id] if _fits(data, a, mine, o, grid)]
+            candidates = [o for o in allowed[a.id] if _fits(data, a, own, mine, o, grid)]
             if not candidates:
                 break
             scores = _scores(candidates, queues, residual, size)
@@ -82,18 +83,18 @@ def _below_minimum(a: Agent, mine, grid) -> bool:
     return False
 
 
-def _fits(data: RosterInput, a: Agent, mine: list[ShiftOption], o: ShiftOption, grid: Grid) -> bool:
-    rules, c, own = data.rules, a.contract, a.rules(data.rules)
+def _fits(data: RosterInput, a: Agent, own, mine: list[ShiftOption], o: ShiftOption, grid: Grid) -> bool:
+    rules, c = data.rules, a.contract
     day = grid.days[o.day]
     if any(m.day == o.day for m in mine) or day in a.unavailable_days or a.fixed.get(day, "x") is None:
         return False
     if day in a.fixed and a.fixed[day] != o.template:
         return False
-    rest = timedelta(hours=rules.min_rest_hours)
+    rest = rules.min_rest_hours * 60
     for m in mine:
         if abs(m.day - o.day) <= 2:
-            first, second = (m, o) if m.start < o.start else (o, m)
-            if second.start - first.end < rest:
+            first, second = (m, o) if m.first < o.first else (o, m)
+            if (second.first - first.end_index) * o.step < rest:  # elapsed minutes on the real-time grid
                 return False
         if rules.start_time_tolerance_minutes is not None and abs(m.day - o.day) == 1:
             if abs((m.start.hour * 60 + m.start.minute) - (o.start.hour * 60 + o.start.minute)) > \

@@ -58,11 +58,16 @@ def cost_term(option: ShiftOption, cost_per_hour: float, weight: float) -> int:
 
 class RosterModel:
     def __init__(self, data: RosterInput, explain: bool = False, *, agents=None, pricing: bool = False,
-                 grid: Grid | None = None, options: list[ShiftOption] | None = None, start: Roster | None = None):
+                 grid: Grid | None = None, options: list[ShiftOption] | None = None, start: Roster | None = None,
+                 fixed: Roster | None = None, free_days: set[int] | None = None):
         """The whole roster model; with `pricing`, only the given agents' own rules and soft terms
         (no breaks, coverage or cross-agent terms): the column generator prices schedules with it.
-        `start` is a roster to start from (else a greedy one, unless a reference is given)."""
+        `start` is a roster to start from (else a greedy one, unless a reference is given).
+        Neighbourhood models (large-neighbourhood search) model only `agents`: the other agents'
+        shifts (`fixed`) count as constants in coverage, shift demand and fairness, and with
+        `free_days` the modelled agents keep their `start` shifts on every other day."""
         self.data, self.explain, self.pricing = data, explain, pricing
+        self.fixed = fixed
         self.agents = list(agents) if agents is not None else list(data.agents)
         self.grid = grid or Grid(data)
         self.options = options if options is not None else expand_options(data, self.grid)
@@ -92,7 +97,11 @@ class RosterModel:
         self._reference()
         if pricing:
             return
-        if start is not None and not explain:
+        if free_days is not None:
+            self._keep_outside(self._choices(start), free_days)
+        if fixed is not None:
+            self._hint_roster(start)
+        elif start is not None and not explain:
             self._start_hint(self._choices(start))
         elif self.data.reference is None and not explain:
             self._start_hint(self._greedy_choices())
@@ -251,12 +260,14 @@ class RosterModel:
                     self.m.Add(sum(zs.values()) == on_queue)
         self.under, self.over = {}, {}
         w = self.data.weights
+        base = self._fixed_on_queue()
         for req in self.data.requirements:
             goal = service_goal.marginal_units(self.data, req) if service_goal.applies(self.data, req) else None
             for i, need in enumerate(req.agents):
                 need = int(math.ceil(need - 1e-9))
-                total = sum(staffed.get((req.queue, i), []))
-                cap = len(staffed.get((req.queue, i), []))
+                others = int(base.get((req.queue, i), 0))
+                total = sum(staffed.get((req.queue, i), [])) + others
+                cap = len(staffed.get((req.queue, i), [])) + others
                 u = self.m.NewIntVar(0, need, f"under[{req.queue},{i}]")
                 v = self.m.NewIntVar(0, max(cap - need, 0), f"over[{req.queue},{i}]")
                 self.m.Add(total + u - v == need)
@@ -282,10 +293,12 @@ class RosterModel:
             d = days.get(r.day)
             if d is None:
                 continue
+            others = sum(1 for sh in (self.fixed.shifts if self.fixed else []) if sh.day == r.day
+                         and sh.template == r.template)
             n = sum(self.x[a.id, o.index] for a in self.agents for o in self.by_agent_day[a.id, d]
-                    if o.template == r.template)
+                    if o.template == r.template) + others
             u = self.m.NewIntVar(0, r.count, f"shift_under[{r.day},{r.template}]")
-            v = self.m.NewIntVar(0, len(self.agents), f"shift_over[{r.day},{r.template}]")
+            v = self.m.NewIntVar(0, len(self.agents) + others, f"shift_over[{r.day},{r.template}]")
             self.m.Add(n + u - v == r.count)
             self.m.AddMaxEquality(u, [r.count - n, 0])
             self.penalties.append(("shift demand under", r.under_weight, u))
@@ -324,24 +337,31 @@ class RosterModel:
                     self._add(self.m.Add(sum(uses) <= cap), f"template cap {t_id}", a.id)
 
     def _rest(self):
-        """Minimum rest between shifts; with rest 0 this still forbids overlapping shifts."""
+        """Minimum rest between shifts; with rest 0 this still forbids overlapping shifts. Times are
+        interval indices on the real-time grid, so the arithmetic is elapsed time across DST."""
         rest = max(self.data.rules.min_rest_hours * 60, 0.0)
+        step = self.grid.minutes
         n = len(self.grid.days)
         longest = max(t.length_minutes for t in self.data.templates)
         reach = 1 + math.ceil((longest + rest) / (24 * 60))  # days ahead a shift's end + rest can touch
         for a in self.agents:
             for d in range(n):
                 today = self.by_agent_day[a.id, d]
-                for later in range(d + 1, d + reach + 1):
-                    if later >= n:
-                        continue
+                if not today:
+                    continue
+                ends = sorted({o.end_index for o in today})
+                for later in range(d + 1, min(d + reach, n - 1) + 1):
                     nxt = self.by_agent_day[a.id, later]
-                    for end in sorted({o.end for o in today}):
-                        ending = [self.x[a.id, o.index] for o in today if o.end >= end]
-                        clash = [self.x[a.id, o.index] for o in nxt
-                                 if (o.start - end).total_seconds() / 60.0 < rest]
-                        if clash:
-                            self._add(self.m.Add(sum(ending) + sum(clash) <= 1), "min rest", a.id)
+                    previous = None
+                    for end in ends:
+                        clash = [o.index for o in nxt if (o.first - end) * step < rest]
+                        if not clash:
+                            continue  # a later end clashes with more
+                        ending = [o.index for o in today if o.end_index >= end]
+                        if (ending, clash) == previous:
+                            continue
+                        previous = (ending, clash)
+                        self._add(self.m.Add(sum(self.x[a.id, i] for i in ending + clash) <= 1), "min rest", a.id)
 
     def _not_followed_by(self):
         """A template's forbidden successors may not be worked the next day."""
@@ -454,7 +474,8 @@ class RosterModel:
                 self.penalties.append((f"preference ({a.id})", weight * p.weight, term))
 
     def _spread(self, name: str, counts: dict[str, object], upper: int):
-        """max - min of per-agent counts, as a penalty term."""
+        """max - min of per-agent counts, as a penalty term (agents outside the model as constants)."""
+        counts = {**self._fixed_counts(name), **counts}
         if len(counts) < 2:
             return
         hi = self.m.NewIntVar(0, upper, f"{name}_max")
@@ -479,6 +500,66 @@ class RosterModel:
                     for a in self.agents}
         if any(not isinstance(v, int) for v in unwanted.values()):
             self._spread("unwanted shifts", unwanted, len(self.grid.days))
+
+    def _fixed_counts(self, name: str) -> dict[str, int]:
+        """Fairness counts of the agents outside a neighbourhood model, from their fixed shifts."""
+        if self.fixed is None:
+            return {}
+        mine = {a.id for a in self.agents}
+        tmpl, out = self.tmpl, {}
+        for a in self.data.agents:
+            if a.id in mine:
+                continue
+            shifts = [s for s in self.fixed.shifts if s.agent == a.id]
+            if name == "weekends":
+                out[a.id] = len({s.day - timedelta(days=s.day.weekday() - 5) for s in shifts if s.day.weekday() >= 5})
+            elif name == "nights":
+                out[a.id] = sum(tmpl[s.template].night for s in shifts)
+            else:
+                unwanted = {(p.day, p.template) for p in a.preferences if not p.want and p.template}
+                out[a.id] = sum((s.day, s.template) in unwanted for s in shifts)
+        return out
+
+    def _fixed_on_queue(self) -> dict[tuple[str, int], int]:
+        """On-queue agents per (queue, interval) from the shifts outside a neighbourhood model."""
+        counts: dict[tuple[str, int], int] = defaultdict(int)
+        if self.fixed is None:
+            return counts
+        for sh in self.fixed.shifts:
+            for g in sh.segments:
+                first, last = self.grid.index_of(pd.Timestamp(g.start)), self.grid.index_of(pd.Timestamp(g.end))
+                for i in range(first, min(last, self.grid.size)):
+                    counts[g.queue, i] += 1
+        return counts
+
+    def _keep_outside(self, picked: set[tuple[str, int]], free_days: set[int]):
+        """Outside the free days, the modelled agents work exactly their current shifts."""
+        for (a, oi), var in self.x.items():
+            if self.options[oi].day not in free_days:
+                self.m.Add(var == int((a, oi) in picked))
+
+    def _hint_roster(self, roster: Roster):
+        """A complete hint from a roster: shifts, break starts and queue per interval."""
+        picked = self._choices(roster)
+        self.greedy = None  # complete already: no completion solve
+        self.hinted: list[tuple[cp_model.IntVar, int]] = []
+        for key, var in self.x.items():
+            self.hinted.append((var, int(key in picked)))
+        days = {day: d for d, day in enumerate(self.grid.days)}
+        breaks, queues = set(), set()
+        for sh in roster.shifts:
+            d = days.get(sh.day)
+            for k, b in enumerate(sh.breaks):
+                breaks.add((sh.agent, d, sh.template, k, self.grid.index_of(pd.Timestamp(b.start))))
+            for g in sh.segments:
+                first, last = self.grid.index_of(pd.Timestamp(g.start)), self.grid.index_of(pd.Timestamp(g.end))
+                queues.update((sh.agent, i, g.queue) for i in range(first, last))
+        self.hinted += [(var, int(key in breaks)) for key, var in self.bs.items()]
+        self.hinted += [(var, int(key in queues)) for key, var in self.z.items() if isinstance(var, cp_model.IntVar)]
+        seen = set()  # a single-skill agent's on-queue "z" may be its shift variable itself
+        self.hinted = [(v, k) for v, k in self.hinted if not (v.Index() in seen or seen.add(v.Index()))]
+        for var, value in self.hinted:
+            self.m.AddHint(var, value)
 
     def _day_index(self, day):
         try:
@@ -657,15 +738,15 @@ def explain_infeasibility(data: RosterInput) -> list[str]:
 
 # Column generation may spend this share of the time limit (it stops earlier once converged).
 COLGEN_SHARE = 0.4
-# Above this many (agent, shift option) pairs the full model is not built: the roster from column
-# generation stands (building and searching a model that size would not pay back within limits).
-FULL_MODEL_LIMIT = 400_000
+# Up to this many (agent, shift option) pairs the full model is searched after column generation
+# (CP-SAT can prove optimality there); above it, large-neighbourhood search takes over.
+FULL_MODEL_LIMIT = 20_000
 
 
 def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveResult:
-    """Column generation for a lower bound and a first roster, then the full CP-SAT model started
-    from that roster for the rest of the time. The best roster by the validator's score is returned,
-    with the better of the two lower bounds."""
+    """Column generation for a lower bound and a first roster; then the full CP-SAT model started
+    from it (small sites) or large-neighbourhood search around it (large sites) for the rest of the
+    time. The best roster by the validator's score is returned, with the best lower bound."""
     from . import colgen
     from .validator import validate
 
@@ -673,17 +754,14 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
     limit = data.solver.time_limit_seconds
     grid = Grid(data)
     options = expand_options(data, grid)
-    first, bound = None, None
+    first, bound, size = None, None, len(data.agents) * len(options)
     if colgen.applies(data):
         first, bound, size = _column_generation(data, grid, options, limit, started, progress)
         if first is None and size is None:  # some agent has no schedule at all within its rules
             return SolveResult("INFEASIBLE", None, seconds=clock.perf_counter() - started,
                                conflicts=explain_infeasibility(data))
-    else:
-        size = len(data.agents) * len(options)
     if first is not None and size > FULL_MODEL_LIMIT:
-        score = validate(data, first).objective
-        return SolveResult("FEASIBLE", first, score, bound, clock.perf_counter() - started)
+        return _neighbourhood_search(data, grid, options, first, bound, started, progress)
     model = RosterModel(data, grid=grid, options=options, start=first)
     left = max(limit - (clock.perf_counter() - started), 1.0)
     result = model.solve(progress, seconds=left)
@@ -697,6 +775,31 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
             and result.objective > result.bound + 1e-9:
         result.status = "FEASIBLE"
     return result
+
+
+def _neighbourhood_search(data, grid, options, roster, bound, started, progress) -> SolveResult:
+    from . import lns
+    from .validator import validate
+
+    params = data.solver
+    score = validate(data, roster).objective
+
+    def model(agents, fixed, start, free_days):
+        return RosterModel(data, agents=agents, grid=grid, options=options, start=start, fixed=fixed,
+                           free_days=free_days)
+
+    def better(_, gain):
+        nonlocal score
+        score -= gain
+        if progress is not None:
+            progress(score, bound if bound is not None else 0.0, clock.perf_counter() - started)
+
+    left = params.time_limit_seconds - (clock.perf_counter() - started)
+    roster, _ = lns.improve(data, grid, options, roster, left, model, seed=params.seed, workers=params.workers,
+                            on_better=better)
+    score = validate(data, roster).objective
+    status = "OPTIMAL" if bound is not None and score <= bound + 1e-9 else "FEASIBLE"
+    return SolveResult(status, roster, score, bound, clock.perf_counter() - started)
 
 
 def _column_generation(data, grid, options, limit, started, progress):
@@ -715,7 +818,9 @@ def _column_generation(data, grid, options, limit, started, progress):
         outcome = gen.run(limit * COLGEN_SHARE, seed=params.seed)
     except colgen.Infeasible:
         return None, None, None
-    bound = math.ceil(outcome.bound - 1e-6) if outcome.bound is not None else None
+    # Every penalty is non-negative, so 0 bounds the objective too; the Lagrangian bound of an
+    # unconverged run can lie below it.
+    bound = max(math.ceil(outcome.bound - 1e-6), 0) if outcome.bound is not None else None
     left = limit - (clock.perf_counter() - started)
     assignment = colgen.master_roster(gen, outcome, seconds=min(0.15 * limit, max(left * 0.3, 0.5)),
                                       seed=params.seed, workers=params.workers)

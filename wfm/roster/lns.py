@@ -1,0 +1,170 @@
+"""Large-neighbourhood search around a roster: free a few agents (all week, or a few days of many),
+re-solve just them with CP-SAT while everyone else counts as fixed coverage, keep the result only
+if it is strictly better. Each neighbourhood model is small, so CP-SAT solves it to optimality or
+close within a second or two whatever the site's size; the model build stays proportional to the
+agents freed, not to the site.
+
+Neighbourhoods (chosen in turn, sizes adapt: grow after a proven optimum, shrink after a timeout):
+* `skill`: agents sharing a skill set, so the ones freed can trade coverage with each other;
+* `gap`: agents who could cover the worst uncovered (or overcovered) interval, whether or not they
+  work that day;
+* `days`: many agents, but only a window of days free (the rest of their week stays as it is).
+"""
+
+from __future__ import annotations
+
+import random
+import time as clock
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from ortools.sat.python import cp_model
+
+from .domain import Roster, RosterInput
+from .options import Grid, ShiftOption
+
+
+@dataclass
+class Stats:
+    iterations: int = 0
+    improvements: int = 0
+    gained: float = 0.0
+
+
+def on_queue(roster: Roster, grid: Grid, queues: list[str]) -> np.ndarray:
+    """On-queue agents per queue and interval (queues x intervals)."""
+    counts = np.zeros((len(queues), grid.size))
+    index = {q: k for k, q in enumerate(queues)}
+    for sh in roster.shifts:
+        for g in sh.segments:
+            if g.queue in index:
+                first, last = grid.index_of(pd.Timestamp(g.start)), grid.index_of(pd.Timestamp(g.end))
+                counts[index[g.queue], first:min(last, grid.size)] += 1
+    return counts
+
+
+class Search:
+    def __init__(self, data: RosterInput, grid: Grid, options: list[ShiftOption], seed: int, workers: int):
+        self.data, self.grid, self.options = data, grid, options
+        self.rng = random.Random(seed)
+        self.seed, self.workers = seed, workers
+        self.queues = [r.queue for r in data.requirements]
+        self.need = np.array([np.ceil(np.asarray(r.agents, float) - 1e-9) for r in data.requirements]) \
+            if data.requirements else np.zeros((0, grid.size))
+        self.by_skills: dict[tuple, list] = defaultdict(list)
+        for a in data.agents:
+            self.by_skills[tuple(sorted(a.skills))].append(a)
+        n = len(data.agents)
+        self.size = {"skill": max(2, min(12, n // 4 or 1)), "gap": max(2, min(12, n // 4 or 1)),
+                     "days": max(2, min(40, n))}
+        self.window = min(2, len(grid.days))
+        self.stats = Stats()
+
+    # -- neighbourhoods --------------------------------------------------------------------------
+    def _skill(self, roster):
+        pool = self.rng.choice([v for v in self.by_skills.values()])
+        return self.rng.sample(pool, min(len(pool), self.size["skill"])), None
+
+    def _gap(self, roster):
+        if not self.queues:
+            return self._skill(roster)
+        miss = self.need - on_queue(roster, self.grid, self.queues)
+        weight = np.abs(miss)
+        if weight.sum() == 0:
+            return self._skill(roster)
+        flat = weight.ravel() / weight.sum()
+        q, i = divmod(int(self.np_rng().choice(len(flat), p=flat)), self.grid.size)
+        queue = self.queues[q]
+        able = [a for a in self.data.agents if queue in a.skills]
+        working = {sh.agent for sh in roster.shifts if any(g.queue == queue for g in sh.segments)}
+        # Half from those who could take the interval, half from those on that queue at all.
+        picked = self.rng.sample(able, min(len(able), max(1, self.size["gap"] // 2)))
+        taken = {a.id for a in picked}
+        others = [a for a in able if a.id in working and a.id not in taken]
+        picked += self.rng.sample(others, min(len(others), self.size["gap"] - len(picked)))
+        return picked, None
+
+    def _days(self, roster):
+        n = len(self.grid.days)
+        start = self.rng.randrange(0, max(1, n - self.window + 1))
+        free = set(range(start, min(n, start + self.window)))
+        agents = self.rng.sample(self.data.agents, min(len(self.data.agents), self.size["days"]))
+        return agents, free
+
+    def np_rng(self):
+        return np.random.default_rng(self.rng.randrange(1 << 30))
+
+    # -- one step ----------------------------------------------------------------------------------
+    def step(self, roster: Roster, seconds: float, model_factory) -> tuple[Roster, float]:
+        """Try one neighbourhood; returns the roster (improved or the same) and the gain."""
+        kind = ("skill", "gap", "days")[self.stats.iterations % 3]
+        agents, free = getattr(self, f"_{kind}")(roster)
+        ids = {a.id for a in agents}
+        fixed = Roster(shifts=[s for s in roster.shifts if s.agent not in ids])
+        mine = Roster(shifts=[s for s in roster.shifts if s.agent in ids])
+        model = model_factory(agents, fixed, mine, free)
+        self.stats.iterations += 1
+        current = _hinted_objective(model)
+        if current is None:
+            return roster, 0.0
+        objective = sum(w * e for _, w, e in model.penalties)
+        model.m.Add(objective <= int(round(current)) - 1)
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = max(seconds, 0.1)
+        solver.parameters.num_workers = self.workers
+        solver.parameters.random_seed = self.rng.randrange(1 << 20)
+        status = solver.Solve(model.m)
+        self._adapt(kind, status)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return roster, 0.0
+        gain = current - solver.ObjectiveValue()
+        new = model._extract(solver)
+        self.stats.improvements += 1
+        self.stats.gained += gain
+        shifts = sorted(fixed.shifts + new.shifts, key=lambda s: (s.agent, s.start))
+        return Roster(shifts=shifts), gain
+
+    def _adapt(self, kind: str, status):
+        """Grow a neighbourhood that CP-SAT settles (optimal or proven no better), shrink one it
+        cannot finish."""
+        n = len(self.data.agents)
+        if status in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
+            self.size[kind] = min(n, self.size[kind] + 1)
+            if kind == "days" and self.size[kind] == n:
+                self.window = min(len(self.grid.days), self.window + 1)
+        else:
+            self.size[kind] = max(2, int(self.size[kind] * 0.8))
+            if kind == "days" and self.window > 1:
+                self.window -= 1
+
+
+def _hinted_objective(model) -> float | None:
+    """The neighbourhood model's objective at its hint (the current roster), by a solve with every
+    hinted variable fixed."""
+    fixed = model.m.clone()
+    for var, value in model.hinted:
+        fixed.Add(fixed.GetIntVarFromProtoIndex(var.Index()) == value)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = 10.0
+    solver.parameters.num_workers = 1
+    if solver.Solve(fixed) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    return solver.ObjectiveValue()
+
+
+def improve(data: RosterInput, grid: Grid, options: list[ShiftOption], roster: Roster, seconds: float,
+            model_factory, seed: int = 0, workers: int = 1, on_better=None) -> tuple[Roster, Stats]:
+    """Large-neighbourhood search for `seconds`. `model_factory(agents, fixed, start, free_days)`
+    builds a neighbourhood model; `on_better(roster, gain)` hears of each improvement."""
+    search = Search(data, grid, options, seed, workers)
+    deadline = clock.perf_counter() + seconds
+    while True:
+        left = deadline - clock.perf_counter()
+        if left < 0.3:
+            break
+        roster, gain = search.step(roster, min(max(1.0, seconds / 20), left), model_factory)
+        if gain > 0 and on_better is not None:
+            on_better(roster, gain)
+    return roster, search.stats
