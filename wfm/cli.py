@@ -255,7 +255,9 @@ def _print_scores(scores, level):
 
 @app.command()
 def roster(
-    input: Path = typer.Argument(..., help="Roster input JSON (horizon, requirements, templates, agents, rules, weights)."),
+    input: Path = typer.Argument(..., help="Roster input JSON (horizon, requirements, templates, agents, rules, weights); "
+                                           "or the word curtois followed by a Curtois-Qu benchmark instance file."),
+    instance: Optional[Path] = typer.Argument(None, help="With `curtois`: the benchmark instance (InstanceN.txt)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the roster CSV (one row per agent shift) here."),
     coverage: Optional[Path] = typer.Option(None, help="Write coverage per queue and interval (required, on-queue, under, over, projected SL)."),
     time_limit: Optional[float] = typer.Option(None, help="Solver time limit in seconds (overrides the input)."),
@@ -264,11 +266,22 @@ def roster(
     format: str = typer.Option("table", "--format", "-f", help="table (summary and explanation) or json (one line)."),
 ) -> None:
     """Build a roster for named agents with CP-SAT, check it with the independent validator,
-    and explain which rule cost what."""
+    and explain which rule cost what.
+
+    Benchmark mode: wfm roster curtois Instance7.txt --time-limit 60 --workers 2 --out roster.csv
+    writes the benchmark's grid (employee, shift per day) and prints one JSON line (objective as
+    the validator scores it, status, bound, seconds)."""
     from .roster.domain import RosterInput
     from .roster.report import evaluate_roster, roster_frame
     from .roster.solver import solve_roster
 
+    if str(input) == "curtois":
+        if instance is None:
+            fail("curtois: give the instance file, e.g. wfm roster curtois Instance1.txt")
+        _curtois(instance, out, time_limit, workers, seed)
+        return
+    if instance is not None:
+        fail(f"unexpected argument {str(instance)!r} (only `wfm roster curtois INSTANCE` takes two)")
     try:
         data = RosterInput.model_validate_json(input.read_text())
     except FileNotFoundError:
@@ -326,6 +339,42 @@ def roster(
     if not report.feasible:  # a solver bug: say so loudly and fail, never publish silently
         for violation in report.violations[:20]:
             err.print(f"[bold red]violation:[/] {violation}", highlight=False)
+        raise typer.Exit(3)
+
+
+def _curtois(instance: Path, out: Optional[Path], time_limit, workers, seed) -> None:
+    """Solve a Curtois-Qu instance; the grid CSV and one JSON line, as benchmark scripts expect."""
+    import csv
+
+    from .roster import curtois
+    from .roster.solver import solve_roster
+    from .roster.validator import validate
+
+    if time_limit is not None and time_limit <= 0 or workers is not None and workers < 1:
+        fail("--time-limit must be > 0 and --workers >= 1")
+    try:
+        data = curtois.load(instance, time_limit=time_limit or 60, workers=workers or 2, seed=seed or 0)
+    except FileNotFoundError:
+        fail(f"instance={str(instance)!r}: file not found")
+    except (InputError, ValidationError, IndexError) as exc:
+        fail(f"{instance}: {exc}")
+    result = solve_roster(data)
+    if result.roster is None:
+        print(json.dumps({"objective": None, "status": result.status, "bound": result.bound,
+                          "seconds": round(result.seconds, 2), "conflicts": result.conflicts}))
+        raise typer.Exit(1)
+    report = validate(data, result.roster)
+    if out is not None:
+        with open(out, "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(curtois.header(data))
+            writer.writerows(curtois.grid_rows(data, result.roster))
+    best = curtois.best_known(instance)
+    print(json.dumps({"objective": report.objective, "status": result.status, "bound": result.bound,
+                      "seconds": round(result.seconds, 2), "best_known": best,
+                      "gap_to_best_known": curtois.gap(report.objective, best), "feasible": report.feasible,
+                      "violations": [str(v) for v in report.violations[:10]]}))
+    if not report.feasible:
         raise typer.Exit(3)
 
 

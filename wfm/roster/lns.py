@@ -9,10 +9,15 @@ Neighbourhoods (chosen in turn, sizes adapt: grow after a proven optimum, shrink
 * `gap`: agents who could cover the worst uncovered (or overcovered) interval, whether or not they
   work that day;
 * `days`: many agents, but only a window of days free (the rest of their week stays as it is).
+
+The start may break hard rules for some agents (an empty or greedy roster on a site too large for
+column generation): those agents are freed first, a few at a time, and any schedule that keeps
+their rules is taken, until every agent's schedule is valid; improvement follows.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import time as clock
 from collections import defaultdict
@@ -46,7 +51,8 @@ def on_queue(roster: Roster, grid: Grid, queues: list[str]) -> np.ndarray:
 
 
 class Search:
-    def __init__(self, data: RosterInput, grid: Grid, options: list[ShiftOption], seed: int, workers: int):
+    def __init__(self, data: RosterInput, grid: Grid, options: list[ShiftOption], seed: int, workers: int,
+                 broken: set[str] | None = None):
         self.data, self.grid, self.options = data, grid, options
         self.rng = random.Random(seed)
         self.seed, self.workers = seed, workers
@@ -61,6 +67,8 @@ class Search:
                      "days": max(2, min(40, n))}
         self.window = min(2, len(grid.days))
         self.stats = Stats()
+        self.broken = set(broken or ())  # agents whose current schedule breaks one of their rules
+        self.repair_size = 1
 
     # -- neighbourhoods --------------------------------------------------------------------------
     def _skill(self, roster):
@@ -97,29 +105,46 @@ class Search:
         return np.random.default_rng(self.rng.randrange(1 << 30))
 
     # -- one step ----------------------------------------------------------------------------------
+    def _repair(self, roster):
+        ids = sorted(self.broken)[:self.repair_size]
+        return [a for a in self.data.agents if a.id in ids], None
+
     def step(self, roster: Roster, seconds: float, model_factory) -> tuple[Roster, float]:
-        """Try one neighbourhood; returns the roster (improved or the same) and the gain."""
-        kind = ("skill", "gap", "days")[self.stats.iterations % 3]
+        """Try one neighbourhood; returns the roster (improved or the same) and the gain (inf for a
+        repair: the objective of a roster that breaks rules is not comparable)."""
+        kind = "repair" if self.broken else ("skill", "gap", "days")[self.stats.iterations % 3]
         agents, free = getattr(self, f"_{kind}")(roster)
         ids = {a.id for a in agents}
         fixed = Roster(shifts=[s for s in roster.shifts if s.agent not in ids])
         mine = Roster(shifts=[s for s in roster.shifts if s.agent in ids])
         model = model_factory(agents, fixed, mine, free)
         self.stats.iterations += 1
-        current = _hinted_objective(model)
-        if current is None:
+        current = None if kind == "repair" else _hinted_objective(model)
+        if current is None and kind != "repair":
             return roster, 0.0
-        objective = sum(w * e for _, w, e in model.penalties)
-        model.m.Add(objective <= int(round(current)) - 1)
+        if current is not None:
+            objective = sum(w * e for _, w, e in model.penalties)
+            model.m.Add(objective <= int(round(current)) - 1)
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = max(seconds, 0.1)
         solver.parameters.num_workers = self.workers
         solver.parameters.random_seed = self.rng.randrange(1 << 20)
+        # A repair takes the first schedule that keeps the rules; improving it is the search's job.
+        solver.parameters.stop_after_first_solution = kind == "repair"
         status = solver.Solve(model.m)
-        self._adapt(kind, status)
+        if kind == "repair":
+            if status == cp_model.INFEASIBLE:
+                raise Unrepairable(sorted(ids))
+            found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+            self.repair_size = self.repair_size + 1 if found else max(1, self.repair_size // 2)
+            if not found:
+                return roster, 0.0
+            self.broken -= ids
+        else:
+            self._adapt(kind, status)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return roster, 0.0
-        gain = current - solver.ObjectiveValue()
+        gain = math.inf if current is None else current - solver.ObjectiveValue()
         new = model._extract(solver)
         self.stats.improvements += 1
         self.stats.gained += gain
@@ -140,6 +165,10 @@ class Search:
                 self.window -= 1
 
 
+class Unrepairable(Exception):
+    """No schedule keeps these agents' own rules (the input is infeasible)."""
+
+
 def _hinted_objective(model) -> float | None:
     """The neighbourhood model's objective at its hint (the current roster), by a solve with every
     hinted variable fixed."""
@@ -155,16 +184,18 @@ def _hinted_objective(model) -> float | None:
 
 
 def improve(data: RosterInput, grid: Grid, options: list[ShiftOption], roster: Roster, seconds: float,
-            model_factory, seed: int = 0, workers: int = 1, on_better=None) -> tuple[Roster, Stats]:
+            model_factory, seed: int = 0, workers: int = 1, on_better=None,
+            broken: set[str] | None = None) -> tuple[Roster, Search]:
     """Large-neighbourhood search for `seconds`. `model_factory(agents, fixed, start, free_days)`
-    builds a neighbourhood model; `on_better(roster, gain)` hears of each improvement."""
-    search = Search(data, grid, options, seed, workers)
+    builds a neighbourhood model; `on_better(roster, gain)` hears of each improvement; `broken`
+    agents are repaired first (`Search.broken` holds those still broken at the end)."""
+    search = Search(data, grid, options, seed, workers, broken)
     deadline = clock.perf_counter() + seconds
     while True:
         left = deadline - clock.perf_counter()
         if left < 0.3:
             break
         roster, gain = search.step(roster, min(max(1.0, seconds / 20), left), model_factory)
-        if gain > 0 and on_better is not None:
+        if gain > 0 and on_better is not None and not search.broken:
             on_better(roster, gain)
-    return roster, search.stats
+    return roster, search

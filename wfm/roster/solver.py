@@ -224,12 +224,15 @@ class RosterModel:
                     self.m.Add(s2 >= s1 + len1 * worked)
 
     def _coverage(self):
+        self.z: dict[tuple[str, int, str], object] = {}
+        self.under, self.over = {}, {}
+        if not self.data.requirements:  # demand per (day, template) only
+            return
         self.covering = defaultdict(lambda: defaultdict(list))
         for (a, o_idx), var in self.x.items():
             o = self.options[o_idx]
             for i in range(o.first, min(o.end_index, self.grid.size)):
                 self.covering[a][i].append((var, o))
-        self.z: dict[tuple[str, int, str], object] = {}
         staffed = defaultdict(list)
         agents = {a.id: a for a in self.agents}
         for a, cover in self.covering.items():
@@ -258,7 +261,6 @@ class RosterModel:
                     self.m.Add(sum(zs.values()) <= on_queue)
                 else:
                     self.m.Add(sum(zs.values()) == on_queue)
-        self.under, self.over = {}, {}
         w = self.data.weights
         base = self._fixed_on_queue()
         for req in self.data.requirements:
@@ -288,15 +290,22 @@ class RosterModel:
         self.penalties.append(("service shortfall", 1, sum(u * (1 - y) for u, y in zip(units, ys))))
 
     def _shift_demand(self):
+        if not self.data.shift_requirements:
+            return
         days = {day: d for d, day in enumerate(self.grid.days)}
+        working = defaultdict(list)  # (day, template) -> shift variables
+        for (a, oi), var in self.x.items():
+            o = self.options[oi]
+            working[o.day, o.template].append(var)
+        fixed = defaultdict(int)
+        for sh in (self.fixed.shifts if self.fixed else []):
+            fixed[sh.day, sh.template] += 1
         for r in self.data.shift_requirements:
             d = days.get(r.day)
             if d is None:
                 continue
-            others = sum(1 for sh in (self.fixed.shifts if self.fixed else []) if sh.day == r.day
-                         and sh.template == r.template)
-            n = sum(self.x[a.id, o.index] for a in self.agents for o in self.by_agent_day[a.id, d]
-                    if o.template == r.template) + others
+            others = fixed[r.day, r.template]
+            n = sum(working[d, r.template]) + others
             u = self.m.NewIntVar(0, r.count, f"shift_under[{r.day},{r.template}]")
             v = self.m.NewIntVar(0, len(self.agents) + others, f"shift_over[{r.day},{r.template}]")
             self.m.Add(n + u - v == r.count)
@@ -744,9 +753,10 @@ FULL_MODEL_LIMIT = 20_000
 
 
 def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveResult:
-    """Column generation for a lower bound and a first roster; then the full CP-SAT model started
-    from it (small sites) or large-neighbourhood search around it (large sites) for the rest of the
-    time. The best roster by the validator's score is returned, with the best lower bound."""
+    """Column generation for a lower bound and a first roster; then, on small sites, the full
+    CP-SAT model (first under the choices the LP is unanimous about, then free) and on large sites
+    large-neighbourhood search around it, for the rest of the time. The best roster by the
+    validator's score is returned, with the best lower bound."""
     from . import colgen
     from .validator import validate
 
@@ -754,52 +764,113 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
     limit = data.solver.time_limit_seconds
     grid = Grid(data)
     options = expand_options(data, grid)
-    first, bound, size = None, None, len(data.agents) * len(options)
-    if colgen.applies(data):
-        first, bound, size = _column_generation(data, grid, options, limit, started, progress)
-        if first is None and size is None:  # some agent has no schedule at all within its rules
-            return SolveResult("INFEASIBLE", None, seconds=clock.perf_counter() - started,
-                               conflicts=explain_infeasibility(data))
-    if first is not None and size > FULL_MODEL_LIMIT:
+    if not colgen.applies(data) or colgen.cost(data, options) > COLGEN_LIMIT:
+        if len(data.agents) * len(options) > FULL_MODEL_LIMIT:  # repair an empty roster, then improve
+            return _neighbourhood_search(data, grid, options, Roster(shifts=[]), None, started, progress)
+        return _full_model(data, grid, options, None, None, {}, limit, started, progress)
+    first, bound, size, fixings = _column_generation(data, grid, options, limit, started, progress)
+    if first is None and size is None:  # some agent has no schedule at all within its rules
+        return SolveResult("INFEASIBLE", None, seconds=clock.perf_counter() - started,
+                           conflicts=explain_infeasibility(data))
+    if first is None:
+        return _full_model(data, grid, options, None, bound, {}, limit, started, progress)
+    score = validate(data, first).objective
+    if bound is not None and score <= bound:
+        return SolveResult("OPTIMAL", first, score, bound, clock.perf_counter() - started)
+    if size > FULL_MODEL_LIMIT:
         return _neighbourhood_search(data, grid, options, first, bound, started, progress)
-    model = RosterModel(data, grid=grid, options=options, start=first)
-    left = max(limit - (clock.perf_counter() - started), 1.0)
-    result = model.solve(progress, seconds=left)
+    left = limit - (clock.perf_counter() - started)
+    best = SolveResult("FEASIBLE", first, score, bound, 0.0)
+    if fixings:
+        best = _better(best, _full_model(data, grid, options, first, bound, fixings, RINS_SHARE * left,
+                                         started, progress))
+    if best.status != "OPTIMAL" or fixings:
+        left = limit - (clock.perf_counter() - started)
+        best = _better(best, _full_model(data, grid, options, best.roster, bound, {}, left, started, progress))
+    best.seconds = clock.perf_counter() - started
+    return best
+
+
+RINS_SHARE = 0.35
+# Column generation prices every group of identical agents each round; past this many (group,
+# shift option) pairs a round takes too long (Python-built pricing models) to pay back.
+COLGEN_LIMIT = 100_000  # of the time left after column generation, searched under the LP's fixings
+
+
+def _better(a: SolveResult, b: SolveResult) -> SolveResult:
+    """The result with the lower objective (ties: the later one), keeping the best bound. A status
+    of OPTIMAL from a restricted search proves nothing beyond it, so it is kept only at the bound."""
+    if b.roster is None or b.objective is None:
+        return a
+    best = b if a.objective is None or b.objective <= a.objective + 1e-9 else a
+    bounds = [x for x in (a.bound, b.bound) if x is not None]
+    bound = max(bounds) if bounds else None
+    status = "OPTIMAL" if bound is not None and best.objective <= bound + 1e-9 else "FEASIBLE"
+    return SolveResult(status, best.roster, best.objective, bound, best.seconds)
+
+
+def _full_model(data, grid, options, start, bound, fixings, seconds, started, progress) -> SolveResult:
+    """The whole model, started from `start` (else a greedy roster), under `fixings`; with a known
+    lower bound CP-SAT stops as soon as it reaches it. Without fixings, its own bound counts."""
+    model = RosterModel(data, grid=grid, options=options, start=start)
+    for key, value in fixings.items():
+        if key in model.x:
+            model.m.Add(model.x[key] == value)
+    if bound is not None:
+        model.m.Add(sum(w * e for _, w, e in model.penalties) >= bound)
+    elapsed = clock.perf_counter() - started
+
+    def shifted(objective, b, t):  # progress in time since the whole solve started
+        progress(objective, b, t + elapsed)
+
+    result = model.solve(shifted if progress else None, seconds=max(seconds, 1.0))
     result.seconds = clock.perf_counter() - started
+    if fixings and result.status == "OPTIMAL":
+        result.status = "FEASIBLE"  # optimal under the fixings only
+    if fixings:
+        result.bound = None
     if bound is not None:
         result.bound = bound if result.bound is None else max(result.bound, bound)
-    if first is not None and (result.roster is None or result.objective is None
-                              or validate(data, first).objective < result.objective - 1e-9):
-        result = SolveResult("FEASIBLE", first, validate(data, first).objective, result.bound, result.seconds)
-    if result.status == "OPTIMAL" and bound is not None and result.objective is not None \
+    if result.status == "OPTIMAL" and result.bound is not None and result.objective is not None \
             and result.objective > result.bound + 1e-9:
         result.status = "FEASIBLE"
     return result
 
 
 def _neighbourhood_search(data, grid, options, roster, bound, started, progress) -> SolveResult:
+    """Large-neighbourhood search from `roster`; agents whose schedule in it breaks a rule are
+    repaired first."""
     from . import lns
     from .validator import validate
 
     params = data.solver
-    score = validate(data, roster).objective
+    report = validate(data, roster)
+    broken = {v.agent for v in report.violations if v.agent is not None}
+    score = None if broken else report.objective
 
     def model(agents, fixed, start, free_days):
         return RosterModel(data, agents=agents, grid=grid, options=options, start=start, fixed=fixed,
                            free_days=free_days)
 
-    def better(_, gain):
+    def better(current, gain):
         nonlocal score
-        score -= gain
+        score = validate(data, current).objective if score is None or math.isinf(gain) else score - gain
         if progress is not None:
             progress(score, bound if bound is not None else 0.0, clock.perf_counter() - started)
 
     left = params.time_limit_seconds - (clock.perf_counter() - started)
-    roster, _ = lns.improve(data, grid, options, roster, left, model, seed=params.seed, workers=params.workers,
-                            on_better=better)
+    try:
+        roster, search = lns.improve(data, grid, options, roster, left, model, seed=params.seed,
+                                     workers=params.workers, on_better=better, broken=broken)
+    except lns.Unrepairable:
+        return SolveResult("INFEASIBLE", None, seconds=clock.perf_counter() - started,
+                           conflicts=explain_infeasibility(data))
+    seconds = clock.perf_counter() - started
+    if search.broken:  # time ran out before every agent had a valid schedule
+        return SolveResult("UNKNOWN", None, seconds=seconds)
     score = validate(data, roster).objective
     status = "OPTIMAL" if bound is not None and score <= bound + 1e-9 else "FEASIBLE"
-    return SolveResult(status, roster, score, bound, clock.perf_counter() - started)
+    return SolveResult(status, roster, score, bound, seconds)
 
 
 def _column_generation(data, grid, options, limit, started, progress):
@@ -817,7 +888,7 @@ def _column_generation(data, grid, options, limit, started, progress):
     try:
         outcome = gen.run(limit * COLGEN_SHARE, seed=params.seed)
     except colgen.Infeasible:
-        return None, None, None
+        return None, None, None, {}
     # Every penalty is non-negative, so 0 bounds the objective too; the Lagrangian bound of an
     # unconverged run can lie below it.
     bound = max(math.ceil(outcome.bound - 1e-6), 0) if outcome.bound is not None else None
@@ -825,11 +896,11 @@ def _column_generation(data, grid, options, limit, started, progress):
     assignment = colgen.master_roster(gen, outcome, seconds=min(0.15 * limit, max(left * 0.3, 0.5)),
                                       seed=params.seed, workers=params.workers)
     if assignment is None:
-        return None, bound, size
+        return None, bound, size, {}
     roster = colgen.roster_of(assignment, options, grid, gen.rows.queues, data)
     if progress is not None:
         from .validator import validate
 
         progress(validate(data, roster).objective, bound if bound is not None else 0.0,
                  clock.perf_counter() - started)
-    return roster, bound, size
+    return roster, bound, size, colgen.lp_fixings(gen, outcome)
