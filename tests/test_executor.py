@@ -18,13 +18,6 @@ def square_or_fail(x):
     return x * x
 
 
-@pytest.fixture(scope="module")
-def dask_address():
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
-        yield cluster.scheduler_address
-
-
 def run(executor, tasks):
     seen = []
     with executor as ex:

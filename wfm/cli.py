@@ -408,6 +408,105 @@ def _sim_sl(m):
             f"{_pct(m.simulated_service_level_high)})")
 
 
+scenario_app = typer.Typer(help="What-if scenarios on a base plan.", no_args_is_help=True)
+app.add_typer(scenario_app, name="scenario")
+
+
+@scenario_app.command("run")
+def scenario_run(
+    file: Path = typer.Argument(..., help="Scenario file (YAML or JSON): base plan, mode and scenarios."),
+    mode: Optional[str] = typer.Option(None, help="requirements (seconds; the base roster stays in force) or roster (reroster every scenario); overrides the file."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for comparison.csv, report.json and each scenario's tables."),
+    interval: Optional[int] = typer.Option(None, help="Interval length in minutes; overrides the base config."),
+    timezone: Optional[str] = typer.Option(None, help="Site timezone; overrides the base config."),
+    time_limit: Optional[float] = typer.Option(None, help="Roster solver time limit per roster, seconds."),
+    seed: Optional[int] = typer.Option(None, help="Roster solver and simulation seed."),
+    workers: Optional[int] = typer.Option(None, help="Scenarios run at once in local processes (default: CPU count; 1 = in this process)."),
+    dask: Optional[str] = typer.Option(None, help="Run on this Dask scheduler (tcp://host:8786); default: $WFM_DASK_SCHEDULER."),
+    format: str = typer.Option("table", "--format", "-f", help="table or json (the report, one line)."),
+) -> None:
+    """Run a scenario set and compare every scenario with the base: required FTE, paid hours,
+    cost, under/over-coverage, SL/ASA/abandonment/occupancy (week and worst interval), and the
+    simulated SL against Erlang's promise. A failing scenario reports why; the others go on."""
+    from .executor import make_executor
+    from .scenarios import load_request, run_scenarios
+
+    if mode is not None and mode not in ("requirements", "roster"):
+        fail(f"--mode={mode!r}: use requirements or roster")
+    if format not in ("table", "json"):
+        fail(f"--format={format!r}: use table or json")
+    try:
+        request = load_request(file, mode, interval=interval, timezone=timezone, time_limit=time_limit, seed=seed)
+        if seed is not None:
+            sim = request.simulation if "simulation" in request.model_fields_set else request.base.simulation
+            if sim is not None:
+                request = request.model_copy(update={"simulation": sim.model_copy(update={"seed": seed})})
+        executor = make_executor(workers, dask)
+        report, frames = run_scenarios(request, executor, lambda m: err.print(m, highlight=False),
+                                       keep_frames=out is not None)
+    except InputError as exc:
+        fail(str(exc))
+    if out is not None:
+        _write_scenarios(out, report, frames)
+    if format == "json":
+        print(report.model_dump_json())
+    else:
+        _print_comparison(report)
+    if report.base.status == "failed" or all(s.status == "failed" for s in report.scenarios):
+        raise typer.Exit(1)
+
+
+def _write_scenarios(out, report, frames):
+    from .io import write_csv
+    from .scenarios import slug
+
+    write_csv(report.table(), out / "comparison.csv")
+    (out / "report.json").write_text(report.model_dump_json(indent=1))
+    for name, tables in frames.items():
+        for kind, frame in tables.items():
+            write_csv(frame, out / slug(name) / f"{kind}.csv")
+    console.print(f"written: [bold]{out / 'comparison.csv'}[/], report.json and one folder per scenario")
+
+
+def _cell(m, deltas, fields, kind):
+    """'value' or 'week / worst', and the change against the base on a second line."""
+    def num(v):  # an unbounded ASA (fewer agents than the Erlang C load) is not a missing one
+        return "∞" if v is not None and math.isinf(v) else _num(v)
+
+    fmt = {"pct": _pct, "num": num, "int": lambda x: "-" if x is None else f"{x:,.0f}"}[kind]
+    text = " / ".join(fmt(getattr(m, f)) for f in fields)
+    changes = [deltas.get(f) for f in fields]
+    if all(d is None or abs(d) < 1e-9 for d in changes):
+        return text
+    show = [("-" if d is None else (f"{100 * d:+.1f}pt" if kind == "pct" else f"{d:+,.1f}")) for d in changes]
+    return text + "\n" + " / ".join(show)
+
+
+def _print_comparison(report):
+    columns = [("req. FTE", ["required_fte"], "num"), ("paid h", ["scheduled_paid_hours"], "int"),
+               ("cost", ["cost"], "int"), ("under / over h", ["under_hours", "over_hours"], "num"),
+               ("SL week / worst", ["service_level", "service_level_worst"], "pct"),
+               ("ASA s week / worst", ["asa_seconds", "asa_seconds_worst"], "num"),
+               ("abandoned week / worst", ["abandon_rate", "abandon_rate_worst"], "pct"),
+               ("occupancy week / worst", ["occupancy", "occupancy_worst"], "pct")]
+    table = Table(title=f"Scenarios, {report.mode} mode, {report.days} days from {report.horizon_start} "
+                        "(second line: change against the base)")
+    table.add_column("scenario", min_width=16)
+    for label, _, _ in columns:
+        table.add_column(label, justify="right")
+    table.add_column("SL simulated (CI)", justify="right")
+    for r in [report.base, *report.scenarios]:
+        if r.status == "failed":
+            table.add_row(r.name, f"[red]failed: {r.error}[/]")
+            continue
+        table.add_row(r.name, *[_cell(r.metrics, r.deltas, f, k) for _, f, k in columns], _sim_sl(r.metrics))
+    wide = Console(width=max(console.width, 170)) if not console.is_terminal else console
+    wide.print(table)
+    for r in report.scenarios:
+        for note in r.notes:
+            err.print(f"{r.name}: {note}", highlight=False)
+
+
 @app.command()
 def simulate(
     plan: Path = typer.Argument(..., help="A folder written by `wfm plan` (roster_input.json, roster.json), or a roster input JSON with --roster."),
