@@ -81,14 +81,16 @@ class SimulationResult:
 # --------------------------------------------------------------------------- the kernel
 
 
-def _next_on_duty(servers: np.ndarray, slots: int) -> np.ndarray:
-    """next[l, j, i]: first interval >= i in which slot j of lane l is on duty (I if never;
-    index I stands for "after the horizon")."""
+def _on_duty_from(servers: np.ndarray, slots: int, step: float) -> np.ndarray:
+    """on[l, j, c]: the time slot j of lane l is next on duty at or after the start of interval
+    c, inf if never (c = I stands for "after the horizon"). The start of service of a contact
+    on slot j ready at time r (in interval c) is then max(r, on[l, j, c])."""
     lanes, n = servers.shape
-    on = servers[:, None, :] > np.arange(slots)[None, :, None]
-    first = np.where(on, np.arange(n), n)
+    duty = servers[:, None, :] > np.arange(slots)[None, :, None]
+    first = np.where(duty, np.arange(n), n)
     nxt = np.minimum.accumulate(first[:, :, ::-1], axis=2)[:, :, ::-1]
-    return np.concatenate([nxt, np.full((lanes, slots, 1), n)], axis=2)
+    nxt = np.concatenate([nxt, np.full((lanes, slots, 1), n)], axis=2)
+    return np.where(nxt < n, nxt * step, np.inf)
 
 
 def run_lanes(servers, arrivals, handle, patience, step: float) -> np.ndarray:
@@ -101,24 +103,25 @@ def run_lanes(servers, arrivals, handle, patience, step: float) -> np.ndarray:
     lanes, n = servers.shape
     count = arrivals.shape[1]
     slots = max(int(servers.max(initial=0)), 1)
-    nxt = _next_on_duty(servers, slots).reshape(-1)
+    on_from = _on_duty_from(servers, slots, step).reshape(-1)
     base = (np.arange(lanes)[:, None] * slots + np.arange(slots)[None, :]) * (n + 1)
+    chosen_base = np.arange(lanes) * slots
     free = np.zeros((lanes, slots))
-    rows = np.arange(lanes)
-    arr_t, hdl_t, pat_t = (np.ascontiguousarray(a.T) for a in (arrivals, handle, patience))
+    flat_free = free.reshape(-1)
+    arr_t, hdl_t = np.ascontiguousarray(arrivals.T), np.ascontiguousarray(handle.T)
+    # A finite stand-in for infinite patience, so "never answered" (inf) never counts as served.
+    pat_t = np.ascontiguousarray(np.minimum(patience, np.finfo(float).max).T)
     started = np.full((count, lanes), np.nan)
     for k in range(count):
         t = arr_t[k]
-        avail = np.maximum(free, t[:, None])
-        cell = np.minimum(avail // step, n).astype(np.int64)
-        on_from = nxt[base + cell]
-        start = np.where(on_from == cell, avail, on_from * step)
-        start[on_from >= n] = np.inf
-        slot = start.argmin(axis=1)
-        begin = start[rows, slot]
-        served = (begin - t <= pat_t[k]) & np.isfinite(begin)
-        free[rows[served], slot[served]] = begin[served] + hdl_t[k, served]
-        started[k, served] = begin[served]
+        ready = np.maximum(free, t[:, None])
+        cell = np.minimum(ready // step, n).astype(np.int64)
+        start = np.maximum(ready, on_from.take(base + cell))
+        at = chosen_base + start.argmin(axis=1)
+        begin = start.reshape(-1).take(at)
+        served = begin - t <= pat_t[k]
+        flat_free[at] = np.where(served, begin + hdl_t[k], flat_free.take(at))
+        started[k] = np.where(served, begin, np.nan)
     return started.T
 
 
