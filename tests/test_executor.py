@@ -65,3 +65,14 @@ def test_simulation_on_dask_equals_the_sequential_run(dask_address):
         spread = simulate_demands(h, demands, options, ex)
     assert spread.contacts == alone.contacts
     assert spread.summary.equals(alone.summary)
+
+
+def test_nested_use_shares_one_pool_until_the_outer_block_ends():
+    # run_scenarios enters the executor it is given; a caller that already did must keep its pool.
+    executor = ProcessExecutor(2)
+    with executor:
+        with executor:
+            first = executor.map(square_or_fail, [2])
+        assert executor._pool is not None
+        second = executor.map(square_or_fail, [4])
+    assert executor._pool is None and first[0].value == 4 and second[0].value == 16

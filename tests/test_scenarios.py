@@ -98,6 +98,8 @@ def test_aht_change_and_bad_overrides_are_named():
         Scenario(name="s", volume=[{"multiplier": 2, "days": ["someday"]}])
     with pytest.raises(ValueError, match="Extra inputs are not permitted"):
         Scenario(name="s", volum=[{"multiplier": 2}])
+    with pytest.raises(ValueError, match=r"unknown field\(s\) \['max_weekend'\]; rules has"):
+        Scenario(name="s", rules={"max_weekend": 2})
 
 
 # --------------------------------------------------------------------------- the two modes
@@ -109,7 +111,7 @@ def test_requirements_mode_keeps_the_roster_in_force_and_isolates_a_failure(tmp_
         Scenario(name="stricter", targets=[{"service_level": 0.95}], hire=[{"count": 2, "skills": ["calls"]}]),
         Scenario(name="typo", volume=[{"multiplier": 1.1, "queues": ["cals"]}]),
     ])
-    report, _ = run_scenarios(req, SequentialExecutor())
+    report = run_scenarios(req, SequentialExecutor())
     base, (busier, stricter, typo) = report.base, report.scenarios
     assert base.status == busier.status == stricter.status == "ok"
     assert typo.status == "failed" and "cals" in typo.error and "unknown queue" in typo.error
@@ -121,6 +123,8 @@ def test_requirements_mode_keeps_the_roster_in_force_and_isolates_a_failure(tmp_
     for name, delta in busier.deltas.items():
         if delta is not None:
             assert delta == pytest.approx(getattr(m, name) - getattr(b, name)), name
+    assert b.simulated_service_level_low <= b.simulated_service_level <= b.simulated_service_level_high
+    assert m.simulated_service_level < b.simulated_service_level  # the same roster, more contacts
     assert stricter.metrics.required_hours > b.required_hours
     assert any("--mode roster" in n for n in stricter.notes)  # hiring needs a new roster
     table = report.table()
@@ -135,7 +139,8 @@ def test_roster_mode_hires_removes_and_names_an_impossible_contract(tmp_path):
         Scenario(name="impossible", hire=[{"count": 1, "prefix": "x", "skills": ["calls"],
                                            "contract": {"min_hours": 30, "max_hours": 40, "max_days": 2}}]),
     ], mode="roster", agents=4, days=7)  # contract minimums hold for whole weeks
-    report, frames = run_scenarios(req, SequentialExecutor(), keep_frames=True)
+    frames = {}
+    report = run_scenarios(req, SequentialExecutor(), tables=frames)
     base, (hire, nobody, impossible) = report.base, report.scenarios
     assert base.status == hire.status == "ok"
     assert base.metrics.under_hours > 0  # 4 agents are too few
@@ -151,8 +156,8 @@ def test_roster_mode_hires_removes_and_names_an_impossible_contract(tmp_path):
 def test_scenarios_on_dask_equal_the_sequential_run(tmp_path, dask_address):
     req = request(tmp_path, [Scenario(name="busier", volume=[{"multiplier": 1.2, "days": ["monday"]}]),
                              Scenario(name="p80", percentile=0.8)])
-    alone, _ = run_scenarios(req, SequentialExecutor())
-    spread, _ = run_scenarios(req, DaskExecutor(dask_address))
+    alone = run_scenarios(req, SequentialExecutor())
+    spread = run_scenarios(req, DaskExecutor(dask_address))
     assert spread.executor.startswith("dask") and alone.executor == "sequential"
     for a, b in zip([alone.base, *alone.scenarios], [spread.base, *spread.scenarios]):
         assert a.metrics == b.metrics and a.deltas == b.deltas

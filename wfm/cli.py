@@ -442,8 +442,8 @@ def scenario_run(
             if sim is not None:
                 request = request.model_copy(update={"simulation": sim.model_copy(update={"seed": seed})})
         executor = make_executor(workers, dask)
-        report, frames = run_scenarios(request, executor, lambda m: err.print(m, highlight=False),
-                                       keep_frames=out is not None)
+        frames = {} if out is not None else None
+        report = run_scenarios(request, executor, lambda m: err.print(m, highlight=False), tables=frames)
     except InputError as exc:
         fail(str(exc))
     if out is not None:

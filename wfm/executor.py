@@ -105,15 +105,19 @@ class ProcessExecutor:
         self.parallelism = workers
         self.name = f"process pool ({workers})"
         self._pool: ProcessPoolExecutor | None = None
+        self._depth = 0  # nested `with`: the outermost one owns the pool
 
     def __enter__(self):
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(_PRELOAD)
-        self._pool = ProcessPoolExecutor(max_workers=self.parallelism, mp_context=ctx)
+        if self._depth == 0:
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(_PRELOAD)
+            self._pool = ProcessPoolExecutor(max_workers=self.parallelism, mp_context=ctx)
+        self._depth += 1
         return self
 
     def __exit__(self, *exc):
-        if self._pool is not None:
+        self._depth -= 1
+        if self._depth == 0 and self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
@@ -142,19 +146,23 @@ class DaskExecutor:
         self.name = f"dask ({address})"
         self.parallelism = 1
         self._client = None
+        self._depth = 0
 
     def __enter__(self):
-        from distributed import Client
+        if self._depth == 0:
+            from distributed import Client
 
-        try:
-            self._client = Client(self.address, timeout="10s")
-        except (OSError, TimeoutError) as exc:
-            raise InputError("dask", self.address, f"cannot reach the Dask scheduler: {exc}") from None
-        self.parallelism = max(sum(self._client.nthreads().values()), 1)
+            try:
+                self._client = Client(self.address, timeout="10s")
+            except (OSError, TimeoutError) as exc:
+                raise InputError("dask", self.address, f"cannot reach the Dask scheduler: {exc}") from None
+            self.parallelism = max(sum(self._client.nthreads().values()), 1)
+        self._depth += 1
         return self
 
     def __exit__(self, *exc):
-        if self._client is not None:
+        self._depth -= 1
+        if self._depth == 0 and self._client is not None:
             self._client.close()
             self._client = None
 

@@ -530,13 +530,13 @@ def _service(frame: pd.DataFrame) -> dict:
         out["service_level_worst"] = float(sl[worst])
         out["worst_interval"] = f"{frame['queue'].iloc[worst]} {pd.Timestamp(frame['interval_start'].iloc[worst]).isoformat()}"
     asa = frame["asa_seconds"].to_numpy(float)
-    answered = vol * np.where(np.isfinite(sl), 1.0, 0.0)
-    finite = live & np.isfinite(asa)
+    ab = frame["abandon_rate"].to_numpy(float)
+    answered = vol * (1.0 - np.nan_to_num(ab, nan=0.0))  # ASA is the mean wait of answered contacts
+    finite = live & np.isfinite(asa) & (answered > 0)
     if finite.any():  # unbounded ASA (Erlang C short of the load) shows in the worst figure
         out["asa_seconds"] = float(np.average(asa[finite], weights=answered[finite]))
     if counted.any():
         out["asa_seconds_worst"] = float(np.max(asa[counted]))
-    ab = frame["abandon_rate"].to_numpy(float)
     if np.isfinite(ab[live]).any():
         out["abandon_rate"] = float(np.average(ab[live], weights=vol[live]))
         out["abandon_rate_worst"] = float(np.max(ab[counted])) if counted.any() else None

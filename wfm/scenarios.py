@@ -120,6 +120,15 @@ class Scenario(_Strict):
     weights: dict | None = None
     solver: dict | None = None
 
+    @field_validator("rules", "weights", "solver")
+    @classmethod
+    def _known_fields(cls, change, info):
+        model = {"rules": Rules, "weights": Weights, "solver": SolverParams}[info.field_name]
+        unknown = sorted(set(change or {}) - set(model.model_fields))
+        if unknown:
+            raise ValueError(f"unknown field(s) {unknown}; {info.field_name} has {sorted(model.model_fields)}")
+        return change
+
     def roster_changes(self) -> list[str]:
         return [k for k in ("hire", "remove", "templates", "add_templates", "remove_templates", "rules", "weights",
                             "solver") if getattr(self, k)]
@@ -425,11 +434,15 @@ def _in_force(base: PlanBase, request: ScenarioRequest, log: Progress) -> InForc
 
 
 def run_scenarios(request: ScenarioRequest, executor=None, progress: Progress | None = None,
-                  keep_frames: bool = False, base: PlanBase | None = None) -> tuple[ScenarioReport, dict]:
-    """Run the base and every scenario; returns the report and, with `keep_frames`, each
-    result's tables (requirements, roster, coverage, simulation) by name.
+                  tables: dict | None = None, base: PlanBase | None = None) -> ScenarioReport:
+    """Run the base and every scenario and compare them: the function behind `wfm scenario run`
+    and `POST /v1/scenarios`. `executor`: where the tasks run (default: this process);
+    `progress`: one message per finished scenario; `tables`: a dict to fill with each result's
+    tables (requirements, roster, coverage, simulation) by scenario name; `base`: a prepared
+    base, to skip the forecast.
 
     Raises InputError only when the base itself cannot be prepared (a bad forecast or setup)."""
+    keep_frames = tables is not None
     from .executor import SequentialExecutor
 
     log = progress or (lambda _: None)
@@ -451,11 +464,12 @@ def run_scenarios(request: ScenarioRequest, executor=None, progress: Progress | 
 
     with executor as ex:
         outcomes = ex.map(run_scenario, tasks, on_done=report)
-    results, frames = [], {}
+    results = []
     for s, o in zip(scenarios, outcomes):
         if o.ok:
             results.append(o.value.result)
-            frames[s.name] = o.value.frames
+            if keep_frames:
+                tables[s.name] = o.value.frames
         else:
             results.append(ScenarioResult(name=s.name, status="failed", error=o.error, mode=request.mode,
                                           seconds=o.seconds))
@@ -464,7 +478,7 @@ def run_scenarios(request: ScenarioRequest, executor=None, progress: Progress | 
         r.deltas = deltas(r.metrics, base_result.metrics)
     return ScenarioReport(mode=request.mode, horizon_start=base.horizon.start, days=base.horizon.days,
                           executor=executor.name, seconds=time.perf_counter() - started, base=base_result,
-                          scenarios=rest), frames
+                          scenarios=rest)
 
 
 def deltas(metrics: PlanMetrics | None, base: PlanMetrics | None) -> dict[str, float | None]:
