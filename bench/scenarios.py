@@ -18,6 +18,9 @@ out as a forecast file and a roster setup so the scenarios go through the same p
 * Simulation throughput: the base roster, 20 replications.
 Backends: this process; a local process pool of 2; a Dask LocalCluster of 2 worker processes
 (1 thread each). The machine's cores are shared, so absolute times vary; ratios are within a run.
+"task s / wall s" is the time spent inside the tasks over the wall time: about 1 in this process,
+up to 2 with two workers; when it is near 2 but the speed-up is not, the workers ran at once
+and were slowed by other load on the cores.
 """
 
 from __future__ import annotations
@@ -121,7 +124,8 @@ def timed_set(request, base, make, repeats, failures):
     results = [last.base, *last.scenarios]
     failures.extend(f"{executor.name}, {r.name}: {r.error}" for r in results if r.status != "ok")
     paid = sum(r.metrics.scheduled_paid_hours or 0 for r in results if r.metrics)  # same work on every backend?
-    return statistics.median(times), sum(r.status == "ok" for r in results), len(results), paid
+    busy = sum(r.seconds for r in results)  # time inside the tasks: busy / wall = tasks running at once
+    return statistics.median(times), sum(r.status == "ok" for r in results), len(results), paid, busy
 
 
 def main():
@@ -174,18 +178,20 @@ def main():
           f"{base_seconds:.0f} s; every roster: CP-SAT 1 thread, seed 0, deterministic limit "
           f"{args.deterministic_limit:g} (wall cap {args.time_limit:g} s); every scenario simulated with 5 replications")
     print()
-    print("backend | requirements-only: ok | s (median of %d) | x sequential | re-roster (incl. base): ok | s | "
-          "x sequential | paid h, all rosters | simulation: replications | contacts | s | contacts/s" % args.repeats)
-    print(" | ".join(["---"] * 12))
+    print("backend | requirements-only: ok | s (median of %d) | x sequential | task s / wall s | "
+          "re-roster (incl. base): ok | s | x sequential | task s / wall s | paid h, all rosters | "
+          "simulation: replications | contacts | s | contacts/s" % args.repeats)
+    print(" | ".join(["---"] * 14))
     seq = rows["sequential"]
     for name, row in rows.items():
-        req_s, req_ok, req_n, _ = row["req"]
-        cells = [name, f"{req_ok}/{req_n}", f"{req_s:.1f}", f"{seq['req'][0] / req_s:.2f}"]
+        req_s, req_ok, req_n, _, req_busy = row["req"]
+        cells = [name, f"{req_ok}/{req_n}", f"{req_s:.1f}", f"{seq['req'][0] / req_s:.2f}", f"{req_busy / req_s:.2f}"]
         if "roster" in row:
-            r_s, r_ok, r_n, paid = row["roster"]
-            cells += [f"{r_ok}/{r_n}", f"{r_s:.0f}", f"{seq['roster'][0] / r_s:.2f}", f"{paid:,.0f}"]
+            r_s, r_ok, r_n, paid, r_busy = row["roster"]
+            cells += [f"{r_ok}/{r_n}", f"{r_s:.0f}", f"{seq['roster'][0] / r_s:.2f}", f"{r_busy / r_s:.2f}",
+                      f"{paid:,.0f}"]
         else:
-            cells += ["-", "-", "-", "-"]
+            cells += ["-", "-", "-", "-", "-"]
         sim_s, contacts = row["sim"]
         cells += [str(args.replications), f"{contacts:,}", f"{sim_s:.1f}", f"{contacts / sim_s:,.0f}"]
         print(" | ".join(cells))
