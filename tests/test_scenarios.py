@@ -2,7 +2,7 @@
 base, a failing scenario does not sink the others, and Dask gives the same answers."""
 
 import json
-from datetime import date, time
+from datetime import time
 
 import numpy as np
 import pandas as pd

@@ -468,7 +468,7 @@ def measure(base: PlanBase, req: pd.DataFrame, targets: dict[str, ServiceTarget]
     hours = base.horizon.interval_minutes / 60.0
     step = hours * 3600.0
     n = len(base.horizon.interval_starts())
-    vol_all, rows, demands = [], [], []
+    rows, demands = [], []
     under = over = 0.0
     for queue, part in req.groupby("queue", sort=True):
         if len(part) != n:
