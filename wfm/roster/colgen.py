@@ -35,8 +35,8 @@ from ortools.sat.python import cp_model
 from scipy.optimize import linprog
 from scipy.sparse import csc_matrix
 
-from .domain import Agent, Break, Roster, RosterInput, Segment, Shift
-from .options import Grid, ShiftOption
+from .domain import Agent, Roster, RosterInput
+from .options import Grid, ShiftOption, worked_shift
 
 SCALE = 1000  # pricing objective units per objective unit (duals are fractional)
 
@@ -375,7 +375,6 @@ class ColumnGenerator:
         started = clock.perf_counter()
         deadline = started + seconds
         pool = ThreadPoolExecutor(self.workers)
-        zero = np.zeros(len(self.rows))
         best_bound, center, lp = -math.inf, None, None
         iterations, converged = 0, False
         try:
@@ -510,17 +509,8 @@ def roster_of(assignment: dict[str, Column], options: list[ShiftOption], grid: G
     for agent, column in assignment.items():
         for p in column.shifts:
             o = options[p.option]
-            rules = tmpl[o.template].breaks
-            breaks = [Break(name=r.name, start=grid.instant(s), end=grid.instant(s + w.length))
-                      for r, w, s in zip(rules, o.breaks, p.breaks)]
-            segments: list[Segment] = []
-            for i, q in p.queues:
-                if segments and segments[-1].queue == queues[q] and segments[-1].end == grid.instant(i):
-                    segments[-1].end = grid.instant(i + 1)
-                else:
-                    segments.append(Segment(start=grid.instant(i), end=grid.instant(i + 1), queue=queues[q]))
-            shifts.append(Shift(agent=agent, day=grid.days[o.day], template=o.template, start=o.start, end=o.end,
-                                breaks=breaks, segments=segments))
+            shifts.append(worked_shift(agent, o, grid, tmpl[o.template], p.breaks,
+                                       ((i, queues[q]) for i, q in p.queues)))
     shifts.sort(key=lambda s: (s.agent, s.start))
     return Roster(shifts=shifts)
 

@@ -15,8 +15,8 @@ from datetime import timedelta
 
 import numpy as np
 
-from .domain import Agent, Break, Roster, RosterInput, Segment, Shift
-from .options import Grid, ShiftOption
+from .domain import Agent, Roster, RosterInput
+from .options import Grid, ShiftOption, worked_shift
 
 
 def greedy_choice(data: RosterInput, grid: Grid, options: list[ShiftOption],
@@ -180,20 +180,13 @@ def greedy_roster(data: RosterInput, grid: Grid, options: list[ShiftOption]) -> 
                 cost = np.zeros(grid.size)
             starts, _ = best_breaks(o, np.concatenate([[0.0], np.cumsum(cost)]))
             on_break = {i for p, w in zip(starts, o.breaks) for i in range(p, p + w.length)}
-            segments: list[Segment] = []
+            worked = []
             for i in range(o.first, last):
                 if i in on_break or not qs:
                     continue
                 q = max(qs, key=lambda q: need[q][i] - have[q][i])
                 have[q][i] += 1
-                if segments and segments[-1].queue == q and segments[-1].end == grid.instant(i):
-                    segments[-1].end = grid.instant(i + 1)
-                else:
-                    segments.append(Segment(start=grid.instant(i), end=grid.instant(i + 1), queue=q))
-            rules = templates[o.template].breaks
-            breaks = [Break(name=r.name, start=grid.instant(p), end=grid.instant(p + w.length))
-                      for r, w, p in zip(rules, o.breaks, starts)]
-            shifts.append(Shift(agent=a_id, day=grid.days[o.day], template=o.template, start=o.start, end=o.end,
-                                breaks=breaks, segments=segments))
+                worked.append((i, q))
+            shifts.append(worked_shift(a_id, o, grid, templates[o.template], starts, worked))
     shifts.sort(key=lambda s: (s.agent, s.start))
     return Roster(shifts=shifts)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..domain import zone
 from ..errors import InputError
-from .domain import RosterInput, ShiftTemplate
+from .domain import Break, RosterInput, Segment, Shift, ShiftTemplate
 
 
 @dataclass(frozen=True)
@@ -141,3 +141,19 @@ def allowed_options(data: RosterInput, agent, options: list[ShiftOption]) -> lis
     are rules, checked where rules are)."""
     templates = {t.id: t for t in data.templates}
     return [o for o in options if eligible(data, agent, o, templates) and not blocked(agent, o)]
+
+
+def worked_shift(agent: str, o: ShiftOption, grid: Grid, template: ShiftTemplate, break_starts,
+                 on_queue) -> Shift:
+    """The Shift an agent works on option o: breaks at the given start intervals (template order),
+    and on-queue segments merged from (interval, queue) pairs in time order."""
+    breaks = [Break(name=r.name, start=grid.instant(p), end=grid.instant(p + w.length))
+              for r, w, p in zip(template.breaks, o.breaks, break_starts)]
+    segments: list[Segment] = []
+    for i, q in on_queue:
+        if segments and segments[-1].queue == q and segments[-1].end == grid.instant(i):
+            segments[-1].end = grid.instant(i + 1)
+        else:
+            segments.append(Segment(start=grid.instant(i), end=grid.instant(i + 1), queue=q))
+    return Shift(agent=agent, day=grid.days[o.day], template=o.template, start=o.start, end=o.end,
+                 breaks=breaks, segments=segments)

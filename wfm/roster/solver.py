@@ -29,8 +29,8 @@ from ortools.sat.python import cp_model
 
 from . import service_goal
 from .hint import greedy_choice
-from .domain import Break, Roster, RosterInput, Segment, Shift
-from .options import Grid, ShiftOption, blocked as options_blocked, eligible, expand_options
+from .domain import Roster, RosterInput
+from .options import Grid, ShiftOption, blocked as options_blocked, eligible, expand_options, worked_shift
 
 Progress = Callable[[float, float, float], None]  # objective, bound, seconds
 
@@ -727,27 +727,12 @@ class RosterModel:
             if not solver.BooleanValue(var):
                 continue
             o = self.options[o_idx]
-            t = self.tmpl[o.template]
-            breaks = []
-            for k, rule in enumerate(t.breaks):
-                w = o.breaks[k]
-                for p in range(w.earliest, w.latest + 1):
-                    b = self.bs.get((a, o.day, o.template, k, p))
-                    if b is not None and solver.BooleanValue(b):
-                        breaks.append(Break(name=rule.name, start=self.grid.instant(p),
-                                            end=self.grid.instant(p + w.length)))
-            segments = []
-            for i in range(o.first, min(o.end_index, self.grid.size)):
-                queue = next((q for q in self.queues if (a, i, q) in self.z
-                              and solver.Value(self.z[a, i, q]) == 1), None)
-                if queue is None:
-                    continue
-                if segments and segments[-1].queue == queue and segments[-1].end == self.grid.instant(i):
-                    segments[-1].end = self.grid.instant(i + 1)
-                else:
-                    segments.append(Segment(start=self.grid.instant(i), end=self.grid.instant(i + 1), queue=queue))
-            shifts.append(Shift(agent=a, day=self.grid.days[o.day], template=o.template, start=o.start,
-                                end=o.end, breaks=breaks, segments=segments))
+            starts = [next(p for p in range(w.earliest, w.latest + 1)
+                           if (b := self.bs.get((a, o.day, o.template, k, p))) is not None and solver.BooleanValue(b))
+                      for k, w in enumerate(o.breaks)]
+            on_queue = [(i, q) for i in range(o.first, min(o.end_index, self.grid.size)) for q in self.queues
+                        if (a, i, q) in self.z and solver.Value(self.z[a, i, q]) == 1]
+            shifts.append(worked_shift(a, o, self.grid, self.tmpl[o.template], starts, on_queue))
         shifts.sort(key=lambda s: (s.agent, s.start))
         return Roster(shifts=shifts)
 
