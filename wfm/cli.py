@@ -388,14 +388,27 @@ def write_csv_frame(frame, path):
 @app.command()
 def demo(out: Path = typer.Option(Path("out"), "--out", "-o", help="Folder for the demo outputs."),
          data: Path = typer.Option(Path("sample_data"), help="Folder with the sample inputs."),
-         roster_seconds: Optional[float] = typer.Option(None, help="Roster solver time limit (default: the setup's).")) -> None:
-    """Run the pipeline on the sample data and write its outputs to --out."""
+         time_limit: Optional[float] = typer.Option(None, "--time-limit", "--roster-seconds",
+                                                    help="Roster solver time limit in seconds (default: the setup's, 30)."),
+         seed: Optional[int] = typer.Option(None, help="Roster solver random seed (default: the setup's, 0).")) -> None:
+    """Run the whole pipeline on the sample data: forecast, requirements, roster, scenarios,
+    roster.xlsx and report.html in --out; prints a summary and where each file is.
+
+    Exit codes: 0 done, 1 no roster found (the other files are still written), 2 bad input,
+    3 the roster breaks a hard rule (a solver bug)."""
     from .demo import run_demo
 
+    if time_limit is not None and time_limit <= 0:
+        fail(f"--time-limit={time_limit:g}: must be > 0 seconds")
     try:
-        run_demo(data, out, console, roster_seconds)
+        result = run_demo(data, out, console, time_limit, seed, progress_console=err)
+    except FileNotFoundError as exc:
+        fail(f"{exc.filename}: file not found (run from the repository root, or give --data)")
     except InputError as exc:
         fail(str(exc))
+    if not result.roster_ok:
+        err.print(f"[bold red]roster:[/] {result.reason}", highlight=False)
+        raise typer.Exit(1 if "roster" not in result.written else 3)
 
 
 apikey_app = typer.Typer(help="API keys for the HTTP service (stored hashed; each belongs to a tenant).",
