@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import BinaryIO
 
 import pandas as pd
 from openpyxl import Workbook
@@ -42,13 +43,22 @@ def shift_label(start: pd.Timestamp, end: pd.Timestamp) -> str:
     return f"{start:%H:%M}-{end:%H:%M}" + (f" (+{days})" if days else "")
 
 
-def write_roster_workbook(shifts: pd.DataFrame, coverage: pd.DataFrame, timezone: str, path: str | Path,
-                          agents: list[str] | None = None) -> Path:
-    """`shifts`: agent, day, template, start, end, paid_hours, breaks, queues (the roster CSV).
-    `coverage`: queue, interval_start, required, scheduled, on_queue, under, over and optionally
-    service_level, volume. `agents`: every agent to list (default: those with a shift)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_roster_workbook(shifts: pd.DataFrame, coverage: pd.DataFrame, timezone: str, target: str | Path | BinaryIO,
+                          agents: list[str] | None = None) -> Path | BinaryIO:
+    """Write roster.xlsx to a path or a binary stream. `shifts`: agent, day, template, start,
+    end, paid_hours, breaks, queues (the roster CSV). `coverage`: queue, interval_start, required,
+    scheduled, on_queue, under, over and optionally service_level, volume. `agents`: every agent
+    to list (default: those with a shift)."""
+    book = roster_workbook(shifts, coverage, timezone, agents)
+    if not hasattr(target, "write"):
+        target = Path(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+    book.save(target)
+    return target
+
+
+def roster_workbook(shifts: pd.DataFrame, coverage: pd.DataFrame, timezone: str,
+                    agents: list[str] | None = None) -> Workbook:
     shifts = shifts.assign(start_local=local(shifts["start"], timezone).to_numpy(),
                            end_local=local(shifts["end"], timezone).to_numpy())
     days = sorted(set(local(coverage["interval_start"], timezone).dt.date) | set(pd.to_datetime(shifts["day"]).dt.date))
@@ -61,8 +71,7 @@ def write_roster_workbook(shifts: pd.DataFrame, coverage: pd.DataFrame, timezone
         _week_sheet(book.create_sheet(week_sheet_name(week[0])), week, shifts, agents, fills)
     _coverage_sheet(book.create_sheet("Coverage"), coverage, timezone)
     _shifts_sheet(book.create_sheet("Shifts"), shifts)
-    book.save(path)
-    return path
+    return book
 
 
 def _week_sheet(sheet, week: list[date], shifts: pd.DataFrame, agents: list[str], fills) -> None:
