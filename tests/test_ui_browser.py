@@ -137,3 +137,33 @@ def test_a_plan_clicked_through_in_the_browser_shows_the_roster(server, browser,
     assert view.locator(".js-plotly-plot").count() == charts == 6 and view_errors == []   # every chart drawn
     offline.close()
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_an_uploaded_history_and_an_api_key_reach_the_plan_request(server, browser):
+    sample = Path(__file__).resolve().parents[1] / "sample_data" / "tickets.csv.gz"
+    page = browser.new_page()
+    errors, sent = [], []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    # Pretend the server wants keys, and catch the plan request instead of running it.
+    page.route("**/ui/config", lambda route: route.fulfill(json={"auth": True}))
+    page.route("**/v1/plans", lambda route: (sent.append(route.request), route.fulfill(
+        status=401, json={"error": "invalid_api_key", "message": "this API key is not known"})))
+    page.goto(server + "/ui")
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.locator("#auth").is_visible()
+    page.fill("#api-key", "wfm_test_key")
+    page.dispatch_event("#api-key", "change")
+    page.set_input_files("#history-file", str(sample))          # gzip, read in the browser
+    page.wait_for_selector("#targets tbody tr[data-queue=tech]")
+    assert "tickets.csv.gz: 86,285 rows, queues billing, tech" in page.inner_text("#data-status")
+    page.click("#run-plan")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "enter a valid API key" in page.inner_text("#error")
+    body = sent[0].post_data_json
+    assert sent[0].headers["x-api-key"] == "wfm_test_key"
+    assert len(body["history"]) == 86_285 and body["history"][0] == {
+        "created_at": "2026-01-05T07:11:59+01:00", "queue": "billing", "channel": "voice", "handle_seconds": "179"}
+    assert body["forecast"] == {"timezone": "Europe/Berlin", "interval_minutes": 30, "days": 7}
+    assert len(body["agents"]) == 30 and body["targets"]["tech"]["service_level"] == 0.8
+    assert page.evaluate("sessionStorage.getItem('wfm-api-key')") == "wfm_test_key"
+    assert errors == [] and not page.locator("#run-plan").is_disabled()
