@@ -64,5 +64,5 @@ class SolverDisplay:
                      Text(f"objective {_num(self.objective)}", style="cyan"),
                      Text(f"bound {_num(self.bound)}", style="magenta"),
                      Text(f"gap {self.gap_text()}", style="yellow"),
-                     Text(f"{self.solutions} solutions", style="dim"))
+                     Text(f"{self.solutions} solution{'' if self.solutions == 1 else 's'}", style="dim"))
         return Group(line)
