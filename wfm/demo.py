@@ -137,7 +137,8 @@ def _print_summary(console: Console, accuracy: pd.DataFrame, res: DemoResult, re
         table.add_row(f"forecast accuracy {r['queue']}",
                       f"WAPE {_pct(r['wape'])} ({r['model']}; seasonal naive {_pct(r['seasonal_naive_wape'])})")
     table.add_row("contacts forecast", f"{h['contacts']:,.0f}")
-    table.add_row("FTE needed (40 h)", f"{h['required_fte']:.1f}")
+    table.add_row("FTE needed (40 h)", f"{h['required_fte']:.1f} to employ (after shrinkage); "
+                                       f"{h['on_queue_fte']:.1f} on queue")
     if report.shifts is not None:
         table.add_row("FTE rostered", f"{h['rostered_fte']:.1f} ({len(report.shifts)} shifts, {len(report.agents)} agents)")
         table.add_row("projected SL", _pct(h["projected_sl"]))

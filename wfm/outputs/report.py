@@ -121,7 +121,8 @@ def _summary(data: ReportInput) -> str:
                    if data.shifts is not None else f"no roster: {s.get('reason', '')}")
     cards = "".join([
         _card("contacts forecast", _fmt(head["contacts"], "int"), "all queues, the week"),
-        _card("FTE needed", _fmt(head["required_fte"], "num"), "scheduled hours after shrinkage / 40 h"),
+        _card("FTE needed", _fmt(head["required_fte"], "num"),
+              f"to employ: scheduled hours after shrinkage / 40 h; {_fmt(head['on_queue_fte'], 'num')} on queue"),
         _card("FTE rostered", _fmt(head["rostered_fte"], "num"), "paid hours of the roster / 40 h"),
         _card("projected service level", _fmt(head["projected_sl"], "pct"), "Erlang, contact-weighted, the roster's agents"),
         _card("under-coverage", f"{_fmt(head['under_hours'], 'num')} h", "agent-hours below the requirement"),

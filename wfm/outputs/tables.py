@@ -82,12 +82,14 @@ def accuracy_table(scores: pd.DataFrame, chosen: dict[str, str]) -> pd.DataFrame
 
 def week_headline(requirements: pd.DataFrame, coverage: pd.DataFrame | None, paid_hours: float | None,
                   interval_minutes: int, fte_hours: float = 40.0) -> dict:
-    """The few figures a manager asks first: contacts, FTE needed and rostered (per week of
-    `fte_hours`), projected SL of the roster, under-coverage agent-hours."""
+    """The few figures a manager asks first: contacts, FTE needed (after shrinkage, and on queue)
+    and rostered (paid hours, per week of `fte_hours`), projected SL of the roster, under-coverage
+    agent-hours."""
     hours = interval_minutes / 60
     weeks = max(requirements["interval_start"].nunique() * hours / 168, 1e-9)
     out = {"contacts": float(requirements["volume"].sum()),
            "required_fte": float(requirements["scheduled_agents"].sum() * hours / fte_hours / weeks),
+           "on_queue_fte": float(requirements["agents"].sum() * hours / fte_hours / weeks),
            "rostered_fte": None if paid_hours is None else paid_hours / fte_hours / weeks,
            "projected_sl": None, "under_hours": None}
     if coverage is not None:
