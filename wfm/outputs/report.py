@@ -116,7 +116,7 @@ def _summary(data: ReportInput) -> str:
     head = week_headline(data.requirements, data.coverage, paid, data.interval_minutes)
     acc = accuracy_table(data.scores, data.chosen)
     s = data.solve
-    roster_note = (f"{s.get('status', '-')}, gap {_fmt(s.get('gap'), 'pct')}, "
+    roster_note = (f"optimality gap {_fmt(s.get('gap'), 'pct')}, "
                    f"{'validator: all rules hold' if s.get('feasible') else 'validator: VIOLATIONS'}"
                    if data.shifts is not None else f"no roster: {s.get('reason', '')}")
     cards = "".join([
