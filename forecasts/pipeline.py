@@ -65,6 +65,20 @@ def _band(forecast, residuals, level):
             np.where(closed, 0.0, np.maximum(f + hi * scale, f)))
 
 
+def quantile_volume(forecast, residuals, p: float) -> np.ndarray:
+    """Volume at probability `p` per interval, on the same conformal scale as the band:
+    f + q_p * sqrt(f + 1), q_p the p-quantile of the scaled backtest errors (a normal quantile
+    when there are fewer than 20 of them). Like the band, it never crosses the forecast and is
+    0 where the model is sure nothing comes."""
+    if not 0 < p < 1:
+        raise InputError("percentile", p, "must be strictly between 0 and 1 (e.g. 0.9)")
+    f = np.asarray(forecast, float)
+    residuals = np.asarray(residuals, float)
+    q = float(norm.ppf(p)) if len(residuals) < 20 else float(np.quantile(residuals, p))
+    q = max(q, 0.0) if p >= 0.5 else min(q, 0.0)
+    return np.where(f <= 0, 0.0, np.maximum(f + q * np.sqrt(f + 1.0), 0.0))
+
+
 def backtest(history: pd.DataFrame, model_names, calendar: Calendar | None = None, folds: int = 4,
              fold_days: int = 7) -> pd.DataFrame:
     """Rolling-origin backtest: for each of the last `folds` blocks of `fold_days` days, fit on
@@ -123,6 +137,7 @@ class ForecastResult:
     first_day: date | None = None
     outliers: dict[str, list] = field(default_factory=dict)
     level_shifts: dict[str, tuple] = field(default_factory=dict)  # queue -> (ratio, since)
+    residuals: dict[str, np.ndarray] = field(default_factory=dict)  # queue -> scaled backtest errors (any percentile)
 
 
 def forecast(history: pd.DataFrame, days: int, timezone: str, interval_minutes: int, model: str = "auto",
@@ -157,7 +172,7 @@ def forecast(history: pd.DataFrame, days: int, timezone: str, interval_minutes: 
     starts = Horizon(start=first, days=days, interval_minutes=interval_minutes, timezone=timezone).interval_starts()
     aht = AhtProfile().fit(history).predict(starts)
     fitted = {name: make_model(name).fit(history, calendar) for name in set(chosen.values())}
-    parts, outliers, shifts = [], {}, {}
+    parts, outliers, shifts, residuals = [], {}, {}, {}
     for q in queues:
         name = chosen[q]
         fc = fitted[name].predict(starts)
@@ -165,6 +180,7 @@ def forecast(history: pd.DataFrame, days: int, timezone: str, interval_minutes: 
         res = np.array([]) if bt is None else _scaled(*bt[(bt["queue"] == q) & (bt["model"] == name)]
                                                     [["actual", "forecast"]].to_numpy().T)
         fc["volume_lower"], fc["volume_upper"] = _band(fc["volume"], res, level)
+        residuals[q] = res
         parts.append(fc)
         state = getattr(fitted[name], "state", {}).get(q)
         if hasattr(state, "outliers"):
@@ -173,4 +189,4 @@ def forecast(history: pd.DataFrame, days: int, timezone: str, interval_minutes: 
                 shifts[q] = state.level_shift
     out = pd.concat(parts, ignore_index=True).merge(aht, on=["interval_start", "queue"], how="left")
     out = out[["interval_start", "queue", "volume", "volume_lower", "volume_upper", "aht_seconds"]]
-    return ForecastResult(out, scores, chosen, first, outliers, shifts)
+    return ForecastResult(out, scores, chosen, first, outliers, shifts, residuals)

@@ -525,6 +525,234 @@ def apikey_create(
               highlight=False)
 
 
+@app.command()
+def plan(
+    config: Path = typer.Argument(..., help="Plan config (YAML or JSON), e.g. sample_data/plan.yaml."),
+    out: Path = typer.Option(Path("out/plan"), "--out", "-o", help="Folder for every output of the plan."),
+    interval: Optional[int] = typer.Option(None, help="Interval length in minutes (15, 30, 60); overrides the config."),
+    timezone: Optional[str] = typer.Option(None, help="Site timezone (IANA); overrides the config."),
+    time_limit: Optional[float] = typer.Option(None, help="Roster solver time limit in seconds; overrides the config."),
+    seed: Optional[int] = typer.Option(None, help="Roster solver seed; overrides the config."),
+    workers: Optional[int] = typer.Option(None, help="Roster solver threads; overrides the config."),
+) -> None:
+    """History -> forecast -> requirements -> roster -> simulation, every output written to --out.
+
+    Exit codes: 0 done, 1 no roster found (forecast and requirements are still written),
+    2 bad input, 3 the roster breaks a rule (a solver bug)."""
+    from .plan import load_config, run_plan
+
+    try:
+        cfg = load_config(config, interval=interval, timezone=timezone, time_limit=time_limit, seed=seed,
+                          workers=workers)
+        result = run_plan(cfg, out, log=lambda m: err.print(m, highlight=False), progress=_solver_progress)
+    except InputError as exc:
+        fail(str(exc))
+    _print_metrics("Plan", result.metrics)
+    for name, path in result.written.items():
+        console.print(f"{name:>18}: {path}", highlight=False)
+    if result.roster is not None and result.roster.roster is None:
+        err.print(f"[bold red]no roster ({result.roster.status}):[/] {result.roster.reason}", highlight=False)
+        raise typer.Exit(1)
+    if not result.ok:
+        err.print(f"[bold red]roster rejected:[/] {result.roster.reason}", highlight=False)
+        raise typer.Exit(3)
+
+
+def _solver_progress(obj, bound, t):
+    err.print(f"  {t:6.1f} s  objective {obj:,.0f}  bound {bound:,.0f}", highlight=False)
+
+
+def _print_metrics(title, m):
+    table = Table(title=title, show_header=False)
+    rows = [("contacts", f"{m.contacts:,.0f}"), ("required FTE", f"{m.required_fte:,.1f}"),
+            ("scheduled paid hours", _num(m.scheduled_paid_hours)), ("cost", _num(m.cost)),
+            ("under / over agent-hours", f"{_num(m.under_hours)} / {_num(m.over_hours)}"),
+            ("SL (Erlang) week / worst", f"{_pct(m.service_level)} / {_pct(m.service_level_worst)}"),
+            ("worst interval", m.worst_interval or "-"),
+            ("ASA s week / worst", f"{_num(m.asa_seconds)} / {_num(m.asa_seconds_worst)}"),
+            ("abandonment week / worst", f"{_pct(m.abandon_rate)} / {_pct(m.abandon_rate_worst)}"),
+            ("occupancy week / worst", f"{_pct(m.occupancy)} / {_pct(m.occupancy_worst)}"),
+            ("SL simulated", _sim_sl(m))]
+    for k, v in rows:
+        table.add_row(k, v)
+    console.print(table)
+
+
+def _sim_sl(m):
+    if m.simulated_service_level is None:
+        return "-"
+    return (f"{_pct(m.simulated_service_level)} ({_pct(m.simulated_service_level_low)}-"
+            f"{_pct(m.simulated_service_level_high)})")
+
+
+scenario_app = typer.Typer(help="What-if scenarios on a base plan.", no_args_is_help=True)
+app.add_typer(scenario_app, name="scenario")
+
+
+@scenario_app.command("run")
+def scenario_run(
+    file: Path = typer.Argument(..., help="Scenario file (YAML or JSON): base plan, mode and scenarios."),
+    mode: Optional[str] = typer.Option(None, help="requirements (seconds; the base roster stays in force) or roster (reroster every scenario); overrides the file."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for comparison.csv, report.json and each scenario's tables."),
+    interval: Optional[int] = typer.Option(None, help="Interval length in minutes; overrides the base config."),
+    timezone: Optional[str] = typer.Option(None, help="Site timezone; overrides the base config."),
+    time_limit: Optional[float] = typer.Option(None, help="Roster solver time limit per roster, seconds."),
+    seed: Optional[int] = typer.Option(None, help="Roster solver and simulation seed."),
+    workers: Optional[int] = typer.Option(None, help="Scenarios run at once in local processes (default: CPU count; 1 = in this process)."),
+    dask: Optional[str] = typer.Option(None, help="Run on this Dask scheduler (tcp://host:8786); default: $WFM_DASK_SCHEDULER."),
+    format: str = typer.Option("table", "--format", "-f", help="table or json (the report, one line)."),
+) -> None:
+    """Run a scenario set and compare every scenario with the base: required FTE, paid hours,
+    cost, under/over-coverage, SL/ASA/abandonment/occupancy (week and worst interval), and the
+    simulated SL against Erlang's promise. A failing scenario reports why; the others go on."""
+    from .executor import make_executor
+    from .scenarios import load_request, run_scenarios
+
+    if mode is not None and mode not in ("requirements", "roster"):
+        fail(f"--mode={mode!r}: use requirements or roster")
+    if format not in ("table", "json"):
+        fail(f"--format={format!r}: use table or json")
+    try:
+        request = load_request(file, mode, interval=interval, timezone=timezone, time_limit=time_limit, seed=seed)
+        if seed is not None:
+            sim = request.simulation if "simulation" in request.model_fields_set else request.base.simulation
+            if sim is not None:
+                request = request.model_copy(update={"simulation": sim.model_copy(update={"seed": seed})})
+        executor = make_executor(workers, dask)
+        frames = {} if out is not None else None
+        report = run_scenarios(request, executor, lambda m: err.print(m, highlight=False), tables=frames)
+    except InputError as exc:
+        fail(str(exc))
+    if out is not None:
+        _write_scenarios(out, report, frames)
+    if format == "json":
+        print(report.model_dump_json())
+    else:
+        _print_comparison(report)
+    if report.base.status == "failed" or all(s.status == "failed" for s in report.scenarios):
+        raise typer.Exit(1)
+
+
+def _write_scenarios(out, report, frames):
+    from .io import write_csv
+    from .scenarios import slug
+
+    write_csv(report.table(), out / "comparison.csv")
+    (out / "report.json").write_text(report.model_dump_json(indent=1))
+    for name, tables in frames.items():
+        for kind, frame in tables.items():
+            write_csv(frame, out / slug(name) / f"{kind}.csv")
+    console.print(f"written: [bold]{out / 'comparison.csv'}[/], report.json and one folder per scenario")
+
+
+def _cell(m, deltas, fields, kind):
+    """'value' or 'week / worst', and the change against the base on a second line."""
+    def num(v):  # an unbounded ASA (fewer agents than the Erlang C load) is not a missing one
+        return "∞" if v is not None and math.isinf(v) else _num(v)
+
+    fmt = {"pct": _pct, "num": num, "int": lambda x: "-" if x is None else f"{x:,.0f}"}[kind]
+    text = " / ".join(fmt(getattr(m, f)) for f in fields)
+    changes = [deltas.get(f) for f in fields]
+    if all(d is None or abs(d) < 1e-9 for d in changes):
+        return text
+    show = [("-" if d is None else (f"{100 * d:+.1f}pt" if kind == "pct" else f"{d:+,.1f}")) for d in changes]
+    return text + "\n" + " / ".join(show)
+
+
+def _print_comparison(report):
+    columns = [("req. FTE", ["required_fte"], "num"), ("paid h", ["scheduled_paid_hours"], "int"),
+               ("cost", ["cost"], "int"), ("under / over h", ["under_hours", "over_hours"], "num"),
+               ("SL week / worst", ["service_level", "service_level_worst"], "pct"),
+               ("ASA s week / worst", ["asa_seconds", "asa_seconds_worst"], "num"),
+               ("abandoned week / worst", ["abandon_rate", "abandon_rate_worst"], "pct"),
+               ("occupancy week / worst", ["occupancy", "occupancy_worst"], "pct")]
+    table = Table(title=f"Scenarios, {report.mode} mode, {report.days} days from {report.horizon_start} "
+                        "(second line: change against the base)")
+    table.add_column("scenario", min_width=16)
+    for label, _, _ in columns:
+        table.add_column(label, justify="right")
+    table.add_column("SL simulated (CI)", justify="right")
+    for r in [report.base, *report.scenarios]:
+        if r.status == "failed":
+            table.add_row(r.name, f"[red]failed: {r.error}[/]")
+            continue
+        table.add_row(r.name, *[_cell(r.metrics, r.deltas, f, k) for _, f, k in columns], _sim_sl(r.metrics))
+    wide = Console(width=max(console.width, 170)) if not console.is_terminal else console
+    wide.print(table)
+    for r in report.scenarios:
+        for note in r.notes:
+            err.print(f"{r.name}: {note}", highlight=False)
+
+
+@app.command()
+def simulate(
+    plan: Path = typer.Argument(..., help="A folder written by `wfm plan` (roster_input.json, roster.json), or a roster input JSON with --roster."),
+    roster: Optional[Path] = typer.Option(None, help="Roster JSON (default: roster.json beside the input)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for simulation.csv (per interval) and simulation_summary.csv."),
+    replications: int = typer.Option(10, help="Seeded replications behind each confidence interval (>= 2)."),
+    seed: int = typer.Option(0, help="Simulation seed: the same seed gives the same numbers."),
+    confidence: float = typer.Option(0.95, help="Confidence level of the intervals."),
+    history: Optional[Path] = typer.Option(None, help="Contact history (created_at, queue, handle_seconds) for --arrivals history or --handle-times history."),
+    arrivals: str = typer.Option("poisson", help="poisson (at the forecast rate) or history (replay the history's contacts; moved by whole weeks when it ends before the roster)."),
+    handle_times: str = typer.Option("exponential", help="exponential (forecast AHT) or history (resampled, scaled to the forecast AHT)."),
+    timezone: Optional[str] = typer.Option(None, help="Timezone for history timestamps without an offset (default: the roster's)."),
+    workers: Optional[int] = typer.Option(None, help="Replications run in this many local processes (default: CPU count)."),
+    dask: Optional[str] = typer.Option(None, help="Run replications on this Dask scheduler; default: $WFM_DASK_SCHEDULER."),
+) -> None:
+    """Play a roster out contact by contact and compare the simulated SL, ASA, abandonment and
+    occupancy (with confidence intervals) with what Erlang promised for it."""
+    from .executor import make_executor
+    from .roster.domain import Roster, RosterInput
+    from .simulate import SimulationOptions, read_contacts, simulate_roster
+
+    input_path = plan / "roster_input.json" if plan.is_dir() else plan
+    roster_path = roster or input_path.parent / "roster.json"
+    try:
+        options = SimulationOptions(replications=replications, seed=seed, confidence=confidence, arrivals=arrivals,
+                                    handle_times=handle_times)
+    except ValidationError as exc:
+        fail("; ".join(f"--{str(e['loc'][0]).replace('_', '-')}: {e['msg']}" for e in exc.errors()))
+    try:
+        data = RosterInput.model_validate_json(_read(input_path, "input"))
+        shifts = Roster.model_validate_json(_read(roster_path, "roster"))
+    except ValidationError as exc:
+        fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5]))
+    try:
+        contacts = None
+        if "history" in (arrivals, handle_times):
+            if history is None:
+                fail("--arrivals history and --handle-times history need --history FILE")
+            contacts = read_contacts(history, timezone or data.horizon.timezone)
+        with make_executor(workers, dask) as executor:
+            result = simulate_roster(data, shifts, options, executor, contacts)
+    except InputError as exc:
+        fail(str(exc))
+    if out is not None:
+        write_csv_frame(result.intervals, out / "simulation.csv")
+        write_csv_frame(result.summary, out / "simulation_summary.csv")
+    table = Table(title=f"Simulation: {replications} replications, {result.contacts:,} contacts in "
+                        f"{result.seconds:.1f} s ({confidence:.0%} intervals)")
+    for col in ("queue", "offered", "SL Erlang", "SL simulated", "ASA Erlang", "ASA simulated", "abandonment",
+                "occupancy"):
+        table.add_column(col, justify="left" if col == "queue" else "right")
+    for r in result.summary.to_dict("records"):
+        table.add_row(r["queue"], f"{r['offered']:,.0f}", _pct(r.get("erlang_service_level")),
+                      f"{_pct(r['service_level'])} ({_pct(r['service_level_low'])}-{_pct(r['service_level_high'])})",
+                      _num(r.get("erlang_asa_seconds")),
+                      f"{_num(r['asa_seconds'])} ({_num(r['asa_seconds_low'])}-{_num(r['asa_seconds_high'])})",
+                      _pct(r["abandon_rate"]), _pct(r["occupancy"]))
+    console.print(table)
+
+
+def _read(path: Path, what: str) -> str:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        fail(f"{what}={str(path)!r}: file not found")
+    except IsADirectoryError:
+        fail(f"{what}={str(path)!r}: is a folder")
+
+
 def main() -> None:
     try:
         app()

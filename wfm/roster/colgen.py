@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 from ortools.sat.python import cp_model
 from scipy.optimize import linprog
 from scipy.sparse import csc_matrix
@@ -211,6 +212,33 @@ class Pricer:
                       np.asarray(rows, dtype=np.int64), cost)
 
 
+def schedule_cost(data: RosterInput, agent: Agent, chosen: list[ShiftOption], grid: Grid) -> float:
+    """An agent's own penalty terms for a schedule: cost, preferences and changes from the
+    reference, as the model (and the validator) count them."""
+    from .solver import cost_term
+
+    w = data.weights
+    total = sum(cost_term(o, agent.cost_per_hour, w.cost) for o in chosen) if w.cost > 0 else 0
+    on = {grid.days[o.day]: o for o in chosen}
+    days = set(grid.days)
+    for p in agent.preferences:
+        if p.day not in days or p.weight == 0:
+            continue
+        working = p.day in on
+        if p.template is None:
+            missed = working if p.want else not working
+        else:
+            has = working and on[p.day].template == p.template
+            missed = not has if p.want else has
+        total += w.preference * p.weight * missed
+    if data.reference is not None and w.change > 0:
+        ref = {s.day: (s.template, pd.Timestamp(s.start)) for s in data.reference.shifts
+               if s.agent == agent.id and s.day in days}
+        now = {d: (o.template, o.start) for d, o in on.items()}
+        total += w.change * sum(ref.get(d) != now.get(d) for d in set(ref) | set(now))
+    return float(total)
+
+
 # -- the generator ------------------------------------------------------------------------------------
 @dataclass
 class Outcome:
@@ -301,6 +329,36 @@ class ColumnGenerator:
             found.append(pricer.column([values[oi][1] for oi in chosen], cost, self.options))
         return found, bound, status
 
+    def seed(self, roster: Roster) -> int:
+        """Columns from a roster (each agent's schedule in it): the LP then starts from that roster's
+        value instead of from nothing. Returns how many were new."""
+        lookup = {(o.day, o.template, o.first): o for o in self.options}
+        days = {day: d for d, day in enumerate(self.grid.days)}
+        group_of = {a.id: g for g, group in enumerate(self.groups) for a in group.agents}
+        agents = {a.id: a for a in self.data.agents}
+        by_agent: dict[str, list] = {a.id: [] for a in self.data.agents}
+        for sh in roster.shifts:
+            by_agent.setdefault(sh.agent, []).append(sh)
+        queue_index = {q: k for k, q in enumerate(self.rows.queues)}
+        added = 0
+        for agent, shifts in by_agent.items():
+            placements, chosen = [], []
+            for sh in shifts:
+                o = lookup.get((days.get(sh.day), sh.template, self.grid.index_of(pd.Timestamp(sh.start))))
+                if o is None:
+                    break
+                starts = tuple(self.grid.index_of(pd.Timestamp(b.start)) for b in sh.breaks)
+                queues = tuple((i, queue_index[g.queue]) for g in sh.segments
+                               for i in range(self.grid.index_of(pd.Timestamp(g.start)),
+                                              self.grid.index_of(pd.Timestamp(g.end))) if i < self.grid.size)
+                placements.append(Placement(o.index, starts, queues))
+                chosen.append(o)
+            else:
+                g = group_of[agent]
+                cost = schedule_cost(self.data, agents[agent], chosen, self.grid)
+                added += self.add(self.pricers[g].column(placements, cost, self.options))
+        return added
+
     def add(self, column: Column) -> bool:
         key = (column.group, column.key)
         if key in self.seen:
@@ -312,7 +370,8 @@ class ColumnGenerator:
     def reduced_cost(self, column: Column, duals: np.ndarray, group_duals: np.ndarray) -> float:
         return column.cost - float(duals[column.rows].sum()) - float(group_duals[column.group])
 
-    def run(self, seconds: float, seed: int = 0, alpha: float = 0.5, tolerance: float = 1e-3) -> Outcome:
+    def run(self, seconds: float, seed: int = 0, alpha: float = 0.5, tolerance: float = 1e-3,
+            start: Roster | None = None) -> Outcome:
         started = clock.perf_counter()
         deadline = started + seconds
         pool = ThreadPoolExecutor(self.workers)
@@ -323,11 +382,16 @@ class ColumnGenerator:
             # First columns: each group's best schedule with nothing covered yet (coverage valued
             # at the under-coverage weight, so the first columns already work where demand is).
             first = np.where(self.rows.need > 0, self.rows.under, 0.0)
-            for found, _, status in pool.map(lambda g: self.price(g, first, 5.0, seed), range(len(self.groups))):
-                if not found:
+            if start is not None:
+                self.seed(start)
+            budget = max(min(5.0, seconds / max(1, len(self.groups)) * self.workers), 0.05)
+            for found, _, status in pool.map(lambda g: self.price(g, first, budget, seed), range(len(self.groups))):
+                if not found and status == cp_model.INFEASIBLE:
                     raise Infeasible(status)
                 for c in found:
                     self.add(c)
+            if {c.group for c in self.columns} != set(range(len(self.groups))):
+                raise OutOfTime()
             while clock.perf_counter() < deadline:
                 lp, duals, group_duals, _ = self.solve_lp()
                 center = duals if center is None else center
@@ -368,6 +432,10 @@ class ColumnGenerator:
                 return -math.inf
             total += len(self.groups[g].agents) * bound
         return total
+
+
+class OutOfTime(Exception):
+    """The time ran out before every group had a schedule: no master problem to solve."""
 
 
 class Infeasible(Exception):

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from .domain import Agent, RosterInput
+from .domain import Agent, Break, Roster, RosterInput, Segment, Shift
 from .options import Grid, ShiftOption
 
 
@@ -34,16 +34,18 @@ def greedy_choice(data: RosterInput, grid: Grid, options: list[ShiftOption],
                 opts = [o for o in allowed[a.id] if o.template == template and grid.days[o.day] == day]
                 if opts:
                     _take(mine, opts[0], queues, residual, size)
-        while True:
+        pool = allowed[a.id]
+        longest = max((o.paid_minutes for o in pool), default=0)
+        while pool:
             need_more = _below_minimum(a, mine, grid)
-            candidates = [o for o in allowed[a.id] if _fits(data, a, own, mine, o, grid)]
-            if not candidates:
+            scores = _scores(pool, queues, residual, size)
+            # Best score first; only the options tried are checked against the rules.
+            best = next((k for k in np.argsort(-scores, kind="stable")
+                         if (scores[k] > 0 or need_more) and _fits(data, a, own, mine, pool[k], grid)
+                         and _keeps_minimum_reachable(a, mine, pool[k], grid, longest)), None)
+            if best is None:
                 break
-            scores = _scores(candidates, queues, residual, size)
-            best = int(np.argmax(scores))
-            if scores[best] <= 0 and not need_more:
-                break
-            _take(mine, candidates[best], queues, residual, size)
+            _take(mine, pool[best], queues, residual, size)
         chosen[a.id] = mine
     return chosen
 
@@ -68,6 +70,17 @@ def _take(mine, option, queues, residual, size):
         lacking = [q for q in queues if residual[q][i] > 0]
         if lacking:
             residual[max(lacking, key=lambda q: residual[q][i])][i] -= 1
+
+
+def _keeps_minimum_reachable(a: Agent, mine, o: ShiftOption, grid, longest: int) -> bool:
+    """After taking o, the week's minimum hours can still be met within its days left."""
+    c = a.contract
+    w0 = (o.day // 7) * 7
+    if c.min_hours <= 0 or w0 + 7 > len(grid.days):
+        return True
+    week = [m for m in mine if w0 <= m.day < w0 + 7] + [o]
+    short = c.min_hours * 60 - sum(m.paid_minutes for m in week)
+    return short <= 0 or short <= (c.max_days - len(week)) * longest
 
 
 def _below_minimum(a: Agent, mine, grid) -> bool:
@@ -129,3 +142,58 @@ def _fits(data: RosterInput, a: Agent, own, mine: list[ShiftOption], o: ShiftOpt
         if len(weekends) > own.max_weekends:
             return False
     return True
+
+
+def greedy_roster(data: RosterInput, grid: Grid, options: list[ShiftOption]) -> Roster:
+    """A complete roster from the greedy choice: breaks placed where coverage can best spare the
+    agent, each on-queue interval on the agent's queue that lacks the most. Built in seconds even
+    for a large site, so a valid roster exists long before any search has run."""
+    from .colgen import best_breaks
+    from .options import allowed_options
+
+    allowed = {a.id: allowed_options(data, a, options) for a in data.agents}
+    chosen = greedy_choice(data, grid, options, allowed)
+    queues = [r.queue for r in data.requirements]
+    need = {r.queue: np.ceil(np.asarray(r.agents, float) - 1e-9) for r in data.requirements}
+    have = {q: np.zeros(grid.size) for q in queues}
+    agents = {a.id: a for a in data.agents}
+    templates = {t.id: t for t in data.templates}
+    usable = {}
+    for a_id, opts in chosen.items():
+        for o in opts:
+            qs = [q for q in agents[a_id].skills if q in need
+                  and (not templates[o.template].skills or q in templates[o.template].skills)]
+            usable[a_id, o.index] = qs
+            if qs:  # count the whole shift on its neediest queue first; breaks come off below
+                last = min(o.end_index, grid.size)
+                have[qs[0]][o.first:last] += 1
+    shifts = []
+    for a_id, opts in chosen.items():
+        for o in sorted(opts, key=lambda o: o.first):
+            qs = usable[a_id, o.index]
+            last = min(o.end_index, grid.size)
+            if qs:
+                have[qs[0]][o.first:last] -= 1
+                spare = np.max([have[q] - need[q] >= 0 for q in qs], axis=0).astype(float)
+                cost = 1.0 - spare  # taking the agent away hurts where no queue has one to spare
+            else:
+                cost = np.zeros(grid.size)
+            starts, _ = best_breaks(o, np.concatenate([[0.0], np.cumsum(cost)]))
+            on_break = {i for p, w in zip(starts, o.breaks) for i in range(p, p + w.length)}
+            segments: list[Segment] = []
+            for i in range(o.first, last):
+                if i in on_break or not qs:
+                    continue
+                q = max(qs, key=lambda q: need[q][i] - have[q][i])
+                have[q][i] += 1
+                if segments and segments[-1].queue == q and segments[-1].end == grid.instant(i):
+                    segments[-1].end = grid.instant(i + 1)
+                else:
+                    segments.append(Segment(start=grid.instant(i), end=grid.instant(i + 1), queue=q))
+            rules = templates[o.template].breaks
+            breaks = [Break(name=r.name, start=grid.instant(p), end=grid.instant(p + w.length))
+                      for r, w, p in zip(rules, o.breaks, starts)]
+            shifts.append(Shift(agent=a_id, day=grid.days[o.day], template=o.template, start=o.start, end=o.end,
+                                breaks=breaks, segments=segments))
+    shifts.sort(key=lambda s: (s.agent, s.start))
+    return Roster(shifts=shifts)

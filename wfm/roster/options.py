@@ -117,3 +117,27 @@ def expand_options(data: RosterInput, grid: Grid) -> list[ShiftOption]:
                                for b in t.breaks)
                 out.append(ShiftOption(len(out), d, t.id, start, first, length, t.paid_minutes, breaks, step))
     return out
+
+
+def eligible(data: RosterInput, agent, option: ShiftOption, templates: dict[str, ShiftTemplate]) -> bool:
+    """The template lets the agent work at least one of its queues (a required one, when
+    requirements are per queue), and the contract does not cap it at zero."""
+    t = templates[option.template]
+    if agent.contract.template_caps.get(t.id) == 0:
+        return False
+    queues = {r.queue for r in data.requirements}
+    usable = set(agent.skills) & queues if queues else set(agent.skills)
+    return not t.skills or bool(set(t.skills) & usable)
+
+
+def blocked(agent, option: ShiftOption) -> bool:
+    """The option overlaps a period the agent cannot work."""
+    return any(option.start < pd.Timestamp(p.end) and pd.Timestamp(p.start) < option.end
+               for p in agent.unavailable_periods)
+
+
+def allowed_options(data: RosterInput, agent, options: list[ShiftOption]) -> list[ShiftOption]:
+    """The options an agent may be given at all (eligible and not blocked; leave and fixed days
+    are rules, checked where rules are)."""
+    templates = {t.id: t for t in data.templates}
+    return [o for o in options if eligible(data, agent, o, templates) and not blocked(agent, o)]

@@ -30,7 +30,7 @@ from ortools.sat.python import cp_model
 from . import service_goal
 from .hint import greedy_choice
 from .domain import Break, Roster, RosterInput, Segment, Shift
-from .options import Grid, ShiftOption, expand_options
+from .options import Grid, ShiftOption, blocked as options_blocked, eligible, expand_options
 
 Progress = Callable[[float, float, float], None]  # objective, bound, seconds
 
@@ -59,18 +59,21 @@ def cost_term(option: ShiftOption, cost_per_hour: float, weight: float) -> int:
 class RosterModel:
     def __init__(self, data: RosterInput, explain: bool = False, *, agents=None, pricing: bool = False,
                  grid: Grid | None = None, options: list[ShiftOption] | None = None, start: Roster | None = None,
-                 fixed: Roster | None = None, free_days: set[int] | None = None):
+                 fixed: Roster | None = None, free_days: set[int] | None = None,
+                 candidates: dict[str, set[int]] | None = None):
         """The whole roster model; with `pricing`, only the given agents' own rules and soft terms
         (no breaks, coverage or cross-agent terms): the column generator prices schedules with it.
         `start` is a roster to start from (else a greedy one, unless a reference is given).
         Neighbourhood models (large-neighbourhood search) model only `agents`: the other agents'
         shifts (`fixed`) count as constants in coverage, shift demand and fairness, and with
-        `free_days` the modelled agents keep their `start` shifts on every other day."""
+        `free_days` the modelled agents keep their `start` shifts on every other day; `candidates`
+        narrows an agent's shift options to those listed (a search restricted to promising shifts)."""
         self.data, self.explain, self.pricing = data, explain, pricing
-        self.fixed = fixed
+        self.fixed, self.candidates, self.free_days = fixed, candidates, free_days
         self.agents = list(agents) if agents is not None else list(data.agents)
         self.grid = grid or Grid(data)
         self.options = options if options is not None else expand_options(data, self.grid)
+        self.current = self._choices_of(start) if free_days is not None else set()
         self.m = cp_model.CpModel()
         self.assumptions: dict[str, cp_model.IntVar] = {}
         self.penalties: list[tuple[str, int, object]] = []  # (rule, weight, expression)
@@ -125,28 +128,17 @@ class RosterModel:
         if lit is not None:
             constraint.OnlyEnforceIf(lit)
 
-    def _eligible(self, agent, option: ShiftOption) -> bool:
-        """The template lets the agent work at least one of its queues (a required one, when
-        requirements are per queue), and the contract does not cap it at zero."""
-        t = self.tmpl[option.template]
-        if agent.contract.template_caps.get(t.id) == 0:
-            return False
-        usable = set(agent.skills) & set(self.queues) if self.queues else set(agent.skills)
-        return not t.skills or bool(set(t.skills) & usable)
-
     # -- variables ---------------------------------------------------------------------------
-    def _blocked(self, agent, option: ShiftOption) -> bool:
-        """The option overlaps a period the agent cannot work."""
-        return any(option.start < pd.Timestamp(p.end) and pd.Timestamp(p.start) < option.end
-                   for p in agent.unavailable_periods)
-
     def _variables(self):
         self.x: dict[tuple[str, int], cp_model.IntVar] = {}
         self.by_agent_day: dict[tuple[str, int], list[ShiftOption]] = defaultdict(list)
         for a in self.agents:
-            for o in self.options:
-                eligible, blocked = self._eligible(a, o), self._blocked(a, o)
-                if eligible and not blocked:
+            mine = self.candidates.get(a.id) if self.candidates is not None else None
+            for o in (self.options if mine is None else [self.options[i] for i in sorted(mine)]):
+                if self.free_days is not None and o.day not in self.free_days and (a.id, o.index) not in self.current:
+                    continue  # outside the free days only the current shift exists (and is kept)
+                ok, blocked = eligible(self.data, a, o, self.tmpl), options_blocked(a, o)
+                if ok and not blocked:
                     self.x[a.id, o.index] = self.m.NewBoolVar(f"x[{a.id},{o.index}]")
                     self.by_agent_day[a.id, o.day].append(o)
                 elif self.explain:  # keep it, forbidden by a named rule, so conflicts can cite it
@@ -191,9 +183,11 @@ class RosterModel:
 
     # -- breaks and on-queue time --------------------------------------------------------------
     def _breaks(self):
-        """Implicit break placement; fills self.on_break[a][i] (expressions) and self.bs."""
+        """Implicit break placement; fills self.bs and self.on_break[a][i] (a short list of
+        variables: one per break length and start position, summed over templates, so an
+        interval's on-break term stays a few variables however many templates there are)."""
         self.bs: dict[tuple, cp_model.IntVar] = {}
-        self.on_break = defaultdict(lambda: defaultdict(list))
+        starting = defaultdict(list)  # (agent, start interval, length) -> break variables
         for (a, d), opts in self.by_agent_day.items():
             by_template = defaultdict(list)
             for o in opts:
@@ -215,49 +209,77 @@ class RosterModel:
                         self.m.Add(b <= sum(xs))
                         vars_k[p] = b
                         self.bs[a, d, t_id, k, p] = b
-                        for i in range(p, p + length):
-                            self.on_break[a][i].append(b)
+                        starting[a, p, length].append(b)
                     self.m.Add(sum(vars_k.values()) == worked)
                     starts_k.append((sum(p * b for p, b in vars_k.items()), length))
                 # Breaks in list order, not overlapping.
                 for (s1, len1), (s2, _) in zip(starts_k, starts_k[1:]):
                     self.m.Add(s2 >= s1 + len1 * worked)
+        self.on_break = defaultdict(lambda: defaultdict(list))
+        for (a, p, length), bs in starting.items():
+            if len(bs) == 1:
+                started = bs[0]
+            else:  # one shift at a time, so at most one of them: their sum is a boolean
+                started = self.m.NewBoolVar(f"break_at[{a},{p},{length}]")
+                self.m.Add(started == sum(bs))
+            for i in range(p, p + length):
+                self.on_break[a][i].append(started)
+
+    def _presence(self, a: str, options: list[ShiftOption], name: str) -> dict[int, object]:
+        """Per interval, a boolean: one of these (never overlapping) shifts of agent a runs then.
+        Built as a running sum, present(i) = present(i-1) + starting(i) - ending(i), so each
+        constraint has a handful of terms instead of every option that covers the interval."""
+        starts, ends = defaultdict(list), defaultdict(list)
+        for o in options:
+            last = min(o.end_index, self.grid.size)
+            if o.first < last:
+                starts[o.first].append(self.x[a, o.index])
+                ends[last].append(self.x[a, o.index])
+        present, previous = {}, 0
+        if not starts:
+            return present
+        for i in range(min(starts), max(ends)):
+            on, off = starts.get(i, []), ends.get(i, [])
+            if on or off:
+                var = self.m.NewBoolVar(f"{name}[{a},{i}]")
+                self.m.Add(var == previous + sum(on) - sum(off))
+                previous = var
+            if not isinstance(previous, int):
+                present[i] = previous
+        return present
 
     def _coverage(self):
         self.z: dict[tuple[str, int, str], object] = {}
         self.under, self.over = {}, {}
         if not self.data.requirements:  # demand per (day, template) only
             return
-        self.covering = defaultdict(lambda: defaultdict(list))
-        for (a, o_idx), var in self.x.items():
-            o = self.options[o_idx]
-            for i in range(o.first, min(o.end_index, self.grid.size)):
-                self.covering[a][i].append((var, o))
         staffed = defaultdict(list)
-        agents = {a.id: a for a in self.agents}
-        for a, cover in self.covering.items():
-            skills = [q for q in agents[a].skills if q in self.queues]
-            for i, entries in cover.items():
-                on_queue = sum(v for v, _ in entries) - sum(self.on_break[a].get(i, []))
-                if not skills:
-                    continue
-                restricted = any(self.tmpl[o.template].skills and skills[0] not in self.tmpl[o.template].skills
-                                 for _, o in entries)
-                if len(skills) == 1 and not restricted:
-                    self.z[a, i, skills[0]] = on_queue
+        for a in self.agents:
+            skills = [q for q in a.skills if q in self.queues]
+            mine = [o for d in range(len(self.grid.days)) for o in self.by_agent_day[a.id, d]]
+            if not skills or not mine:
+                continue
+            working = self._presence(a.id, mine, "working")
+            # Queues a shift's template does not allow: the agent may take queue q only while a
+            # shift allowing q runs.
+            allows = {q: [o for o in mine if not self.tmpl[o.template].skills or q in self.tmpl[o.template].skills]
+                      for q in skills}
+            limited = {q: self._presence(a.id, opts, f"may_{q}") for q, opts in allows.items() if len(opts) < len(mine)}
+            for i, present in working.items():
+                on_queue = present - sum(self.on_break[a.id].get(i, []))
+                if len(skills) == 1 and not limited:
+                    self.z[a.id, i, skills[0]] = on_queue
                     staffed[skills[0], i].append(on_queue)
                     continue
                 zs = {}
                 for q in skills:
-                    zq = self.m.NewBoolVar(f"z[{a},{i},{q}]")
-                    allowed = [v for v, o in entries if not self.tmpl[o.template].skills
-                               or q in self.tmpl[o.template].skills]
-                    if len(allowed) < len(entries):
-                        self.m.Add(zq <= sum(allowed))
+                    zq = self.m.NewBoolVar(f"z[{a.id},{i},{q}]")
+                    if q in limited:
+                        self.m.Add(zq <= limited[q].get(i, 0))
                     zs[q] = zq
-                    self.z[a, i, q] = zq
+                    self.z[a.id, i, q] = zq
                     staffed[q, i].append(zq)
-                if restricted and len(skills) == 1:  # a shift that may not take this queue: idle, not on it
+                if limited and len(skills) == 1:  # a shift that may not take this queue: idle, not on it
                     self.m.Add(sum(zs.values()) <= on_queue)
                 else:
                     self.m.Add(sum(zs.values()) == on_queue)
@@ -614,6 +636,13 @@ class RosterModel:
         chosen = greedy_choice(self.data, self.grid, self.options, allowed)
         return {(a, o.index) for a, opts in chosen.items() for o in opts}
 
+    def _choices_of(self, roster: Roster) -> set[tuple[str, int]]:
+        """(agent, option) of each shift of a roster, before any variable exists."""
+        lookup = {(o.day, o.template, o.first): o.index for o in self.options}
+        days = {day: d for d, day in enumerate(self.grid.days)}
+        return {(sh.agent, lookup[key]) for sh in roster.shifts
+                if (key := (days.get(sh.day), sh.template, self.grid.index_of(pd.Timestamp(sh.start)))) in lookup}
+
     def _choices(self, roster: Roster) -> set[tuple[str, int]]:
         """(agent, option) of each shift of a roster (shifts that match no option are left out)."""
         days = {day: d for d, day in enumerate(self.grid.days)}
@@ -753,10 +782,10 @@ FULL_MODEL_LIMIT = 20_000
 
 
 def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveResult:
-    """Column generation for a lower bound and a first roster; then, on small sites, the full
-    CP-SAT model (first under the choices the LP is unanimous about, then free) and on large sites
-    large-neighbourhood search around it, for the rest of the time. The best roster by the
-    validator's score is returned, with the best lower bound."""
+    """A greedy roster first (valid within seconds on any site); column generation for a lower
+    bound and a better roster; then, on small sites, the full CP-SAT model (first under the choices
+    the LP is unanimous about, then free) and on large sites large-neighbourhood search, for the
+    rest of the time. The best roster by the validator's score is returned, with the best bound."""
     from . import colgen
     from .validator import validate
 
@@ -764,31 +793,63 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
     limit = data.solver.time_limit_seconds
     grid = Grid(data)
     options = expand_options(data, grid)
-    if not colgen.applies(data) or colgen.cost(data, options) > COLGEN_LIMIT:
-        if len(data.agents) * len(options) > FULL_MODEL_LIMIT:  # repair an empty roster, then improve
-            return _neighbourhood_search(data, grid, options, Roster(shifts=[]), None, started, progress)
-        return _full_model(data, grid, options, None, None, {}, limit, started, progress)
-    first, bound, size, fixings = _column_generation(data, grid, options, limit, started, progress)
-    if first is None and size is None:  # some agent has no schedule at all within its rules
-        return SolveResult("INFEASIBLE", None, seconds=clock.perf_counter() - started,
-                           conflicts=explain_infeasibility(data))
-    if first is None:
-        return _full_model(data, grid, options, None, bound, {}, limit, started, progress)
-    score = validate(data, first).objective
-    if bound is not None and score <= bound:
-        return SolveResult("OPTIMAL", first, score, bound, clock.perf_counter() - started)
+    greedy, valid = _greedy_start(data, grid, options, started, progress)
+    best = SolveResult("FEASIBLE", greedy, validate(data, greedy).objective, None, 0.0) if valid is None else None
+    seed = greedy if valid is None else Roster(shifts=[s for s in greedy.shifts if s.agent in valid]) \
+        if greedy is not None else None
+    bound, fixings, promising, size = None, {}, None, len(data.agents) * len(options)
+    if colgen.applies(data) and colgen.cost(data, options) <= COLGEN_LIMIT:
+        first, bound, size, (fixings, promising) = _column_generation(data, grid, options, limit, started,
+                                                                      progress, seed)
+        if first is None and size is None:  # some agent has no schedule at all within its rules
+            return SolveResult("INFEASIBLE", None, seconds=clock.perf_counter() - started,
+                               conflicts=explain_infeasibility(data))
+        if first is not None:
+            best = _better(best, SolveResult("FEASIBLE", first, validate(data, first).objective, bound, 0.0)) \
+                if best is not None else SolveResult("FEASIBLE", first, validate(data, first).objective, bound, 0.0)
+    if best is not None and bound is not None:
+        best.bound = bound
+        if best.objective <= bound:
+            best.status, best.seconds = "OPTIMAL", clock.perf_counter() - started
+            return best
     if size > FULL_MODEL_LIMIT:
-        return _neighbourhood_search(data, grid, options, first, bound, started, progress)
+        start = best.roster if best is not None else (greedy or Roster(shifts=[]))
+        return _neighbourhood_search(data, grid, options, start, bound, started, progress, promising)
+    if best is None:
+        return _full_model(data, grid, options, None, bound, {}, limit, started, progress)
     left = limit - (clock.perf_counter() - started)
-    best = SolveResult("FEASIBLE", first, score, bound, 0.0)
     if fixings:
-        best = _better(best, _full_model(data, grid, options, first, bound, fixings, RINS_SHARE * left,
+        best = _better(best, _full_model(data, grid, options, best.roster, bound, fixings, RINS_SHARE * left,
                                          started, progress))
     if best.status != "OPTIMAL" or fixings:
         left = limit - (clock.perf_counter() - started)
         best = _better(best, _full_model(data, grid, options, best.roster, bound, {}, left, started, progress))
     best.seconds = clock.perf_counter() - started
     return best
+
+
+# The greedy start is skipped above this much work (agents x options x shifts an agent takes).
+GREEDY_LIMIT = 50_000_000
+
+
+def _greedy_start(data, grid, options, started, progress):
+    """(greedy roster or None, None if it keeps every rule else the agents whose schedules do)."""
+    from .hint import greedy_roster
+    from .validator import validate
+
+    shifts_each = max(1, len(grid.days) * 5 // 7)
+    if len(data.agents) * len(options) * shifts_each > GREEDY_LIMIT:
+        return None, set()
+    roster = greedy_roster(data, grid, options)
+    report = validate(data, roster)
+    if report.feasible:
+        if progress is not None:
+            progress(report.objective, 0.0, clock.perf_counter() - started)
+        return roster, None
+    broken = {v.agent for v in report.violations}
+    if None in broken:  # a roster-wide rule is broken: no agent's schedule can be trusted alone
+        return roster, set()
+    return roster, {a.id for a in data.agents} - broken
 
 
 RINS_SHARE = 0.35
@@ -837,9 +898,10 @@ def _full_model(data, grid, options, start, bound, fixings, seconds, started, pr
     return result
 
 
-def _neighbourhood_search(data, grid, options, roster, bound, started, progress) -> SolveResult:
+def _neighbourhood_search(data, grid, options, roster, bound, started, progress, promising=None) -> SolveResult:
     """Large-neighbourhood search from `roster`; agents whose schedule in it breaks a rule are
-    repaired first."""
+    repaired first. With `promising` options per agent (from column generation), neighbourhood
+    models offer an agent only those and its current shifts: far smaller models, more steps."""
     from . import lns
     from .validator import validate
 
@@ -848,9 +910,18 @@ def _neighbourhood_search(data, grid, options, roster, bound, started, progress)
     broken = {v.agent for v in report.violations if v.agent is not None}
     score = None if broken else report.objective
 
+    lookup = {(o.day, o.template, o.first): o.index for o in options}
+    days = {day: d for d, day in enumerate(grid.days)}
+
     def model(agents, fixed, start, free_days):
+        candidates = None
+        if promising is not None:
+            candidates = {a.id: set(promising.get(a.id, ())) for a in agents}
+            for sh in start.shifts:
+                key = (days[sh.day], sh.template, grid.index_of(pd.Timestamp(sh.start)))
+                candidates[sh.agent].add(lookup[key])
         return RosterModel(data, agents=agents, grid=grid, options=options, start=start, fixed=fixed,
-                           free_days=free_days)
+                           free_days=free_days, candidates=candidates)
 
     def better(current, gain):
         nonlocal score
@@ -873,7 +944,7 @@ def _neighbourhood_search(data, grid, options, roster, bound, started, progress)
     return SolveResult(status, roster, score, bound, seconds)
 
 
-def _column_generation(data, grid, options, limit, started, progress):
+def _column_generation(data, grid, options, limit, started, progress, start=None):
     """(roster from the columns or None, lower bound or None, number of (agent, option) pairs,
     None when some agent has no feasible schedule)."""
     from . import colgen
@@ -886,9 +957,11 @@ def _column_generation(data, grid, options, limit, started, progress):
     gen = colgen.ColumnGenerator(data, grid, options, pricing_model, workers=params.workers)
     size = sum(len(g.agents) * len(g.options) for g in gen.groups)
     try:
-        outcome = gen.run(limit * COLGEN_SHARE, seed=params.seed)
+        outcome = gen.run(limit * COLGEN_SHARE, seed=params.seed, start=start)
     except colgen.Infeasible:
-        return None, None, None, {}
+        return None, None, None, ({}, None)
+    except colgen.OutOfTime:
+        return None, None, size, ({}, None)
     # Every penalty is non-negative, so 0 bounds the objective too; the Lagrangian bound of an
     # unconverged run can lie below it.
     bound = max(math.ceil(outcome.bound - 1e-6), 0) if outcome.bound is not None else None
@@ -896,11 +969,15 @@ def _column_generation(data, grid, options, limit, started, progress):
     assignment = colgen.master_roster(gen, outcome, seconds=min(0.15 * limit, max(left * 0.3, 0.5)),
                                       seed=params.seed, workers=params.workers)
     if assignment is None:
-        return None, bound, size, {}
+        return None, bound, size, ({}, None)
     roster = colgen.roster_of(assignment, options, grid, gen.rows.queues, data)
     if progress is not None:
         from .validator import validate
 
         progress(validate(data, roster).objective, bound if bound is not None else 0.0,
                  clock.perf_counter() - started)
-    return roster, bound, size, colgen.lp_fixings(gen, outcome)
+    promising = {}  # per agent: every option some column of its group uses
+    for c in outcome.columns:
+        for a in gen.groups[c.group].agents:
+            promising.setdefault(a.id, set()).update(p.option for p in c.shifts)
+    return roster, bound, size, (colgen.lp_fixings(gen, outcome), promising)

@@ -1,0 +1,348 @@
+"""Roster solver strength: the Curtois-Qu importer and CLI contract, the new working-pattern rules
+both ways, column generation's lower bound against proven optima, and large-neighbourhood search.
+
+The benchmark objective is recomputed here from the CSV grid with the benchmark's own rules
+(`curtois_score`), independently of the importer, the solver and the validator."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date, time, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings, strategies as st
+from typer.testing import CliRunner
+
+from wfm.cli import app
+from wfm.domain import Horizon
+from wfm.roster import colgen, curtois, lns
+from wfm.roster.domain import (Agent, BreakRule, Contract, QueueRequirement, Roster, RosterInput, Rules, Shift,
+                               ShiftRequirement, ShiftTemplate, SolverParams, Weights)
+from wfm.roster.hint import greedy_roster
+from wfm.roster.options import Grid, expand_options
+from wfm.roster.solver import RosterModel, solve_roster
+from wfm.roster.validator import validate
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "curtois"
+needs_shared = pytest.mark.skipif(not SHARED.exists(), reason="../shared/benchmarks/curtois not present (a user's clone)")
+
+SMALL = """# a small instance in the benchmark's format
+SECTION_HORIZON
+14
+
+SECTION_SHIFTS
+E,480,
+L,480,E
+
+SECTION_STAFF
+A,E=14|L=14,4320,2880,5,2,2,1
+B,E=14|L=14,4320,2880,5,2,2,1
+C,E=14|L=0,3840,2400,4,2,2,1
+D,E=3|L=14,4320,2880,5,2,2,1
+
+SECTION_DAYS_OFF
+A,0
+C,6
+
+SECTION_SHIFT_ON_REQUESTS
+A,2,E,2
+B,3,L,3
+D,9,L,1
+
+SECTION_SHIFT_OFF_REQUESTS
+C,4,E,2
+B,10,E,1
+
+SECTION_COVER
+""" + "\n".join(f"{d},{s},{n},100,1" for d in range(14) for s, n in (("E", 2), ("L", 1))) + "\n"
+
+
+def curtois_score(text: str, grid: list[list[str]]) -> tuple[int, list[str]]:
+    """The benchmark's objective and broken hard rules, straight from its README's semantics."""
+    sec, data = None, {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("SECTION_"):
+            sec = data.setdefault(line, [])
+        else:
+            sec.append(line.split(","))
+    days = int(data["SECTION_HORIZON"][0][0])
+    shifts = {f[0]: (int(f[1]), [x for x in (f[2] if len(f) > 2 else "").split("|") if x]) for f in data["SECTION_SHIFTS"]}
+    row = {r[0]: r[1:] for r in grid}
+    broken, score = [], 0
+    for f in data["SECTION_STAFF"]:
+        e, work = f[0], row[f[0]]
+        caps = dict(kv.split("=") for kv in f[1].split("|"))
+        for s, cap in caps.items():
+            if sum(c == s for c in work) > int(cap):
+                broken.append(f"{e} max shifts {s}")
+        minutes = sum(shifts[c][0] for c in work if c)
+        if not int(f[3]) <= minutes <= int(f[2]):
+            broken.append(f"{e} total minutes {minutes}")
+        runs, start = [], 0
+        for d in range(1, days + 1):
+            if d == days or bool(work[d]) != bool(work[start]):
+                runs.append((start, d - start, bool(work[start])))
+                start = d
+        for s0, n, on in runs:
+            inside = s0 > 0 and s0 + n < days
+            if on and n > int(f[4]):
+                broken.append(f"{e} max consecutive")
+            if inside and on and n < int(f[5]):
+                broken.append(f"{e} min consecutive")
+            if inside and not on and n < int(f[6]):
+                broken.append(f"{e} min days off")
+        weekends = sum(1 for k in range(days // 7) if work[7 * k + 5] or work[7 * k + 6])
+        if weekends > int(f[7]):
+            broken.append(f"{e} weekends")
+        for d in range(days - 1):
+            if work[d] and work[d + 1] in shifts[work[d]][1]:
+                broken.append(f"{e} {work[d]} then {work[d + 1]}")
+    for f in data.get("SECTION_DAYS_OFF", []):
+        if any(row[f[0]][int(d)] for d in f[1:]):
+            broken.append(f"{f[0]} works a day off")
+    for f in data.get("SECTION_SHIFT_ON_REQUESTS", []):
+        score += int(f[3]) * (row[f[0]][int(f[1])] != f[2])
+    for f in data.get("SECTION_SHIFT_OFF_REQUESTS", []):
+        score += int(f[3]) * (row[f[0]][int(f[1])] == f[2])
+    for f in data["SECTION_COVER"]:
+        n = sum(row[e][int(f[0])] == f[1] for e in row)
+        score += int(f[3]) * max(int(f[2]) - n, 0) + int(f[4]) * max(n - int(f[2]), 0)
+    return score, broken
+
+
+# -- importer and CLI contract -----------------------------------------------------------------------
+
+def test_importer_maps_every_section(tmp_path):
+    path = tmp_path / "small.txt"
+    path.write_text(SMALL)
+    data = curtois.load(path)
+    assert data.horizon.dates()[0].weekday() == 0 and len(data.horizon.dates()) == 14
+    assert {t.id: t.not_followed_by for t in data.templates} == {"E": [], "L": ["E"]}
+    c = {a.id: a.contract for a in data.agents}
+    assert c["C"].template_caps == {"L": 0} and c["D"].template_caps == {"E": 3}
+    assert (c["A"].horizon_max_hours, c["A"].horizon_min_hours) == (72, 48)
+    assert (c["C"].max_consecutive_days, c["C"].min_consecutive_days, c["C"].max_weekends) == (4, 2, 1)
+    agents = {a.id: a for a in data.agents}
+    assert agents["A"].unavailable_days == [date(2024, 1, 1)]
+    assert [(p.template, p.want, p.weight) for p in agents["C"].preferences] == [("E", False, 2)]
+    assert len(data.shift_requirements) == 28
+
+
+def test_bad_file_names_the_line(tmp_path):
+    path = tmp_path / "bad.txt"
+    path.write_text(SMALL.replace("B,3,L,3", "B,3,L,three"))
+    with pytest.raises(Exception, match="line 2[0-9], weight"):
+        curtois.load(path)
+
+
+def test_cli_writes_the_grid_and_one_json_line_scored_like_the_benchmark(tmp_path):
+    path, out = tmp_path / "small.txt", tmp_path / "roster.csv"
+    path.write_text(SMALL)
+    res = CliRunner().invoke(app, ["roster", "curtois", str(path), "--time-limit", "10", "--workers", "1",
+                                   "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    line = json.loads(res.output.strip().splitlines()[-1])
+    assert {"objective", "status", "bound", "seconds"} <= set(line)
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == ["employee"] + [str(d) for d in range(14)]
+    score, broken = curtois_score(SMALL, rows[1:])
+    assert broken == [] and score == line["objective"]
+    assert line["bound"] <= line["objective"]
+
+
+@needs_shared
+def test_instance_1_reaches_the_best_known():
+    data = curtois.load(SHARED / "Instance1.txt", time_limit=20, workers=1)
+    res = solve_roster(data)
+    grid = curtois.grid_rows(data, res.roster)
+    score, broken = curtois_score((SHARED / "Instance1.txt").read_text(), grid)
+    assert broken == [] and score == res.objective == curtois.best_known(SHARED / "Instance1.txt") == 607
+
+
+# -- new rules both ways --------------------------------------------------------------------------------
+
+MON = date(2026, 1, 5)
+
+
+def _plain(agents, days=14, templates=None, rules=None, demand=1):
+    h = Horizon(start=MON, days=days, interval_minutes=60, timezone="Europe/Berlin")
+    templates = templates or [ShiftTemplate(id="D", start_times=[time(8)], length_minutes=480)]
+    return RosterInput(horizon=h, templates=templates, agents=agents, rules=rules or Rules(min_rest_hours=0),
+                       shift_requirements=[ShiftRequirement(day=d, template=t.id, count=demand)
+                                           for d in h.dates() for t in templates],
+                       solver=SolverParams(time_limit_seconds=10, workers=1))
+
+
+def _shift(agent, day, template="D", hour=8, hours=8):
+    import pandas as pd
+    start = pd.Timestamp(f"{day} {hour:02d}:00", tz="Europe/Berlin").to_pydatetime()
+    return Shift(agent=agent, day=day, template=template, start=start, end=start + timedelta(hours=hours))
+
+
+def _rules_broken(data, days_worked, template=None):
+    shifts = [_shift("a", MON + timedelta(days=d), *([template[d]] if template else [])) for d in days_worked]
+    return {v.rule for v in validate(data, Roster(shifts=shifts)).violations}
+
+
+def test_min_consecutive_days_both_ways():
+    data = _plain([Agent(id="a", skills=["q"], contract=Contract(max_hours=168, max_days=7, min_consecutive_days=3))])
+    assert "min consecutive days" in _rules_broken(data, [0, 1, 2, 5, 6, 9, 10, 11])    # 5-6 is a run of 2
+    assert "min consecutive days" not in _rules_broken(data, [0, 5, 6, 7, 12, 13])       # edge runs are exempt
+    res = solve_roster(data)
+    assert validate(data, res.roster).feasible
+
+
+def test_horizon_hours_and_per_contract_rules_both_ways():
+    contract = Contract(max_hours=168, max_days=7, horizon_min_hours=40, horizon_max_hours=56,
+                        max_consecutive_days=2, max_weekends=0)
+    data = _plain([Agent(id="a", skills=["q"], contract=contract)])
+    assert "contract horizon min hours" in _rules_broken(data, [0, 1, 3])
+    assert "contract horizon max hours" in _rules_broken(data, [0, 1, 3, 4, 7, 8, 10, 11])
+    assert "max consecutive days" in _rules_broken(data, [0, 1, 2, 7, 8])
+    assert "max weekends" in _rules_broken(data, [0, 1, 5, 7, 8])
+    res = solve_roster(data)
+    report = validate(data, res.roster)
+    assert report.feasible and res.objective == report.objective
+    worked = len(res.roster.shifts)
+    assert 5 <= worked <= 7  # 40-56 h of 8-h shifts
+
+
+def test_not_followed_by_both_ways():
+    late = ShiftTemplate(id="L", start_times=[time(14)], length_minutes=480, not_followed_by=["E"])
+    early = ShiftTemplate(id="E", start_times=[time(6)], length_minutes=480)
+    data = _plain([Agent(id="a", skills=["q"], contract=Contract(max_hours=168, max_days=7))], days=3,
+                  templates=[early, late])
+    shifts = [_shift("a", MON, "L", 14), _shift("a", MON + timedelta(days=1), "E", 6)]
+    assert "not followed by" in {v.rule for v in validate(data, Roster(shifts=shifts)).violations}
+    res = solve_roster(data)
+    assert validate(data, res.roster).feasible
+
+
+def test_rest_binds_between_a_late_and_an_early_start():
+    """Several start times a day: the solver must keep 11 h between a late end and an early start
+    (a regression: the rest constraints once stopped at the first end time without a clash)."""
+    t = ShiftTemplate(id="D", earliest_start=time(6), latest_start=time(15), step_minutes=60, length_minutes=480)
+    h = Horizon(start=MON, days=7, interval_minutes=60, timezone="Europe/Berlin")
+    need = [1 if (ts.weekday() % 2 == 0 and 15 <= ts.hour < 23) or (ts.weekday() % 2 and 6 <= ts.hour < 14)
+            else 0 for ts in h.interval_starts()]
+    agents = [Agent(id=f"a{k}", skills=["q"], contract=Contract(max_hours=40, max_days=5)) for k in range(2)]
+    data = RosterInput(horizon=h, templates=[t], agents=agents, requirements=[QueueRequirement(queue="q", agents=need)],
+                       rules=Rules(min_rest_hours=11), solver=SolverParams(time_limit_seconds=10, workers=1))
+    res = solve_roster(data)
+    report = validate(data, res.roster)
+    assert report.feasible, [str(v) for v in report.violations]
+    # Alternating late/early days cannot be covered by one agent: both must take part.
+    assert len({s.agent for s in res.roster.shifts}) == 2
+
+
+# -- column generation: the bound is a bound ---------------------------------------------------------------
+
+def _tiny(seed: int) -> RosterInput:
+    import random
+    rng = random.Random(seed)
+    h = Horizon(start=MON, days=3, interval_minutes=60, timezone="Europe/Berlin")
+    need = [rng.choice([0, 1, 1, 2]) if 7 <= ts.hour < 20 else 0 for ts in h.interval_starts()]
+    templates = [ShiftTemplate(id="S", earliest_start=time(7), latest_start=time(12), step_minutes=60,
+                               length_minutes=rng.choice([360, 480]),
+                               breaks=[BreakRule(name="b", minutes=60, earliest_minutes=120, latest_minutes=240)])]
+    agents = [Agent(id=f"a{k}", skills=["q"], contract=Contract(max_hours=rng.choice([8, 16, 24]), max_days=3),
+                    cost_per_hour=rng.choice([0, 5])) for k in range(rng.randint(1, 3))]
+    return RosterInput(horizon=h, templates=templates, agents=agents, requirements=[QueueRequirement(queue="q", agents=need)],
+                       rules=Rules(min_rest_hours=11), weights=Weights(under=100, over=rng.choice([1, 10]), cost=1),
+                       solver=SolverParams(time_limit_seconds=20, workers=1))
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.integers(0, 10_000))
+def test_lagrangian_bound_never_exceeds_the_proven_optimum(seed):
+    data = _tiny(seed)
+    grid = Grid(data)
+    options = expand_options(data, grid)
+    gen = colgen.ColumnGenerator(data, grid, options,
+                                 lambda ag: RosterModel(data, agents=ag, pricing=True, grid=grid, options=options))
+    outcome = gen.run(10.0)
+    plain = RosterModel(data, grid=grid, options=options)  # the full model alone, solved to optimality
+    result = plain.solve(seconds=20)
+    assert result.status == "OPTIMAL"
+    assert outcome.bound <= result.objective + 1e-6
+
+
+def test_columns_priced_under_duals_are_valid_schedules():
+    data = _tiny(3)
+    grid = Grid(data)
+    options = expand_options(data, grid)
+    gen = colgen.ColumnGenerator(data, grid, options,
+                                 lambda ag: RosterModel(data, agents=ag, pricing=True, grid=grid, options=options))
+    outcome = gen.run(5.0)
+    for column in outcome.columns[:20]:
+        agent = gen.groups[column.group].agents[0].id
+        roster = colgen.roster_of({agent: column}, options, grid, gen.rows.queues, data)
+        report = validate(data, roster)
+        assert not [v for v in report.violations if v.agent == agent], [str(v) for v in report.violations]
+
+
+# -- large-neighbourhood search ------------------------------------------------------------------------------
+
+def _site(n=12, seconds=6):
+    h = Horizon(start=MON, days=7, interval_minutes=30, timezone="Europe/Berlin")
+    need = [3 if 8 <= ts.hour < 18 and ts.weekday() < 5 else (1 if 9 <= ts.hour < 15 else 0)
+            for ts in h.interval_starts()]
+    t = ShiftTemplate(id="D", earliest_start=time(7), latest_start=time(11), step_minutes=30, length_minutes=480,
+                      breaks=[BreakRule(name="lunch", minutes=30, earliest_minutes=180, latest_minutes=300, paid=False)])
+    agents = [Agent(id=f"a{k:02d}", skills=["q"], contract=Contract(min_hours=15, max_hours=38, max_days=5))
+              for k in range(n)]
+    return RosterInput(horizon=h, templates=[t], agents=agents, requirements=[QueueRequirement(queue="q", agents=need)],
+                       rules=Rules(min_rest_hours=11, max_weekends=1), weights=Weights(under=100, over=5),
+                       solver=SolverParams(time_limit_seconds=seconds, workers=1))
+
+
+def _model_factory(data, grid, options):
+    def make(agents, fixed, start, free_days):
+        return RosterModel(data, agents=agents, grid=grid, options=options, start=start, fixed=fixed,
+                           free_days=free_days)
+    return make
+
+
+def test_neighbourhood_model_scores_the_current_roster_like_the_validator():
+    """Agents outside the neighbourhood count as fixed coverage: with no per-agent terms, the
+    neighbourhood model's objective at the current roster is the validator's whole objective."""
+    data = _site()
+    grid = Grid(data)
+    options = expand_options(data, grid)
+    roster = greedy_roster(data, grid, options)
+    report = validate(data, roster)
+    assert report.feasible
+    agents = data.agents[:3]
+    ids = {a.id for a in agents}
+    model = RosterModel(data, agents=agents, grid=grid, options=options,
+                        start=Roster(shifts=[s for s in roster.shifts if s.agent in ids]),
+                        fixed=Roster(shifts=[s for s in roster.shifts if s.agent not in ids]))
+    assert lns._hinted_objective(model) == pytest.approx(report.objective)
+
+
+def test_search_only_improves_and_keeps_every_rule():
+    data = _site()
+    grid = Grid(data)
+    options = expand_options(data, grid)
+    start = greedy_roster(data, grid, options)
+    before = validate(data, start).objective
+    roster, search = lns.improve(data, grid, options, start, 6.0, _model_factory(data, grid, options), seed=1)
+    report = validate(data, roster)
+    assert report.feasible and report.objective <= before
+    assert search.stats.iterations > 0
+
+
+def test_search_repairs_an_empty_roster_into_a_valid_one():
+    data = _site(n=6)
+    grid = Grid(data)
+    options = expand_options(data, grid)
+    empty = Roster(shifts=[])
+    broken = {v.agent for v in validate(data, empty).violations}
+    assert broken  # nobody works: every contract minimum is broken
+    roster, search = lns.improve(data, grid, options, empty, 8.0, _model_factory(data, grid, options), broken=broken)
+    assert not search.broken and validate(data, roster).feasible
