@@ -16,19 +16,19 @@ def test_top_level_help_is_a_manual():
     for phrase in ("Start here: wfm demo", "1. wfm forecast", "2. wfm staff", "3. wfm roster", "web view at",
                    "Exit codes", "0 done; 1 no result", "2 bad input", "3 a roster broke a hard rule"):
         assert phrase in text, phrase
-    listed = [n for n in ("demo", "forecast", "staff", "roster", "serve", "apikey")
-              if re.search(rf"│ {n}\s", res.stdout)]
+    expected = ["demo", "forecast", "staff", "roster", "plan", "scenario", "simulate", "serve", "apikey"]
+    listed = [n for n in expected if re.search(rf"│ {n}\s", res.stdout)]
     order = sorted(listed, key=lambda n: re.search(rf"│ {n}\s", res.stdout).start())
-    assert order == ["demo", "forecast", "staff", "roster", "serve", "apikey"]
+    assert order == expected
 
 
 def test_shared_options_have_the_same_names_everywhere():
     group = typer.main.get_command(app)
     options = {name: {o for p in cmd.params if p.param_type_name == "option" for o in p.opts}
                for name, cmd in group.commands.items()}
-    for command in ("staff", "forecast", "roster", "demo"):
+    for command in ("staff", "forecast", "roster", "demo", "plan", "simulate"):
         assert {"--out", "-o"} <= options[command], command
-    for command in ("staff", "forecast"):
+    for command in ("staff", "forecast", "plan"):
         assert {"--interval", "--timezone"} <= options[command], command
-    for command in ("roster", "demo"):
+    for command in ("roster", "demo", "plan"):
         assert {"--time-limit", "--seed"} <= options[command], command

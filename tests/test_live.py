@@ -1,6 +1,7 @@
 """The solver's live line: redrawn on a terminal, one plain line per improvement elsewhere."""
 
 import io
+import re
 import time
 
 from rich.console import Console
@@ -28,3 +29,15 @@ def test_elsewhere_every_improvement_is_one_plain_line():
         show(8.0, float("-inf"), 2.5)
     lines = out.getvalue().splitlines()
     assert lines == ["     1.2 s  objective 10  bound 5  gap 50.0%", "     2.5 s  objective 8  bound -  gap -"]
+
+
+def test_a_lazy_line_waits_for_the_first_solution_and_runs_on_the_solvers_clock():
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=140, color_system=None)
+    with SolverDisplay(console, time_limit=None, title="rostering", lazy=True) as show:
+        time.sleep(0.3)
+        assert out.getvalue() == ""                  # forecasting and staffing: nothing shown yet
+        show(500.0, 100.0, 12.0)
+        time.sleep(0.3)
+    last = [line for line in out.getvalue().replace("\r", "\n").split("\n") if "rostering" in line][-1]
+    assert re.search(r"rostering\s+12\.\d s objective 500 bound 100 gap 80\.0% 1 solution\b", last), last

@@ -34,6 +34,9 @@ requirements, roster (CSV and Excel), scenarios and report.html to out/.
 
   3. [cyan]wfm roster[/] roster_input.json --time-limit 60 --seed 0 --out roster.csv
 
+[bold]All of it from one config file[/], with a simulation of the roster: [cyan]wfm plan[/] \
+sample_data/plan.yaml; what-ifs on it: [cyan]wfm scenario run[/] sample_data/scenarios.yaml.
+
 [bold]Over HTTP[/], with a web view at http://127.0.0.1:8000/ui: [cyan]wfm serve[/] (API keys: \
 [cyan]wfm apikey create[/]).
 
@@ -63,7 +66,7 @@ console = Console()
 err = Console(stderr=True, soft_wrap=True)  # messages stay on one line for scripts that grep them
 
 EXIT_NO_RESULT, EXIT_INPUT, EXIT_RULES_BROKEN = 1, 2, 3
-PIPELINE, SERVICE = "Pipeline", "HTTP service"
+PIPELINE, PLANNING, SERVICE = "Pipeline", "Plans and what-ifs", "HTTP service"
 
 
 def fail(message: str) -> None:
@@ -525,7 +528,7 @@ def apikey_create(
               highlight=False)
 
 
-@app.command()
+@app.command(rich_help_panel=PLANNING)
 def plan(
     config: Path = typer.Argument(..., help="Plan config (YAML or JSON), e.g. sample_data/plan.yaml."),
     out: Path = typer.Option(Path("out/plan"), "--out", "-o", help="Folder for every output of the plan."),
@@ -544,7 +547,9 @@ def plan(
     try:
         cfg = load_config(config, interval=interval, timezone=timezone, time_limit=time_limit, seed=seed,
                           workers=workers)
-        result = run_plan(cfg, out, log=lambda m: err.print(m, highlight=False), progress=_solver_progress)
+        solver = cfg.roster.solver if cfg.roster is not None else None
+        with SolverDisplay(err, solver.time_limit_seconds if solver else None, "rostering", lazy=True) as show:
+            result = run_plan(cfg, out, log=lambda m: err.print(m, highlight=False), progress=show)
     except InputError as exc:
         fail(str(exc))
     _print_metrics("Plan", result.metrics)
@@ -556,10 +561,6 @@ def plan(
     if not result.ok:
         err.print(f"[bold red]roster rejected:[/] {result.roster.reason}", highlight=False)
         raise typer.Exit(3)
-
-
-def _solver_progress(obj, bound, t):
-    err.print(f"  {t:6.1f} s  objective {obj:,.0f}  bound {bound:,.0f}", highlight=False)
 
 
 def _print_metrics(title, m):
@@ -586,7 +587,7 @@ def _sim_sl(m):
 
 
 scenario_app = typer.Typer(help="What-if scenarios on a base plan.", no_args_is_help=True)
-app.add_typer(scenario_app, name="scenario")
+app.add_typer(scenario_app, name="scenario", rich_help_panel=PLANNING)
 
 
 @scenario_app.command("run")
@@ -684,7 +685,7 @@ def _print_comparison(report):
             err.print(f"{r.name}: {note}", highlight=False)
 
 
-@app.command()
+@app.command(rich_help_panel=PLANNING)
 def simulate(
     plan: Path = typer.Argument(..., help="A folder written by `wfm plan` (roster_input.json, roster.json), or a roster input JSON with --roster."),
     roster: Optional[Path] = typer.Option(None, help="Roster JSON (default: roster.json beside the input)."),
