@@ -14,7 +14,7 @@ from fastapi.openapi.utils import get_openapi
 from . import errors
 from .auth import Authenticator
 from .middleware import BodyLimit
-from .routes import forecasts, health, jobs, plans, rosters, staffing
+from .routes import forecasts, health, jobs, plans, rosters, staffing, ui
 from .runner import JobRunner, process_context
 from .schemas import ErrorBody, ForecastRequest, StaffingRequest
 from .settings import Settings
@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="wfm", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     errors.install(app)
-    for module in (health, staffing, forecasts, rosters, jobs, plans):
+    for module in (health, staffing, forecasts, rosters, jobs, plans, ui):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.openapi = lambda: _openapi(app)

@@ -306,3 +306,49 @@ class PlanResult(BaseModel):
 class Health(BaseModel):
     status: str
     checks: dict[str, str] = Field(default_factory=dict)
+
+
+# --- what-ifs on a finished plan ------------------------------------------------------------
+
+class WhatIfScenario(BaseModel):
+    """The plan's demand changed; staffed again and served by the plan's roster."""
+
+    name: Name
+    volume_multiplier: float = Field(1.0, ge=0, le=100, allow_inf_nan=False, description="1.15 = 15% more contacts")
+    aht_add_seconds: float = Field(0.0, ge=-3600, le=3600, allow_inf_nan=False,
+                                   description="seconds added to every interval's AHT")
+    shrinkage: float | None = Field(None, ge=0, lt=1, allow_inf_nan=False,
+                                    description="every queue's shrinkage (null: each queue keeps its own)")
+
+
+class WhatIfRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"scenarios": [
+        {"name": "volume +15%", "volume_multiplier": 1.15}, {"name": "AHT +20 s", "aht_add_seconds": 20},
+        {"name": "shrinkage 35%", "shrinkage": 0.35}]}]})
+
+    scenarios: list[WhatIfScenario] = Field(min_length=1, max_length=20)
+
+    @model_validator(mode="after")
+    def _unique(self) -> "WhatIfRequest":
+        names = [s.name for s in self.scenarios]
+        if len(set(names)) != len(names) or "base" in names:
+            raise ValueError("scenario names must be unique and not 'base'")
+        return self
+
+
+class WhatIfRow(BaseModel):
+    scenario: str
+    contacts: float
+    required_fte: float = Field(description="scheduled agent-hours needed (after shrinkage) / 40 h per week")
+    required_hours: float = Field(description="on-queue agent-hours needed")
+    service_level: float | None = Field(description="projected SL of the plan's roster against this demand")
+    under_hours: float = Field(description="agent-hours the roster falls short of this requirement")
+    contacts_delta: float
+    required_fte_delta: float
+    required_hours_delta: float
+    service_level_delta: float | None
+    under_hours_delta: float
+
+
+class WhatIfResponse(BaseModel):
+    scenarios: list[WhatIfRow] = Field(description="the base first, then each scenario")

@@ -76,18 +76,35 @@ def forecast_history(history: bytes | list[dict], suffix: str, options: dict) ->
     return _forecast_json(result, report)
 
 
+def history_options(options: dict):
+    """forecasts.service.HistoryOptions from a request's forecast options."""
+    from forecasts.ingest import ColumnMap
+    from forecasts.service import HistoryOptions
+
+    return HistoryOptions(timezone=options["timezone"], interval_minutes=options["interval_minutes"],
+                          columns=ColumnMap(**(options.get("columns") or {})),
+                          timestamp_format=options.get("timestamp_format"),
+                          on_bad_row=options.get("on_bad_row", "error"))
+
+
+def history_intervals(history: list[dict], options: dict) -> pd.DataFrame:
+    """JSON history rows aggregated to the forecast's intervals (what the forecast was fitted on)."""
+    from forecasts.service import load_intervals
+
+    with tempfile.TemporaryDirectory(prefix="wfm-history-") as folder:
+        path = Path(folder) / "history.csv"
+        path.write_bytes(rows_to_csv(history))
+        return load_intervals(path, history_options(options))[0]
+
+
 def _run_forecast(history: bytes, suffix: str, options: dict):
     from forecasts.calendar import Calendar
-    from forecasts.ingest import ColumnMap
-    from forecasts.service import HistoryOptions, run_forecast
+    from forecasts.service import run_forecast
 
     with tempfile.TemporaryDirectory(prefix="wfm-history-") as folder:
         path = Path(folder) / f"history{suffix}"
         path.write_bytes(history)
-        opts = HistoryOptions(timezone=options["timezone"], interval_minutes=options["interval_minutes"],
-                              columns=ColumnMap(**(options.get("columns") or {})),
-                              timestamp_format=options.get("timestamp_format"),
-                              on_bad_row=options.get("on_bad_row", "error"))
+        opts = history_options(options)
         special = {pd.Timestamp(d).date(): f for d, f in (options.get("special_days") or {}).items()}
         calendar = Calendar(country=options.get("country"), subdivision=options.get("subdivision"),
                             special_days=special)

@@ -94,16 +94,3 @@ def test_help_explains_units():
     assert res.exit_code == 0
     for phrase in ("seconds", "minutes", "shrinkage", "Erlang A"):
         assert phrase in res.stdout
-
-
-def test_demo_writes_requirements(tmp_path):
-    res = run("demo", "--out", str(tmp_path), "--data", str(SAMPLE), "--roster-seconds", "5")
-    assert res.exit_code == 0, res.output
-    req = pd.read_csv(tmp_path / "requirements.csv")
-    assert {"billing", "tech"} == set(req["queue"]) and req["scheduled_agents"].max() > 0
-    fc = pd.read_csv(tmp_path / "forecast.csv")
-    assert len(fc) == len(req) and (fc["volume"].round(6) == req["volume"].round(6)).all()
-    roster = pd.read_csv(tmp_path / "roster.csv")
-    assert roster["agent"].nunique() > 10 and roster["breaks"].str.contains("lunch").any()
-    cov = pd.read_csv(tmp_path / "coverage.csv")
-    assert set(cov["queue"]) == {"billing", "tech"} and cov["service_level"].notna().any()

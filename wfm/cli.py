@@ -10,21 +10,63 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+import typer.core
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from .domain import ServiceTarget
 from .errors import InputError
+from .live import SolverDisplay
 
-app = typer.Typer(
-    help="wfm: forecast contact volume, staff every interval to a service target, and roster agents.",
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-)
+MANUAL = """wfm: workforce management for contact centers. From your contact history it forecasts \
+volume and handle time per interval, turns the forecast into the agents each interval needs to hit \
+your service target, and builds a roster for your named agents.
+
+[bold]Start here:[/] [cyan]wfm demo[/] runs the whole pipeline on sample_data/ and writes the forecast, \
+requirements, roster (CSV and Excel), scenarios and report.html to out/.
+
+[bold]The pipeline, one step at a time:[/]
+
+  1. [cyan]wfm forecast[/] HISTORY.csv --timezone Europe/Berlin --interval 30 --out forecast.csv
+
+  2. [cyan]wfm staff[/] --input forecast.csv --shrinkage 0.3 --out requirements.csv
+
+  3. [cyan]wfm roster[/] roster_input.json --time-limit 60 --seed 0 --out roster.csv
+
+[bold]All of it from one config file[/], with a simulation of the roster: [cyan]wfm plan[/] \
+sample_data/plan.yaml; what-ifs on it: [cyan]wfm scenario run[/] sample_data/scenarios.yaml.
+
+[bold]Over HTTP[/], with a web view at http://127.0.0.1:8000/ui: [cyan]wfm serve[/] (API keys: \
+[cyan]wfm apikey create[/]).
+
+Options mean the same in every command: --out/-o the file or folder to write, --interval minutes \
+(15, 30 or 60), --timezone the site's IANA zone, --time-limit solver seconds, --seed the solver's \
+random seed. [cyan]wfm COMMAND --help[/] lists every option with its unit."""
+
+EPILOG = """[bold]Exit codes[/], the same for every command: 0 done; 1 no result (no roster within the \
+time limit, or rules that cannot all hold, named in the message); 2 bad input or options (the message \
+names the file, line and column, or the option); 3 a roster broke a hard rule in the independent \
+validator (a solver bug; nothing is published silently); 130 interrupted. Messages go to stderr, \
+results to stdout or --out."""
+
+# `wfm --help` lists commands in the order a newcomer uses them, not the order they are defined.
+ORDER = ["demo", "forecast", "staff", "roster", "plan", "scenario", "simulate", "serve", "apikey"]
+
+
+class ManualOrder(typer.core.TyperGroup):
+    def list_commands(self, ctx):
+        names = super().list_commands(ctx)
+        return sorted(names, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER))
+
+
+app = typer.Typer(help=MANUAL, epilog=EPILOG, rich_markup_mode="rich", cls=ManualOrder,
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 console = Console()
 err = Console(stderr=True, soft_wrap=True)  # messages stay on one line for scripts that grep them
 
-EXIT_INPUT = 2
+EXIT_NO_RESULT, EXIT_INPUT, EXIT_RULES_BROKEN = 1, 2, 3
+PIPELINE, PLANNING, SERVICE = "Pipeline", "Plans and what-ifs", "HTTP service"
 
 
 def fail(message: str) -> None:
@@ -45,7 +87,7 @@ def _target(**kwargs) -> ServiceTarget:
         fail("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()))
 
 
-@app.command()
+@app.command(rich_help_panel=PIPELINE)
 def staff(
     volume: Optional[float] = typer.Option(None, help="Contacts offered in one interval (single-interval mode)."),
     aht: Optional[float] = typer.Option(None, help="Average handle time per contact, seconds (talk + hold + wrap)."),
@@ -164,7 +206,7 @@ def _num(v):
     return "-" if v is None or not math.isfinite(v) else f"{v:.1f}"
 
 
-@app.command(context_settings={"allow_interspersed_args": True})
+@app.command(context_settings={"allow_interspersed_args": True}, rich_help_panel=PIPELINE)
 def forecast(
     args: list[str] = typer.Argument(..., metavar="[backtest] HISTORY",
                                      help="History file (CSV, TSV, .gz or Parquet). Prefix with 'backtest' to only score models."),
@@ -253,7 +295,7 @@ def _print_scores(scores, level):
     err.print(table)
 
 
-@app.command()
+@app.command(rich_help_panel=PIPELINE)
 def roster(
     input: Path = typer.Argument(..., help="Roster input JSON (horizon, requirements, templates, agents, rules, weights); "
                                            "or the word curtois followed by a Curtois-Qu benchmark instance file."),
@@ -267,6 +309,11 @@ def roster(
 ) -> None:
     """Build a roster for named agents with CP-SAT, check it with the independent validator,
     and explain which rule cost what.
+
+    While it solves, a live line shows the time against --time-limit, the best objective, the
+    bound and the gap (one line per improvement when stderr is not a terminal).
+    Exit codes: 0 a roster; 1 none (the conflicting rules and agents are named, or the time
+    limit ran out first); 2 bad input; 3 the roster breaks a hard rule (a solver bug).
 
     Benchmark mode: wfm roster curtois Instance7.txt --time-limit 60 --workers 2 --out roster.csv
     writes the benchmark's grid (employee, shift per day) and prints one JSON line (objective as
@@ -296,10 +343,12 @@ def roster(
         except ValidationError as exc:
             fail("; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors()))
         data = data.model_copy(update={"solver": params})
-    progress = None if format == "json" else (
-        lambda obj, bound, t: err.print(f"  {t:6.1f} s  objective {obj:,.0f}  bound {bound:,.0f}", highlight=False))
     try:
-        result = solve_roster(data, progress)
+        if format == "json":
+            result = solve_roster(data)
+        else:
+            with SolverDisplay(err, data.solver.time_limit_seconds, f"rostering {len(data.agents)} agents") as show:
+                result = solve_roster(data, show)
     except InputError as exc:
         fail(str(exc))
     if result.roster is None:
@@ -307,7 +356,7 @@ def roster(
         if format == "json":
             print(json.dumps({"status": result.status, "conflicts": result.conflicts, "seconds": result.seconds}))
         err.print(f"[bold red]no roster ({result.status}):[/] {reason}", highlight=False)
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_NO_RESULT)
     report, cov, tot, why = evaluate_roster(data, result.roster)
     if out is not None:
         write_csv_frame(roster_frame(data, result.roster), out)
@@ -322,7 +371,7 @@ def roster(
     if format == "json":
         print(json.dumps(summary, default=float))
         if not report.feasible:
-            raise typer.Exit(3)
+            raise typer.Exit(EXIT_RULES_BROKEN)
         return
     head = Table(title=f"Roster: {result.status}, {tot['shifts']} shifts", show_header=False)
     for k in ("objective", "bound", "gap", "seconds", "under_hours", "over_hours", "paid_hours", "cost"):
@@ -339,7 +388,7 @@ def roster(
     if not report.feasible:  # a solver bug: say so loudly and fail, never publish silently
         for violation in report.violations[:20]:
             err.print(f"[bold red]violation:[/] {violation}", highlight=False)
-        raise typer.Exit(3)
+        raise typer.Exit(EXIT_RULES_BROKEN)
 
 
 def _curtois(instance: Path, out: Optional[Path], time_limit, workers, seed) -> None:
@@ -362,7 +411,7 @@ def _curtois(instance: Path, out: Optional[Path], time_limit, workers, seed) -> 
     if result.roster is None:
         print(json.dumps({"objective": None, "status": result.status, "bound": result.bound,
                           "seconds": round(result.seconds, 2), "conflicts": result.conflicts}))
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_NO_RESULT)
     report = validate(data, result.roster)
     if out is not None:
         with open(out, "w", newline="") as fh:
@@ -375,7 +424,7 @@ def _curtois(instance: Path, out: Optional[Path], time_limit, workers, seed) -> 
                       "gap_to_best_known": curtois.gap(report.objective, best), "feasible": report.feasible,
                       "violations": [str(v) for v in report.violations[:10]]}))
     if not report.feasible:
-        raise typer.Exit(3)
+        raise typer.Exit(EXIT_RULES_BROKEN)
 
 
 def write_csv_frame(frame, path):
@@ -385,22 +434,35 @@ def write_csv_frame(frame, path):
     console.print(f"written: [bold]{path}[/]")
 
 
-@app.command()
+@app.command(rich_help_panel=PIPELINE)
 def demo(out: Path = typer.Option(Path("out"), "--out", "-o", help="Folder for the demo outputs."),
          data: Path = typer.Option(Path("sample_data"), help="Folder with the sample inputs."),
-         roster_seconds: Optional[float] = typer.Option(None, help="Roster solver time limit (default: the setup's).")) -> None:
-    """Run the pipeline on the sample data and write its outputs to --out."""
+         time_limit: Optional[float] = typer.Option(None, "--time-limit", "--roster-seconds",
+                                                    help="Roster solver time limit in seconds (default: the setup's, 30)."),
+         seed: Optional[int] = typer.Option(None, help="Roster solver random seed (default: the setup's, 0).")) -> None:
+    """Run the whole pipeline on the sample data: forecast, requirements, roster, scenarios,
+    roster.xlsx and report.html in --out; prints a summary and where each file is.
+
+    Exit codes: 0 done, 1 no roster found (the other files are still written), 2 bad input,
+    3 the roster breaks a hard rule (a solver bug)."""
     from .demo import run_demo
 
+    if time_limit is not None and time_limit <= 0:
+        fail(f"--time-limit={time_limit:g}: must be > 0 seconds")
     try:
-        run_demo(data, out, console, roster_seconds)
+        result = run_demo(data, out, console, time_limit, seed, progress_console=err)
+    except FileNotFoundError as exc:
+        fail(f"{exc.filename}: file not found (run from the repository root, or give --data)")
     except InputError as exc:
         fail(str(exc))
+    if not result.roster_ok:
+        err.print(f"[bold red]roster:[/] {result.reason}", highlight=False)
+        raise typer.Exit(EXIT_NO_RESULT if "roster" not in result.written else EXIT_RULES_BROKEN)
 
 
 apikey_app = typer.Typer(help="API keys for the HTTP service (stored hashed; each belongs to a tenant).",
                          no_args_is_help=True)
-app.add_typer(apikey_app, name="apikey")
+app.add_typer(apikey_app, name="apikey", rich_help_panel=SERVICE)
 
 
 def _is_loopback(host: str) -> bool:
@@ -414,7 +476,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-@app.command()
+@app.command(rich_help_panel=SERVICE)
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to bind. Use 0.0.0.0 to serve the network (auth stays on)."),
     port: int = typer.Option(8000, help="TCP port."),
@@ -424,7 +486,10 @@ def serve(
     no_auth: bool = typer.Option(False, "--no-auth", help="Serve without API keys. Only on a loopback address."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
 ) -> None:
-    """Run the HTTP API (FastAPI on uvicorn). OpenAPI docs at /docs."""
+    """Run the HTTP API and its web view (FastAPI on uvicorn): the page at /ui, OpenAPI docs at /docs.
+
+    The web view asks for an API key (kept in the browser tab only) unless the server runs
+    with --no-auth, which is allowed on a loopback address only."""
     import uvicorn
 
     from api.app import create_app
@@ -461,7 +526,9 @@ def apikey_create(
     print(key)
     err.print(f"API key for tenant [bold]{tenant.strip()}[/] (shown once; send it as the X-API-Key header)",
               highlight=False)
-@app.command()
+
+
+@app.command(rich_help_panel=PLANNING)
 def plan(
     config: Path = typer.Argument(..., help="Plan config (YAML or JSON), e.g. sample_data/plan.yaml."),
     out: Path = typer.Option(Path("out/plan"), "--out", "-o", help="Folder for every output of the plan."),
@@ -480,7 +547,9 @@ def plan(
     try:
         cfg = load_config(config, interval=interval, timezone=timezone, time_limit=time_limit, seed=seed,
                           workers=workers)
-        result = run_plan(cfg, out, log=lambda m: err.print(m, highlight=False), progress=_solver_progress)
+        solver = cfg.roster.solver if cfg.roster is not None else None
+        with SolverDisplay(err, solver.time_limit_seconds if solver else None, "rostering", lazy=True) as show:
+            result = run_plan(cfg, out, log=lambda m: err.print(m, highlight=False), progress=show)
     except InputError as exc:
         fail(str(exc))
     _print_metrics("Plan", result.metrics)
@@ -492,10 +561,6 @@ def plan(
     if not result.ok:
         err.print(f"[bold red]roster rejected:[/] {result.roster.reason}", highlight=False)
         raise typer.Exit(3)
-
-
-def _solver_progress(obj, bound, t):
-    err.print(f"  {t:6.1f} s  objective {obj:,.0f}  bound {bound:,.0f}", highlight=False)
 
 
 def _print_metrics(title, m):
@@ -522,7 +587,7 @@ def _sim_sl(m):
 
 
 scenario_app = typer.Typer(help="What-if scenarios on a base plan.", no_args_is_help=True)
-app.add_typer(scenario_app, name="scenario")
+app.add_typer(scenario_app, name="scenario", rich_help_panel=PLANNING)
 
 
 @scenario_app.command("run")
@@ -620,7 +685,7 @@ def _print_comparison(report):
             err.print(f"{r.name}: {note}", highlight=False)
 
 
-@app.command()
+@app.command(rich_help_panel=PLANNING)
 def simulate(
     plan: Path = typer.Argument(..., help="A folder written by `wfm plan` (roster_input.json, roster.json), or a roster input JSON with --roster."),
     roster: Optional[Path] = typer.Option(None, help="Roster JSON (default: roster.json beside the input)."),

@@ -2,12 +2,12 @@ import json
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 
 from ..auth import current_tenant
 from ..errors import ApiError
 from ..jobs import check_limits, finished_result, submit
-from ..schemas import ErrorBody, JobView, PlanRequest, PlanResult
+from ..schemas import ErrorBody, JobView, PlanRequest, PlanResult, WhatIfRequest, WhatIfResponse
 from .rosters import ERRORS, IDEMPOTENCY, accepted, csv_response, wants_csv
 
 router = APIRouter(tags=["plans"])
@@ -47,3 +47,55 @@ def get_plan(job_id: str, request: Request, tenant: str = Depends(current_tenant
                 "shifts": data["roster"]["shifts"], "coverage": data["roster"]["coverage"]}[table]
         return csv_response(rows, f"plan-{job_id[:8]}-{table}.csv")
     return Response(result, media_type="application/json")
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FINISHED_ERRORS = {**ERRORS, 409: {"model": ErrorBody, "description": "not finished, failed or cancelled"}}
+
+
+def _finished_plan(request: Request, job_id: str, tenant: str):
+    from ..plan_outputs import load_plan
+
+    job = request.app.state.store.get(job_id, tenant, with_result=True, with_input=True)
+    result = finished_result(job, job_id)
+    if job.kind != "plan":
+        raise ApiError(404, "not_found", f"job {job_id} is a roster job, not a plan")
+    return load_plan(json.loads(job.input), json.loads(result))
+
+
+@router.post("/v1/plans/{job_id}/scenarios", response_model=WhatIfResponse, responses=FINISHED_ERRORS,
+             summary="Compare what-ifs (volume, AHT, shrinkage) with a finished plan")
+def plan_scenarios(job_id: str, body: WhatIfRequest, request: Request, tenant: str = Depends(current_tenant)):
+    """Each scenario's demand is staffed again (FTE needed); service level and under-coverage
+    are what the plan's roster delivers against it. Synchronous: milliseconds per scenario."""
+    from wfm.whatif import WhatIf
+
+    from ..plan_outputs import scenario_table
+    from ..work import records
+
+    plan = _finished_plan(request, job_id, tenant)
+    table = scenario_table(plan, [WhatIf(**s.model_dump()) for s in body.scenarios])
+    return {"scenarios": records(table)}
+
+
+@router.get("/v1/plans/{job_id}/roster.xlsx", response_class=Response, responses={
+    **FINISHED_ERRORS, 200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}},
+                             "description": "a sheet per week (agents x days), Coverage and Shifts"}},
+    summary="The plan's roster as an Excel workbook")
+def plan_workbook(job_id: str, request: Request, tenant: str = Depends(current_tenant)):
+    from ..plan_outputs import workbook_bytes
+
+    data = workbook_bytes(_finished_plan(request, job_id, tenant))
+    return Response(data, media_type=XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="plan-{job_id[:8]}-roster.xlsx"'})
+
+
+@router.get("/v1/plans/{job_id}/report.html", response_class=Response, responses={
+    **FINISHED_ERRORS, 200: {"content": {"text/html": {"schema": {"type": "string"}}},
+                             "description": "one self-contained page (charts' JavaScript inlined)"}},
+    summary="The plan as a self-contained HTML report")
+def plan_report(job_id: str, request: Request, tenant: str = Depends(current_tenant)):
+    from ..plan_outputs import report_html
+
+    page = report_html(_finished_plan(request, job_id, tenant))
+    return HTMLResponse(page, headers={"Content-Disposition": f'attachment; filename="plan-{job_id[:8]}-report.html"'})

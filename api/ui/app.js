@@ -1,0 +1,411 @@
+// wfm web view: builds a POST /v1/plans body from the sample site or an uploaded history,
+// polls the job, draws the roster and coverage with plotly.js (served by this server), and
+// compares what-ifs through POST /v1/plans/{id}/scenarios. No framework, no build step.
+
+const $ = (sel) => document.querySelector(sel);
+const state = { plan: null, sample: null, historyName: null, job: null, result: null, poll: null, auth: false };
+const KEY_STORE = "wfm-api-key";
+const DEFAULT_SCENARIOS = [
+  { name: "volume +15%", volume_multiplier: 1.15, aht_add_seconds: 0, shrinkage: null },
+  { name: "AHT +20 s", volume_multiplier: 1, aht_add_seconds: 20, shrinkage: null },
+  { name: "shrinkage 35%", volume_multiplier: 1, aht_add_seconds: 0, shrinkage: 0.35 },
+];
+
+// --- talking to the API ---------------------------------------------------------------------
+
+function headers(extra = {}) {
+  const key = $("#api-key").value.trim();
+  return state.auth && key ? { "X-API-Key": key, ...extra } : extra;
+}
+
+async function api(path, options = {}) {
+  const res = await fetch(path, { ...options, headers: headers(options.headers || {}) });
+  if (!res.ok) {
+    let message = `${res.status} ${res.statusText}`;
+    try {
+      const body = await res.json();
+      message = body.message || message;
+      if (body.error === "missing_api_key" || body.error === "invalid_api_key") {
+        message += " — enter a valid API key at the top right.";
+      }
+    } catch (_) { /* not JSON */ }
+    throw new Error(message);
+  }
+  return res;
+}
+
+function showError(err) {
+  const box = $("#error");
+  box.textContent = err ? String(err.message || err) : "";
+  box.hidden = !err;
+}
+
+function guard(fn) {
+  return async (...args) => {
+    showError(null);
+    try { await fn(...args); } catch (err) { showError(err); }
+  };
+}
+
+// --- data: the sample site or an upload -------------------------------------------------------
+
+async function loadSample() {
+  $("#data-status").textContent = "Loading the sample site ...";
+  const plan = await (await api("/ui/sample-plan")).json();
+  state.sample = plan;
+  setPlan(structuredClone(plan), `sample site: ${plan.history.length.toLocaleString()} interval rows, ` +
+    `${Object.keys(plan.targets).length} queues, ${plan.agents.length} agents, ${plan.templates.length} shift templates`);
+}
+
+async function sampleSetup() {
+  if (!state.sample) state.sample = await (await api("/ui/sample-plan")).json();
+  const { templates, agents, rules, weights, solver } = state.sample;
+  return { templates, agents, rules, weights, solver };
+}
+
+async function readText(file) {
+  if (file.name.endsWith(".gz")) {
+    const stream = file.stream().pipeThrough(new DecompressionStream("gzip"));
+    return await new Response(stream).text();
+  }
+  return await file.text();
+}
+
+// RFC 4180 CSV (or TSV) to row objects; empty cells become null.
+function parseDelimited(text, delimiter) {
+  const rows = [];
+  let row = [], cell = "", quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"') {
+        if (text[i + 1] === '"') { cell += '"'; i++; } else quoted = false;
+      } else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === delimiter) { row.push(cell); cell = ""; }
+    else if (c === "\n" || c === "\r") {
+      if (c === "\r" && text[i + 1] === "\n") i++;
+      row.push(cell); rows.push(row); row = []; cell = "";
+    } else cell += c;
+  }
+  if (cell !== "" || row.length) { row.push(cell); rows.push(row); }
+  const [head, ...body] = rows.filter((r) => r.length > 1 || r[0] !== "");
+  if (!head) throw new Error("the file is empty");
+  return body.map((r, n) => {
+    if (r.length !== head.length) throw new Error(`line ${n + 2}: ${r.length} cells for ${head.length} columns`);
+    return Object.fromEntries(head.map((h, k) => [h.trim(), r[k] === "" ? null : r[k]]));
+  });
+}
+
+async function loadUpload() {
+  const file = $("#history-file").files[0];
+  if (!file) return;
+  $("#data-status").textContent = `Reading ${file.name} ...`;
+  const text = await readText(file);
+  const history = parseDelimited(text, file.name.includes(".tsv") ? "\t" : ",");
+  const queues = [...new Set(history.map((r) => r.queue || "all"))].sort();
+  const setupFile = $("#setup-file").files[0];
+  const setup = setupFile ? JSON.parse(await setupFile.text()) : await sampleSetup();
+  const targets = Object.fromEntries(queues.map((q) => [q, { service_level: 0.8, answer_seconds: 20, shrinkage: 0.3 }]));
+  const plan = {
+    history, targets, ...setup,
+    forecast: { timezone: $("#timezone").value.trim(), interval_minutes: Number($("#interval").value), days: 7 },
+  };
+  setPlan(plan, `${file.name}: ${history.length.toLocaleString()} rows, queues ${queues.join(", ")}; ` +
+    `${plan.agents.length} agents from ${setupFile ? setupFile.name : "the sample site"}`);
+}
+
+function setPlan(plan, description) {
+  state.plan = plan;
+  $("#data-status").textContent = description;
+  $("#days").value = plan.forecast.days || 7;
+  $("#time-limit").value = (plan.solver && plan.solver.time_limit_seconds) || 30;
+  const body = $("#targets tbody");
+  body.innerHTML = "";
+  for (const [queue, t] of Object.entries(plan.targets)) {
+    const tr = document.createElement("tr");
+    tr.dataset.queue = queue;
+    tr.innerHTML = `<td>${escapeHtml(queue)}</td>
+      <td><input type="number" name="sl" min="1" max="99" step="1" value="${Math.round(100 * (t.service_level ?? 0.8))}"></td>
+      <td><input type="number" name="answer" min="0" step="1" value="${t.answer_seconds ?? 20}"></td>
+      <td><input type="number" name="shrinkage" min="0" max="95" step="1" value="${Math.round(100 * (t.shrinkage ?? 0))}"></td>`;
+    body.appendChild(tr);
+  }
+  $("#run-plan").disabled = false;
+}
+
+function planBody() {
+  const plan = structuredClone(state.plan);
+  for (const tr of document.querySelectorAll("#targets tbody tr")) {
+    const t = plan.targets[tr.dataset.queue];
+    t.service_level = Number(tr.querySelector("[name=sl]").value) / 100;
+    t.answer_seconds = Number(tr.querySelector("[name=answer]").value);
+    t.shrinkage = Number(tr.querySelector("[name=shrinkage]").value) / 100;
+  }
+  plan.forecast.days = Number($("#days").value);
+  plan.solver = { ...(plan.solver || {}), time_limit_seconds: Number($("#time-limit").value) };
+  return plan;
+}
+
+// --- running the plan -----------------------------------------------------------------------
+
+async function runPlan() {
+  const body = planBody();
+  $("#run-plan").disabled = true;
+  $("#results").hidden = $("#scenario-step").hidden = true;
+  const job = await (await api("/v1/plans", {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  })).json();
+  state.job = job;
+  state.trace = { t: [], objective: [], bound: [] };
+  $("#progress-step").hidden = false;
+  $("#cancel").hidden = false;
+  Plotly.newPlot("progress-chart", [
+    { x: [], y: [], name: "objective", mode: "lines+markers", line: { shape: "hv", color: "#4c78a8" } },
+    { x: [], y: [], name: "bound", mode: "lines+markers", line: { shape: "hv", color: "#b279a2" } },
+  ], { margin: { t: 10, r: 10, b: 40, l: 70 }, height: 220, xaxis: { title: { text: "solver seconds" } } },
+  { displaylogo: false, responsive: true });
+  showJob(job);
+  state.poll = setInterval(guard(pollJob), 500);
+}
+
+async function pollJob() {
+  const view = await (await api(`/v1/jobs/${state.job.id}`)).json();
+  showJob(view);
+  if (["succeeded", "failed", "cancelled"].includes(view.status)) {
+    clearInterval(state.poll);
+    $("#cancel").hidden = true;
+    $("#run-plan").disabled = false;
+    if (view.status === "succeeded") await showResult(view.id);
+    else showError(new Error(`plan ${view.status}: ${(view.error && view.error.message) || ""}`));
+  }
+}
+
+function showJob(view) {
+  const p = view.progress || {};
+  const elapsed = view.elapsed_seconds || 0;
+  const gap = p.objective != null && p.bound != null && p.objective !== 0
+    ? ` · gap ${(100 * Math.abs(p.objective - p.bound) / Math.abs(p.objective)).toFixed(1)}%` : "";
+  const solving = p.objective != null ? ` · objective ${fmt(p.objective, 0)} · bound ${fmt(p.bound, 0)}${gap}` : "";
+  $("#job-status").textContent = `job ${view.id.slice(0, 8)}: ${view.status} · ${elapsed.toFixed(1)} s of ` +
+    `${view.time_limit_seconds} s solver limit${solving}`;
+  $("#progress-bar").value = view.status === "succeeded" ? 1 : Math.min(elapsed / view.time_limit_seconds, 0.99);
+  const tr = state.trace;
+  if (p.seconds != null && tr && tr.t[tr.t.length - 1] !== p.seconds) {
+    tr.t.push(p.seconds); tr.objective.push(p.objective); tr.bound.push(p.bound);
+    Plotly.restyle("progress-chart", { x: [tr.t.slice(), tr.t.slice()], y: [tr.objective.slice(), tr.bound.slice()] });
+  }
+}
+
+async function cancelJob() {
+  if (state.job) await api(`/v1/jobs/${state.job.id}`, { method: "DELETE" });
+}
+
+// --- results --------------------------------------------------------------------------------
+
+async function showResult(id) {
+  const result = await (await api(`/v1/plans/${id}`)).json();
+  state.result = result;
+  const r = result.roster;
+  const contacts = result.requirements.reduce((s, x) => s + (x.volume || 0), 0);
+  const sl = weighted(r.coverage, "service_level", "volume");
+  cards([["status", r.status, r.feasible ? "every hard rule holds" : "RULES BROKEN"],
+    ["contacts forecast", fmt(contacts, 0), "all queues"],
+    ["shifts", fmt(r.kpis.shifts, 0), `${fmt(r.kpis.paid_hours, 0)} paid hours`],
+    ["projected SL", sl == null ? "-" : `${(100 * sl).toFixed(1)}%`, "contact-weighted"],
+    ["under-coverage", `${fmt(r.kpis.under_hours, 1)} h`, "agent-hours short"],
+    ["over-coverage", `${fmt(r.kpis.over_hours, 1)} h`, `gap ${r.gap == null ? "-" : (100 * r.gap).toFixed(1) + "%"}`]]);
+  $("#results").hidden = false;
+  drawGantt(r.shifts, state.plan.agents.map((a) => a.id));
+  drawCoverage(r.coverage);
+  const tbody = $("#explanation tbody");
+  tbody.innerHTML = r.explanation.map((e) =>
+    `<tr><td>${escapeHtml(e.rule)}</td><td>${fmt(e.penalty, 0)}</td><td>${escapeHtml(e.mostly || "")}</td></tr>`).join("");
+  $("#scenario-step").hidden = false;
+  if (!$("#scenario-inputs tbody").children.length) DEFAULT_SCENARIOS.forEach((s) => addScenarioRow(s));
+}
+
+function cards(items) {
+  $("#kpis").innerHTML = items.map(([label, value, note]) =>
+    `<div class="card"><div class="label">${escapeHtml(label)}</div><div class="value">${escapeHtml(String(value))}</div>` +
+    `<div class="label">${escapeHtml(note)}</div></div>`).join("");
+}
+
+// ISO time with the site's offset -> its wall clock, as plotly's (naive) date axis wants it.
+const wall = (iso) => iso.slice(0, 19).replace("T", " ");
+const wallMs = (text) => Date.parse(text.replace(" ", "T") + "Z");
+const pad = (n) => String(n).padStart(2, "0");
+function wallText(ms) {
+  const d = new Date(ms);
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:00`;
+}
+
+// "break 12:00-12:30; lunch 14:30-15:00" within a shift -> [{name, start, end}] in wall-clock ms
+function parseBreaks(text, shiftStartMs) {
+  if (!text) return [];
+  const day = Math.floor(shiftStartMs / 86400000) * 86400000;
+  return text.split(";").map((part) => {
+    const m = part.trim().match(/^(.*)\s(\d\d):(\d\d)-(\d\d):(\d\d)$/);
+    if (!m) return null;
+    let start = day + (Number(m[2]) * 60 + Number(m[3])) * 60000;
+    if (start < shiftStartMs) start += 86400000;   // a night shift's break after midnight
+    let end = day + (Number(m[4]) * 60 + Number(m[5])) * 60000;
+    while (end <= start) end += 86400000;
+    return { name: m[1], start, end };
+  }).filter(Boolean);
+}
+
+function drawGantt(shifts, agents) {
+  const colours = ["#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756", "#72b7b2"];
+  const templates = [...new Set(shifts.map((s) => s.template))].sort();
+  const traces = templates.map((t, i) => {
+    const part = shifts.filter((s) => s.template === t);
+    return {
+      type: "bar", orientation: "h", name: `shift: ${t}`, width: 0.8, marker: { color: colours[i % colours.length] },
+      y: part.map((s) => s.agent), base: part.map((s) => wall(s.start)),
+      x: part.map((s) => wallMs(wall(s.end)) - wallMs(wall(s.start))),
+      hovertext: part.map((s) => `${s.agent} ${t} ${wall(s.start).slice(5, 16)}-${wall(s.end).slice(11, 16)} · ${s.breaks}`),
+      hoverinfo: "text",
+    };
+  });
+  const breaks = shifts.flatMap((s) => parseBreaks(s.breaks, wallMs(wall(s.start))).map((b) => ({ ...b, agent: s.agent })));
+  traces.push({
+    type: "bar", orientation: "h", name: "breaks", width: 0.45, marker: { color: "#222" },
+    y: breaks.map((b) => b.agent), base: breaks.map((b) => wallText(b.start)), x: breaks.map((b) => b.end - b.start),
+    hovertext: breaks.map((b) => `${b.agent} ${b.name} ${wallText(b.start).slice(11, 16)}-${wallText(b.end).slice(11, 16)}`),
+    hoverinfo: "text",
+  });
+  Plotly.newPlot("gantt", traces, {
+    barmode: "overlay", height: 22 * agents.length + 120, margin: { t: 30, r: 10, b: 40, l: 90 },
+    xaxis: { type: "date" }, legend: { orientation: "h", y: 1.02, yanchor: "bottom" },
+    yaxis: { type: "category", categoryorder: "array", categoryarray: [...agents].reverse() },
+  }, { displaylogo: false, responsive: true });
+}
+
+function drawCoverage(coverage) {
+  const queues = [...new Set(coverage.map((c) => c.queue))].sort();
+  const traces = [];
+  queues.forEach((q, i) => {
+    const part = coverage.filter((c) => c.queue === q);
+    const axis = i === 0 ? "" : String(i + 1);
+    const x = part.map((c) => wall(c.interval_start));
+    for (const [col, name, colour] of [["required", "required", "#e45756"], ["on_queue", "on queue", "#4c78a8"]]) {
+      traces.push({ x, y: part.map((c) => c[col]), name, mode: "lines", xaxis: "x", yaxis: "y" + axis,
+                    line: { shape: "hv", color: colour, width: 2 }, legendgroup: col, showlegend: i === 0,
+                    hovertemplate: `${q} %{x}: %{y} ${name}<extra></extra>` });
+    }
+  });
+  const layout = { height: 230 * queues.length + 60, margin: { t: 30, r: 10, b: 40, l: 60 },
+                   grid: { rows: queues.length, columns: 1, pattern: "coupled" }, xaxis: { type: "date" },
+                   annotations: queues.map((q, i) => ({ text: `<b>${q}</b>`, showarrow: false, xref: "paper",
+                     yref: `y${i === 0 ? "" : i + 1} domain`, x: 0, y: 1.08 })) };
+  Plotly.newPlot("coverage-chart", traces, layout, { displaylogo: false, responsive: true });
+}
+
+// --- downloads ------------------------------------------------------------------------------
+
+async function download(kind) {
+  const id = state.job.id;
+  const urls = {
+    shifts: [`/v1/plans/${id}?table=shifts`, "text/csv", "roster.csv"],
+    coverage: [`/v1/plans/${id}?table=coverage`, "text/csv", "coverage.csv"],
+    requirements: [`/v1/plans/${id}?table=requirements`, "text/csv", "requirements.csv"],
+    forecast: [`/v1/plans/${id}?table=forecast`, "text/csv", "forecast.csv"],
+    xlsx: [`/v1/plans/${id}/roster.xlsx`, "*/*", "roster.xlsx"],
+    report: [`/v1/plans/${id}/report.html`, "text/html", "report.html"],
+  };
+  const [url, accept, name] = urls[kind];
+  const blob = await (await api(url, { headers: { Accept: accept } })).blob();
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+}
+
+// --- scenarios ------------------------------------------------------------------------------
+
+function addScenarioRow(s = { name: "", volume_multiplier: 1, aht_add_seconds: 0, shrinkage: null }) {
+  const tr = document.createElement("tr");
+  tr.innerHTML = `<td><input class="name" name="name" value="${escapeHtml(s.name)}"></td>
+    <td><input type="number" name="volume" step="0.05" min="0" value="${s.volume_multiplier}"></td>
+    <td><input type="number" name="aht" step="5" value="${s.aht_add_seconds}"></td>
+    <td><input type="number" name="shrinkage" step="1" min="0" max="95" placeholder="as is"
+      value="${s.shrinkage == null ? "" : Math.round(100 * s.shrinkage)}"></td>
+    <td><button type="button" title="remove">×</button></td>`;
+  tr.querySelector("button").addEventListener("click", () => tr.remove());
+  $("#scenario-inputs tbody").appendChild(tr);
+}
+
+async function compareScenarios() {
+  const scenarios = [...document.querySelectorAll("#scenario-inputs tbody tr")].map((tr) => {
+    const shrink = tr.querySelector("[name=shrinkage]").value;
+    return { name: tr.querySelector("[name=name]").value.trim(),
+             volume_multiplier: Number(tr.querySelector("[name=volume]").value),
+             aht_add_seconds: Number(tr.querySelector("[name=aht]").value),
+             shrinkage: shrink === "" ? null : Number(shrink) / 100 };
+  });
+  const res = await (await api(`/v1/plans/${state.job.id}/scenarios`, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ scenarios }),
+  })).json();
+  const rows = res.scenarios;
+  const pct = (v) => (v == null ? "-" : `${(100 * v).toFixed(1)}%`);
+  const dpct = (v) => (v == null ? "-" : `${v >= 0 ? "+" : ""}${(100 * v).toFixed(1)} pt`);
+  const dnum = (v) => (v == null ? "-" : `${v >= 0 ? "+" : ""}${v.toFixed(1)}`);
+  $("#scenario-table tbody").innerHTML = rows.map((r) => `<tr><td>${escapeHtml(r.scenario)}</td>
+    <td>${fmt(r.contacts, 0)}</td><td>${fmt(r.required_fte, 1)}</td><td>${dnum(r.required_fte_delta)}</td>
+    <td>${pct(r.service_level)}</td><td>${dpct(r.service_level_delta)}</td>
+    <td>${fmt(r.under_hours, 1)}</td><td>${dnum(r.under_hours_delta)}</td></tr>`).join("");
+  Plotly.newPlot("scenario-chart", [
+    { type: "bar", x: rows.map((r) => r.scenario), y: rows.map((r) => r.required_fte), name: "FTE needed",
+      marker: { color: "#4c78a8" } },
+    { type: "bar", x: rows.map((r) => r.scenario), y: rows.map((r) => r.service_level), name: "projected SL",
+      yaxis: "y2", xaxis: "x2", marker: { color: "#54a24b" } },
+  ], { grid: { rows: 1, columns: 2, pattern: "independent" }, height: 300, margin: { t: 30, r: 10, b: 80, l: 50 },
+       yaxis: { title: { text: "FTE needed" } }, yaxis2: { title: { text: "projected SL" }, tickformat: ".0%" },
+       showlegend: false }, { displaylogo: false, responsive: true });
+}
+
+// --- helpers --------------------------------------------------------------------------------
+
+function fmt(v, digits) {
+  return v == null ? "-" : Number(v).toLocaleString("en", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function weighted(rows, value, weight) {
+  let num = 0, den = 0;
+  for (const r of rows) {
+    if (r[value] != null && r[weight] > 0) { num += r[value] * r[weight]; den += r[weight]; }
+  }
+  return den > 0 ? num / den : null;
+}
+
+function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+}
+
+// --- wiring ---------------------------------------------------------------------------------
+
+async function init() {
+  const config = await (await fetch("/ui/config")).json();
+  state.auth = config.auth;
+  $("#auth").hidden = !config.auth;
+  $("#api-key").value = sessionStorage.getItem(KEY_STORE) || "";
+  $("#api-key").addEventListener("change", () => sessionStorage.setItem(KEY_STORE, $("#api-key").value.trim()));
+  $("#load-sample").addEventListener("click", guard(loadSample));
+  $("#history-file").addEventListener("change", guard(loadUpload));
+  $("#setup-file").addEventListener("change", guard(loadUpload));
+  $("#run-plan").addEventListener("click", guard(async () => {
+    try { await runPlan(); } catch (err) { $("#run-plan").disabled = false; throw err; }
+  }));
+  $("#cancel").addEventListener("click", guard(cancelJob));
+  $("#add-scenario").addEventListener("click", () => addScenarioRow());
+  $("#compare-scenarios").addEventListener("click", guard(compareScenarios));
+  for (const button of document.querySelectorAll("[data-download]")) {
+    button.addEventListener("click", guard(() => download(button.dataset.download)));
+  }
+  document.body.dataset.ready = "true";
+}
+
+init().catch(showError);

@@ -1,0 +1,124 @@
+"""The web view's server side in process: the page and its static files (plotly.js from the
+installed package), the sample plan, and a finished plan's what-ifs, roster.xlsx and report."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from api.schemas import PlanRequest
+from api_helpers import history_rows, roster_input
+from test_api_http import make_client, wait
+from wfm.outputs.report import SECTIONS
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    with make_client(tmp_path_factory.mktemp("ui")) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def key(client):
+    return {"X-API-Key": client.app.state.store.create_api_key("ui")}
+
+
+@pytest.fixture(scope="module")
+def plan_id(client, key):
+    setup = json.loads(roster_input(agents=4, seconds=3).model_dump_json())
+    body = {"history": history_rows(weeks=4), "forecast": {"timezone": "Europe/Berlin", "interval_minutes": 60},
+            "targets": {"billing": {"service_level": 0.8, "answer_seconds": 20, "shrinkage": 0.3}},
+            "templates": setup["templates"], "solver": setup["solver"],
+            "agents": [{"id": f"a{k}", "skills": ["billing"]} for k in range(4)]}
+    res = client.post("/v1/plans", json=body, headers=key)
+    assert res.status_code == 202, res.text
+    view = wait(client, res.json()["id"], key)
+    assert view["status"] == "succeeded", view
+    return view["id"]
+
+
+def test_root_redirects_to_the_page_which_loads_only_local_files(client):
+    res = client.get("/", follow_redirects=False)
+    assert res.status_code == 307 and res.headers["location"] == "/ui"
+    page = client.get("/ui")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert "/ui/vendor/plotly.min.js" in sources and "/ui/static/app.js" in sources
+    assert not [s for s in sources if s.startswith(("http:", "https:", "//"))]
+    for path in sources:
+        if path.startswith("/"):
+            assert client.get(path).status_code == 200, path
+
+
+def test_plotly_is_served_from_the_installed_package(client):
+    import plotly
+
+    res = client.get("/ui/vendor/plotly.min.js")
+    assert res.status_code == 200 and res.headers["content-type"].startswith("text/javascript")
+    assert res.content == (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_bytes()
+    assert client.get("/ui/static/app.js").headers["content-type"].startswith("text/javascript")
+    assert client.get("/ui/static/..%2Fapp.py").status_code == 404
+    assert client.get("/ui/static/index.html").status_code == 404
+
+
+def test_config_tells_the_page_whether_to_ask_for_a_key(client, tmp_path):
+    assert client.get("/ui/config").json() == {"auth": True}
+    with make_client(tmp_path, auth=False) as open_client:
+        assert open_client.get("/ui/config").json() == {"auth": False}
+
+
+def test_sample_plan_is_a_valid_plan_request_of_the_sample_site(client):
+    body = client.get("/ui/sample-plan").json()      # public sample data: no key
+    plan = PlanRequest.model_validate(body)
+    assert len(plan.agents) == 30 and set(plan.targets) == {"billing", "tech"}
+    assert plan.forecast.interval_minutes == 30 and plan.forecast.timezone == "Europe/Berlin"
+    volume = sum(r["volume"] for r in body["history"])
+    assert volume == 86_285                            # every contact of tickets.csv.gz, in interval rows
+
+
+def test_plan_scenarios_compare_with_the_base(client, key, plan_id):
+    res = client.post(f"/v1/plans/{plan_id}/scenarios", headers=key, json={"scenarios": [
+        {"name": "busy", "volume_multiplier": 1.5}, {"name": "shrink", "shrinkage": 0.5}]})
+    assert res.status_code == 200, res.text
+    rows = {r["scenario"]: r for r in res.json()["scenarios"]}
+    assert list(rows) == ["base", "busy", "shrink"]
+    assert rows["busy"]["contacts"] == pytest.approx(1.5 * rows["base"]["contacts"])
+    assert rows["busy"]["service_level"] < rows["base"]["service_level"]
+    assert rows["shrink"]["required_fte"] > rows["base"]["required_fte"] and rows["shrink"]["contacts_delta"] == 0
+    roster = client.get(f"/v1/plans/{plan_id}", headers=key).json()["roster"]
+    assert rows["base"]["under_hours"] == pytest.approx(roster["kpis"]["under_hours"])
+    for bad in ([{"name": "a"}, {"name": "a"}], [{"name": "base"}], [{"name": "x", "shrinkage": 1}], []):
+        res = client.post(f"/v1/plans/{plan_id}/scenarios", headers=key, json={"scenarios": bad})
+        assert res.status_code == 422 and res.json()["error"] == "validation_error", bad
+
+
+def test_plan_workbook_and_report(client, key, plan_id):
+    res = client.get(f"/v1/plans/{plan_id}/roster.xlsx", headers=key)
+    assert res.status_code == 200 and "attachment" in res.headers["content-disposition"]
+    book = openpyxl.load_workbook(io.BytesIO(res.content))
+    assert book.sheetnames[-2:] == ["Coverage", "Shifts"] and book.sheetnames[0].startswith("Week ")
+    agents = [r[0] for r in book[book.sheetnames[0]].iter_rows(min_row=2, values_only=True)]
+    assert agents == ["a0", "a1", "a2", "a3"]
+    shifts = client.get(f"/v1/plans/{plan_id}", headers=key).json()["roster"]["shifts"]
+    assert len(list(book["Shifts"].iter_rows())) == 1 + len(shifts)
+    page = client.get(f"/v1/plans/{plan_id}/report.html", headers=key)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    for section, title in SECTIONS:
+        assert f'<section id="{section}"><h2>{title}</h2>' in page.text
+
+
+def test_plan_outputs_need_a_finished_plan_of_ones_own(client, key, plan_id):
+    other = {"X-API-Key": client.app.state.store.create_api_key("someone-else")}
+    assert client.get(f"/v1/plans/{plan_id}/roster.xlsx", headers=other).status_code == 404
+    assert client.get(f"/v1/plans/{plan_id}/roster.xlsx").status_code == 401
+    assert client.get("/v1/plans/nope/report.html", headers=key).json()["error"] == "not_found"
+    job = client.post("/v1/rosters", content=roster_input(seconds=1).model_dump_json(),
+                      headers={**key, "Content-Type": "application/json"}).json()
+    wait(client, job["id"], key)
+    res = client.post(f"/v1/plans/{job['id']}/scenarios", headers=key, json={"scenarios": [{"name": "x"}]})
+    assert res.status_code == 404 and "roster job" in res.json()["message"]

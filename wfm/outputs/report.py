@@ -1,0 +1,210 @@
+"""report.html: one self-contained file (Plotly's JavaScript inlined, no network at view time)
+with the week's plan: summary, forecast vs history, required vs scheduled agents, the roster
+as a Gantt chart, KPIs per day, the solver's explanation and the scenario comparison."""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+import plotly.io as pio
+from plotly.offline import get_plotlyjs
+
+from . import charts
+from .tables import accuracy_table, daily_kpis, week_headline
+
+# (id, heading): every report has these sections, in this order (tests check each one).
+SECTIONS = [("summary", "Summary"), ("forecast", "Forecast vs history"),
+            ("coverage", "Required vs scheduled agents"), ("roster", "Roster"),
+            ("daily-kpis", "KPIs per day"), ("explanation", "Why the roster looks like this"),
+            ("scenarios", "Scenarios")]
+
+
+@dataclass
+class ReportInput:
+    first_day: date
+    timezone: str
+    interval_minutes: int
+    history: pd.DataFrame                   # interval_start, queue, volume (aggregated history)
+    forecast: pd.DataFrame                  # interval_start, queue, volume, volume_lower, volume_upper
+    scores: pd.DataFrame                    # backtest table
+    chosen: dict[str, str]                  # queue -> model
+    requirements: pd.DataFrame              # staffing output
+    coverage: pd.DataFrame | None = None    # roster coverage with service_level and volume
+    shifts: pd.DataFrame | None = None      # roster CSV rows
+    timeline: pd.DataFrame | None = None    # shifts and breaks (tables.timeline_frame)
+    agents: list[str] = field(default_factory=list)
+    solve: dict = field(default_factory=dict)  # status, gap, seconds, feasible, violations, reason
+    explanation: list[dict] = field(default_factory=list)
+    scenarios: pd.DataFrame | None = None   # whatif.compare_whatifs (or the scenario runner's table)
+    scenario_note: str = ""
+
+
+def write_report(data: ReportInput, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_report(data), encoding="utf-8")
+    return path
+
+
+def render_report(data: ReportInput) -> str:
+    body = {"summary": _summary(data), "forecast": _forecast(data), "coverage": _coverage(data),
+            "roster": _roster(data), "daily-kpis": _daily(data), "explanation": _explanation(data),
+            "scenarios": _scenarios(data)}
+    nav = " · ".join(f'<a href="#{key}">{html.escape(title)}</a>' for key, title in SECTIONS)
+    sections = "\n".join(f'<section id="{key}"><h2>{html.escape(title)}</h2>\n{body[key]}\n</section>'
+                         for key, title in SECTIONS)
+    title = f"wfm plan: the week from {data.first_day:%A %d %B %Y}"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title>
+<style>{CSS}</style>
+<script type="text/javascript">{get_plotlyjs()}</script>
+</head><body>
+<header><h1>{html.escape(title)}</h1>
+<p class="meta">Site time zone {html.escape(data.timezone)}, {data.interval_minutes}-minute intervals.
+Generated {datetime.now():%Y-%m-%d %H:%M} by wfm. Every time shown is the site's local time.</p>
+<nav>{nav}</nav></header>
+<main>
+{sections}
+</main></body></html>
+"""
+
+
+def _figure(fig) -> str:
+    return pio.to_html(fig, full_html=False, include_plotlyjs=False,
+                       config={"displaylogo": False, "responsive": True})
+
+
+def _fmt(value, kind: str) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    if kind == "pct":
+        return f"{100 * value:.1f}%"
+    if kind == "dpct":
+        return f"{100 * value:+.1f} pt"
+    if kind == "int":
+        return f"{value:,.0f}"
+    if kind == "num":
+        return f"{value:,.1f}"
+    if kind == "dnum":
+        return f"{value:+,.1f}"
+    return html.escape(str(value))
+
+
+def _table(frame: pd.DataFrame, columns: list[tuple[str, str, str]], cls: str = "") -> str:
+    """columns: (frame column, heading, format kind)."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for _, h, _ in columns)
+    rows = []
+    for r in frame.to_dict("records"):
+        cells = "".join(f'<td class="{k}">{_fmt(r.get(c), k)}</td>' for c, _, k in columns)
+        rows.append(f"<tr>{cells}</tr>")
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def _card(label: str, value: str, note: str = "") -> str:
+    return (f'<div class="card"><div class="label">{html.escape(label)}</div>'
+            f'<div class="value">{html.escape(value)}</div><div class="note">{html.escape(note)}</div></div>')
+
+
+def _summary(data: ReportInput) -> str:
+    paid = None if data.shifts is None else float(data.shifts["paid_hours"].sum())
+    head = week_headline(data.requirements, data.coverage, paid, data.interval_minutes)
+    acc = accuracy_table(data.scores, data.chosen)
+    s = data.solve
+    roster_note = (f"optimality gap {_fmt(s.get('gap'), 'pct')}, "
+                   f"{'validator: all rules hold' if s.get('feasible') else 'validator: VIOLATIONS'}"
+                   if data.shifts is not None else f"no roster: {s.get('reason', '')}")
+    cards = "".join([
+        _card("contacts forecast", _fmt(head["contacts"], "int"), "all queues, the week"),
+        _card("FTE needed", _fmt(head["required_fte"], "num"),
+              f"to employ: scheduled hours after shrinkage / 40 h; {_fmt(head['on_queue_fte'], 'num')} on queue"),
+        _card("FTE rostered", _fmt(head["rostered_fte"], "num"), "paid hours of the roster / 40 h"),
+        _card("projected service level", _fmt(head["projected_sl"], "pct"), "Erlang, contact-weighted, the roster's agents"),
+        _card("under-coverage", f"{_fmt(head['under_hours'], 'num')} h", "agent-hours below the requirement"),
+        _card("roster", str(s.get("status", "none")), roster_note),
+    ])
+    accuracy = _table(acc, [("queue", "queue", "text"), ("model", "model chosen", "text"),
+                            ("wape", "WAPE (backtest)", "pct"), ("seasonal_naive_wape", "seasonal naive WAPE", "pct"),
+                            ("band_coverage", "band coverage", "pct")])
+    return (f'<div class="cards">{cards}</div>\n<h3>Forecast accuracy</h3>\n'
+            f"<p>Rolling-origin backtest over the last weeks of history; WAPE = absolute errors / contacts. "
+            f"Band coverage: how often actual volume fell inside the prediction band.</p>{accuracy}")
+
+
+def _forecast(data: ReportInput) -> str:
+    return ("<p>Contacts per interval: the last three weeks of history (grey), the forecast (blue) and its "
+            "prediction band (shaded). Plan to the band's upper edge to be safe on a busy week.</p>"
+            + _figure(charts.forecast_figure(data.history, data.forecast, data.timezone)))
+
+
+def _coverage(data: ReportInput) -> str:
+    if data.coverage is None:
+        return "<p>No roster, so nothing is scheduled yet.</p>"
+    return ("<p>Heat map: on-queue agents minus the agents needed, by day and time of day. Red is short "
+            "(service suffers), blue is spare.</p>"
+            + _figure(charts.coverage_heatmap(data.coverage, data.timezone))
+            + "<p>The same over the week: agents needed (red), on queue (blue) and on shift including "
+              "breaks (dotted).</p>"
+            + _figure(charts.coverage_lines(data.coverage, data.timezone)))
+
+
+def _roster(data: ReportInput) -> str:
+    if data.timeline is None:
+        return f"<p>No roster: {html.escape(str(data.solve.get('reason', '')))}</p>"
+    return (f"<p>{len(data.shifts)} shifts for {len(data.agents)} agents. Bars are shifts, coloured by shift "
+            "template; the black marks inside them are breaks and lunches. Hover for times; drag to zoom.</p>"
+            + _figure(charts.gantt_figure(data.timeline, data.agents)))
+
+
+def _daily(data: ReportInput) -> str:
+    if data.coverage is None:
+        return "<p>No roster, so no KPIs per day.</p>"
+    kpis = daily_kpis(data.coverage, data.shifts, data.interval_minutes, data.timezone)
+    return _table(kpis, [("day", "day", "text"), ("contacts", "contacts", "int"),
+                         ("required_hours", "agent-hours needed", "num"), ("on_queue_hours", "on-queue hours", "num"),
+                         ("under_hours", "under-coverage h", "num"), ("over_hours", "over-coverage h", "num"),
+                         ("service_level", "projected SL", "pct"), ("shifts", "shifts", "int"),
+                         ("paid_hours", "paid hours", "num")], cls="kpis")
+
+
+def _explanation(data: ReportInput) -> str:
+    if not data.explanation:
+        return "<p>No roster, so nothing to explain.</p>"
+    s = data.solve
+    intro = (f"<p>The solver minimises a weighted sum of penalties, one per rule; the independent validator "
+             f"recomputed each one. Solver status {html.escape(str(s.get('status')))}, optimality gap "
+             f"{_fmt(s.get('gap'), 'pct')} after {_fmt(s.get('seconds'), 'num')} s.</p>")
+    table = _table(pd.DataFrame(data.explanation), [("rule", "rule", "text"), ("penalty", "penalty", "int"),
+                                                   ("mostly", "mostly for", "text")])
+    return intro + _figure(charts.explanation_figure(data.explanation)) + table
+
+
+def _scenarios(data: ReportInput) -> str:
+    if data.scenarios is None or data.scenarios.empty:
+        return "<p>No scenarios were run.</p>"
+    table = _table(data.scenarios, [
+        ("scenario", "scenario", "text"), ("contacts", "contacts", "int"), ("required_fte", "FTE needed", "num"),
+        ("required_fte_delta", "vs base", "dnum"), ("service_level", "projected SL", "pct"),
+        ("service_level_delta", "vs base", "dpct"), ("under_hours", "under-coverage h", "num"),
+        ("under_hours_delta", "vs base", "dnum")], cls="scenarios")
+    return (f"<p>{html.escape(data.scenario_note)}</p>" + table
+            + _figure(charts.scenario_figure(data.scenarios)))
+
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#222;background:#fafafa}
+header{background:#1f3b57;color:#fff;padding:16px 28px}header h1{margin:0 0 4px;font-size:1.5em}
+header .meta{margin:0 0 8px;opacity:.85;font-size:.9em}nav a{color:#cfe3f7;margin-right:4px}
+main{padding:8px 28px 40px;max-width:1400px}section{background:#fff;border:1px solid #e3e3e3;border-radius:6px;
+padding:12px 20px;margin:18px 0}h2{margin-top:4px;color:#1f3b57}
+.cards{display:flex;flex-wrap:wrap;gap:12px}.card{border:1px solid #dde5ee;border-radius:6px;padding:10px 14px;
+min-width:170px;background:#f5f8fb}.card .label{font-size:.8em;color:#555}.card .value{font-size:1.6em;font-weight:600}
+.card .note{font-size:.75em;color:#777;max-width:220px}
+table{border-collapse:collapse;margin:8px 0;font-size:.9em}th,td{border-bottom:1px solid #e6e6e6;padding:4px 10px;text-align:right}
+th{background:#f0f3f6}td.text,th:first-child{text-align:left}
+"""

@@ -1,0 +1,98 @@
+"""Tables the report, the workbook and the demo summary read: times as the site's wall clock,
+the roster as a timeline (shifts and breaks), KPIs per day and the week's headline figures.
+
+Inputs are the pipeline's frames (or the API's JSON records of them): timestamps may be
+tz-aware values or ISO strings with offsets; every output time is the site's local time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..domain import zone
+from ..roster.domain import Roster
+
+
+def local(values, timezone: str) -> pd.Series:
+    """Tz-aware local timestamps from tz-aware values or ISO strings with any offsets."""
+    return pd.to_datetime(pd.Series(values), utc=True, format="ISO8601").dt.tz_convert(zone(timezone))
+
+
+def wall_clock(values, timezone: str) -> pd.Series:
+    """Naive local wall-clock times (what charts and spreadsheets show)."""
+    return local(values, timezone).dt.tz_localize(None)
+
+
+def timeline_frame(roster: Roster, timezone: str) -> pd.DataFrame:
+    """One row per shift (kind 'shift') and per break (kind = the break's name), with local
+    wall-clock start and end: the bars of a Gantt chart."""
+    rows = []
+    for s in roster.shifts:
+        rows.append({"agent": s.agent, "day": s.day, "template": s.template, "kind": "shift",
+                     "start": s.start, "end": s.end})
+        for b in s.breaks:
+            rows.append({"agent": s.agent, "day": s.day, "template": s.template, "kind": b.name,
+                         "start": b.start, "end": b.end})
+    frame = pd.DataFrame(rows, columns=["agent", "day", "template", "kind", "start", "end"])
+    if len(frame):
+        frame["start"], frame["end"] = wall_clock(frame["start"], timezone), wall_clock(frame["end"], timezone)
+    return frame
+
+
+def weighted_sl(service_level, volume) -> float:
+    """Contact-weighted service level over intervals with contacts (NaN when there are none)."""
+    sl, vol = np.asarray(service_level, float), np.asarray(volume, float)
+    ok = np.isfinite(sl) & (vol > 0)
+    return float(np.average(sl[ok], weights=vol[ok])) if ok.any() else float("nan")
+
+
+def daily_kpis(coverage: pd.DataFrame, shifts: pd.DataFrame, interval_minutes: int, timezone: str) -> pd.DataFrame:
+    """Per local day (all queues): contacts, required and on-queue agent-hours, under- and
+    over-coverage, projected SL (contact-weighted), shifts and paid hours, and a week total."""
+    hours = interval_minutes / 60
+    cov = coverage.assign(date=local(coverage["interval_start"], timezone).dt.date.to_numpy())
+    volume = cov["volume"] if "volume" in cov else pd.Series(0.0, index=cov.index)
+    sl = cov["service_level"] if "service_level" in cov else pd.Series(np.nan, index=cov.index)
+    cov = cov.assign(volume=volume.fillna(0.0).astype(float), service_level=sl.astype(float))
+
+    def row(label, part, dates):
+        in_days = shifts["day"].astype(str).isin([str(d) for d in dates])
+        return {"day": label, "contacts": part["volume"].sum(),
+                "required_hours": part["required"].sum() * hours, "on_queue_hours": part["on_queue"].sum() * hours,
+                "under_hours": part["under"].sum() * hours, "over_hours": part["over"].sum() * hours,
+                "service_level": weighted_sl(part["service_level"], part["volume"]),
+                "shifts": int(in_days.sum()), "paid_hours": float(shifts.loc[in_days, "paid_hours"].sum())}
+
+    rows = [row(f"{d:%a %Y-%m-%d}", part, [d]) for d, part in cov.groupby("date", sort=True)]
+    rows.append(row("week", cov, sorted(cov["date"].unique())))
+    return pd.DataFrame(rows)
+
+
+def accuracy_table(scores: pd.DataFrame, chosen: dict[str, str]) -> pd.DataFrame:
+    """Per queue: the model chosen, its backtest WAPE and band coverage, and seasonal naive's WAPE."""
+    s = scores.set_index(["queue", "model"])
+    rows = []
+    for queue, model in chosen.items():
+        naive = s["wape"].get((queue, "seasonal_naive"), np.nan)
+        rows.append({"queue": queue, "model": model, "wape": s["wape"].get((queue, model), np.nan),
+                     "seasonal_naive_wape": naive, "band_coverage": s["coverage"].get((queue, model), np.nan)})
+    return pd.DataFrame(rows, columns=["queue", "model", "wape", "seasonal_naive_wape", "band_coverage"])
+
+
+def week_headline(requirements: pd.DataFrame, coverage: pd.DataFrame | None, paid_hours: float | None,
+                  interval_minutes: int, fte_hours: float = 40.0) -> dict:
+    """The few figures a manager asks first: contacts, FTE needed (after shrinkage, and on queue)
+    and rostered (paid hours, per week of `fte_hours`), projected SL of the roster, under-coverage
+    agent-hours."""
+    hours = interval_minutes / 60
+    weeks = max(requirements["interval_start"].nunique() * hours / 168, 1e-9)
+    out = {"contacts": float(requirements["volume"].sum()),
+           "required_fte": float(requirements["scheduled_agents"].sum() * hours / fte_hours / weeks),
+           "on_queue_fte": float(requirements["agents"].sum() * hours / fte_hours / weeks),
+           "rostered_fte": None if paid_hours is None else paid_hours / fte_hours / weeks,
+           "projected_sl": None, "under_hours": None}
+    if coverage is not None:
+        out["projected_sl"] = weighted_sl(coverage["service_level"], coverage["volume"].fillna(0.0))
+        out["under_hours"] = float(coverage["under"].sum() * hours)
+    return out
