@@ -27,6 +27,7 @@ class DemoResult:
     headline: dict = field(default_factory=dict)
     roster_ok: bool = False      # a roster was found and every hard rule holds
     reason: str = ""             # why not, when not
+    roster: object = None        # the solved roster (wfm.roster.domain.Roster), when there is one
 
 
 def run_demo(data: Path, out: Path, console: Console, time_limit: float | None = None,
@@ -58,7 +59,7 @@ def run_demo(data: Path, out: Path, console: Console, time_limit: float | None =
     _roster_step(data, out, result.first_day, req, targets, minutes, tz, time_limit, seed,
                  progress_console or console, res, report)
 
-    scenarios, note = demo_scenarios(demand, minutes, targets, report.coverage)
+    scenarios, note = demo_scenarios(data, res.roster, demand, minutes, targets, report.coverage)
     res.written["scenarios"] = write_csv(scenarios, out / "scenarios.csv")
     report.scenarios, report.scenario_note = scenarios, note
     res.written["report"] = write_report(report, out / "report.html")
@@ -71,15 +72,24 @@ def run_demo(data: Path, out: Path, console: Console, time_limit: float | None =
     return res
 
 
-def demo_scenarios(demand: pd.DataFrame, minutes: int, targets: dict[str, ServiceTarget],
+def demo_scenarios(data: Path, roster, demand: pd.DataFrame, minutes: int, targets: dict[str, ServiceTarget],
                    coverage: pd.DataFrame | None) -> tuple[pd.DataFrame, str]:
     """The demo's scenario step: the comparison table (base first) and a sentence on what it means.
 
-    Seam for the scenario runner of `wfm/scenarios.py` (issue 7): this calls the small
-    requirements-only stand-in of `wfm/whatif.py`; the runner's `ScenarioReport.table()` has the
-    same columns (scenario, contacts, required_fte, service_level, under_hours, *_delta)."""
+    With a roster, the sample scenario set (`sample_data/scenarios.yaml`) runs through the scenario
+    runner (`wfm/scenarios.py`, requirements mode) against this very roster; without one, the
+    requirements-only stand-in of `wfm/whatif.py` (same table columns) still shows the staffing."""
     from .whatif import SAMPLE_WHATIFS, compare_whatifs
 
+    if roster is not None and (data / "scenarios.yaml").exists():
+        from .scenarios import load_request, run_scenarios
+
+        request = load_request(data / "scenarios.yaml").model_copy(update={"base_roster": roster})
+        table = run_scenarios(request).table()
+        note = ("Requirements-only what-ifs (sample_data/scenarios.yaml): each scenario's demand is staffed "
+                "again (FTE needed); service, under-coverage and the simulated SL are what this week's roster "
+                "delivers against it if nothing else changes.")
+        return table, note
     table = compare_whatifs(demand, minutes, targets, SAMPLE_WHATIFS, on_queue=coverage)
     note = ("Requirements-only what-ifs: each scenario's demand is staffed again (FTE needed); service and "
             "under-coverage are what this week's roster delivers against it if nothing else changes. "
@@ -109,6 +119,7 @@ def _roster_step(data, out, first_day, req, targets, minutes, tz, time_limit, se
         res.reason = f"{solved.status}: {'; '.join(solved.conflicts) or 'no roster within the time limit'}"
         report.solve = {"status": solved.status, "reason": res.reason}
         return
+    res.roster = solved.roster
     check, cov, tot, why = evaluate_roster(data_in, solved.roster)
     shifts = roster_frame(data_in, solved.roster)
     res.written["roster"] = write_csv(shifts, out / "roster.csv")
