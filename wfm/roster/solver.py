@@ -838,6 +838,7 @@ def _greedy_start(data, grid, options, started, progress):
 
 
 RINS_SHARE = 0.35
+MASTER_SHARE = 0.05  # of the time limit for the integer roster from the columns (weak at scale; LNS does better)
 # Column generation prices every group of identical agents each round; past this many (group,
 # shift option) pairs a round takes too long (Python-built pricing models) to pay back.
 COLGEN_LIMIT = 100_000  # of the time left after column generation, searched under the LP's fixings
@@ -951,7 +952,7 @@ def _column_generation(data, grid, options, limit, started, progress, start=None
     # unconverged run can lie below it.
     bound = max(math.ceil(outcome.bound - 1e-6), 0) if outcome.bound is not None else None
     left = limit - (clock.perf_counter() - started)
-    assignment = colgen.master_roster(gen, outcome, seconds=min(0.15 * limit, max(left * 0.3, 0.5)),
+    assignment = colgen.master_roster(gen, outcome, seconds=min(MASTER_SHARE * limit, max(left * 0.3, 0.5)),
                                       seed=params.seed, workers=params.workers)
     if assignment is None:
         return None, bound, size, ({}, None)
