@@ -14,15 +14,16 @@ from fastapi.openapi.utils import get_openapi
 from . import errors
 from .auth import Authenticator
 from .middleware import BodyLimit
-from .routes import forecasts, health, jobs, plans, rosters, staffing, ui
+from .routes import forecasts, health, jobs, plans, rosters, scenarios, staffing, ui
 from .runner import JobRunner, process_context
 from .schemas import ErrorBody, ForecastRequest, StaffingRequest
 from .settings import Settings
 from .store import Store
 
-DESCRIPTION = """Forecast contact volume, staff every interval to a service target, and roster
-named agents. Send your API key in `X-API-Key`. Roster and plan solves are jobs: POST answers
-202 with the job, `GET /v1/jobs/{id}` shows progress, the result is at the job's `links.result`.
+DESCRIPTION = """Forecast contact volume, staff every interval to a service target, roster named
+agents, and compare what-if scenarios. Send your API key in `X-API-Key`. Rosters, plans and
+scenario sets are jobs: POST answers 202 with the job, `GET /v1/jobs/{id}` shows progress, the
+result is at the job's `links.result`.
 Errors are JSON `{"error": reason, "message": ..., "fields": [...]}`."""
 
 
@@ -51,7 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="wfm", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     errors.install(app)
-    for module in (health, staffing, forecasts, rosters, jobs, plans, ui):
+    for module in (health, staffing, forecasts, rosters, jobs, plans, scenarios, ui):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.openapi = lambda: _openapi(app)

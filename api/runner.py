@@ -27,7 +27,7 @@ from .settings import Settings
 from .store import CANCELLED, Store
 
 log = logging.getLogger("wfm.api.runner")
-PRELOAD = ["api.work", "wfm.roster.solver", "wfm.roster.report", "forecasts.service"]
+PRELOAD = ["api.work", "api.schemas", "wfm.roster.solver", "wfm.roster.report", "forecasts.service", "wfm.simulate"]
 
 
 def process_context():

@@ -9,10 +9,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from wfm.domain import ServiceTarget, zone
+from wfm.plan import ForecastSettings, HistorySource, PlanConfig, RosterSettings
 from wfm.roster.domain import Agent, Roster, Rules, ShiftTemplate, SolverParams, Weights
+from wfm.scenarios import ScenarioRequest
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -211,6 +214,10 @@ class JobProgress(BaseModel):
     objective: float | None = None
     bound: float | None = None
     seconds: float | None = Field(None, description="solver time at the last improvement")
+    scenarios_done: int | None = Field(None, description="scenario jobs: results finished so far (base included)")
+    scenarios_total: int | None = Field(None, description="scenario jobs: the base and every scenario")
+    scenarios_failed: int | None = Field(None, description="scenario jobs: finished results that failed")
+    message: str | None = Field(None, description="scenario jobs: the latest step, e.g. '[3/5] busier: ok in 0.4 s'")
 
 
 class JobErrorView(BaseModel):
@@ -222,7 +229,7 @@ class JobErrorView(BaseModel):
 
 class JobView(BaseModel):
     id: str
-    kind: Literal["roster", "plan"]
+    kind: Literal["roster", "plan", "scenarios"]
     status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
     cancel_requested: bool
     attempts: int
@@ -301,6 +308,103 @@ class PlanResult(BaseModel):
     requirements: list[dict[str, Any]]
     staffing_summary: list[dict[str, Any]]
     roster: RosterResult
+
+
+# --- scenarios ------------------------------------------------------------------------------
+# The base plan is `wfm plan`'s config with its data inline: a file path from a client would
+# name a file on the server (another tenant's, or none at all on the machine that runs the job).
+
+
+def _no_server_path(inline: str):
+    def check(value):
+        if value is not None:
+            raise ValueError(f"file paths on the server are not accepted over HTTP; send the data inline in {inline}")
+        return value
+
+    return BeforeValidator(check)
+
+
+class InlineHistory(HistorySource):
+    """Contact history to forecast from: the columns of `wfm forecast`, as JSON rows."""
+
+    file: Annotated[SkipJsonSchema[None], _no_server_path("base.history.rows")] = None
+    calendar: Annotated[SkipJsonSchema[None], _no_server_path("base.history.special_days")] = None
+    rows: list[dict[str, HistoryValue]] = Field(
+        min_length=1, description="one object per contact (created_at, queue, handle_seconds, ...) "
+                                  "or per interval (interval_start, volume, aht_seconds)")
+    special_days: dict[date, NonNegative | None] = Field(
+        default_factory=dict, description="date -> volume factor vs a normal day (null: learn it)")
+
+
+class ForecastRow(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    interval_start: AwareDatetime = Field(description="interval start with UTC offset")
+    queue: Name = "all"
+    volume: NonNegative
+    aht_seconds: NonNegative
+    volume_lower: NonNegative | None = None
+    volume_upper: NonNegative | None = None
+
+
+class InlineForecast(ForecastSettings):
+    file: Annotated[SkipJsonSchema[None], _no_server_path("base.forecast.rows")] = None
+    rows: list[ForecastRow] | None = Field(
+        None, min_length=1, description="a forecast to plan from instead of history (every queue on every interval; "
+                                        "missing intervals expect no contacts)")
+
+    @field_validator("rows")
+    @classmethod
+    def _bands_everywhere_or_nowhere(cls, rows):
+        for band in ("volume_lower", "volume_upper"):
+            given = [getattr(r, band) is not None for r in rows or []]
+            if any(given) and not all(given):
+                raise ValueError(f"{band} is given on some rows only (first missing: row {given.index(False)}); "
+                                 "give it on every row or on none")
+        return rows
+
+
+class InlineRoster(RosterSettings):
+    setup: Annotated[SkipJsonSchema[None], _no_server_path("base.roster (templates, agents, rules, ...)")] = None
+
+
+class InlinePlan(PlanConfig):
+    """The plan config of `wfm plan` (see sample_data/plan.yaml) with history or forecast as rows."""
+
+    history: InlineHistory | None = None
+    forecast: InlineForecast = Field(default_factory=InlineForecast)
+    roster: InlineRoster | None = Field(None, description="agents and rules; none = stop at requirements")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "InlinePlan":  # replaces PlanConfig's check of file paths
+        if (self.history is None) == (self.forecast.rows is None):
+            raise ValueError("give either history.rows (contacts to forecast from) or forecast.rows "
+                             "(a forecast to plan from)")
+        sim = self.simulation
+        if self.history is None and sim is not None and "history" in (sim.arrivals, sim.handle_times):
+            raise ValueError("simulation from history (arrivals or handle_times) needs history.rows")
+        return self
+
+
+class ScenarioJobRequest(ScenarioRequest):
+    """A scenario set (as `wfm scenario run` reads it) with the base plan's data inline."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "base": {"timezone": "Europe/Berlin", "interval_minutes": 60,
+                 "forecast": {"rows": [{"interval_start": "2026-06-01T09:00:00+02:00", "queue": "calls",
+                                        "volume": 40, "aht_seconds": 240}]},
+                 "queues": {"calls": {"service_level": 0.8, "answer_seconds": 20}}, "simulation": None},
+        "mode": "requirements",
+        "scenarios": [{"name": "calls +15%", "volume": [{"multiplier": 1.15}]},
+                      {"name": "90/20", "targets": [{"service_level": 0.9}]}]}]})
+
+    base: InlinePlan
+
+    @model_validator(mode="after")
+    def _roster_to_reroster(self) -> "ScenarioJobRequest":
+        if self.mode == "roster" and self.base.roster is None:
+            raise ValueError("mode 'roster' rerosters every scenario: give base.roster (templates and agents)")
+        return self
 
 
 class Health(BaseModel):

@@ -31,6 +31,8 @@ class Settings:
     max_templates: int = 100
     max_intervals: int = 200_000         # staffing: intervals in one request, all queues together
     max_history_rows: int = 2_000_000    # forecasts: contact rows in one request
+    max_scenarios: int = 50              # scenarios in one scenario set
+    max_replications: int = 100          # simulation replications a scenario set may ask for
     inline_intervals: int = 5_000        # staffing requests up to this size run on the event loop
     poll_seconds: float = 0.2            # how often the job runner looks at the database
 

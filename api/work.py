@@ -1,6 +1,6 @@
-"""What the service computes: forecasts, roster jobs and plan jobs, from validated input to
-JSON-ready results. Plain functions (no HTTP); roster and plan jobs run in worker processes
-started by `api.runner`, forecasts in a process pool.
+"""What the service computes: forecasts, roster jobs, plan jobs and scenario sets, from validated
+input to JSON-ready results. Plain functions (no HTTP); roster, plan and scenario jobs run in
+worker processes started by `api.runner`, forecasts in a process pool.
 
 Domain failures are raised as `JobError(reason, message, details)`; the runner stores them on
 the job and the API shows them as 4xx with the reason.
@@ -14,6 +14,7 @@ import os
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -217,10 +218,189 @@ def run_plan(plan: dict, progress=None) -> dict:
             "staffing_summary": records(summarize(req, minutes)), "roster": roster_result(data, progress)}
 
 
+# --- scenario sets: the base plan and its what-ifs, compared --------------------------------
+
+# The plan's readers take files: the job writes the inline data to a private folder under these
+# names, and says the request's field wherever a message would show the file.
+INLINE_FILES = {"history.csv": "base.history.rows", "calendar.csv": "base.history.special_days",
+                "forecast.csv": "base.forecast.rows"}
+
+
+def run_scenario_set(input_json: str, send_progress=None) -> dict:
+    """A scenario job: the base plan (data inline), the mode and the scenarios -> the report
+    of `wfm.scenarios.run_scenarios`. Runs in this process, or on the Dask cluster named by
+    WFM_DASK_SCHEDULER. A failing scenario is reported inside the result; only a base that
+    cannot be prepared (bad history, setup or base roster) fails the job."""
+    from wfm.scenarios import run_scenarios
+
+    from .schemas import ScenarioJobRequest
+
+    job = ScenarioJobRequest.model_validate_json(input_json)
+    with tempfile.TemporaryDirectory(prefix="wfm-scenarios-") as folder, _executor() as ex:
+        scrub = Scrubber(Path(folder))
+        progress = ScenarioProgress(send_progress or (lambda _: None), scrub)
+        try:
+            report = run_scenarios(scenario_request(job, Path(folder)), Counting(ex, progress.finished),
+                                   progress.message)
+        except InputError as exc:
+            raise _base_error(exc, job, scrub) from None
+        except ValueError as exc:  # e.g. an unknown holiday country
+            raise JobError("invalid_base", scrub(str(exc))) from None
+    for result in (report.base, *report.scenarios):
+        if result.error:
+            result.error = scrub(result.error)
+    return report.model_dump(mode="json")
+
+
+def scenario_request(job, folder: Path):
+    """The `ScenarioRequest` of `wfm.scenarios`: the inline rows written as the files a plan
+    config names."""
+    from wfm.plan import parse_config
+    from wfm.scenarios import ScenarioRequest
+
+    base = job.base
+    raw = base.model_dump(mode="json", exclude_unset=True, exclude={"history", "forecast", "roster"})
+    if base.history is not None:
+        history = base.history.model_dump(mode="json", exclude_unset=True, exclude={"rows", "special_days", "file",
+                                                                                   "calendar"})
+        history["file"] = _write(folder / "history.csv", rows_to_csv(base.history.rows))
+        if base.history.special_days:
+            days = pd.DataFrame({"date": [d.isoformat() for d in base.history.special_days], "name": "special",
+                                 "factor": list(base.history.special_days.values())})
+            history["calendar"] = _write(folder / "calendar.csv", days.to_csv(index=False).encode())
+        raw["history"] = history
+    raw["forecast"] = base.forecast.model_dump(mode="json", exclude_unset=True, exclude={"rows", "file"})
+    if base.forecast.rows is not None:
+        rows = pd.DataFrame([r.model_dump(mode="json", exclude_none=True) for r in base.forecast.rows])
+        raw["forecast"]["file"] = _write(folder / "forecast.csv", rows.to_csv(index=False).encode())
+    if base.roster is not None:
+        raw["roster"] = base.roster.model_dump(mode="json", exclude_unset=True, exclude={"setup"})
+    fields = {"base": parse_config(raw, source="base"), "mode": job.mode, "base_roster": job.base_roster,
+              "scenarios": job.scenarios}
+    if "simulation" in job.model_fields_set:  # unset: the base plan's simulation settings
+        fields["simulation"] = job.simulation
+    return ScenarioRequest(**fields)
+
+
+@contextmanager
+def _executor():
+    """This process, or the Dask cluster of WFM_DASK_SCHEDULER, started: a bad address or an
+    unreachable cluster is the server's problem, and said as such."""
+    from wfm.executor import make_executor
+
+    try:
+        executor = make_executor(workers=1)
+        executor.__enter__()
+    except InputError as exc:
+        raise JobError("executor_unavailable", str(exc)) from None
+    try:
+        yield executor
+    finally:
+        executor.__exit__(None, None, None)
+
+
+def _write(path: Path, data: bytes) -> str:
+    path.write_bytes(data)
+    return str(path)
+
+
+def _base_error(exc: InputError, job, scrub) -> JobError:
+    """The base cannot be prepared: the reason, named by the request's field (a bad history
+    row by its index in `base.history.rows`)."""
+    if exc.line is not None and job.base.history is not None:
+        field = f"base.history.rows[{exc.line - 2}].{exc.field}"
+        reason = "invalid_history"
+    else:
+        field, reason = _request_field(exc.field), "invalid_base"
+    value = scrub(exc.value) if isinstance(exc.value, str) else exc.value
+    return JobError(reason, f"{field}={value!r}: {scrub(exc.reason)}", field=field)
+
+
+# Fields the plan's readers name in their own terms, and what the request calls them.
+READER_FIELDS = {"forecast.file": "base.forecast.rows", "history": "base.history.rows",
+                 "history.file": "base.history.rows", "columns": "base.history.rows",
+                 "calendar": "base.history.special_days", "country": "base.history.country",
+                 "subdivision": "base.history.subdivision", "model": "base.forecast.model"}
+
+
+def _request_field(field: str) -> str:
+    from wfm.plan import PlanConfig
+
+    if field in READER_FIELDS:
+        return READER_FIELDS[field]
+    top = field.split(".")[0].split("[")[0]
+    return f"base.{field}" if top in PlanConfig.model_fields else field
+
+
+class Scrubber:
+    """Replaces the job's private file paths in a message by the request fields they hold."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def __call__(self, text: str) -> str:
+        for name, field in INLINE_FILES.items():
+            text = text.replace(str(self.folder / name), field)
+        return text.replace(str(self.folder), "(inline data)")
+
+
+class ScenarioProgress:
+    """A scenario job's progress: results finished (and failed) of the total, and the latest step."""
+
+    def __init__(self, send, scrub):
+        self.send, self.scrub = send, scrub
+        self.state = {"scenarios_done": 0, "scenarios_total": None, "scenarios_failed": 0, "message": None}
+
+    def message(self, text: str) -> None:
+        self.state["message"] = self.scrub(text)
+        self.send(dict(self.state))
+
+    def finished(self, outcome, total: int) -> None:
+        self.state["scenarios_done"] += 1
+        self.state["scenarios_failed"] += 0 if outcome.ok else 1
+        self.state["scenarios_total"] = total
+        self.send(dict(self.state))
+
+
+class Counting:
+    """An executor (`wfm.executor`) that also tells `on_finished(outcome, total)` of every task
+    it finishes: progress from the executor interface, whatever the backend."""
+
+    def __init__(self, inner, on_finished):
+        self.inner, self.on_finished = inner, on_finished
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def parallelism(self) -> int:
+        return self.inner.parallelism
+
+    def __enter__(self):
+        self.inner.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.inner.__exit__(*exc)
+
+    def map(self, fn, tasks, on_done=None):
+        tasks = list(tasks)
+
+        def done(outcome):
+            if on_done is not None:
+                on_done(outcome)
+            self.on_finished(outcome, len(tasks))
+
+        return self.inner.map(fn, tasks, done)
+
+
 # --- the worker process ---------------------------------------------------------------------
 
-JOBS = {"roster": lambda payload, progress: solve_roster_json(payload, progress),
-        "plan": lambda payload, progress: run_plan(json.loads(payload), progress)}
+# Each job gets its payload and a function that records a progress dict on the job.
+JOBS = {"roster": lambda payload, send: solve_roster_json(payload, Throttled(send)),
+        "plan": lambda payload, send: run_plan(json.loads(payload), Throttled(send)),
+        "scenarios": run_scenario_set}
 
 
 def worker_main(kind: str, payload: str, conn, parent_pid: int) -> None:
@@ -235,7 +415,7 @@ def worker_main(kind: str, payload: str, conn, parent_pid: int) -> None:
             conn.send(message)
 
     try:
-        result = JOBS[kind](payload, Throttled(lambda p: send(("progress", p))))
+        result = JOBS[kind](payload, lambda p: send(("progress", p)))
         # orjson: any NaN or infinity left in a result is written as null, never as invalid JSON
         send(("result", orjson.dumps(result, option=orjson.OPT_SERIALIZE_NUMPY).decode()))
     except JobError as exc:

@@ -38,9 +38,7 @@ def get_plan(job_id: str, request: Request, tenant: str = Depends(current_tenant
              table: Literal["forecast", "requirements", "shifts", "coverage"] = Query(
                  "requirements", description="with Accept: text/csv, the table to send")):
     job = request.app.state.store.get(job_id, tenant, with_result=True)
-    result = finished_result(job, job_id)
-    if job.kind != "plan":
-        raise ApiError(404, "not_found", f"job {job_id} is a roster job; see /v1/rosters/{job_id}")
+    result = finished_result(job, job_id, kinds=("plan",))
     if wants_csv(request):
         data = json.loads(result)
         rows = {"forecast": data["forecast"]["intervals"], "requirements": data["requirements"],

@@ -59,7 +59,7 @@ def get_roster(job_id: str, request: Request, tenant: str = Depends(current_tena
     """Also serves the roster of a plan job. `Accept: text/csv` gives one table as CSV
     (`table=shifts` by default)."""
     job = request.app.state.store.get(job_id, tenant, with_result=True)
-    result = finished_result(job, job_id)
+    result = finished_result(job, job_id, kinds=("roster", "plan"))
     if job.kind == "plan":
         result = json.dumps(json.loads(result)["roster"])
     if wants_csv(request):

@@ -1,0 +1,254 @@
+"""A lower bound on the roster objective from one linear program (HiGHS), for sites where column
+generation cannot converge within the time limit.
+
+Agents identical in everything the model reads form a group (as in column generation); the LP
+counts, per group, how many of its agents work each shift option, take each break position and
+stand on each queue in each interval, as non-negative reals. Every agent-level rule is summed over
+the group's agents, which any real roster satisfies too, so every roster is a point of this LP
+and its optimum bounds the objective from below:
+
+* at most one shift a day per agent, so at most |g| shifts of the group a day;
+* rest: the model's per-agent clique (shifts ending late on day d, shifts starting too early on a
+  later day) summed over the group is at most |g|;
+* weekly and horizon hours and days, template caps, max consecutive days: the agent's limit
+  times |g|;
+* breaks: per (day, template, break rule), as many break starts as shifts, each start allowed only
+  where one of those shifts has it in its window; on-break time comes off on-queue time;
+* coverage: on-queue agents per queue and interval with under/over slack, as in the model; shift
+  demand per (day, template) likewise.
+
+Costs, preferences and shift demand are linear in the counts; fairness and change penalties are
+non-negative and left out, which keeps the bound valid. Intervals are chained as running sums
+(present(i) = present(i-1) + starting(i) - ending(i)) so each row has a handful of entries.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+import numpy as np
+from scipy.optimize import linprog
+from scipy.sparse import coo_matrix
+
+from .domain import RosterInput
+from .options import Grid, ShiftOption, allowed_options
+
+
+class _LP:
+    """Rows and columns of a sparse LP, added as we go."""
+
+    def __init__(self):
+        self.cost: list[float] = []
+        self.upper: list[float] = []
+        self.rows, self.cols, self.vals = [], [], []
+        self.eq_rhs: list[float] = []
+        self.le_rhs: list[float] = []
+        self.le_rows, self.le_cols, self.le_vals = [], [], []
+
+    def var(self, cost: float = 0.0, upper: float | None = None) -> int:
+        self.cost.append(cost)
+        self.upper.append(np.inf if upper is None else upper)
+        return len(self.cost) - 1
+
+    def eq(self, terms: list[tuple[int, float]], rhs: float) -> None:
+        r = len(self.eq_rhs)
+        for j, v in terms:
+            self.rows.append(r), self.cols.append(j), self.vals.append(v)
+        self.eq_rhs.append(rhs)
+
+    def le(self, terms: list[tuple[int, float]], rhs: float) -> None:
+        r = len(self.le_rhs)
+        for j, v in terms:
+            self.le_rows.append(r), self.le_cols.append(j), self.le_vals.append(v)
+        self.le_rhs.append(rhs)
+
+    def solve(self, seconds: float):
+        n = len(self.cost)
+        a_eq = coo_matrix((self.vals, (self.rows, self.cols)), shape=(len(self.eq_rhs), n)).tocsc() if self.eq_rhs else None
+        a_ub = coo_matrix((self.le_vals, (self.le_rows, self.le_cols)), shape=(len(self.le_rhs), n)).tocsc() \
+            if self.le_rhs else None
+        return linprog(self.cost, A_ub=a_ub, b_ub=self.le_rhs or None, A_eq=a_eq, b_eq=self.eq_rhs or None,
+                       bounds=list(zip([0.0] * n, self.upper)), method="highs",
+                       options={"time_limit": max(seconds, 1.0), "presolve": True})
+
+
+def lower_bound(data: RosterInput, grid: Grid, options: list[ShiftOption], groups: list[list],
+                seconds: float) -> float | None:
+    """The LP's optimum rounded up (the objective is integral), or None if HiGHS did not finish."""
+    from .solver import cost_term
+
+    lp = _LP()
+    step, n_days = grid.minutes, len(grid.days)
+    queues = [r.queue for r in data.requirements]
+    templates = {t.id: t for t in data.templates}
+    w = data.weights
+    staffed: dict[tuple[int, int], list[tuple[int, float]]] = defaultdict(list)   # (queue, i) -> terms
+    shift_count: dict[tuple[int, str], list[tuple[int, float]]] = defaultdict(list)
+    rest = max(data.rules.min_rest_hours * 60, 0.0)
+    constant = 0.0
+    for agents in groups:
+        a, size = agents[0], float(len(agents))
+        own, c = a.rules(data.rules), a.contract
+        opts = [o for o in allowed_options(data, a, options) if grid.days[o.day] not in a.unavailable_days
+                and a.fixed.get(grid.days[o.day], o.template) == o.template]
+        y = {o.index: lp.var(_option_cost(data, a, o, w, cost_term)) for o in opts}
+        by_day = defaultdict(list)
+        for o in opts:
+            by_day[o.day].append(o)
+            shift_count[o.day, o.template].append((y[o.index], 1.0))
+        for d in range(n_days):
+            if by_day[d]:
+                lp.le([(y[o.index], 1.0) for o in by_day[d]], size)
+        constant += _preferences(lp, data, a, by_day, y, grid, size)
+        _week_limits(lp, c, by_day, y, size, n_days)
+        _consecutive(lp, own.max_consecutive_days, by_day, y, size, n_days)
+        for t_id, cap in c.template_caps.items():
+            uses = [(y[o.index], 1.0) for o in opts if o.template == t_id]
+            if uses and cap < len(uses):
+                lp.le(uses, cap * size)
+        _rest(lp, by_day, y, size, rest, step, templates, n_days)
+        if queues:
+            _on_queue(lp, a, opts, y, size, grid, queues, templates, staffed)
+    for qi, req in enumerate(data.requirements):
+        for i, need in enumerate(req.agents):
+            need = math.ceil(need - 1e-9)
+            under = req.under_weights[i] if req.under_weights is not None else w.under
+            u, v = lp.var(under), lp.var(w.over)
+            lp.eq(staffed.get((qi, i), []) + [(u, 1.0), (v, -1.0)], need)
+    days = {day: d for d, day in enumerate(grid.days)}
+    for r in data.shift_requirements:
+        if r.day in days:
+            u, v = lp.var(r.under_weight), lp.var(r.over_weight)
+            lp.eq(shift_count.get((days[r.day], r.template), []) + [(u, 1.0), (v, -1.0)], r.count)
+    import os
+    if os.environ.get("RELAX_DEBUG"):
+        print("lp size", len(lp.cost), len(lp.eq_rhs), len(lp.le_rhs), len(lp.vals) + len(lp.le_vals))
+    res = lp.solve(seconds)
+    if os.environ.get("RELAX_DEBUG"):
+        print(res.status, res.message)
+    if res.status != 0:
+        return None
+    value = res.fun + constant
+    return float(math.ceil(value - 1e-6 * max(1.0, abs(value))))
+
+
+def _option_cost(data, a, o, w, cost_term) -> float:
+    return float(cost_term(o, a.cost_per_hour, w.cost)) if w.cost > 0 else 0.0
+
+
+def _preferences(lp, data, a, by_day, y, grid, size: float) -> float:
+    """Every agent of the group has the same wishes, so their penalties are linear in the counts:
+    a wish against working (a day off wanted, a template not wanted) costs its weight per shift;
+    a wish to work (a template wanted, a day not wanted off) costs its weight per agent, minus its
+    weight per shift that grants it. Returns the constant part."""
+    days = {day: d for d, day in enumerate(grid.days)}
+    weight, constant = data.weights.preference, 0.0
+    for p in a.preferences:
+        d = days.get(p.day)
+        if d is None or p.weight == 0:
+            continue
+        value = weight * p.weight
+        hit = [o for o in by_day[d] if p.template is None or o.template == p.template]
+        against = p.want == (p.template is None)
+        if not against:
+            constant += value * size
+        for o in hit:
+            lp.cost[y[o.index]] += value if against else -value
+    return constant
+
+
+def _week_limits(lp, c, by_day, y, size, n_days):
+    for w0 in range(0, n_days, 7):
+        week = [o for d in range(w0, min(w0 + 7, n_days)) for o in by_day[d]]
+        if not week:
+            continue
+        paid = [(y[o.index], float(o.paid_minutes)) for o in week]
+        count = [(y[o.index], 1.0) for o in week]
+        lp.le(paid, math.floor(c.max_hours * 60 + 1e-9) * size)
+        lp.le(count, c.max_days * size)
+        if w0 + 7 <= n_days:
+            if c.min_hours > 0:
+                lp.le([(j, -v) for j, v in paid], -math.ceil(c.min_hours * 60 - 1e-9) * size)
+            if c.min_days > 0:
+                lp.le([(j, -v) for j, v in count], -c.min_days * size)
+    every = [o for d in range(n_days) for o in by_day[d]]
+    total = [(y[o.index], float(o.paid_minutes)) for o in every]
+    if c.horizon_max_hours is not None:
+        lp.le(total, math.floor(c.horizon_max_hours * 60 + 1e-9) * size)
+    if c.horizon_min_hours is not None:
+        lp.le([(j, -v) for j, v in total], -math.ceil(c.horizon_min_hours * 60 - 1e-9) * size)
+
+
+def _consecutive(lp, limit, by_day, y, size, n_days):
+    for s in range(n_days - limit):
+        window = [(y[o.index], 1.0) for d in range(s, s + limit + 1) for o in by_day[d]]
+        if window:
+            lp.le(window, limit * size)
+
+
+def _rest(lp, by_day, y, size, rest, step, templates, n_days):
+    longest = max(t.length_minutes for t in templates.values())
+    reach = 1 + math.ceil((longest + rest) / (24 * 60))
+    for d in range(n_days):
+        today = by_day[d]
+        for later in range(d + 1, min(d + reach, n_days - 1) + 1):
+            previous = None
+            for end in sorted({o.end_index for o in today}):
+                clash = [o.index for o in by_day[later] if (o.first - end) * step < rest]
+                if not clash:
+                    continue
+                ending = [o.index for o in today if o.end_index >= end]
+                if (ending, clash) != previous:
+                    lp.le([(y[i], 1.0) for i in ending + clash], size)
+                    previous = (ending, clash)
+
+
+def _on_queue(lp, a, opts, y, size, grid, queues, templates, staffed):
+    """Working minus on-break per interval, split over the group's queues."""
+    n = grid.size
+    skills = [queues.index(q) for q in a.skills if q in queues]
+    if not skills:
+        return
+    delta = defaultdict(list)  # interval -> (+y at start, -y at end) terms of the running sum
+    breaks = defaultdict(list)  # interval -> break-start variables covering it (negative on-queue)
+    for o in opts:
+        last = min(o.end_index, n)
+        if o.first < last:
+            delta[o.first].append((y[o.index], 1.0))
+            delta[last].append((y[o.index], -1.0))
+    by_slot = defaultdict(list)
+    for o in opts:
+        by_slot[o.day, o.template].append(o)
+    for (d, t), slot in by_slot.items():
+        for k, rule in enumerate(templates[t].breaks):
+            allowed = defaultdict(list)
+            for o in slot:
+                win = o.breaks[k]
+                for p in range(win.earliest, win.latest + 1):
+                    allowed[p].append(y[o.index])
+            starts = {}
+            for p, ys in allowed.items():
+                b = lp.var()
+                starts[p] = b
+                lp.le([(b, 1.0)] + [(j, -1.0) for j in ys], 0.0)  # only where a shift has it
+                for i in range(p, min(p + slot[0].breaks[k].length, n)):
+                    breaks[i].append(b)
+            lp.eq([(b, 1.0) for b in starts.values()] + [(y[o.index], -1.0) for o in slot], 0.0)
+    present = None
+    for i in range(min(delta, default=n), n):
+        if delta.get(i):
+            var = lp.var(upper=size)
+            lp.eq([(var, 1.0)] + ([(present, -1.0)] if present is not None else []) +
+                  [(j, -v) for j, v in delta[i]], 0.0)
+            present = var
+        if present is None:
+            continue
+        usable = [q for q in skills]
+        if len(usable) == 1:
+            staffed[usable[0], i] += [(present, 1.0)] + [(b, -1.0) for b in breaks.get(i, [])]
+            continue
+        split = [lp.var() for _ in usable]
+        lp.eq([(z, 1.0) for z in split] + [(present, -1.0)] + [(b, 1.0) for b in breaks.get(i, [])], 0.0)
+        for q, z in zip(usable, split):
+            staffed[q, i].append((z, 1.0))
