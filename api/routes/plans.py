@@ -55,9 +55,7 @@ def _finished_plan(request: Request, job_id: str, tenant: str):
     from ..plan_outputs import load_plan
 
     job = request.app.state.store.get(job_id, tenant, with_result=True, with_input=True)
-    result = finished_result(job, job_id)
-    if job.kind != "plan":
-        raise ApiError(404, "not_found", f"job {job_id} is a roster job, not a plan")
+    result = finished_result(job, job_id, kinds=("plan",))
     return load_plan(json.loads(job.input), json.loads(result))
 
 

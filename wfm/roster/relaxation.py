@@ -69,13 +69,14 @@ class _LP:
         a_ub = coo_matrix((self.le_vals, (self.le_rows, self.le_cols)), shape=(len(self.le_rhs), n)).tocsc() \
             if self.le_rhs else None
         return linprog(self.cost, A_ub=a_ub, b_ub=self.le_rhs or None, A_eq=a_eq, b_eq=self.eq_rhs or None,
-                       bounds=list(zip([0.0] * n, self.upper)), method="highs",
+                       bounds=list(zip([0.0] * n, self.upper)), method="highs-ipm",  # measured: 2x simplex here
                        options={"time_limit": max(seconds, 1.0), "presolve": True})
 
 
 def lower_bound(data: RosterInput, grid: Grid, options: list[ShiftOption], groups: list[list],
-                seconds: float) -> float | None:
-    """The LP's optimum rounded up (the objective is integral), or None if HiGHS did not finish."""
+                seconds: float) -> tuple[float | None, dict[str, set[int]]]:
+    """The LP's optimum rounded up (the objective is integral; None if HiGHS did not finish in
+    time), and per agent the shift options its group works in the LP optimum."""
     from .solver import cost_term
 
     lp = _LP()
@@ -86,13 +87,15 @@ def lower_bound(data: RosterInput, grid: Grid, options: list[ShiftOption], group
     staffed: dict[tuple[int, int], list[tuple[int, float]]] = defaultdict(list)   # (queue, i) -> terms
     shift_count: dict[tuple[int, str], list[tuple[int, float]]] = defaultdict(list)
     rest = max(data.rules.min_rest_hours * 60, 0.0)
-    constant = 0.0
+    constant, ys = 0.0, []
+    by_skills: dict[tuple, dict] = {}  # agents' queues -> their shift variables (summed over groups)
     for agents in groups:
         a, size = agents[0], float(len(agents))
         own, c = a.rules(data.rules), a.contract
         opts = [o for o in allowed_options(data, a, options) if grid.days[o.day] not in a.unavailable_days
                 and a.fixed.get(grid.days[o.day], o.template) == o.template]
         y = {o.index: lp.var(_option_cost(data, a, o, w, cost_term)) for o in opts}
+        ys.append(y)
         by_day = defaultdict(list)
         for o in opts:
             by_day[o.day].append(o)
@@ -109,7 +112,12 @@ def lower_bound(data: RosterInput, grid: Grid, options: list[ShiftOption], group
                 lp.le(uses, cap * size)
         _rest(lp, by_day, y, size, rest, step, templates, n_days)
         if queues:
-            _on_queue(lp, a, opts, y, size, grid, queues, templates, staffed)
+            skills = tuple(queues.index(q) for q in a.skills if q in queues)
+            pool = by_skills.setdefault(skills, {"size": 0.0, "shifts": []})
+            pool["size"] += size
+            pool["shifts"] += [(o, y[o.index]) for o in opts]
+    for skills, pool in by_skills.items():
+        _on_queue(lp, skills, pool["shifts"], pool["size"], grid, templates, staffed)
     for qi, req in enumerate(data.requirements):
         for i, need in enumerate(req.agents):
             need = math.ceil(need - 1e-9)
@@ -121,16 +129,17 @@ def lower_bound(data: RosterInput, grid: Grid, options: list[ShiftOption], group
         if r.day in days:
             u, v = lp.var(r.under_weight), lp.var(r.over_weight)
             lp.eq(shift_count.get((days[r.day], r.template), []) + [(u, 1.0), (v, -1.0)], r.count)
-    import os
-    if os.environ.get("RELAX_DEBUG"):
-        print("lp size", len(lp.cost), len(lp.eq_rhs), len(lp.le_rhs), len(lp.vals) + len(lp.le_vals))
     res = lp.solve(seconds)
-    if os.environ.get("RELAX_DEBUG"):
-        print(res.status, res.message)
     if res.status != 0:
-        return None
+        return None, {}
     value = res.fun + constant
-    return float(math.ceil(value - 1e-6 * max(1.0, abs(value))))
+    # Shift options some agent of a group works in the LP optimum: where a search should look.
+    used = {}
+    for agents, y in zip(groups, ys):
+        chosen = {oi for oi, j in y.items() if res.x[j] > 1e-3}
+        for a in agents:
+            used[a.id] = chosen
+    return float(math.ceil(value - 1e-6 * max(1.0, abs(value)))), used
 
 
 def _option_cost(data, a, o, w, cost_term) -> float:
@@ -204,37 +213,32 @@ def _rest(lp, by_day, y, size, rest, step, templates, n_days):
                     previous = (ending, clash)
 
 
-def _on_queue(lp, a, opts, y, size, grid, queues, templates, staffed):
-    """Working minus on-break per interval, split over the group's queues."""
+def _on_queue(lp, skills, shifts, size, grid, templates, staffed):
+    """Working minus on-break per interval for all agents with these queues (any group), split over
+    the queues. Break starts are counted per (day, template, break rule): as many as shifts there,
+    at any start position one of those shifts allows (the exact window per start is relaxed: the
+    LP then needs a row per break slot, not per position)."""
     n = grid.size
-    skills = [queues.index(q) for q in a.skills if q in queues]
     if not skills:
         return
     delta = defaultdict(list)  # interval -> (+y at start, -y at end) terms of the running sum
-    breaks = defaultdict(list)  # interval -> break-start variables covering it (negative on-queue)
-    for o in opts:
+    breaks = defaultdict(list)  # interval -> break-start variables covering it
+    by_slot = defaultdict(list)
+    for o, var in shifts:
         last = min(o.end_index, n)
         if o.first < last:
-            delta[o.first].append((y[o.index], 1.0))
-            delta[last].append((y[o.index], -1.0))
-    by_slot = defaultdict(list)
-    for o in opts:
-        by_slot[o.day, o.template].append(o)
+            delta[o.first].append((var, 1.0))
+            delta[last].append((var, -1.0))
+        by_slot[o.day, o.template].append((o, var))
     for (d, t), slot in by_slot.items():
-        for k, rule in enumerate(templates[t].breaks):
-            allowed = defaultdict(list)
-            for o in slot:
-                win = o.breaks[k]
-                for p in range(win.earliest, win.latest + 1):
-                    allowed[p].append(y[o.index])
-            starts = {}
-            for p, ys in allowed.items():
-                b = lp.var()
-                starts[p] = b
-                lp.le([(b, 1.0)] + [(j, -1.0) for j in ys], 0.0)  # only where a shift has it
-                for i in range(p, min(p + slot[0].breaks[k].length, n)):
+        for k in range(len(templates[t].breaks)):
+            length = slot[0][0].breaks[k].length
+            positions = sorted({p for o, _ in slot for p in range(o.breaks[k].earliest, o.breaks[k].latest + 1)})
+            starts = [lp.var() for _ in positions]
+            lp.eq([(b, 1.0) for b in starts] + [(var, -1.0) for _, var in slot], 0.0)
+            for p, b in zip(positions, starts):
+                for i in range(p, min(p + length, n)):
                     breaks[i].append(b)
-            lp.eq([(b, 1.0) for b in starts.values()] + [(y[o.index], -1.0) for o in slot], 0.0)
     present = None
     for i in range(min(delta, default=n), n):
         if delta.get(i):
@@ -244,11 +248,10 @@ def _on_queue(lp, a, opts, y, size, grid, queues, templates, staffed):
             present = var
         if present is None:
             continue
-        usable = [q for q in skills]
-        if len(usable) == 1:
-            staffed[usable[0], i] += [(present, 1.0)] + [(b, -1.0) for b in breaks.get(i, [])]
+        if len(skills) == 1:
+            staffed[skills[0], i] += [(present, 1.0)] + [(b, -1.0) for b in breaks.get(i, [])]
             continue
-        split = [lp.var() for _ in usable]
+        split = [lp.var() for _ in skills]
         lp.eq([(z, 1.0) for z in split] + [(present, -1.0)] + [(b, 1.0) for b in breaks.get(i, [])], 0.0)
-        for q, z in zip(usable, split):
+        for q, z in zip(skills, split):
             staffed[q, i].append((z, 1.0))

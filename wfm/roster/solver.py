@@ -761,16 +761,17 @@ def explain_infeasibility(data: RosterInput) -> list[str]:
 
 # Column generation may spend this share of the time limit (it stops earlier once converged).
 COLGEN_SHARE = 0.4
-# Up to this many (agent, shift option) pairs the full model is searched after column generation
-# (CP-SAT can prove optimality there); above it, large-neighbourhood search takes over.
+# Up to this many (agent, shift option) pairs a site is small: column generation, then the full
+# model (CP-SAT can prove optimality there); above it, the LP bound and neighbourhood search.
 FULL_MODEL_LIMIT = 20_000
 
 
 def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveResult:
-    """A greedy roster first (valid within seconds on any site); column generation for a lower
-    bound and a better roster; then, on small sites, the full CP-SAT model (first under the choices
-    the LP is unanimous about, then free) and on large sites large-neighbourhood search, for the
-    rest of the time. The best roster by the validator's score is returned, with the best bound."""
+    """A greedy roster first (valid within seconds on any site). Small sites: column generation for
+    a lower bound and a better roster, then the full CP-SAT model (first under the choices the LP is
+    unanimous about, then free). Large sites: the LP relaxation (`relaxation.py`) for a lower bound
+    and the shift options worth trying, then large-neighbourhood search for the rest of the time.
+    The best roster by the validator's score is returned, with the best bound."""
     from . import colgen
     from .validator import validate
 
@@ -782,24 +783,31 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
     best = SolveResult("FEASIBLE", greedy, validate(data, greedy).objective, None, 0.0) if valid is None else None
     seed = greedy if valid is None else Roster(shifts=[s for s in greedy.shifts if s.agent in valid]) \
         if greedy is not None else None
-    bound, fixings, promising, size = None, {}, None, len(data.agents) * len(options)
+    bound, promising, size = None, None, len(data.agents) * len(options)
+    if size > FULL_MODEL_LIMIT:  # large site: one LP for the bound, then neighbourhood search
+        if colgen.applies(data) and colgen.cost(data, options) <= COLGEN_LIMIT:
+            from .relaxation import lower_bound
+
+            bound, promising = lower_bound(data, grid, options, colgen.group_agents(data), RELAX_SHARE * limit)
+            if progress is not None and bound is not None and best is not None:
+                progress(best.objective, bound, clock.perf_counter() - started)
+        start = greedy if greedy is not None else Roster(shifts=[])
+        return _neighbourhood_search(data, grid, options, start, bound, started, progress, promising or None)
     if colgen.applies(data) and colgen.cost(data, options) <= COLGEN_LIMIT:
-        first, bound, size, (fixings, promising) = _column_generation(data, grid, options, limit, started,
-                                                                      progress, seed)
+        first, bound, size, fixings = _column_generation(data, grid, options, limit, started, progress, seed)
         if first is None and size is None:  # some agent has no schedule at all within its rules
             return SolveResult("INFEASIBLE", None, seconds=clock.perf_counter() - started,
                                conflicts=explain_infeasibility(data))
         if first is not None:
-            best = _better(best, SolveResult("FEASIBLE", first, validate(data, first).objective, bound, 0.0)) \
-                if best is not None else SolveResult("FEASIBLE", first, validate(data, first).objective, bound, 0.0)
+            first = SolveResult("FEASIBLE", first, validate(data, first).objective, bound, 0.0)
+            best = _better(best, first) if best is not None else first
     if best is not None and bound is not None:
         best.bound = bound
         if best.objective <= bound:
             best.status, best.seconds = "OPTIMAL", clock.perf_counter() - started
             return best
-    if size > FULL_MODEL_LIMIT:
-        start = best.roster if best is not None else (greedy or Roster(shifts=[]))
-        return _neighbourhood_search(data, grid, options, start, bound, started, progress, promising)
+    else:
+        fixings = {}
     if best is None:
         return _full_model(data, grid, options, None, bound, {}, limit, started, progress)
     left = limit - (clock.perf_counter() - started)
@@ -838,6 +846,7 @@ def _greedy_start(data, grid, options, started, progress):
 
 
 RINS_SHARE = 0.35
+RELAX_SHARE = 0.3  # of the time limit, at most, for the LP bound of a large site (HiGHS)
 MASTER_SHARE = 0.05  # of the time limit for the integer roster from the columns (weak at scale; LNS does better)
 # Column generation prices every group of identical agents each round; past this many (group,
 # shift option) pairs a round takes too long (Python-built pricing models) to pay back.
@@ -886,7 +895,7 @@ def _full_model(data, grid, options, start, bound, fixings, seconds, started, pr
 
 def _neighbourhood_search(data, grid, options, roster, bound, started, progress, promising=None) -> SolveResult:
     """Large-neighbourhood search from `roster`; agents whose schedule in it breaks a rule are
-    repaired first. With `promising` options per agent (from column generation), neighbourhood
+    repaired first. With `promising` options per agent (from the LP relaxation), neighbourhood
     models offer an agent only those and its current shifts: far smaller models, more steps."""
     from . import lns
     from .validator import validate
@@ -945,9 +954,9 @@ def _column_generation(data, grid, options, limit, started, progress, start=None
     try:
         outcome = gen.run(limit * COLGEN_SHARE, seed=params.seed, start=start)
     except colgen.Infeasible:
-        return None, None, None, ({}, None)
+        return None, None, None, {}
     except colgen.OutOfTime:
-        return None, None, size, ({}, None)
+        return None, None, size, {}
     # Every penalty is non-negative, so 0 bounds the objective too; the Lagrangian bound of an
     # unconverged run can lie below it.
     bound = max(math.ceil(outcome.bound - 1e-6), 0) if outcome.bound is not None else None
@@ -955,15 +964,11 @@ def _column_generation(data, grid, options, limit, started, progress, start=None
     assignment = colgen.master_roster(gen, outcome, seconds=min(MASTER_SHARE * limit, max(left * 0.3, 0.5)),
                                       seed=params.seed, workers=params.workers)
     if assignment is None:
-        return None, bound, size, ({}, None)
+        return None, bound, size, {}
     roster = colgen.roster_of(assignment, options, grid, gen.rows.queues, data)
     if progress is not None:
         from .validator import validate
 
         progress(validate(data, roster).objective, bound if bound is not None else 0.0,
                  clock.perf_counter() - started)
-    promising = {}  # per agent: every option some column of its group uses
-    for c in outcome.columns:
-        for a in gen.groups[c.group].agents:
-            promising.setdefault(a.id, set()).update(p.option for p in c.shifts)
-    return roster, bound, size, (colgen.lp_fixings(gen, outcome), promising)
+    return roster, bound, size, colgen.lp_fixings(gen, outcome)
