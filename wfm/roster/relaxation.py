@@ -35,6 +35,11 @@ from .domain import RosterInput
 from .options import Grid, ShiftOption, allowed_options
 
 
+# Options whose LP reduced cost is at most this are kept as worth trying, used or not: the LP's own
+# support is too narrow a set for a search to recombine.
+REDUCED_COST_KEEP = 50.0
+
+
 class _LP:
     """Rows and columns of a sparse LP, added as we go."""
 
@@ -135,8 +140,9 @@ def lower_bound(data: RosterInput, grid: Grid, options: list[ShiftOption], group
     value = res.fun + constant
     # Shift options some agent of a group works in the LP optimum: where a search should look.
     used = {}
+    reduced = res.lower.marginals  # reduced cost of each variable at its lower bound (0)
     for agents, y in zip(groups, ys):
-        chosen = {oi for oi, j in y.items() if res.x[j] > 1e-3}
+        chosen = {oi for oi, j in y.items() if res.x[j] > 1e-3 or reduced[j] <= REDUCED_COST_KEEP}
         for a in agents:
             used[a.id] = chosen
     return float(math.ceil(value - 1e-6 * max(1.0, abs(value)))), used

@@ -783,31 +783,27 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
     best = SolveResult("FEASIBLE", greedy, validate(data, greedy).objective, None, 0.0) if valid is None else None
     seed = greedy if valid is None else Roster(shifts=[s for s in greedy.shifts if s.agent in valid]) \
         if greedy is not None else None
-    bound, promising, size = None, None, len(data.agents) * len(options)
-    if size > FULL_MODEL_LIMIT:  # large site: one LP for the bound, then neighbourhood search
-        if colgen.applies(data) and colgen.cost(data, options) <= COLGEN_LIMIT:
-            from .relaxation import lower_bound
-
-            bound, promising = lower_bound(data, grid, options, colgen.group_agents(data), RELAX_SHARE * limit)
-            if progress is not None and bound is not None and best is not None:
-                progress(best.objective, bound, clock.perf_counter() - started)
-        start = greedy if greedy is not None else Roster(shifts=[])
-        return _neighbourhood_search(data, grid, options, start, bound, started, progress, promising or None)
+    bound, fixings, size = None, {}, len(data.agents) * len(options)
+    large = size > FULL_MODEL_LIMIT
+    relaxed = _relaxation_in_background(data, grid, options) if large else None
+    promising = None
     if colgen.applies(data) and colgen.cost(data, options) <= COLGEN_LIMIT:
-        first, bound, size, fixings = _column_generation(data, grid, options, limit, started, progress, seed)
-        if first is None and size is None:  # some agent has no schedule at all within its rules
+        first, bound, priced, fixings, promising = _column_generation(data, grid, options, limit, started,
+                                                                      progress, seed)
+        if first is None and priced is None:  # some agent has no schedule at all within its rules
             return SolveResult("INFEASIBLE", None, seconds=clock.perf_counter() - started,
                                conflicts=explain_infeasibility(data))
         if first is not None:
             first = SolveResult("FEASIBLE", first, validate(data, first).objective, bound, 0.0)
             best = _better(best, first) if best is not None else first
+    if large:
+        start = best.roster if best is not None else (greedy if greedy is not None else Roster(shifts=[]))
+        return _neighbourhood_search(data, grid, options, start, bound, started, progress, promising, relaxed)
     if best is not None and bound is not None:
         best.bound = bound
         if best.objective <= bound:
             best.status, best.seconds = "OPTIMAL", clock.perf_counter() - started
             return best
-    else:
-        fixings = {}
     if best is None:
         return _full_model(data, grid, options, None, bound, {}, limit, started, progress)
     left = limit - (clock.perf_counter() - started)
@@ -893,10 +889,33 @@ def _full_model(data, grid, options, start, bound, fixings, seconds, started, pr
     return result
 
 
-def _neighbourhood_search(data, grid, options, roster, bound, started, progress, promising=None) -> SolveResult:
+def _relaxation_in_background(data, grid, options):
+    """The LP bound of a large site (`relaxation.py`), solved in a thread while the search runs
+    (HiGHS releases the interpreter lock). Returns a function giving the bound once there (else None)."""
+    import threading
+
+    from . import colgen
+    from .relaxation import lower_bound
+
+    if not colgen.applies(data) or colgen.cost(data, options) > COLGEN_LIMIT:
+        return None
+    box: dict = {}
+
+    def run():
+        box["bound"] = lower_bound(data, grid, options, colgen.group_agents(data),
+                                   data.solver.time_limit_seconds)[0]
+
+    thread = threading.Thread(target=run, name="roster-lp-bound", daemon=True)
+    thread.start()
+    return lambda: box.get("bound")
+
+
+def _neighbourhood_search(data, grid, options, roster, bound, started, progress, promising=None,
+                          relaxed=None) -> SolveResult:
     """Large-neighbourhood search from `roster`; agents whose schedule in it breaks a rule are
-    repaired first. With `promising` options per agent (from the LP relaxation), neighbourhood
-    models offer an agent only those and its current shifts: far smaller models, more steps."""
+    repaired first. With `promising` options per agent (from column generation), neighbourhood
+    models offer an agent only those and its current shifts: far smaller models, more steps.
+    `relaxed()` gives the LP bound once its background solve is done."""
     from . import lns
     from .validator import validate
 
@@ -918,11 +937,16 @@ def _neighbourhood_search(data, grid, options, roster, bound, started, progress,
         return RosterModel(data, agents=agents, grid=grid, options=options, start=start, fixed=fixed,
                            free_days=free_days, candidates=candidates)
 
+    def best_bound():
+        lp = relaxed() if relaxed is not None else None
+        known = [b for b in (bound, lp) if b is not None]
+        return max(known) if known else None
+
     def better(current, gain):
         nonlocal score
         score = validate(data, current).objective if score is None or math.isinf(gain) else score - gain
         if progress is not None:
-            progress(score, bound if bound is not None else 0.0, clock.perf_counter() - started)
+            progress(score, best_bound() or 0.0, clock.perf_counter() - started)
 
     left = params.time_limit_seconds - (clock.perf_counter() - started)
     try:
@@ -934,7 +958,7 @@ def _neighbourhood_search(data, grid, options, roster, bound, started, progress,
     seconds = clock.perf_counter() - started
     if search.broken:  # time ran out before every agent had a valid schedule
         return SolveResult("UNKNOWN", None, seconds=seconds)
-    score = validate(data, roster).objective
+    score, bound = validate(data, roster).objective, best_bound()
     status = "OPTIMAL" if bound is not None and score <= bound + 1e-9 else "FEASIBLE"
     return SolveResult(status, roster, score, bound, seconds)
 
@@ -954,9 +978,9 @@ def _column_generation(data, grid, options, limit, started, progress, start=None
     try:
         outcome = gen.run(limit * COLGEN_SHARE, seed=params.seed, start=start)
     except colgen.Infeasible:
-        return None, None, None, {}
+        return None, None, None, {}, None
     except colgen.OutOfTime:
-        return None, None, size, {}
+        return None, None, size, {}, None
     # Every penalty is non-negative, so 0 bounds the objective too; the Lagrangian bound of an
     # unconverged run can lie below it.
     bound = max(math.ceil(outcome.bound - 1e-6), 0) if outcome.bound is not None else None
@@ -964,11 +988,15 @@ def _column_generation(data, grid, options, limit, started, progress, start=None
     assignment = colgen.master_roster(gen, outcome, seconds=min(MASTER_SHARE * limit, max(left * 0.3, 0.5)),
                                       seed=params.seed, workers=params.workers)
     if assignment is None:
-        return None, bound, size, {}
+        return None, bound, size, {}, None
     roster = colgen.roster_of(assignment, options, grid, gen.rows.queues, data)
     if progress is not None:
         from .validator import validate
 
         progress(validate(data, roster).objective, bound if bound is not None else 0.0,
                  clock.perf_counter() - started)
-    return roster, bound, size, colgen.lp_fixings(gen, outcome)
+    promising = {}  # per agent: every option some column of its group uses (for neighbourhood search)
+    for c in outcome.columns:
+        for a in gen.groups[c.group].agents:
+            promising.setdefault(a.id, set()).update(p.option for p in c.shifts)
+    return roster, bound, size, colgen.lp_fixings(gen, outcome), promising
