@@ -775,6 +775,7 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
     from . import colgen
     from .validator import validate
 
+    progress = _monotone(progress)
     started = clock.perf_counter()
     limit = data.solver.time_limit_seconds
     grid = Grid(data)
@@ -815,6 +816,22 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
         best = _better(best, _full_model(data, grid, options, best.roster, bound, {}, left, started, progress))
     best.seconds = clock.perf_counter() - started
     return best
+
+
+def _monotone(progress: Progress | None) -> Progress | None:
+    """Progress as a user should see it: the best objective and bound so far. (Each phase starts
+    its own search, whose first solutions can be worse than an earlier phase's best.)"""
+    if progress is None:
+        return None
+    best = {"objective": math.inf, "bound": -math.inf}
+
+    def report(objective, bound, seconds):
+        objective, bound = min(objective, best["objective"]), max(bound, best["bound"])
+        if objective < best["objective"] or bound > best["bound"]:
+            best.update(objective=objective, bound=bound)
+            progress(objective, bound, seconds)
+
+    return report
 
 
 # The greedy start is skipped above this much work (agents x options x shifts an agent takes).
