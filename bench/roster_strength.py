@@ -109,7 +109,7 @@ def _pyworkforce(week, limit, workers) -> dict:
     started = time.perf_counter()
     solver = MinAbsDifference(num_days=week["days"], periods=periods, shifts_coverage=coverage,
                               required_resources=week["required"], max_period_concurrency=200,
-                              max_shift_concurrency=100, max_search_time=limit, num_search_workers=workers)
+                              max_shift_concurrency=100, max_search_time=float(limit), num_search_workers=workers)
     solution = solver.solve()
     seconds = time.perf_counter() - started
     have = np.zeros((week["days"], periods))
@@ -239,7 +239,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=["all", "curtois", "week1", "scale"], default="all")
     parser.add_argument("--instances", default="1,2,3,4,5,6,7,8,9,10,11,12")
-    parser.add_argument("--time-limit", type=float, default=60)
+    parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--no-baseline", action="store_true", help="Curtois: skip the plain-model baseline runs")
     parser.add_argument("--sizes", default="200,1000")
