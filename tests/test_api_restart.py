@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.store import Store
-from api_helpers import busy_input
+from api_helpers import busy_input, roster_input
 from wfm.cli import app
 
 WFM = str(Path(sys.executable).parent / "wfm")
@@ -40,9 +40,10 @@ def _call(method, url, key, body: bytes | None = None):
 
 
 class Server:
-    def __init__(self, env, port, log: Path):
+    def __init__(self, env, port, log: Path, workers: int = 1):
         self.url = f"http://127.0.0.1:{port}"
-        self.proc = subprocess.Popen([WFM, "serve", "--port", str(port), "--log-level", "warning"], env=env,
+        self.proc = subprocess.Popen([WFM, "serve", "--port", str(port), "--log-level", "warning",
+                                      "--workers", str(workers)], env=env,
                                      stdout=subprocess.DEVNULL, stderr=open(log, "a"))
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -124,11 +125,54 @@ def test_sigkill_mid_solve_then_restart_completes_the_job(tmp_path, servers):
     store.dispose()
 
 
+def _children(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc to see the worker processes")
+def test_two_http_workers_share_one_job_store(tmp_path, servers):
+    """`wfm serve --workers 2`: two HTTP processes (each with its own job runner) on one SQLite
+    store; every job is solved exactly once (no two runners claim it) and staffing answers."""
+    db = tmp_path / "jobs.db"
+    env = {**os.environ, "WFM_DATABASE_URL": f"sqlite:///{db}", "WFM_POLL_SECONDS": "0.1"}
+    key = subprocess.run([WFM, "apikey", "create", "--tenant", "acme"], env=env, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    server = Server(env, _free_port(), tmp_path / "server.log", workers=2)
+    servers.append(server)
+    deadline = time.time() + 30
+    while len(_children(server.proc.pid)) < 2 and time.time() < deadline:
+        time.sleep(0.1)
+    http_workers = set(_children(server.proc.pid))
+    assert len(http_workers) >= 2, "uvicorn did not start two worker processes"
+
+    ids = []
+    for k in range(3):
+        status, job = _call("POST", server.url + "/v1/rosters", key,
+                            roster_input(agents=3, seconds=2, seed=k).model_dump_json().encode())
+        assert status == 202, job
+        ids.append(job["id"])
+    body = json.dumps({"interval_minutes": 30, "target": {"service_level": 0.8, "answer_seconds": 20},
+                       "queues": [{"queue": "q", "volume": [100], "aht_seconds": [180]}]}).encode()
+    for _ in range(20):
+        status, answer = _call("POST", server.url + "/v1/staffing", key, body)
+        assert status == 200 and answer["queues"][0]["agents"] == [14]
+    store = Store(f"sqlite:///{db}")
+    deadline = time.time() + 60
+    while time.time() < deadline and any(store.get(i).status in ("queued", "running") for i in ids):
+        time.sleep(0.2)
+    for i in ids:
+        job = store.get(i)
+        assert job.status == "succeeded" and job.attempts == 1, (job.status, job.attempts, job.error)
+    store.dispose()
+
+
 def test_no_auth_refuses_a_network_address_and_apikey_needs_a_tenant(tmp_path):
     runner = CliRunner()
     res = runner.invoke(app, ["serve", "--no-auth", "--host", "0.0.0.0"])
     assert res.exit_code == 2 and "refuses to bind 0.0.0.0" in res.output
     res = runner.invoke(app, ["serve", "--no-auth", "--host", "192.168.1.10"])
     assert res.exit_code == 2
+    res = runner.invoke(app, ["serve", "--no-auth", "--workers", "2"])
+    assert res.exit_code == 2 and "one worker process" in res.output
     res = runner.invoke(app, ["apikey", "create", "--tenant", " ", "--database-url", f"sqlite:///{tmp_path / 'k.db'}"])
     assert res.exit_code == 2 and "--tenant" in res.output

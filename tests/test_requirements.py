@@ -127,3 +127,17 @@ def test_bad_intervals_name_the_field_and_value(kwargs, field):
 def test_bad_targets_name_the_field_and_value(kwargs, field):
     with pytest.raises(ValueError, match=field):
         ServiceTarget(**kwargs)
+
+
+@settings(deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 2000), st.floats(1, 1800), st.booleans(), st.integers(0, 4)),
+                min_size=1, max_size=30), targets_c)
+def test_reported_service_is_the_service_of_the_staffing(rows, target):
+    """The SL, ASA and occupancy reported next to each staffing (taken from the search where it
+    can) equal the general Erlang C functions' evaluation of that staffing, floors and closed
+    intervals included."""
+    vol, aht, is_open, floor = (np.array(c) for c in zip(*rows))
+    res = required_agents(vol, aht, 30, target, open_mask=is_open.astype(bool), min_agents=floor)
+    fresh = evaluate(res.agents * target.concurrency, vol / 1800.0, aht, target)
+    for name in ("service_level", "asa_seconds", "occupancy"):
+        np.testing.assert_allclose(getattr(res, name), fresh[name], rtol=1e-9, atol=1e-12, err_msg=name)

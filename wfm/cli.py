@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -485,6 +486,9 @@ def serve(
     solver_processes: Optional[int] = typer.Option(None, help="Roster/plan jobs solved at once (WFM_SOLVER_PROCESSES)."),
     no_auth: bool = typer.Option(False, "--no-auth", help="Serve without API keys. Only on a loopback address."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
+    workers: int = typer.Option(1, min=1, max=64, help="HTTP worker processes (uvicorn). One per core serves "
+                                                        "synchronous calls such as staffing on every core; each "
+                                                        "runs its own job runner on the shared job store."),
 ) -> None:
     """Run the HTTP API and its web view (FastAPI on uvicorn): the page at /ui, OpenAPI docs at /docs.
 
@@ -505,7 +509,20 @@ def serve(
     if no_auth:
         settings = dataclasses.replace(settings, auth=False)
         err.print("[bold yellow]warning:[/] authentication is off (--no-auth); loopback only", highlight=False)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, proxy_headers=False)
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, proxy_headers=False)
+        return
+    if no_auth:  # worker processes build their settings from WFM_*, and no variable switches auth off
+        fail("--no-auth serves with one worker process only (drop --workers)")
+    from api.store import Store
+
+    # The workers read their settings from the environment they inherit; the tables are made
+    # here once, so the workers do not race to create them.
+    os.environ.update({"WFM_DATABASE_URL": settings.database_url,
+                       "WFM_SOLVER_PROCESSES": str(settings.solver_processes)})
+    Store(settings.database_url, settings.database_schema).dispose()
+    uvicorn.run("api.app:create_app", factory=True, workers=workers, host=host, port=port, log_level=log_level,
+                proxy_headers=False)
 
 
 @apikey_app.command("create")

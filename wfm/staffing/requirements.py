@@ -126,7 +126,7 @@ def required_agents(volume, aht_seconds, interval_minutes: int, target: ServiceT
     k = target.concurrency
 
     if target.patience_seconds is None:
-        slots = _slots_erlang_c(load, aht, target)
+        slots, p_wait = _slots_erlang_c(load, aht, target)
     else:
         slots = _slots_erlang_a(lam, aht, target)
     agents = np.ceil(slots / k - _EPS).astype(np.int64)
@@ -136,8 +136,11 @@ def required_agents(volume, aht_seconds, interval_minutes: int, target: ServiceT
     agents = np.where(is_open, np.maximum(agents, floor), 0).astype(np.int64)
     scheduled = np.ceil(agents / (1.0 - target.shrinkage) - _EPS).astype(np.int64)
 
-    metrics = evaluate(agents * k, lam, aht, target)
-    metrics.pop("stable", None)
+    if target.patience_seconds is None:
+        metrics = _metrics_c((agents * k).astype(float), slots, p_wait, load, aht, target)
+    else:
+        metrics = evaluate(agents * k, lam, aht, target)
+        metrics.pop("stable", None)
     return StaffingResult(vol, aht, load, agents, scheduled, **metrics)
 
 
@@ -174,41 +177,64 @@ def meets_targets(metrics: dict, target: ServiceTarget) -> np.ndarray:
     return ok
 
 
-def _meets_c(n, load, aht, b, target: ServiceTarget) -> np.ndarray:
-    c = erlang_c_from_b(n, load, b)
-    metrics = {"occupancy": occupancy(n, load), "stable": n > load}
+def _meets_c(n, a, aht, b, target: ServiceTarget) -> tuple[np.ndarray, np.ndarray]:
+    """(meets every target, Erlang C) for n servers above the load a > 0 each (the search's
+    case: plain formulas, none of the general functions' guards for empty or unstable queues)."""
+    excess = n - a
+    c = np.minimum(n * b / (n - a * (1.0 - b)), 1.0)
+    ok = np.ones(n.shape, bool)
+    if target.max_occupancy is not None:
+        ok &= a / n <= target.max_occupancy + _EPS
     if target.service_level is not None:
-        metrics["service_level"] = service_level_c(n, load, aht, target.answer_seconds, c)
+        ok &= 1.0 - c * np.exp(-excess * target.answer_seconds / aht) >= target.service_level - _EPS
     if target.max_asa_seconds is not None:
-        metrics["asa_seconds"] = asa_c(n, load, aht, c)
-    return meets_targets(metrics, target)
+        ok &= c * aht / excess <= target.max_asa_seconds + _EPS
+    return ok, c
 
 
-def _slots_erlang_c(load, aht, target: ServiceTarget) -> np.ndarray:
-    n = np.zeros(load.shape)
+def _slots_erlang_c(load, aht, target: ServiceTarget) -> tuple[np.ndarray, np.ndarray]:
+    """Fewest servers meeting the targets per interval, and Erlang C there (0 with no load)."""
+    n, p_wait = np.zeros(load.shape), np.zeros(load.shape)
     busy = np.flatnonzero(load > 0)
     if busy.size == 0:
-        return n
-    a = load[busy]
-    start = np.floor(a) + 1.0
+        return n, p_wait
+    a, h = load[busy], aht[busy]
+    s = np.floor(a) + 1.0
     if target.max_occupancy is not None:
-        start = np.maximum(start, np.ceil(a / target.max_occupancy - _EPS))
-    n[busy] = start
-    b = np.zeros(load.shape)
-    b[busy] = erlang_b(start, a)
-    active = busy[~_meets_c(n[busy], a, aht[busy], b[busy], target)]
+        s = np.maximum(s, np.ceil(a / target.max_occupancy - _EPS))
+    b = erlang_b(s, a)
     steps = 0
-    while active.size:
+    while True:
+        ok, c = _meets_c(s, a, h, b, target)
+        n[busy[ok]], p_wait[busy[ok]] = s[ok], c[ok]
+        more = ~ok
+        if not more.any():
+            return n, p_wait
         steps += 1
         if steps > MAX_STEPS:
             raise InputError("target", target.model_dump(), "no staffing meets it (search did not converge)")
-        a = load[active]
-        nb = n[active] + 1.0
-        ab = a * b[active]
-        b[active] = ab / (nb + ab)
-        n[active] = nb
-        active = active[~_meets_c(nb, a, aht[active], b[active], target)]
-    return n
+        busy, a, h, s, b = busy[more], a[more], h[more], s[more] + 1.0, b[more]
+        ab = a * b
+        b = ab / (s + ab)
+
+
+def _metrics_c(servers, searched, p_wait, load, aht, target: ServiceTarget) -> dict:
+    """Service at the staffing found: from the search's Erlang C where the staffing is the
+    searched one (or nothing is offered), else (floors, closed intervals, concurrency rounding)
+    evaluated afresh."""
+    sl, asa, occ = np.ones(load.shape), np.zeros(load.shape), np.zeros(load.shape)
+    known = (servers == searched) | (load == 0)
+    idx = np.flatnonzero(known & (load > 0))
+    n, a, h, c = servers[idx], load[idx], aht[idx], p_wait[idx]
+    sl[idx] = np.clip(1.0 - c * np.exp(-(n - a) * target.answer_seconds / h), 0.0, 1.0)
+    asa[idx], occ[idx] = c * h / (n - a), a / n
+    metrics = {"service_level": sl, "asa_seconds": asa, "occupancy": occ}
+    other = np.flatnonzero(~known)
+    if other.size:
+        fresh = evaluate(servers[other], load[other] / aht[other], aht[other], target)
+        for name, values in metrics.items():
+            values[other] = fresh[name]
+    return metrics
 
 
 def _slots_erlang_a(lam, aht, target: ServiceTarget) -> np.ndarray:
