@@ -44,7 +44,7 @@ class Server:
         self.url = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen([WFM, "serve", "--port", str(port), "--log-level", "warning",
                                       "--workers", str(workers)], env=env,
-                                     stdout=subprocess.DEVNULL, stderr=open(log, "a"))
+                                     stdout=subprocess.DEVNULL, stderr=open(log, "a"), start_new_session=True)
         deadline = time.time() + 30
         while time.time() < deadline:
             assert self.proc.poll() is None, log.read_text()
@@ -73,10 +73,12 @@ def servers():
     """Every server a test starts is stopped, whatever the test's outcome."""
     started = []
     yield started
-    for server in started:
-        if server.proc.poll() is None:
-            server.proc.kill()
-            server.proc.wait(10)
+    for server in started:  # the server's session: its HTTP workers and solver processes too
+        try:
+            os.killpg(server.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        server.proc.wait(10)
 
 
 def test_sigkill_mid_solve_then_restart_completes_the_job(tmp_path, servers):
@@ -164,6 +166,12 @@ def test_two_http_workers_share_one_job_store(tmp_path, servers):
         job = store.get(i)
         assert job.status == "succeeded" and job.attempts == 1, (job.status, job.attempts, job.error)
     store.dispose()
+    server.proc.terminate()  # a clean stop ends the HTTP workers with the supervisor
+    server.proc.wait(20)
+    deadline = time.time() + 10
+    while any(_alive(pid) for pid in http_workers) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in http_workers), "HTTP workers outlived their stopped server"
 
 
 def test_no_auth_refuses_a_network_address_and_apikey_needs_a_tenant(tmp_path):
