@@ -403,3 +403,37 @@ def test_deterministic_limit_reproduces_a_roster_stopped_early():
                                                           deterministic_limit=0.5)})
     one, two = solve_roster(data), solve_roster(data)
     assert one.roster.model_dump() == two.roster.model_dump() and one.objective == two.objective
+
+
+@pytest.mark.parametrize("path", ["full model", "neighbourhood search"])
+def test_deterministic_limit_reproduces_every_solve_path(monkeypatch, path):
+    """With a deterministic limit every phase counts CP-SAT's deterministic time, not the clock:
+    the large-site path (LP bound, neighbourhood search) repeats exactly too, even when the
+    machine is busy (a second solve runs while a thread keeps a core busy)."""
+    import threading
+
+    from wfm.roster import solver as solver_module
+
+    if path == "neighbourhood search":
+        monkeypatch.setattr(solver_module, "FULL_MODEL_LIMIT", 0)
+    h = horizon(days=7, minutes=30)
+    agents = [Agent(id=f"a{k}", skills=["q"], contract=Contract(min_hours=16, max_hours=40)) for k in range(10)]
+    need = [4 if 8 <= ts.hour < 12 else 2 if 12 <= ts.hour < 18 else 0 for ts in h.interval_starts()]
+    data = make_input(agents, h=h, reqs=[QueueRequirement(queue="q", agents=need)], seconds=60)
+    data = data.model_copy(update={"solver": SolverParams(time_limit_seconds=60, workers=1, seed=3,
+                                                          deterministic_limit=2.0)})
+    one = solve_roster(data)
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            sum(range(10_000))
+
+    busy = threading.Thread(target=spin, daemon=True)
+    busy.start()
+    try:
+        two = solve_roster(data)
+    finally:
+        stop.set()
+    assert one.roster is not None and validate(data, one.roster).feasible
+    assert one.roster.model_dump() == two.roster.model_dump() and one.objective == two.objective

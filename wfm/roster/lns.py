@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from ortools.sat.python import cp_model
 
+from .budget import Budget
 from .domain import Roster, RosterInput
 from .options import Grid, ShiftOption
 
@@ -108,7 +109,7 @@ class Search:
         ids = sorted(self.broken)[:self.repair_size]
         return [a for a in self.data.agents if a.id in ids], None
 
-    def step(self, roster: Roster, seconds: float, model_factory) -> tuple[Roster, float]:
+    def step(self, roster: Roster, seconds: float, model_factory, budget: Budget) -> tuple[Roster, float]:
         """Try one neighbourhood; returns the roster (improved or the same) and the gain (inf for a
         repair: the objective of a roster that breaks rules is not comparable)."""
         kind = "repair" if self.broken else ("skill", "gap", "days")[self.stats.iterations % 3]
@@ -118,11 +119,11 @@ class Search:
         mine = Roster(shifts=[s for s in roster.shifts if s.agent in ids])
         model = model_factory(agents, fixed, mine, free)
         self.stats.iterations += 1
-        current = None if kind == "repair" else _hinted_objective(model)
+        current = None if kind == "repair" else _hinted_objective(model, budget)
         if current is None and kind != "repair":
             return roster, 0.0
         solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = max(seconds, 0.1)
+        budget.limit(solver, seconds, floor=0.1)
         solver.parameters.num_workers = self.workers
         solver.parameters.random_seed = self.rng.randrange(1 << 20)
         # A repair takes the first schedule that keeps the rules; improving it is the search's job.
@@ -134,6 +135,7 @@ class Search:
         solver.parameters.symmetry_level = 0
         solver.parameters.cp_model_probing_level = 0
         status = solver.Solve(model.m)
+        budget.charge(solver)
         if kind == "repair":
             if status == cp_model.INFEASIBLE:
                 raise Unrepairable(sorted(ids))
@@ -179,7 +181,7 @@ class Unrepairable(Exception):
     """No schedule keeps these agents' own rules (the input is infeasible)."""
 
 
-def _hinted_objective(model) -> float | None:
+def _hinted_objective(model, budget: Budget | None = None) -> float | None:
     """The neighbourhood model's objective at its hint (the current roster), by a solve with every
     hinted variable fixed. The solution then becomes the model's hint for every variable (slacks,
     day and weekend flags included): CP-SAT starts from a complete feasible solution, where a
@@ -187,10 +189,13 @@ def _hinted_objective(model) -> float | None:
     fixed = model.m.clone()
     for var, value in model.hinted:
         fixed.Add(fixed.GetIntVarFromProtoIndex(var.Index()) == value)
+    budget = budget or Budget(model.data.solver)
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = 10.0
+    budget.limit(solver, 10.0)
     solver.parameters.num_workers = 1
-    if solver.Solve(fixed) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+    status = solver.Solve(fixed)
+    budget.charge(solver)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
     model.m.ClearHints()
     for i in range(len(model.m.Proto().variables)):
@@ -200,21 +205,24 @@ def _hinted_objective(model) -> float | None:
 
 def improve(data: RosterInput, grid: Grid, options: list[ShiftOption], roster: Roster, seconds: float,
             model_factory, seed: int = 0, workers: int = 1, on_better=None,
-            broken: set[str] | None = None) -> tuple[Roster, Search]:
-    """Large-neighbourhood search for `seconds`. `model_factory(agents, fixed, start, free_days)`
-    builds a neighbourhood model; `on_better(roster, gain)` hears of each improvement; `broken`
-    agents are repaired first (`Search.broken` holds those still broken at the end)."""
+            broken: set[str] | None = None, budget: Budget | None = None) -> tuple[Roster, Search]:
+    """Large-neighbourhood search for `seconds` units of `budget` (wall-clock seconds unless the
+    input sets a deterministic limit). `model_factory(agents, fixed, start, free_days)` builds a
+    neighbourhood model; `on_better(roster, gain)` hears of each improvement; `broken` agents are
+    repaired first (`Search.broken` holds those still broken at the end)."""
+    budget = budget or Budget(data.solver)
     search = Search(data, grid, options, seed, workers, broken)
-    deadline = clock.perf_counter() + seconds
-    overhead = 0.0  # longest time a step spent outside its solve (model build, evaluation)
-    while True:
-        left = deadline - clock.perf_counter() - overhead
+    deadline = budget.elapsed() + seconds
+    overhead = 0.0  # longest wall time a step spent outside its solve (model build, evaluation)
+    while budget.wall_left() > 0.3:
+        left = deadline - budget.elapsed() - overhead
         if left < 0.3:
             break
         solve = min(max(1.0, seconds / 20), left)
         began = clock.perf_counter()
-        roster, gain = search.step(roster, solve, model_factory)
-        overhead = max(overhead, clock.perf_counter() - began - solve)
+        roster, gain = search.step(roster, solve, model_factory, budget)
+        if not budget.deterministic:
+            overhead = max(overhead, clock.perf_counter() - began - solve)
         if gain > 0 and on_better is not None and not search.broken:
             on_better(roster, gain)
     return roster, search

@@ -28,6 +28,7 @@ import pandas as pd
 from ortools.sat.python import cp_model
 
 from . import service_goal
+from .budget import Budget
 from .hint import greedy_choice
 from .domain import Roster, RosterInput
 from .options import Grid, ShiftOption, blocked as options_blocked, eligible, expand_options, worked_shift
@@ -659,7 +660,7 @@ class RosterModel:
         for key, var in self.x.items():
             self.m.AddHint(var, self.greedy[key])
 
-    def _complete_hint(self, seconds: float) -> bool:
+    def _complete_hint(self, seconds: float, budget: Budget) -> bool:
         """Turn the greedy shift choice into a complete solution hint: with shifts fixed, only
         breaks and queue choices remain, which CP-SAT places quickly. A hint that sets every
         variable lets the main solve start from a full roster instead of repairing a partial one."""
@@ -668,9 +669,12 @@ class RosterModel:
         fixed = self.m.Clone()
         for key, var in self.x.items():
             fixed.Add(fixed.GetBoolVarFromProtoIndex(var.Index()) == int(self.greedy[key]))
-        solver = self._solver(seconds, share=0.5)
+        solver = self._solver()
+        budget.limit(solver, seconds)
         solver.parameters.stop_after_first_solution = True  # any completion will do: the main solve improves it
-        if solver.Solve(fixed) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        status = solver.Solve(fixed)
+        budget.charge(solver)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return False
         self.m.ClearHints()
         for i in range(len(self.m.Proto().variables)):
@@ -690,16 +694,20 @@ class RosterModel:
                 self.penalties.append(("cost", units, var))
 
     # -- solve -------------------------------------------------------------------------------------
-    def solve(self, progress: Progress | None = None, seconds: float | None = None) -> SolveResult:
-        params = self.data.solver
-        seconds = params.time_limit_seconds if seconds is None else seconds
-        solver = self._solver(seconds, share=0.8)
+    def solve(self, progress: Progress | None = None, seconds: float | None = None,
+              budget: Budget | None = None) -> SolveResult:
+        """Search for `seconds` units of `budget` (default: the input's whole limit)."""
+        budget = budget or Budget(self.data.solver)
+        amount = budget.left() if seconds is None else seconds
+        began = budget.elapsed()
         started = clock.perf_counter()
-        # Completing the start may take up to half the time limit (usually far less).
-        self._complete_hint(seconds * 0.5)
-        solver.parameters.max_time_in_seconds = max(seconds - (clock.perf_counter() - started), 1.0)
+        # Completing the start may take up to half the time (usually far less).
+        self._complete_hint(amount * 0.5, budget)
+        solver = self._solver()
+        budget.limit(solver, amount - (budget.elapsed() - began), floor=1.0)
         callback = _Progress(progress, started) if progress else None
         status = solver.Solve(self.m, callback) if callback else solver.Solve(self.m)
+        budget.charge(solver)
         seconds = clock.perf_counter() - started
         name = solver.StatusName(status)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -711,14 +719,11 @@ class RosterModel:
         conflicts = explain_infeasibility(self.data) if status == cp_model.INFEASIBLE else []
         return SolveResult(name, None, seconds=seconds, conflicts=conflicts)
 
-    def _solver(self, seconds: float, share: float) -> cp_model.CpSolver:
+    def _solver(self) -> cp_model.CpSolver:
         params = self.data.solver
         solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = seconds
         solver.parameters.num_workers = params.workers
         solver.parameters.random_seed = params.seed
-        if params.deterministic_limit is not None:
-            solver.parameters.max_deterministic_time = params.deterministic_limit * share
         return solver
 
     def _extract(self, solver) -> Roster:
@@ -776,8 +781,8 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
     from .validator import validate
 
     progress = _monotone(progress)
-    started = clock.perf_counter()
-    limit = data.solver.time_limit_seconds
+    budget = Budget(data.solver)
+    started = budget.started
     grid = Grid(data)
     options = expand_options(data, grid)
     greedy, valid = _greedy_start(data, grid, options, started, progress)
@@ -789,8 +794,7 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
     relaxed = _relaxation_in_background(data, grid, options) if large else None
     promising = None
     if colgen.applies(data) and colgen.cost(data, options) <= COLGEN_LIMIT:
-        first, bound, priced, fixings, promising = _column_generation(data, grid, options, limit, started,
-                                                                      progress, seed)
+        first, bound, priced, fixings, promising = _column_generation(data, grid, options, budget, progress, seed)
         if first is None and priced is None:  # some agent has no schedule at all within its rules
             return SolveResult("INFEASIBLE", None, seconds=clock.perf_counter() - started,
                                conflicts=explain_infeasibility(data))
@@ -799,21 +803,20 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
             best = _better(best, first) if best is not None else first
     if large:
         start = best.roster if best is not None else (greedy if greedy is not None else Roster(shifts=[]))
-        return _neighbourhood_search(data, grid, options, start, bound, started, progress, promising, relaxed)
+        return _neighbourhood_search(data, grid, options, start, bound, budget, progress, promising, relaxed)
     if best is not None and bound is not None:
         best.bound = bound
         if best.objective <= bound:
             best.status, best.seconds = "OPTIMAL", clock.perf_counter() - started
             return best
     if best is None:
-        return _full_model(data, grid, options, None, bound, {}, limit, started, progress)
-    left = limit - (clock.perf_counter() - started)
+        return _full_model(data, grid, options, None, bound, {}, budget.left(), budget, progress)
     if fixings:
-        best = _better(best, _full_model(data, grid, options, best.roster, bound, fixings, RINS_SHARE * left,
-                                         started, progress))
+        best = _better(best, _full_model(data, grid, options, best.roster, bound, fixings,
+                                         RINS_SHARE * budget.left(), budget, progress))
     if best.status != "OPTIMAL" or fixings:
-        left = limit - (clock.perf_counter() - started)
-        best = _better(best, _full_model(data, grid, options, best.roster, bound, {}, left, started, progress))
+        best = _better(best, _full_model(data, grid, options, best.roster, bound, {}, budget.left(), budget,
+                                         progress))
     best.seconds = clock.perf_counter() - started
     return best
 
@@ -878,7 +881,7 @@ def _better(a: SolveResult, b: SolveResult) -> SolveResult:
     return SolveResult(status, best.roster, best.objective, bound, best.seconds)
 
 
-def _full_model(data, grid, options, start, bound, fixings, seconds, started, progress) -> SolveResult:
+def _full_model(data, grid, options, start, bound, fixings, seconds, budget, progress) -> SolveResult:
     """The whole model, started from `start` (else a greedy roster), under `fixings`; with a known
     lower bound CP-SAT stops as soon as it reaches it. Without fixings, its own bound counts."""
     model = RosterModel(data, grid=grid, options=options, start=start)
@@ -887,13 +890,13 @@ def _full_model(data, grid, options, start, bound, fixings, seconds, started, pr
             model.m.Add(model.x[key] == value)
     if bound is not None:
         model.m.Add(sum(w * e for _, w, e in model.penalties) >= bound)
-    elapsed = clock.perf_counter() - started
+    elapsed = clock.perf_counter() - budget.started
 
     def shifted(objective, b, t):  # progress in time since the whole solve started
         progress(objective, b, t + elapsed)
 
-    result = model.solve(shifted if progress else None, seconds=max(seconds, 1.0))
-    result.seconds = clock.perf_counter() - started
+    result = model.solve(shifted if progress else None, seconds=max(seconds, 1.0), budget=budget)
+    result.seconds = clock.perf_counter() - budget.started
     if fixings and result.status == "OPTIMAL":
         result.status = "FEASIBLE"  # optimal under the fixings only
     if fixings:
@@ -927,7 +930,7 @@ def _relaxation_in_background(data, grid, options):
     return lambda: box.get("bound")
 
 
-def _neighbourhood_search(data, grid, options, roster, bound, started, progress, promising=None,
+def _neighbourhood_search(data, grid, options, roster, bound, budget, progress, promising=None,
                           relaxed=None) -> SolveResult:
     """Large-neighbourhood search from `roster`; agents whose schedule in it breaks a rule are
     repaired first. With `promising` options per agent (from column generation), neighbourhood
@@ -936,7 +939,7 @@ def _neighbourhood_search(data, grid, options, roster, bound, started, progress,
     from . import lns
     from .validator import validate
 
-    params = data.solver
+    params, started = data.solver, budget.started
     report = validate(data, roster)
     broken = {v.agent for v in report.violations if v.agent is not None}
     score = None if broken else report.objective
@@ -965,10 +968,9 @@ def _neighbourhood_search(data, grid, options, roster, bound, started, progress,
         if progress is not None:
             progress(score, best_bound() or 0.0, clock.perf_counter() - started)
 
-    left = params.time_limit_seconds - (clock.perf_counter() - started)
     try:
-        roster, search = lns.improve(data, grid, options, roster, left, model, seed=params.seed,
-                                     workers=params.workers, on_better=better, broken=broken)
+        roster, search = lns.improve(data, grid, options, roster, budget.left(), model, seed=params.seed,
+                                     workers=params.workers, on_better=better, broken=broken, budget=budget)
     except lns.Unrepairable:
         return SolveResult("INFEASIBLE", None, seconds=clock.perf_counter() - started,
                            conflicts=explain_infeasibility(data))
@@ -980,7 +982,7 @@ def _neighbourhood_search(data, grid, options, roster, bound, started, progress,
     return SolveResult(status, roster, score, bound, seconds)
 
 
-def _column_generation(data, grid, options, limit, started, progress, start=None):
+def _column_generation(data, grid, options, budget, progress, start=None):
     """(roster from the columns or None, lower bound or None, number of (agent, option) pairs,
     None when some agent has no feasible schedule)."""
     from . import colgen
@@ -993,7 +995,7 @@ def _column_generation(data, grid, options, limit, started, progress, start=None
     gen = colgen.ColumnGenerator(data, grid, options, pricing_model, workers=params.workers)
     size = sum(len(g.agents) * len(g.options) for g in gen.groups)
     try:
-        outcome = gen.run(limit * COLGEN_SHARE, seed=params.seed, start=start)
+        outcome = gen.run(budget.total * COLGEN_SHARE, seed=params.seed, start=start, budget=budget)
     except colgen.Infeasible:
         return None, None, None, {}, None
     except colgen.OutOfTime:
@@ -1001,9 +1003,9 @@ def _column_generation(data, grid, options, limit, started, progress, start=None
     # Every penalty is non-negative, so 0 bounds the objective too; the Lagrangian bound of an
     # unconverged run can lie below it.
     bound = max(math.ceil(outcome.bound - 1e-6), 0) if outcome.bound is not None else None
-    left = limit - (clock.perf_counter() - started)
-    assignment = colgen.master_roster(gen, outcome, seconds=min(MASTER_SHARE * limit, max(left * 0.3, 0.5)),
-                                      seed=params.seed, workers=params.workers)
+    assignment = colgen.master_roster(gen, outcome, seconds=min(MASTER_SHARE * budget.total,
+                                                                max(budget.left() * 0.3, 0.5)),
+                                      seed=params.seed, workers=params.workers, budget=budget)
     if assignment is None:
         return None, bound, size, {}, None
     roster = colgen.roster_of(assignment, options, grid, gen.rows.queues, data)
@@ -1011,7 +1013,7 @@ def _column_generation(data, grid, options, limit, started, progress, start=None
         from .validator import validate
 
         progress(validate(data, roster).objective, bound if bound is not None else 0.0,
-                 clock.perf_counter() - started)
+                 clock.perf_counter() - budget.started)
     promising = {}  # per agent: every option some column of its group uses (for neighbourhood search)
     for c in outcome.columns:
         for a in gen.groups[c.group].agents:
