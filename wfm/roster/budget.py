@@ -50,6 +50,14 @@ class Budget:
         """Units one finished solve took."""
         return solver.deterministic_time if self.deterministic else solver.wall_time
 
+    def charge_work(self, units: float) -> None:
+        """Count work outside CP-SAT in deterministic mode, from a count that does not depend on
+        the machine (LP iterations, model variables) scaled to about a second per unit, so a
+        phase whose time goes to LPs or model building still ends."""
+        if self.deterministic:
+            with self._lock:
+                self._spent += units
+
     def charge(self, solver: cp_model.CpSolver) -> float:
         """Count a finished solve against the budget (deterministic mode; wall time counts itself)."""
         used = self.used(solver)
