@@ -35,6 +35,7 @@ from .options import Grid, ShiftOption
 # Deterministic-limit accounting of building a neighbourhood model (measured about 20 us per
 # variable on a 200-agent week).
 BUILD_SECONDS_PER_VARIABLE = 2e-5
+STEP_MIN, STEP_DIV = 1.0, 20
 
 
 @dataclass
@@ -224,7 +225,7 @@ def improve(data: RosterInput, grid: Grid, options: list[ShiftOption], roster: R
         left = deadline - budget.elapsed() - overhead
         if left < 0.3:
             break
-        solve = min(max(1.0, seconds / 20), left)
+        solve = min(max(STEP_MIN, seconds / STEP_DIV), left)
         began = clock.perf_counter()
         roster, gain = search.step(roster, solve, model_factory, budget)
         if not budget.deterministic:

@@ -1,0 +1,192 @@
+"""Coverage local search (`wfm/roster/local.py`) against the independent validator.
+
+Each move is scored incrementally and checked against one agent's rules; the validator re-derives
+everything from the roster. On random sites with many rules on, the search's running objective
+change must equal the validator's, and every roster it returns must keep every rule.
+"""
+
+import random
+from collections import defaultdict
+from datetime import date, time, timedelta
+
+import pytest
+from hypothesis import assume, given, settings, strategies as st
+
+from wfm.domain import Horizon
+from wfm.roster import local
+from wfm.roster.budget import Budget
+from wfm.roster.domain import (Agent, BreakRule, Contract, Preference, QueueRequirement, Roster, RosterInput, Rules,
+                               ShiftRequirement, ShiftTemplate, SolverParams, Weights)
+from wfm.roster.hint import greedy_roster
+from wfm.roster.options import Grid, expand_options
+from wfm.roster.validator import validate
+
+MON = date(2026, 3, 23)  # the week of the March DST change in Berlin
+
+
+def random_site(seed: int) -> RosterInput:
+    rng = random.Random(seed)
+    days = rng.choice([7, 14])
+    minutes = rng.choice([30, 60])
+    h = Horizon(start=MON, days=days, interval_minutes=minutes, timezone="Europe/Berlin")
+    queues = ["a", "b"][:rng.choice([1, 2])]
+    templates = []
+    n_templates = rng.randint(2, 4)
+    for k in range(n_templates):
+        length = rng.choice([240, 360, 480, 600])
+        breaks = [BreakRule(name="break", minutes=minutes, earliest_minutes=60 if minutes == 60 else 90,
+                            latest_minutes=180)]
+        if length >= 480:
+            breaks.append(BreakRule(name="lunch", minutes=minutes, earliest_minutes=240, latest_minutes=300,
+                                    paid=False))
+        first = rng.choice([0, 6, 7, 8, 12, 16, 20])
+        templates.append(ShiftTemplate(
+            id=f"T{k}", earliest_start=time(first), latest_start=time(min(first + 3, 23)), step_minutes=minutes,
+            length_minutes=length, crosses_midnight=first * 60 + length > 24 * 60 or rng.random() < 0.3,
+            breaks=breaks, night=first >= 20, skills=[rng.choice(queues)] if rng.random() < 0.2 else [],
+            not_followed_by=[f"T{rng.randrange(n_templates)}"] if rng.random() < 0.3 else []))
+    starts = h.interval_starts()
+    reqs = [QueueRequirement(queue=q, agents=[float(rng.choice([0, 1, 1, 2, 3])) if 6 <= ts.hour < 22 else
+                                              float(rng.random() < 0.2) for ts in starts],
+                             under_weights=[rng.choice([50, 100]) for _ in starts] if rng.random() < 0.3 else None)
+            for q in queues]
+    agents = []
+    dates = h.dates()
+    for k in range(rng.randint(3, 8)):
+        skills = rng.sample(queues, rng.randint(1, len(queues)))
+        lo = rng.choice([0, 8, 16, 24])
+        contract = Contract(min_hours=lo, max_hours=lo + rng.choice([8, 16, 24]), max_days=rng.choice([3, 4, 5]),
+                            min_days=rng.choice([0, 1, 2]),
+                            template_caps={f"T{rng.randrange(n_templates)}": rng.choice([0, 1, 2])} if rng.random() < 0.3 else {},
+                            min_consecutive_days_off=rng.choice([None, 2]) if rng.random() < 0.3 else None)
+        prefs = [Preference(day=rng.choice(dates), template=rng.choice([None, "T0", "T1"]), want=rng.random() < 0.5,
+                            weight=rng.choice([1, 5, 20])) for _ in range(rng.randint(0, 3))]
+        agents.append(Agent(id=f"ag{k}", skills=skills, contract=contract, preferences=prefs,
+                            cost_per_hour=rng.choice([0.0, 15.0, 22.0]),
+                            unavailable_days=[rng.choice(dates)] if rng.random() < 0.3 else [],
+                            fixed={rng.choice(dates): None} if rng.random() < 0.2 else {}))
+    rules = Rules(min_rest_hours=rng.choice([0, 8, 11]), max_consecutive_days=rng.choice([3, 5, 6]),
+                  min_consecutive_days=rng.choice([1, 2]), max_weekends=rng.choice([None, 1]),
+                  start_time_tolerance_minutes=rng.choice([None, 120, 240]))
+    demand = [ShiftRequirement(day=rng.choice(dates), template="T0", count=1, under_weight=30, over_weight=10)] \
+        if rng.random() < 0.3 else []
+    weights = Weights(under=100, over=rng.choice([1, 5, 10]), cost=rng.choice([0.0, 0.1, 1.0]),
+                      preference=rng.choice([0, 1]), fairness=rng.choice([0, 0, 7]))
+    return RosterInput(horizon=h, requirements=reqs, shift_requirements=demand, templates=templates, agents=agents,
+                       rules=rules, weights=weights, solver=SolverParams(time_limit_seconds=10, workers=1, seed=seed))
+
+
+def _valid_start(data):
+    grid = Grid(data)
+    options = expand_options(data, grid)
+    start = greedy_roster(data, grid, options)
+    report = validate(data, start)
+    return grid, options, start, report
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 100_000))
+def test_incremental_score_and_rules_agree_with_the_validator(seed):
+    data = random_site(seed)
+    grid, options, start, report = _valid_start(data)
+    assume(report.feasible)  # the search starts from valid rosters only
+    search = local.CoverageSearch(data, grid, options, start, seed=seed)
+    for _ in range(4):
+        search.run(60.0, moves=150)
+        roster = search.roster()
+        after = validate(data, roster)
+        assert after.feasible, [str(v) for v in after.violations]
+        assert after.objective == pytest.approx(report.objective + search.value, abs=1e-6)
+    assert search.stats.moves >= 600
+
+
+def test_random_sites_mostly_give_valid_starts():
+    """The property above is not vacuous: most generated sites have a valid greedy start."""
+    valid = sum(_valid_start(random_site(seed))[3].feasible for seed in range(30))
+    assert valid >= 10
+
+
+def _busy_site(n=30):
+    h = Horizon(start=MON, days=7, interval_minutes=15, timezone="Europe/Berlin")
+    need = [float(2 + (ts.hour in (10, 11, 15))) * (ts.weekday() < 5) if 8 <= ts.hour < 20 else 0.0
+            for ts in h.interval_starts()]
+    templates = [ShiftTemplate(id=f"{hours}h", earliest_start=time(6), latest_start=time(14), step_minutes=15,
+                               length_minutes=hours * 60,
+                               breaks=[BreakRule(name="break", minutes=15, earliest_minutes=90, latest_minutes=150)]
+                               + ([BreakRule(name="lunch", minutes=30, earliest_minutes=180, latest_minutes=270,
+                                             paid=False)] if hours >= 6 else []))
+                 for hours in (4, 6, 8)]
+    agents = [Agent(id=f"a{k:02d}", skills=["q"], cost_per_hour=20.0 + k % 3,
+                    contract=Contract(min_hours=12, max_hours=40, max_days=5)) for k in range(n)]
+    return RosterInput(horizon=h, requirements=[QueueRequirement(queue="q", agents=need)], templates=templates,
+                       agents=agents, rules=Rules(min_rest_hours=11, max_weekends=1),
+                       weights=Weights(under=100, over=5, cost=1.0),
+                       solver=SolverParams(time_limit_seconds=10, workers=1))
+
+
+def test_search_improves_a_greedy_start_and_never_returns_worse():
+    data = _busy_site()
+    grid, options, start, report = _valid_start(data)
+    assert report.feasible
+    roster, search = local.improve(data, grid, options, start, 3.0)
+    after = validate(data, roster)
+    assert after.feasible
+    assert after.objective < report.objective * 0.95  # a greedy week leaves plenty to improve
+    assert after.objective == pytest.approx(report.objective + search.value)
+
+
+def test_same_moves_under_a_deterministic_limit():
+    data = _busy_site()
+    data = data.model_copy(update={"solver": SolverParams(time_limit_seconds=60, workers=1, seed=5,
+                                                          deterministic_limit=0.5)})
+    grid, options, start, _ = _valid_start(data)
+    runs = [local.improve(data, grid, options, start, 0.5, seed=5, budget=Budget(data.solver)) for _ in range(2)]
+    (one, s1), (two, s2) = runs
+    assert s1.stats.moves == s2.stats.moves == int(0.5 * local.MOVES_PER_SECOND)
+    assert one.model_dump() == two.model_dump()
+
+
+def test_skipped_when_coverage_is_the_service_goal_or_a_repair():
+    data = _busy_site(n=4)
+    grid, options, start, _ = _valid_start(data)
+    repair = data.model_copy(update={"reference": start, "weights": data.weights.model_copy(update={"change": 10})})
+    roster, search = local.improve(repair, grid, options, start, 1.0)
+    assert search is None and roster is start
+
+
+@pytest.mark.parametrize("contract", [
+    Contract(min_hours=16, max_hours=40, min_days=3, max_days=5),         # weekly hours and days bind
+    Contract(min_hours=0, max_hours=40, max_days=5, horizon_min_hours=30),  # only the horizon total binds
+    Contract(min_hours=8, max_hours=40, min_days=4, max_days=5),          # days bind before hours
+])
+def test_working_pattern_minimums_hold_when_cost_pushes_below_them(contract):
+    """No demand and a labour cost: every move that cuts hours or days pays, so the search runs
+    into each minimum and must stop exactly there."""
+    data = _busy_site(n=6)
+    h = data.horizon.model_copy(update={"days": 14})
+    need = [2.0 if 9 <= ts.hour < 17 else 0.0 for ts in h.interval_starts()]
+    busy = data.model_copy(update={"horizon": h, "agents": [a.model_copy(update={"contract": contract})
+                                                             for a in data.agents],
+                                   "requirements": [QueueRequirement(queue="q", agents=need)],
+                                   "weights": Weights(under=100, over=5, cost=1.0)})
+    grid, options, start, report = _valid_start(busy)
+    assert report.feasible
+    idle = busy.model_copy(update={"requirements": [QueueRequirement(queue="q", agents=[0.0] * len(need))]})
+    roster, search = local.improve(idle, grid, options, start, 2.0)
+    after = validate(idle, roster)
+    assert after.feasible, [str(v) for v in after.violations]
+    assert after.objective < validate(idle, start).objective
+    tmpl = {t.id: t for t in idle.templates}
+    paid, days = defaultdict(float), defaultdict(int)
+    for sh in roster.shifts:
+        week = (sh.day - MON).days // 7
+        paid[sh.agent, week] += tmpl[sh.template].paid_minutes / 60
+        days[sh.agent, week] += 1
+    # the search went down to a minimum: some agent ends within a short shift of it
+    if contract.horizon_min_hours is not None:
+        reached = [paid[a.id, 0] + paid[a.id, 1] < contract.horizon_min_hours + 4 for a in idle.agents]
+    elif contract.min_days >= 4:
+        reached = [days[a.id, w] == contract.min_days for a in idle.agents for w in (0, 1)]
+    else:
+        reached = [paid[a.id, w] < contract.min_hours + 4 for a in idle.agents for w in (0, 1)]
+    assert any(reached)

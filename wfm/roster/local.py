@@ -1,0 +1,532 @@
+"""Coverage local search: many small moves on a valid roster, each scored incrementally.
+
+On a large site the CP-SAT neighbourhoods (`lns.py`) improve a roster a few agents at a time, at a
+second or more a step. Much of what a greedy or column-generation start leaves is the shape of
+coverage: a shift an hour too early, a lunch in the peak, a ten-hour shift where eight would do.
+This search tries thousands of such moves a second. A move takes one worked (agent, day) and gives
+it another shift option of that day (another start or template, or the same one placed afresh);
+the shift's breaks go where coverage can best spare the agent and a multi-skill agent's on-queue
+intervals to the queue that needs them most. The move is scored by its change in the objective
+(coverage, labour cost, preferences, fairness, shift demand), checked against the agent's own rules
+(allowed options, weekly and horizon hours, template caps, rest, not-followed-by, start-time
+stability) and kept if it does not make the roster worse, so the roster stays valid throughout.
+Days move too: a shift dropped, one added on a day off, or one moved to another day, each checked
+against the agent's working pattern (days and hours per week and horizon, consecutive days and days
+off, weekends).
+
+Skipped (returns the roster as it is) when coverage is scored by the service goal or the input is
+a repair of a reference roster: their terms are not modelled here.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time as clock
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import service_goal
+from .domain import Roster, RosterInput
+from .options import Grid, ShiftOption, allowed_options, worked_shift
+
+
+HISTORY = 1             # late-acceptance list length (moves); 1 is plain descent, best measured here
+SNAPSHOT_SECONDS = 0.1  # at most this often the best roster is copied (a copy is a few ms)
+
+
+def applies(data: RosterInput) -> bool:
+    if any(service_goal.applies(data, r) for r in data.requirements):
+        return False
+    return not (data.reference is not None and data.weights.change > 0)
+
+
+@dataclass
+class Placed:
+    option: int
+    breaks: tuple[int, ...]
+    cells: np.ndarray     # on-queue interval indices (inside the horizon)
+    queues: np.ndarray    # queue index of each cell
+
+
+@dataclass
+class Stats:
+    moves: int = 0
+    accepted: int = 0
+    improved: int = 0
+
+
+class CoverageSearch:
+    def __init__(self, data: RosterInput, grid: Grid, options: list[ShiftOption], roster: Roster, seed: int = 0):
+        self.data, self.grid, self.options = data, grid, options
+        self.rng = random.Random(seed)
+        self.stats = Stats()
+        w = data.weights
+        self.queues = [r.queue for r in data.requirements]
+        q_index = {q: k for k, q in enumerate(self.queues)}
+        n = grid.size
+        self.need = np.array([np.ceil(np.asarray(r.agents, float) - 1e-9) for r in data.requirements]).reshape(-1, n)
+        self.under_w = np.array([np.asarray(r.under_weights if r.under_weights is not None else [w.under] * n, float)
+                                 for r in data.requirements]).reshape(-1, n)
+        self.over_w = float(w.over)
+        self.have = np.zeros_like(self.need)
+        self.tmpl = {t.id: t for t in data.templates}
+        self.agents = list(data.agents)
+        self.agent_index = {a.id: k for k, a in enumerate(self.agents)}
+        self.rest = max(data.rules.min_rest_hours * 60, 0.0)
+        self.tolerance = data.rules.start_time_tolerance_minutes
+        self.n_days = len(grid.days)
+        self.clock = [o.start.hour * 60 + o.start.minute for o in options]
+        self.origin = grid.origin
+        # Per agent: options it may work per day, the queues it may take per template.
+        self.allowed: list[dict[int, list[int]]] = []
+        self.queue_mask: list[dict[str, np.ndarray]] = []
+        self.cost: list[dict[int, int]] = []
+        from .solver import cost_term
+
+        days = {day: d for d, day in enumerate(grid.days)}
+        for a in self.agents:
+            per_day = defaultdict(list)
+            fixed_days = {days[d] for d in a.fixed if d in days}
+            off = {days[d] for d in a.unavailable_days if d in days}
+            for o in allowed_options(data, a, options):
+                if o.day not in fixed_days and o.day not in off:
+                    per_day[o.day].append(o.index)
+            self.allowed.append(dict(per_day))
+            masks = {}
+            for t in data.templates:
+                mask = np.zeros(len(self.queues), bool)
+                for q in a.skills:
+                    if q in q_index and (not t.skills or q in t.skills):
+                        mask[q_index[q]] = True
+                masks[t.id] = mask
+            self.queue_mask.append(masks)
+            self.cost.append({})
+        self._cost_term = cost_term
+        # Preferences on (day, template), fairness counts, shift demand counts.
+        self.template_prefs: dict[tuple[int, int, str], float] = defaultdict(float)
+        self.unwanted: set[tuple[int, int, str]] = set()
+        for k, a in enumerate(self.agents):
+            for p in a.preferences:
+                d = days.get(p.day)
+                if d is None or p.template is None or p.weight == 0:
+                    continue
+                value = w.preference * p.weight
+                # want: missed unless worked (a penalty avoided by working it); not want: paid if worked
+                self.template_prefs[k, d, p.template] += -value if p.want else value
+                if not p.want:
+                    self.unwanted.add((k, d, p.template))
+        self.day_prefs: dict[tuple[int, int], float] = defaultdict(float)  # paid while working that day
+        for k, a in enumerate(self.agents):
+            for p in a.preferences:
+                d = days.get(p.day)
+                if d is not None and p.template is None and p.weight:
+                    self.day_prefs[k, d] += w.preference * p.weight * (1 if p.want else -1)
+        self.fair = w.fairness if len(self.agents) > 1 else 0
+        self.saturday = [day.weekday() == 5 for day in grid.days]
+        self.weekend_of = [(d - (day.weekday() - 5)) if day.weekday() >= 5 else None for d, day in enumerate(grid.days)]
+        self.demand = {(days[r.day], r.template): r for r in data.shift_requirements if r.day in days}
+        self.demand_count: dict[tuple[int, str], int] = defaultdict(int)
+        # The roster as placed shifts.
+        lookup = {(o.day, o.template, o.first): o.index for o in options}
+        self.shift: list[dict[int, Placed]] = [dict() for _ in self.agents]
+        self.paid_week = np.zeros((len(self.agents), (self.n_days + 6) // 7))
+        self.template_count: list[dict[str, int]] = [defaultdict(int) for _ in self.agents]
+        self.nights = np.zeros(len(self.agents))
+        self.unwanted_count = np.zeros(len(self.agents))
+        for sh in roster.shifts:
+            k, d = self.agent_index[sh.agent], days[sh.day]
+            oi = lookup[d, sh.template, grid.index_of(pd.Timestamp(sh.start))]
+            breaks = tuple(grid.index_of(pd.Timestamp(b.start)) for b in sh.breaks)
+            cells, queues = [], []
+            for g in sh.segments:
+                for i in range(grid.index_of(pd.Timestamp(g.start)), grid.index_of(pd.Timestamp(g.end))):
+                    if i < n:
+                        cells.append(i)
+                        queues.append(q_index[g.queue])
+            self._apply(k, d, None, Placed(oi, breaks, np.array(cells, int), np.array(queues, int)))
+        self.previous_end, self.carried = {}, [0] * len(self.agents)
+        worked_before = defaultdict(set)
+        for sh in data.previous_shifts:
+            k = self.agent_index.get(sh.agent)
+            if k is not None:
+                end = (pd.Timestamp(sh.end) - self.origin).total_seconds() / 60
+                self.previous_end[k] = max(self.previous_end.get(k, -math.inf), end)
+                worked_before[k].add(sh.day)
+        for k, before in worked_before.items():
+            while grid.days[0] - pd.Timedelta(days=self.carried[k] + 1) in before:
+                self.carried[k] += 1
+        self.weekends = np.array([len(self._weekends(k)) for k in range(len(self.agents))], float)
+        self.value = self.best_value = 0.0  # objective change since the start
+        self.history = [0.0] * HISTORY
+        self._snapshot()
+
+    # -- bookkeeping --------------------------------------------------------------------------------
+    def _apply(self, k: int, d: int, old: Placed | None, new: Placed | None) -> None:
+        for placed, sign in ((old, -1), (new, 1)):
+            if placed is None:
+                continue
+            np.add.at(self.have, (placed.queues, placed.cells), sign)
+            o = self.options[placed.option]
+            self.paid_week[k, d // 7] += sign * o.paid_minutes
+            self.template_count[k][o.template] += sign
+            self.nights[k] += sign * self.tmpl[o.template].night
+            self.unwanted_count[k] += sign * ((k, d, o.template) in self.unwanted)
+            self.demand_count[d, o.template] += sign
+        if new is None:
+            self.shift[k].pop(d, None)
+        else:
+            self.shift[k][d] = new
+        if (old is None) != (new is None) and self.weekend_of[d] is not None and hasattr(self, "weekends"):
+            self.weekends[k] = len(self._weekends(k))
+
+    def _weekends(self, k: int, days=None) -> set[int]:
+        return {self.weekend_of[d] for d in (self.shift[k] if days is None else days) if self.weekend_of[d] is not None}
+
+    def roster(self) -> Roster:
+        shifts = []
+        for k, a in enumerate(self.agents):
+            for d, p in self.shift[k].items():
+                o = self.options[p.option]
+                pairs = ((int(i), self.queues[int(q)]) for i, q in sorted(zip(p.cells, p.queues)))
+                shifts.append(worked_shift(a.id, o, self.grid, self.tmpl[o.template], p.breaks, pairs))
+        shifts.sort(key=lambda s: (s.agent, s.start))
+        return Roster(shifts=shifts)
+
+    # -- rules of one agent -------------------------------------------------------------------------
+    def _keeps_rules(self, k: int, d: int, old: ShiftOption | None, new: ShiftOption | None) -> bool:
+        """Whether agent k's schedule with `new` instead of `old` on day d (None: off) keeps its rules."""
+        c = self.agents[k].contract
+        if new is not None and (old is None or new.template != old.template):
+            cap = c.template_caps.get(new.template)
+            if cap is not None and self.template_count[k][new.template] + 1 > cap:
+                return False
+        change = (new.paid_minutes if new else 0) - (old.paid_minutes if old else 0)
+        if (old is None) != (new is None):
+            if not self._pattern_ok(k, d, new is not None, change):
+                return False
+        elif change and not self._hours_ok(k, d, change):
+            return False
+        if new is None:
+            return True
+        mine = self.shift[k]
+        before = max((x for x in mine if x < d), default=None)
+        after = min((x for x in mine if x > d), default=None)
+        step = self.grid.minutes
+        if before is not None:
+            if (new.first - self.options[mine[before].option].end_index) * step < self.rest:
+                return False
+        elif k in self.previous_end and new.first * step - self.previous_end[k] < self.rest:
+            return False
+        if after is not None and (self.options[mine[after].option].first - new.end_index) * step < self.rest:
+            return False
+        if before == d - 1 and new.template in self.tmpl[self.options[mine[before].option].template].not_followed_by:
+            return False
+        if after == d + 1 and self.options[mine[after].option].template in self.tmpl[new.template].not_followed_by:
+            return False
+        if self.tolerance is not None:
+            for x in (d - 1, d + 1):
+                if x in mine and abs(self.clock[mine[x].option] - self.clock[new.index]) > self.tolerance:
+                    return False
+        return True
+
+    def _hours_ok(self, k: int, d: int, change: float) -> bool:
+        c = self.agents[k].contract
+        w = d // 7
+        paid = self.paid_week[k, w] + change
+        if paid > math.floor(c.max_hours * 60 + 1e-9):
+            return False
+        if 7 * (w + 1) <= self.n_days and paid < math.ceil(c.min_hours * 60 - 1e-9):
+            return False
+        total = self.paid_week[k].sum() + change
+        if c.horizon_max_hours is not None and total > math.floor(c.horizon_max_hours * 60 + 1e-9):
+            return False
+        return c.horizon_min_hours is None or total >= math.ceil(c.horizon_min_hours * 60 - 1e-9)
+
+    def _pattern_ok(self, k: int, d: int, working: bool, change: float) -> bool:
+        """Agent k's working pattern with day d switched on or off: days and hours per week and
+        horizon, consecutive days (counting a run carried from the previous roster), runs of days
+        and days off inside the horizon, weekends."""
+        a = self.agents[k]
+        c, own = a.contract, a.rules(self.data.rules)
+        if not self._hours_ok(k, d, change):
+            return False
+        flags = [x in self.shift[k] for x in range(self.n_days)]
+        flags[d] = working
+        w0 = d - d % 7
+        days = sum(flags[w0:w0 + 7])
+        if days > c.max_days or (w0 + 7 <= self.n_days and days < c.min_days):
+            return False
+        run = self.carried[k]
+        for f in flags:
+            run = run + 1 if f else 0
+            if run > own.max_consecutive_days:
+                return False
+        if own.min_consecutive_days > 1 or own.min_consecutive_days_off > 1:
+            start = 0
+            for i in range(1, self.n_days + 1):
+                if i == self.n_days or flags[i] != flags[start]:
+                    inside = start > 0 and i < self.n_days
+                    if inside and flags[start] and i - start < own.min_consecutive_days:
+                        return False
+                    if inside and not flags[start] and i - start < own.min_consecutive_days_off:
+                        return False
+                    start = i
+        if own.max_weekends is not None and self.weekend_of[d] is not None:
+            worked = [x for x in range(self.n_days) if flags[x]]
+            if len(self._weekends(k, worked)) > own.max_weekends:
+                return False
+        return True
+
+    # -- scoring -------------------------------------------------------------------------------------
+    def _place(self, k: int, o: ShiftOption, lo: int, hw: np.ndarray) -> tuple[float, Placed]:
+        """Best placement of option o for agent k against `hw` (coverage without the agent's shift
+        that day, columns from interval `lo`): breaks where the agent adds least, each on-queue
+        interval on the queue it adds most to. Returns (penalty removed, placement)."""
+        last = min(o.end_index, self.grid.size)
+        mask = self.queue_mask[k][o.template]
+        if o.first >= last or not mask.any():
+            return 0.0, Placed(o.index, tuple(w.earliest for w in o.breaks), np.zeros(0, int), np.zeros(0, int))
+        span = slice(o.first - lo, last - lo)
+        need, uw = self.need[:, o.first:last], self.under_w[:, o.first:last]
+        gain = np.where(hw[:, span] < need, uw, -self.over_w)
+        gain[~mask] = -np.inf
+        best_q = gain.argmax(axis=0)
+        value = gain[best_q, np.arange(last - o.first)]
+        on = np.ones(last - o.first, bool)
+        starts = []
+        cum = np.concatenate([[0.0], np.cumsum(value)])
+        floor = o.first
+        windows = o.breaks
+        for j, w in enumerate(windows):
+            hi = w.latest
+            if j + 1 < len(windows):
+                hi = min(hi, windows[j + 1].latest - w.length)
+            lo_p = max(w.earliest, floor)
+            ps = np.arange(lo_p, max(hi, lo_p) + 1)
+            a = np.clip(ps - o.first, 0, last - o.first)
+            b = np.clip(ps + w.length - o.first, 0, last - o.first)
+            p = int(ps[int(np.argmin(cum[b] - cum[a]))])
+            starts.append(p)
+            on[max(p - o.first, 0):max(min(p + w.length, last) - o.first, 0)] = False
+            floor = p + w.length
+        cells = np.arange(o.first, last)[on]
+        return float(value[on].sum()), Placed(o.index, tuple(starts), cells, best_q[on])
+
+    def _own_terms(self, k: int, d: int, o: ShiftOption | None) -> float:
+        """The agent's own objective terms for working o on day d (0 when off)."""
+        if o is None:
+            return 0.0
+        a = self.agents[k]
+        cost = self.cost[k].get(o.index)
+        if cost is None:
+            cost = self.cost[k][o.index] = self._cost_term(o, a.cost_per_hour, self.data.weights.cost) \
+                if self.data.weights.cost > 0 else 0
+        return cost + self.template_prefs.get((k, d, o.template), 0.0) + self.day_prefs.get((k, d), 0.0)
+
+    def _demand_delta(self, d: int, old: str | None, new: str | None) -> float:
+        if old == new or not self.demand:
+            return 0.0
+        total = 0.0
+        for t, change in ((old, -1), (new, 1)):
+            r = self.demand.get((d, t)) if t is not None else None
+            if r is None:
+                continue
+            n = self.demand_count[d, t]
+            before = r.under_weight * max(r.count - n, 0) + r.over_weight * max(n - r.count, 0)
+            n += change
+            total += r.under_weight * max(r.count - n, 0) + r.over_weight * max(n - r.count, 0) - before
+        return total
+
+    def _fairness_delta(self, k: int, d: int, old: str | None, new: str | None) -> float:
+        if not self.fair or old == new:
+            return 0.0
+
+        def night(t):
+            return self.tmpl[t].night if t is not None else 0
+
+        def unwanted(t):
+            return (k, d, t) in self.unwanted if t is not None else 0
+
+        changes = [(self.nights, night(new) - night(old)), (self.unwanted_count, unwanted(new) - unwanted(old))]
+        if (old is None) != (new is None) and self.weekend_of[d] is not None:
+            days = set(self.shift[k]) - {d} | ({d} if new is not None else set())
+            changes.append((self.weekends, len(self._weekends(k, days)) - self.weekends[k]))
+        total = 0.0
+        for counts, change in changes:
+            if change:
+                before = counts.max() - counts.min()
+                counts[k] += change
+                after = counts.max() - counts.min()
+                counts[k] -= change
+                total += self.fair * (after - before)
+        return total
+
+    def _evaluate(self, k: int, d: int, candidates: list[int | None]):
+        """(objective change, placement or None for the day off) of the best candidate for agent k
+        on day d (an option index, or None: the day off) against what it works there now; None
+        when no candidate keeps the rules."""
+        current = self.shift[k].get(d)
+        old = self.options[current.option] if current is not None else None
+        tried = []
+        for c in candidates:
+            o = self.options[c] if c is not None else None
+            same = (o is None and old is None) or (o is not None and old is not None and o.index == old.index)
+            if same or self._keeps_rules(k, d, old, o):
+                tried.append(o)
+        if not tried:
+            return None
+        spans = [x for x in [old] + tried if x is not None]
+        lo = min(x.first for x in spans)
+        hi = max(lo, min(max(x.end_index for x in spans), self.grid.size))
+        hw = self.have[:, lo:hi].copy()
+        base = self._own_terms(k, d, old)
+        if current is not None and len(current.cells):
+            np.add.at(hw, (current.queues, current.cells - lo), -1)
+            # minus the penalty the current placement removes (against coverage without it)
+            base -= np.where(hw[current.queues, current.cells - lo] < self.need[current.queues, current.cells],
+                             self.under_w[current.queues, current.cells], -self.over_w).sum()
+        best = None
+        old_t = old.template if old is not None else None
+        for o in tried:
+            gain, placed = self._place(k, o, lo, hw) if o is not None else (0.0, None)
+            new_t = o.template if o is not None else None
+            delta = self._own_terms(k, d, o) - gain - base + self._demand_delta(d, old_t, new_t) \
+                + self._fairness_delta(k, d, old_t, new_t)
+            if best is None or delta < best[0] - 1e-9:
+                best = (delta, placed)
+        return best
+
+    def try_move(self, k: int, d: int, candidates: list[int | None]) -> float | None:
+        """The best candidate for agent k on day d, applied if accepted; its objective change."""
+        found = self._evaluate(k, d, candidates)
+        self.stats.moves += 1
+        if found is None:
+            return None
+        delta, placed = found
+        if self.accept(delta):
+            self._commit(k, d, placed, delta)
+        return delta
+
+    def _commit(self, k: int, d: int, placed: Placed | None, delta: float) -> None:
+        self._apply(k, d, self.shift[k].get(d), placed)
+        self.stats.accepted += 1
+        self.value += delta
+        if delta < -1e-9:
+            self.stats.improved += 1
+        if self.value < self.best_value - 1e-9:
+            self.best_value = self.value
+            if clock.perf_counter() - self.snapshot_at > SNAPSHOT_SECONDS:
+                self._snapshot()
+
+    def _relocate(self, k: int, d: int, candidates: list[int]) -> None:
+        """Agent k's shift from day d to one of the `candidates` (options of one day off), judged as
+        one move: the drop and the best addition together."""
+        self.stats.moves += 1
+        dropped = self._evaluate(k, d, [None])
+        if dropped is None:
+            return
+        current = self.shift[k][d]
+        self._apply(k, d, current, None)
+        target = self.options[candidates[0]].day
+        added = self._evaluate(k, target, candidates)
+        if added is not None and added[1] is not None and self.accept(dropped[0] + added[0]):
+            self._commit(k, target, added[1], dropped[0] + added[0])
+        else:
+            self._apply(k, d, None, current)
+
+    # -- the search ------------------------------------------------------------------------------------
+    def accept(self, delta: float) -> bool:
+        """Late acceptance: a move is kept if the roster after it is no worse than now or than the
+        roster `HISTORY` moves ago, so the search can walk through slightly worse rosters (a long
+        shift cut first, the gap it leaves covered by others next) instead of stopping at the first
+        local optimum. The best roster seen is kept apart (`_snapshot`)."""
+        slot = self.stats.moves % len(self.history)
+        after = self.value + delta
+        ok = delta <= 1e-9 or after <= self.history[slot] + 1e-9
+        self.history[slot] = after if ok else self.value
+        return ok
+
+    def _snapshot(self) -> None:
+        self.best = [dict(mine) for mine in self.shift]
+        self.snapshot_value, self.snapshot_at = self.value, clock.perf_counter()
+
+    def _restore(self) -> None:
+        for k, mine in enumerate(self.shift):
+            for d in list(mine):
+                self._apply(k, d, mine[d], None)
+        for k, mine in enumerate(self.best):
+            for d, placed in mine.items():
+                self._apply(k, d, None, placed)
+        self.value = self.snapshot_value
+
+    def run(self, seconds: float, width: int = 4, moves: int | None = None, report=None,
+            patience: int | None = None) -> None:
+        """Moves for `seconds` (wall clock; or exactly `moves` moves, for a deterministic limit),
+        then back to the best roster seen; `report(value)` hears of the best every half second; with
+        `patience`, it stops after that many moves without a new best. A move picks a
+        random agent and day: a worked day tries its current option (placed afresh), `width` random
+        others and the day off, or moves to one of the agent's days off; a day off tries `width`
+        random options. A fixed day only has its breaks and queues placed afresh."""
+        n = len(self.agents)
+        if not n or not self.n_days:
+            return
+        deadline = clock.perf_counter() + seconds
+        stop = self.stats.moves + moves if moves is not None else None
+        self._snapshot()
+        reported, told = clock.perf_counter(), self.best_value
+        last_best, best_at = self.best_value, self.stats.moves
+        while clock.perf_counter() < deadline and (stop is None or self.stats.moves < stop):
+            if self.best_value < last_best - 1e-9:
+                last_best, best_at = self.best_value, self.stats.moves
+            elif patience is not None and self.stats.moves - best_at > patience:
+                break
+            if report is not None and self.best_value < told - 1e-9 and clock.perf_counter() - reported > 0.5:
+                report(self.best_value)
+                reported, told = clock.perf_counter(), self.best_value
+            for _ in range(50):
+                k, d = self.rng.randrange(n), self.rng.randrange(self.n_days)
+                pool = self.allowed[k].get(d, [])
+                picks = [pool[self.rng.randrange(len(pool))] for _ in range(width)] if pool else []
+                if d not in self.shift[k]:
+                    if picks:
+                        self.try_move(k, d, picks)
+                elif not pool:
+                    self.try_move(k, d, [self.shift[k][d].option])
+                elif self.rng.random() < 0.25:
+                    off = [x for x in self.allowed[k] if x not in self.shift[k]]
+                    if off:
+                        target = self.allowed[k][off[self.rng.randrange(len(off))]]
+                        self._relocate(k, d, [target[self.rng.randrange(len(target))] for _ in range(width)])
+                else:
+                    self.try_move(k, d, [self.shift[k][d].option] + picks + [None])
+        if self.value > self.snapshot_value + 1e-9:
+            self._restore()
+
+
+# Deterministic-limit accounting: moves per unit (measured 5,000-10,000 moves a second on a
+# 200-agent week).
+MOVES_PER_SECOND = 5000
+
+
+def improve(data: RosterInput, grid: Grid, options: list[ShiftOption], roster: Roster, seconds: float,
+            seed: int = 0, budget=None, report=None, patience: int | None = None,
+            began: float | None = None) -> tuple[Roster, "CoverageSearch | None"]:
+    """Local search for `seconds` units of `budget` (wall-clock seconds unless the input sets a
+    deterministic limit) from a valid roster; returns the best roster it saw (never worse than the
+    start) and the search (its `value` is the objective change, its `stats` the moves). Wall-clock
+    time counts from `began` (default: now), so loading the roster is part of it; `patience` stops
+    the search after that many moves without a new best."""
+    began = clock.perf_counter() if began is None else began
+    if not applies(data) or seconds <= 0:
+        return roster, None
+    search = CoverageSearch(data, grid, options, roster, seed)
+    if budget is not None and budget.deterministic:
+        search.run(budget.wall_left(), moves=int(seconds * MOVES_PER_SECOND), report=report, patience=patience)
+        budget.charge_work(search.stats.moves / MOVES_PER_SECOND)
+    else:
+        search.run(seconds - (clock.perf_counter() - began), report=report, patience=patience)
+    return search.roster(), search
