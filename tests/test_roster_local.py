@@ -10,7 +10,7 @@ from collections import defaultdict
 from datetime import date, time, timedelta
 
 import pytest
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import assume, example, given, settings, strategies as st
 
 from wfm.domain import Horizon
 from wfm.roster import local
@@ -86,6 +86,8 @@ def _valid_start(data):
 
 @settings(max_examples=60, deadline=None)
 @given(st.integers(0, 100_000))
+@example(669)  # found by this test: the same not-wanted shift wished twice counts twice in fairness
+@example(947)
 def test_incremental_score_and_rules_agree_with_the_validator(seed):
     data = random_site(seed)
     grid, options, start, report = _valid_start(data)

@@ -108,7 +108,7 @@ class CoverageSearch:
         self._cost_term = cost_term
         # Preferences on (day, template), fairness counts, shift demand counts.
         self.template_prefs: dict[tuple[int, int, str], float] = defaultdict(float)
-        self.unwanted: set[tuple[int, int, str]] = set()
+        self.unwanted: dict[tuple[int, int, str], int] = defaultdict(int)  # not-wanted wishes (each counts)
         for k, a in enumerate(self.agents):
             for p in a.preferences:
                 d = days.get(p.day)
@@ -118,7 +118,7 @@ class CoverageSearch:
                 # want: missed unless worked (a penalty avoided by working it); not want: paid if worked
                 self.template_prefs[k, d, p.template] += -value if p.want else value
                 if not p.want:
-                    self.unwanted.add((k, d, p.template))
+                    self.unwanted[k, d, p.template] += 1
         self.day_prefs: dict[tuple[int, int], float] = defaultdict(float)  # paid while working that day
         for k, a in enumerate(self.agents):
             for p in a.preferences:
@@ -174,7 +174,7 @@ class CoverageSearch:
             self.paid_week[k, d // 7] += sign * o.paid_minutes
             self.template_count[k][o.template] += sign
             self.nights[k] += sign * self.tmpl[o.template].night
-            self.unwanted_count[k] += sign * ((k, d, o.template) in self.unwanted)
+            self.unwanted_count[k] += sign * self.unwanted.get((k, d, o.template), 0)
             self.demand_count[d, o.template] += sign
         if new is None:
             self.shift[k].pop(d, None)
@@ -349,7 +349,7 @@ class CoverageSearch:
             return self.tmpl[t].night if t is not None else 0
 
         def unwanted(t):
-            return (k, d, t) in self.unwanted if t is not None else 0
+            return self.unwanted.get((k, d, t), 0) if t is not None else 0
 
         changes = [(self.nights, night(new) - night(old)), (self.unwanted_count, unwanted(new) - unwanted(old))]
         if (old is None) != (new is None) and self.weekend_of[d] is not None:
