@@ -35,6 +35,7 @@ from .options import Grid, ShiftOption, allowed_options, worked_shift
 
 
 HISTORY = 1             # late-acceptance list length (moves); 1 is plain descent, best measured here
+CHAIN_SHARE = 0.8       # of the moves on a worked day: two agents' days as one move (200 agents, 30 s from greedy: 139,395 without, 131,715 with)
 SNAPSHOT_SECONDS = 0.1  # at most this often the best roster is copied (a copy is a few ms)
 
 
@@ -106,6 +107,13 @@ class CoverageSearch:
             self.queue_mask.append(masks)
             self.cost.append({})
         self._cost_term = cost_term
+        # Per agent: the others sharing one of its queues (only they can take over its coverage).
+        by_queue = defaultdict(list)
+        for k, a in enumerate(self.agents):
+            for q in set(a.skills):
+                by_queue[q].append(k)
+        self.partners = [sorted({j for q in set(a.skills) for j in by_queue[q]} - {k})
+                         for k, a in enumerate(self.agents)]
         # Preferences on (day, template), fairness counts, shift demand counts.
         self.template_prefs: dict[tuple[int, int, str], float] = defaultdict(float)
         self.unwanted: dict[tuple[int, int, str], int] = defaultdict(int)  # not-wanted wishes (each counts)
@@ -438,6 +446,35 @@ class CoverageSearch:
         else:
             self._apply(k, d, None, current)
 
+    def _chain(self, k: int, d: int, width: int) -> None:
+        """Two agents' days as one move: agent k's shift on day d changes for sure (another option or
+        the day off, the best of a few, even if worse alone), then another agent's day d takes its
+        best of a few options (or the day off) against the coverage that leaves; kept if the pair
+        does not make the roster worse. One agent ending early and another starting later, or one
+        agent's hours handed to another, are moves no single-agent step makes without loss."""
+        pool = self.allowed[k].get(d, [])
+        current = self.shift[k][d]
+        first = self._evaluate(k, d, [pool[self.rng.randrange(len(pool))] for _ in range(width)] + [None])
+        self.stats.moves += 1
+        if first is None:
+            return
+        partners = self.partners[k]
+        j = partners[self.rng.randrange(len(partners))] if partners else k
+        other = self.allowed[j].get(d, [])
+        if j == k or not other:
+            return
+        self._apply(k, d, current, first[1])
+        theirs = self.shift[j].get(d)
+        picks = [other[self.rng.randrange(len(other))] for _ in range(width)]
+        second = self._evaluate(j, d, ([theirs.option, None] if theirs is not None else []) + picks)
+        if second is not None and self.accept(first[0] + second[0]):
+            self._apply(k, d, first[1], current)  # committed below as the pair
+            self._commit(k, d, first[1], first[0])
+            self._commit(j, d, second[1], second[0])
+            self.stats.accepted -= 1
+        else:
+            self._apply(k, d, first[1], current)
+
     # -- the search ------------------------------------------------------------------------------------
     def accept(self, delta: float) -> bool:
         """Late acceptance: a move is kept if the roster after it is no worse than now or than the
@@ -496,6 +533,8 @@ class CoverageSearch:
                         self.try_move(k, d, picks)
                 elif not pool:
                     self.try_move(k, d, [self.shift[k][d].option])
+                elif self.rng.random() < CHAIN_SHARE:
+                    self._chain(k, d, width)
                 elif self.rng.random() < 0.25:
                     off = [x for x in self.allowed[k] if x not in self.shift[k]]
                     if off:
