@@ -49,9 +49,18 @@ class Report:
 
 def _in_utc(roster: Roster) -> Roster:
     """All times in UTC, so arithmetic is elapsed time. (Python subtracts two datetimes that share
-    a tzinfo by wall clock, which is wrong across a DST change.)"""
+    a tzinfo by wall clock, which is wrong across a DST change.) A roster has few distinct instants
+    (starts and ends on a grid), so each is converted once."""
+    seen: dict = {}
+
     def utc(t):
-        return t.astimezone(timezone.utc)
+        got = seen.get(t)
+        if got is None:
+            got = t.astimezone(timezone.utc)
+            if isinstance(got, pd.Timestamp) and not got.nanosecond:  # plain datetimes: faster arithmetic
+                got = got.to_pydatetime()
+            seen[t] = got
+        return got
 
     shifts = [s.model_copy(update={
         "start": utc(s.start), "end": utc(s.end),
@@ -73,6 +82,7 @@ def validate(data: RosterInput, roster: Roster) -> Report:
     by_agent: dict[str, list[Shift]] = defaultdict(list)
     horizon_days = set(data.horizon.dates())
 
+    localized = _Localized(tz, data.horizon.interval_minutes)
     for s in roster.shifts:
         a, t = agents.get(s.agent), templates.get(s.template)
         if a is None or t is None:
@@ -81,7 +91,7 @@ def validate(data: RosterInput, roster: Roster) -> Report:
         by_agent[s.agent].append(s)
         if s.day not in horizon_days:
             v.append(Violation("horizon", s.agent, f"shift on {s.day} is outside the planning horizon"))
-        _check_shift(s, a, t, tz, step, data.horizon.interval_minutes, v)
+        _check_shift(s, a, t, localized, step, data.horizon.interval_minutes, v)
 
     for agent_id, shifts in by_agent.items():
         _check_agent(data, agents[agent_id], sorted(shifts, key=lambda s: s.start), templates, v)
@@ -94,27 +104,55 @@ def validate(data: RosterInput, roster: Roster) -> Report:
     return Report(v, coverage, penalties, per_agent)
 
 
-def _local(ts: datetime, tz) -> datetime:
-    return ts.astimezone(tz)
+class _Localized:
+    """Wall-clock facts about instants and days, each worked out once per validation (a roster
+    repeats the same few starts thousands of times, and pandas time-zone work is slow)."""
+
+    def __init__(self, tz, minutes: int):
+        self.tz, self.minutes = tz, minutes
+        self._local: dict = {}
+        self._first: dict = {}
+        self._starts: dict = {}
+
+    def local(self, ts: datetime) -> datetime:
+        got = self._local.get(ts)
+        if got is None:
+            got = self._local[ts] = ts.astimezone(self.tz)
+        return got
+
+    def first_instant(self, day, wall):
+        """The first instant of wall-clock time `wall` on `day` (None if DST skips it)."""
+        key = (day, wall)
+        if key not in self._first:
+            naive = pd.Timestamp(datetime.combine(day, wall))
+            try:
+                self._first[key] = naive.tz_localize(self.tz, ambiguous=True, nonexistent="raise")
+            except Exception:
+                self._first[key] = None
+        return self._first[key]
+
+    def starts(self, t) -> set:
+        if t.id not in self._starts:
+            self._starts[t.id] = set(t.starts(self.minutes))
+        return self._starts[t.id]
 
 
-def _check_shift(s, a, t, tz, step, minutes, v):
-    start, end = _local(s.start, tz), _local(s.end, tz)
+def _check_shift(s, a, t, localized: _Localized, step, minutes, v):
+    start, end = localized.local(s.start), localized.local(s.end)
     if start.date() != s.day:
         v.append(Violation("shift day", a.id, f"{s.template} starts {start} but is filed under {s.day}"))
-    if start.time().replace(tzinfo=None) not in set(t.starts(minutes)):
+    wall = start.time().replace(tzinfo=None)
+    if wall not in localized.starts(t):
         v.append(Violation("start time", a.id, f"{t.id} may not start at {start.time()}"))
-    naive_start = pd.Timestamp(datetime.combine(s.day, start.time().replace(tzinfo=None)))
-    try:
-        first = naive_start.tz_localize(tz, ambiguous=True, nonexistent="raise")
-        if first != pd.Timestamp(s.start):
-            v.append(Violation("start time", a.id, f"{s.start} is the second {start.time()} of a DST day; "
-                                                  "shifts start at the first"))
-    except Exception:
+    first = localized.first_instant(s.day, wall)
+    if first is None:
         v.append(Violation("start time", a.id, f"{start.time()} does not exist on {s.day} (DST)"))
+    elif first != pd.Timestamp(s.start):
+        v.append(Violation("start time", a.id, f"{s.start} is the second {start.time()} of a DST day; "
+                                              "shifts start at the first"))
     for label, t0 in [("break", b.start) for b in s.breaks] + [("break", b.end) for b in s.breaks] + \
             [("segment", g.start) for g in s.segments] + [("segment", g.end) for g in s.segments]:
-        if (pd.Timestamp(t0) - pd.Timestamp(s.start)) % step:
+        if (t0 - s.start) % step:  # both in UTC here: elapsed time
             v.append(Violation("segments" if label == "segment" else "breaks", a.id,
                                f"{s.day}: {label} time {t0} is not on the {minutes}-minute grid"))
     if (s.end - s.start) != timedelta(minutes=t.length_minutes):
@@ -261,25 +299,27 @@ def _weekends_worked(days) -> set:
 
 
 def _coverage(data, roster, starts, step) -> pd.DataFrame:
-    index = {ts: i for i, ts in enumerate(starts.tz_convert("UTC"))}
+    # Instants as integer nanoseconds since the epoch, so stepping through a shift is exact
+    # integer arithmetic (pandas Timestamp arithmetic was most of a 1,000-agent validation).
+    def ns(ts) -> int:
+        return int(pd.Timestamp(ts).value)
+
+    index = {ns(ts): i for i, ts in enumerate(starts)}
+    every = int(pd.Timedelta(step).value)
     counts = defaultdict(int)
     on_shift = defaultdict(int)  # agents on shift (breaks included) for a queue they work that shift
     for s in roster.shifts:
-        t, end = pd.Timestamp(s.start).tz_convert("UTC"), pd.Timestamp(s.end).tz_convert("UTC")
         queues = {g.queue for g in s.segments}
-        while t < end:
-            if t in index:
+        for t in range(ns(s.start), ns(s.end), every):
+            i = index.get(t)
+            if i is not None:
                 for q in queues:
-                    on_shift[q, index[t]] += 1
-            t += step
-    for s in roster.shifts:
+                    on_shift[q, i] += 1
         for g in s.segments:
-            t = pd.Timestamp(g.start).tz_convert("UTC")
-            end = pd.Timestamp(g.end).tz_convert("UTC")
-            while t < end:
-                if t in index:
-                    counts[g.queue, index[t]] += 1
-                t += step
+            for t in range(ns(g.start), ns(g.end), every):
+                i = index.get(t)
+                if i is not None:
+                    counts[g.queue, i] += 1
     rows = []
     for req in data.requirements:
         for i, need in enumerate(req.agents):
