@@ -434,3 +434,27 @@ def test_deterministic_limit_reproduces_every_solve_path(monkeypatch, path):
         busy.wait()
     assert one.roster is not None and validate(data, one.roster).feasible
     assert one.roster.model_dump() == two.roster.model_dump() and one.objective == two.objective
+
+
+def test_progress_under_fixings_never_shows_the_restricted_bound():
+    """The first full-model pass fixes the shifts the LP is unanimous about; CP-SAT's bound there
+    holds for that restricted problem only. Progress must not show it: here a day off fixed for an
+    agent the optimum needs that day makes the restricted optimum dearer than the true one."""
+    from wfm.roster import solver as solver_module
+    from wfm.roster.options import Grid, expand_options
+
+    agents = [Agent(id=f"a{k}", skills=["q"], contract=Contract(min_hours=0, max_hours=40)) for k in range(2)]
+    data = make_input(agents, h=horizon(days=3))
+    optimum = solve_roster(data)
+    assert optimum.status == "OPTIMAL"
+    grid = Grid(data)
+    options = expand_options(data, grid)
+    assert {o.day for o in options[:2]} == {0}
+    budget = solver_module.Budget(data.solver)
+    reported = []
+    # a0 off on day 0: a1 alone cannot cover its own lunch hour
+    fixings = {("a0", options[0].index): 0, ("a0", options[1].index): 0}
+    restricted = solver_module._full_model(data, grid, options, None, None, fixings, 5.0, budget,
+                                           lambda objective, bound, seconds: reported.append(bound))
+    assert restricted.objective > optimum.objective
+    assert reported and max(reported) <= optimum.objective

@@ -158,10 +158,13 @@ def test_cli_writes_the_grid_and_one_json_line_scored_like_the_benchmark(tmp_pat
 @needs_shared
 def test_instance_1_reaches_the_best_known():
     data = curtois.load(SHARED / "Instance1.txt", time_limit=20, workers=1)
-    res = solve_roster(data)
+    reported = []
+    res = solve_roster(data, lambda objective, bound, seconds: reported.append((objective, bound)))
     grid = curtois.grid_rows(data, res.roster)
     score, broken = curtois_score((SHARED / "Instance1.txt").read_text(), grid)
     assert broken == [] and score == res.objective == curtois.best_known(SHARED / "Instance1.txt") == 607
+    # progress never shows a bound above the optimum (a model under fixings bounds only itself)
+    assert reported and max(bound for _, bound in reported) <= 607
 
 
 # -- new rules both ways --------------------------------------------------------------------------------

@@ -908,7 +908,8 @@ def _full_model(data, grid, options, start, bound, fixings, seconds, budget, pro
     elapsed = clock.perf_counter() - budget.started
 
     def shifted(objective, b, t):  # progress in time since the whole solve started
-        progress(objective, b, t + elapsed)
+        # under fixings CP-SAT's bound holds for the restricted problem only
+        progress(objective, (bound or 0.0) if fixings else b, t + elapsed)
 
     result = model.solve(shifted if progress else None, seconds=max(seconds, 1.0), budget=budget)
     result.seconds = clock.perf_counter() - budget.started
