@@ -232,7 +232,19 @@ def run_scale(n: int, limit: float, workers: int) -> None:
         "status": result.status if (report is None or report.feasible) else "RULES BROKEN",
         "under_h": float(report.coverage["under"].sum() * hours) if report else float("nan"),
         "over_h": float(report.coverage["over"].sum() * hours) if report else float("nan"),
-        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "seconds": seconds}))
+        "rss_mb": _peak_mb(), "seconds": seconds}))
+
+
+def _peak_mb() -> float:
+    """This process's peak resident memory. (getrusage's ru_maxrss survives exec on Linux, so a
+    child started by a large parent reports the parent's size; VmHWM belongs to the new image.)"""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main():
