@@ -376,3 +376,26 @@ def test_search_repairs_an_empty_roster_into_a_valid_one():
     assert broken  # nobody works: every contract minimum is broken
     roster, search = lns.improve(data, grid, options, empty, 8.0, _model_factory(data, grid, options), broken=broken)
     assert not search.broken and validate(data, roster).feasible
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.floats(0, 1), min_size=1, max_size=6), min_size=1, max_size=5),
+       st.lists(st.integers(1, 30), min_size=5, max_size=5))
+def test_master_hint_keeps_every_group_whole(weights, sizes):
+    """The integer master's hint (the LP mix rounded) gives each group exactly its number of agents,
+    each count within one of its LP value, so the hint is a complete feasible roster."""
+    from types import SimpleNamespace
+
+    columns, mix, groups = [], [], []
+    for g, ws in enumerate(weights):
+        n = sizes[g]
+        groups.append(SimpleNamespace(agents=[object()] * n))
+        total = sum(ws) or 1.0
+        for w in (ws if sum(ws) else [1.0] + ws[1:]):
+            columns.append(SimpleNamespace(group=g))
+            mix.append(n * w / total)  # an LP mix: the group's counts add up to its size
+    hint = colgen._rounded_mix(SimpleNamespace(groups=groups), SimpleNamespace(columns=columns, lp_mix=mix))
+    for g, group in enumerate(groups):
+        js = [j for j, c in enumerate(columns) if c.group == g]
+        assert sum(hint[j] for j in js) == len(group.agents)
+        assert all(hint[j] >= 0 and abs(hint[j] - mix[j]) < 1 + 1e-6 for j in js)

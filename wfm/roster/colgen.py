@@ -468,6 +468,32 @@ class _Collect(cp_model.CpSolverSolutionCallback):
 
 
 # -- integer roster from the columns ----------------------------------------------------------------
+def _rounded_mix(gen: ColumnGenerator, outcome: Outcome) -> dict[int, int]:
+    """The LP mix rounded so each group's counts still add up to its agents (largest remainders):
+    a complete, feasible hint, so the integer master has a roster from its first moment. (Rounding
+    each count alone breaks the group sums; on 1,000 agents under load CP-SAT then sometimes found
+    no roster in its time and column generation's start was lost.)"""
+    hint: dict[int, int] = {}
+    members: dict[int, list[int]] = {}
+    for j, c in enumerate(outcome.columns):
+        members.setdefault(c.group, []).append(j)
+    for g, js in members.items():
+        values = {j: max(float(outcome.lp_mix[j]), 0.0) for j in js}
+        floors = {j: int(math.floor(x + 1e-9)) for j, x in values.items()}
+        short = len(gen.groups[g].agents) - sum(floors.values())
+        by_remainder = sorted(js, key=lambda j: floors[j] - values[j])  # largest remainder first
+        while short < 0:  # LP rounding noise above the group size: take from the largest counts
+            j = max(js, key=lambda j: floors[j])
+            floors[j] -= 1
+            short += 1
+        for j in by_remainder[:short]:
+            floors[j] += 1
+        if short > len(by_remainder):
+            floors[js[0]] += short - len(by_remainder)
+        hint.update(floors)
+    return hint
+
+
 def master_roster(gen: ColumnGenerator, outcome: Outcome, seconds: float, seed: int = 0,
                   workers: int = 1, budget: Budget | None = None) -> dict[str, Column] | None:
     """Pick one column per agent (an integer count per group) with CP-SAT, hinted by the LP mix."""
@@ -483,8 +509,9 @@ def master_roster(gen: ColumnGenerator, outcome: Outcome, seconds: float, seed: 
         rows, times = np.unique(c.rows, return_counts=True)
         for r, t in zip(rows, times):
             cover[r].append((int(t), v, size))
-        if outcome.lp_mix is not None:
-            m.AddHint(v, int(round(outcome.lp_mix[j])))
+    if outcome.lp_mix is not None:
+        for j, n in _rounded_mix(gen, outcome).items():
+            m.AddHint(count[j], n)
     for g, group in enumerate(gen.groups):
         m.Add(sum(v for j, v in count.items() if outcome.columns[j].group == g) == len(group.agents))
     for r, terms in enumerate(cover):
