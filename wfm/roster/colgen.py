@@ -470,27 +470,23 @@ class _Collect(cp_model.CpSolverSolutionCallback):
 # -- integer roster from the columns ----------------------------------------------------------------
 def _rounded_mix(gen: ColumnGenerator, outcome: Outcome) -> dict[int, int]:
     """The LP mix rounded so each group's counts still add up to its agents (largest remainders):
-    a complete, feasible hint, so the integer master has a roster from its first moment. (Rounding
-    each count alone breaks the group sums; on 1,000 agents under load CP-SAT then sometimes found
-    no roster in its time and column generation's start was lost.)"""
-    hint: dict[int, int] = {}
+    a complete, feasible hint, so the integer master holds a roster from its first moment instead
+    of leaving CP-SAT to repair the group sums that rounding each count alone breaks."""
     members: dict[int, list[int]] = {}
     for j, c in enumerate(outcome.columns):
         members.setdefault(c.group, []).append(j)
+    hint: dict[int, int] = {}
     for g, js in members.items():
         values = {j: max(float(outcome.lp_mix[j]), 0.0) for j in js}
-        floors = {j: int(math.floor(x + 1e-9)) for j, x in values.items()}
-        short = len(gen.groups[g].agents) - sum(floors.values())
-        by_remainder = sorted(js, key=lambda j: floors[j] - values[j])  # largest remainder first
-        while short < 0:  # LP rounding noise above the group size: take from the largest counts
-            j = max(js, key=lambda j: floors[j])
-            floors[j] -= 1
+        counts = {j: int(math.floor(x + 1e-9)) for j, x in values.items()}
+        short = len(gen.groups[g].agents) - sum(counts.values())
+        while short < 0:  # LP noise above the group size: take from the largest counts
+            counts[max(js, key=counts.get)] -= 1
             short += 1
-        for j in by_remainder[:short]:
-            floors[j] += 1
-        if short > len(by_remainder):
-            floors[js[0]] += short - len(by_remainder)
-        hint.update(floors)
+        by_remainder = sorted(js, key=lambda j: counts[j] - values[j])  # largest remainder first
+        for i in range(short):
+            counts[by_remainder[i % len(js)]] += 1
+        hint.update(counts)
     return hint
 
 

@@ -186,7 +186,8 @@ class CoverageSearch:
 
     # -- bookkeeping --------------------------------------------------------------------------------
     def _nearby(self, k: int, d: int, oi: int, count: int) -> list[int]:
-        """Up to `count` random neighbours of option `oi` that agent k may work on day d."""
+        """`count` random picks (repeats possible) among the neighbours of option `oi` that agent k
+        may work on day d; none if it has none."""
         near = self._near.get(oi)
         if near is None:
             o = self.options[oi]
@@ -345,12 +346,8 @@ class CoverageSearch:
             if j + 1 < len(windows):
                 hi = min(hi, windows[j + 1].latest - w.length)
             lo_p = max(w.earliest, floor)
-            top, n = max(hi, lo_p), w.length
-            if lo_p >= o.first and top + n <= last:  # the usual case: every position inside the shift
-                costs = [cum[a + n] - cum[a] for a in range(lo_p - o.first, top - o.first + 1)]
-            else:
-                costs = [cum[min(max(q + n - o.first, 0), span_len)] - cum[min(max(q - o.first, 0), span_len)]
-                         for q in range(lo_p, top + 1)]
+            costs = [cum[min(max(q + w.length - o.first, 0), span_len)] - cum[min(max(q - o.first, 0), span_len)]
+                     for q in range(lo_p, max(hi, lo_p) + 1)]
             p = lo_p + costs.index(min(costs))  # the first cheapest, as argmin picks
             starts.append(p)
             on[max(p - o.first, 0):max(min(p + w.length, last) - o.first, 0)] = False
