@@ -11,6 +11,7 @@ import json
 from datetime import date, time, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 from typer.testing import CliRunner
@@ -399,3 +400,57 @@ def test_master_hint_keeps_every_group_whole(weights, sizes):
         js = [j for j, c in enumerate(columns) if c.group == g]
         assert sum(hint[j] for j in js) == len(group.agents)
         assert all(hint[j] >= 0 and abs(hint[j] - mix[j]) < 1 + 1e-6 for j in js)
+
+
+# -- the LP relaxation's roster and the start that follows it -----------------------------------------------
+
+def _two_contracts():
+    """_site() with a second, part-time contract: two groups of interchangeable agents."""
+    data = _site()
+    part = Contract(min_hours=7, max_hours=16, max_days=2)
+    agents = [a if k < 8 else a.model_copy(update={"contract": part}) for k, a in enumerate(data.agents)]
+    return data.model_copy(update={"agents": agents})
+
+
+def test_lp_roster_keeps_the_rules_it_sums_over_each_group():
+    """The relaxation's per-group counts are a fractional roster within the group's summed rules
+    (at most one shift a day per agent, weekly hours between the contract's limits), on options its
+    agents may work, and its bound is below the objective of a real roster."""
+    from wfm.roster.options import allowed_options
+    from wfm.roster.relaxation import lower_bound
+
+    data = _two_contracts()
+    grid = Grid(data)
+    options = expand_options(data, grid)
+    groups = colgen.group_agents(data)
+    assert len(groups) == 2
+    bound, counts = lower_bound(data, grid, options, groups, 30)
+    assert bound is not None and len(counts) == len(groups)
+    assert validate(data, greedy_roster(data, grid, options)).objective >= bound
+    for agents, count in zip(groups, counts):
+        c, size = agents[0].contract, len(agents)
+        allowed = {o.index for o in allowed_options(data, agents[0], options)}
+        assert set(count) <= allowed
+        for d in range(len(grid.days)):
+            assert sum(v for oi, v in count.items() if options[oi].day == d) <= size + 1e-6
+        paid = sum(v * options[oi].paid_minutes for oi, v in count.items())
+        assert size * c.min_hours * 60 - 1e-6 <= paid <= size * c.max_hours * 60 + 1e-6
+
+
+def test_guided_greedy_takes_the_planned_shifts_up_to_the_minimum():
+    """Guided by an LP roster that puts all twelve agents on the 11:00 shift on Monday and Tuesday,
+    every agent works exactly those two shifts (7.5 paid hours each: the 15-hour minimum), though
+    coverage alone would start the day at 7:00; the roster keeps every rule."""
+    data = _site()
+    grid = Grid(data)
+    options = expand_options(data, grid)
+    planned = [o for o in options if o.day in (0, 1) and o.start.hour == 11]
+    assert len(planned) == 2
+    shared = {o.index: 12.0 for o in planned}
+    roster = greedy_roster(data, grid, options, {a.id: shared for a in data.agents})
+    assert validate(data, roster).feasible
+    for a in data.agents:
+        mine = sorted((pd.Timestamp(s.start).tz_convert(grid.tz) for s in roster.shifts if s.agent == a.id))
+        assert [(t.weekday(), t.hour) for t in mine] == [(0, 11), (1, 11)]
+    unguided = greedy_roster(data, grid, options)
+    assert min(pd.Timestamp(s.start).tz_convert(grid.tz).hour for s in unguided.shifts) < 11

@@ -7,6 +7,10 @@ never breaking its own hard rules (one shift a day, leave, fixed days, rest, con
 days off in a row, weekends, start-time stability, weekly hours and days, template caps).
 Breaks and queue choice are left to the solver. The hint is only a start: CP-SAT repairs or
 improves it, and a bad hint costs nothing but time.
+
+Guided by the LP relaxation's fractional roster (`relaxation.py`), agents take the shifts the LP
+gives their group first and stop at their contract minimum, as every agent does in the LP's
+optimum: a start with the LP's shape of the week for the local search on a large site.
 """
 
 from __future__ import annotations
@@ -19,8 +23,17 @@ from .domain import Agent, Roster, RosterInput
 from .options import Grid, ShiftOption, worked_shift
 
 
+# Guided by an LP roster, an option the LP still has an agent of the group on outranks any
+# coverage score (a score counts intervals, at most a day's worth).
+PLANNED = 1000.0
+
+
 def greedy_choice(data: RosterInput, grid: Grid, options: list[ShiftOption],
-                  allowed: dict[str, list[ShiftOption]]) -> dict[str, list[ShiftOption]]:
+                  allowed: dict[str, list[ShiftOption]],
+                  guide: dict[str, dict[int, float]] | None = None) -> dict[str, list[ShiftOption]]:
+    """Each agent's shift options. With a `guide` (per agent, how many agents of its group the LP
+    relaxation still puts on each option; agents of a group share one dict, counted down as they
+    take options), an agent takes options only up to its contract minimum, the LP's first."""
     residual = {r.queue: np.ceil(np.asarray(r.agents, float) - 1e-9) for r in data.requirements}
     size = grid.size
     order = sorted(data.agents, key=lambda a: (len(a.skills), -a.contract.min_hours))
@@ -36,15 +49,22 @@ def greedy_choice(data: RosterInput, grid: Grid, options: list[ShiftOption],
                     _take(mine, opts[0], queues, residual, size)
         pool = allowed[a.id]
         longest = max((o.paid_minutes for o in pool), default=0)
+        planned = guide.get(a.id, {}) if guide is not None else None
         while pool:
             need_more = _below_minimum(a, mine, grid)
+            if planned is not None and not need_more:
+                break  # the LP put the group at its minimum hours; the rest is the search's
             scores = _scores(pool, queues, residual, size)
+            if planned:
+                scores = scores + PLANNED * np.array([planned.get(o.index, 0.0) >= 0.5 for o in pool])
             # Best score first; only the options tried are checked against the rules.
             best = next((k for k in np.argsort(-scores, kind="stable")
                          if (scores[k] > 0 or need_more) and _fits(data, a, own, mine, pool[k], grid)
                          and _keeps_minimum_reachable(a, mine, pool[k], grid, longest)), None)
             if best is None:
                 break
+            if planned and pool[best].index in planned:
+                planned[pool[best].index] -= 1
             _take(mine, pool[best], queues, residual, size)
         chosen[a.id] = mine
     return chosen
@@ -144,15 +164,17 @@ def _fits(data: RosterInput, a: Agent, own, mine: list[ShiftOption], o: ShiftOpt
     return True
 
 
-def greedy_roster(data: RosterInput, grid: Grid, options: list[ShiftOption]) -> Roster:
-    """A complete roster from the greedy choice: breaks placed where coverage can best spare the
-    agent, each on-queue interval on the agent's queue that lacks the most. Built in seconds even
-    for a large site, so a valid roster exists long before any search has run."""
+def greedy_roster(data: RosterInput, grid: Grid, options: list[ShiftOption],
+                  guide: dict[str, dict[int, float]] | None = None) -> Roster:
+    """A complete roster from the greedy choice (guided by an LP roster if given): breaks placed
+    where coverage can best spare the agent, each on-queue interval on the agent's queue that
+    lacks the most. Built in seconds even for a large site, so a valid roster exists long before
+    any search has run."""
     from .colgen import best_breaks
     from .options import allowed_options
 
     allowed = {a.id: allowed_options(data, a, options) for a in data.agents}
-    chosen = greedy_choice(data, grid, options, allowed)
+    chosen = greedy_choice(data, grid, options, allowed, guide)
     queues = [r.queue for r in data.requirements]
     need = {r.queue: np.ceil(np.asarray(r.agents, float) - 1e-9) for r in data.requirements}
     have = {q: np.zeros(grid.size) for q in queues}

@@ -35,11 +35,6 @@ from .domain import RosterInput
 from .options import Grid, ShiftOption, allowed_options
 
 
-# Options whose LP reduced cost is at most this are kept as worth trying, used or not: the LP's own
-# support is too narrow a set for a search to recombine.
-REDUCED_COST_KEEP = 50.0
-
-
 class _LP:
     """Rows and columns of a sparse LP, added as we go."""
 
@@ -79,9 +74,10 @@ class _LP:
 
 
 def lower_bound(data: RosterInput, grid: Grid, options: list[ShiftOption], groups: list[list],
-                seconds: float) -> tuple[float | None, dict[str, set[int]]]:
+                seconds: float) -> tuple[float | None, list[dict[int, float]]]:
     """The LP's optimum rounded up (the objective is integral; None if HiGHS did not finish in
-    time), and per agent the shift options its group works in the LP optimum."""
+    time), and per group how many of its agents work each shift option in the LP optimum (a
+    fractional roster with the right shape, which `hint.guided_roster` turns into a real one)."""
     from .solver import cost_term
 
     lp = _LP()
@@ -136,16 +132,10 @@ def lower_bound(data: RosterInput, grid: Grid, options: list[ShiftOption], group
             lp.eq(shift_count.get((days[r.day], r.template), []) + [(u, 1.0), (v, -1.0)], r.count)
     res = lp.solve(seconds)
     if res.status != 0:
-        return None, {}
+        return None, []
     value = res.fun + constant
-    # Shift options some agent of a group works in the LP optimum: where a search should look.
-    used = {}
-    reduced = res.lower.marginals  # reduced cost of each variable at its lower bound (0)
-    for agents, y in zip(groups, ys):
-        chosen = {oi for oi, j in y.items() if res.x[j] > 1e-3 or reduced[j] <= REDUCED_COST_KEEP}
-        for a in agents:
-            used[a.id] = chosen
-    return float(math.ceil(value - 1e-6 * max(1.0, abs(value)))), used
+    counts = [{oi: float(res.x[j]) for oi, j in y.items() if res.x[j] > 1e-6} for y in ys]
+    return float(math.ceil(value - 1e-6 * max(1.0, abs(value)))), counts
 
 
 def _option_cost(data, a, o, w, cost_term) -> float:
