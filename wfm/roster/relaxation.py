@@ -77,7 +77,8 @@ def lower_bound(data: RosterInput, grid: Grid, options: list[ShiftOption], group
                 seconds: float) -> tuple[float | None, list[dict[int, float]]]:
     """The LP's optimum rounded up (the objective is integral; None if HiGHS did not finish in
     time), and per group how many of its agents work each shift option in the LP optimum (a
-    fractional roster with the right shape, which `hint.guided_roster` turns into a real one)."""
+    fractional roster with the right shape, which `hint.greedy_roster` given it as a guide turns into a
+    real one)."""
     from .solver import cost_term
 
     lp = _LP()
