@@ -276,6 +276,33 @@ def test_lagrangian_bound_never_exceeds_the_proven_optimum(seed):
     assert outcome.bound <= result.objective + 1e-6
 
 
+@settings(max_examples=6, deadline=None)
+@given(st.integers(0, 10_000))
+def test_dive_gives_every_agent_one_of_its_schedules_and_keeps_every_rule(seed):
+    data = _tiny(seed)
+    grid = Grid(data)
+    options = expand_options(data, grid)
+    gen = colgen.ColumnGenerator(data, grid, options,
+                                 lambda ag: RosterModel(data, agents=ag, pricing=True, grid=grid, options=options))
+    gen.run(3.0)
+    assignment = colgen.dive(gen, 3.0)
+    assert sorted(assignment) == sorted(a.id for a in data.agents)
+    for agent, column in assignment.items():
+        assert agent in {a.id for a in gen.groups[column.group].agents}
+    report = validate(data, colgen.roster_of(assignment, options, grid, gen.rows.queues, data))
+    assert report.feasible, [str(v) for v in report.violations]
+    optimum = RosterModel(data, grid=grid, options=options).solve(seconds=20)
+    assert optimum.status == "OPTIMAL" and report.objective >= optimum.objective - 1e-6
+
+
+def test_pricing_stops_once_the_integral_bound_meets_the_lp():
+    # the objective is integral: a bound of 1715.2 already proves 1716 against an LP of 1715.6
+    assert colgen._converged(lp=1715.6, bound=1715.2, tolerance=1e-4)
+    # but a bound of 1714.9 proves only 1715, and the relative gap (0.7) is above 1e-4 of the LP
+    assert not colgen._converged(lp=1715.6, bound=1714.9, tolerance=1e-4)
+    assert colgen._converged(lp=600_000.0, bound=599_990.0, tolerance=1e-4)
+
+
 def test_columns_priced_under_duals_are_valid_schedules():
     data = _tiny(3)
     grid = Grid(data)

@@ -279,8 +279,9 @@ class ColumnGenerator:
         self.budget: Budget | None = None
 
     # -- master LP --------------------------------------------------------------------------------
-    def solve_lp(self):
-        """Master LP over the current columns: (value, row duals, group duals, column weights)."""
+    def solve_lp(self, lower: np.ndarray | None = None):
+        """Master LP over the current columns, each at least its `lower` count (a dive's fixings;
+        default 0): (value, row duals, group duals, column weights)."""
         nrows, ngroups = len(self.rows), len(self.groups)
         cols_i, cols_j, costs = [], [], []
         for j, c in enumerate(self.columns):
@@ -297,7 +298,12 @@ class ColumnGenerator:
         a = csc_matrix((vals, (rows_idx, cols_idx)), shape=(nrows + ngroups, k + 2 * nrows))
         b = np.concatenate([self.rows.need, [len(g.agents) for g in self.groups]])
         c = np.concatenate([np.asarray(costs, float), self.rows.under, self.rows.over])
-        res = linprog(c, A_eq=a, b_eq=b, bounds=(0, None), method="highs")
+        bounds = (0, None)
+        if lower is not None:
+            bounds = np.zeros((len(c), 2))
+            bounds[:k, 0] = lower[:k]
+            bounds[:, 1] = np.inf
+        res = linprog(c, A_eq=a, b_eq=b, bounds=bounds, method="highs")
         if self.budget is not None:
             self.budget.charge_work(LP_SECONDS_PER_ITERATION * res.nit)
         if res.status != 0:
@@ -378,7 +384,7 @@ class ColumnGenerator:
     def reduced_cost(self, column: Column, duals: np.ndarray, group_duals: np.ndarray) -> float:
         return column.cost - float(duals[column.rows].sum()) - float(group_duals[column.group])
 
-    def run(self, seconds: float, seed: int = 0, alpha: float = 0.5, tolerance: float = 1e-3,
+    def run(self, seconds: float, seed: int = 0, alpha: float = 0.5, tolerance: float = 1e-4,
             start: Roster | None = None, budget: Budget | None = None) -> Outcome:
         """Price and solve the master for `seconds` units of `budget` (or until converged)."""
         budget = self.budget = budget or Budget(self.data.solver)
@@ -418,7 +424,7 @@ class ColumnGenerator:
                 iterations += 1
                 if bound > best_bound:
                     best_bound, center = bound, point
-                if lp - best_bound <= tolerance * max(1.0, abs(lp)):
+                if _converged(lp, best_bound, tolerance):
                     converged = True
                     break
                 if not added:
@@ -539,6 +545,65 @@ def master_roster(gen: ColumnGenerator, outcome: Outcome, seconds: float, seed: 
     return assignment
 
 
+def dive(gen: ColumnGenerator, seconds: float, seed: int = 0, budget: Budget | None = None,
+         step: float = 0.15) -> dict[str, Column] | None:
+    """Price-and-dive: a roster from the master LP by fixing columns a few at a time. Each step
+    fixes, in every group, the agents the LP already gives a whole column, then the columns
+    closest to a whole agent (about `step` of the agents still free, at most one per group), and
+    prices new columns for the free groups against the LP of what is left, so the fixings are
+    repaired instead of compounding. When the LP is tight but fractional (each agent a blend of
+    schedules), the integer master over the columns found so far holds no good roster; the dive
+    builds the schedules that fit together. Without time to price, it fixes the rest from the
+    columns it has. None if the master LP fails."""
+    budget = budget or Budget(gen.data.solver)
+    gen.budget = budget
+    deadline = budget.elapsed() + seconds
+    sizes = np.array([len(g.agents) for g in gen.groups])
+    lower = np.zeros(len(gen.columns))
+    rounds = 0
+    while True:
+        try:
+            _, duals, group_duals, x = gen.solve_lp(lower)
+        except RuntimeError:
+            return None
+        group_of = np.array([c.group for c in gen.columns])
+        fixed = np.bincount(group_of, weights=lower, minlength=len(sizes))
+        if (fixed >= sizes - 1e-9).all():
+            break
+        whole = np.floor(x + 1e-6)
+        lower = np.maximum(lower, whole)
+        fixed = np.bincount(group_of, weights=lower, minlength=len(sizes))
+        free = int(round((sizes - fixed).sum()))
+        picks, picked = max(1, math.ceil(step * free)), set()
+        for j in np.argsort(-(x - lower), kind="stable"):
+            if len(picked) == picks or x[j] - lower[j] <= 1e-6:
+                break
+            g = group_of[j]
+            if g not in picked and fixed[g] < sizes[g] - 1e-9:  # one column per group a step: its LP moves
+                lower[j] += 1
+                picked.add(g)
+        left = deadline - budget.elapsed()
+        fixed = np.bincount(group_of, weights=lower, minlength=len(sizes))
+        open_groups = [g for g in range(len(sizes)) if fixed[g] < sizes[g] - 1e-9]
+        if left > 0 and open_groups:
+            _, duals, group_duals, _ = gen.solve_lp(lower)
+            each = max(min(1.0, left / max(1, len(open_groups)) * gen.workers), 0.05)
+            with ThreadPoolExecutor(gen.workers) as pool:
+                priced = list(pool.map(lambda g: gen.price(g, duals, each, seed + rounds, budget)[0], open_groups))
+            for found in priced:
+                for c in found:
+                    if gen.reduced_cost(c, duals, group_duals) < -1e-6 and gen.add(c):
+                        lower = np.append(lower, 0.0)
+            rounds += 1
+    assignment: dict[str, Column] = {}
+    waiting = {g: list(group.agents) for g, group in enumerate(gen.groups)}
+    for j, n in enumerate(np.round(lower).astype(int)):
+        for _ in range(n):
+            c = gen.columns[j]
+            assignment[waiting[c.group].pop().id] = c
+    return assignment
+
+
 def roster_of(assignment: dict[str, Column], options: list[ShiftOption], grid: Grid, queues: list[str],
               data: RosterInput) -> Roster:
     tmpl = {t.id: t for t in data.templates}
@@ -573,3 +638,10 @@ def lp_fixings(gen: ColumnGenerator, outcome: Outcome) -> dict[tuple[str, int], 
                 for a in group.agents:
                     fixings[a.id, o.index] = int(value > 1e-6)
     return fixings
+
+
+def _converged(lp: float, bound: float, tolerance: float) -> bool:
+    """Whether pricing can stop: the bound is within `tolerance` (relative) of the LP, or, the
+    objective being integral, it already rounds up to the LP's value rounded up (no round can
+    raise the integral bound further)."""
+    return math.ceil(bound - 1e-6) >= math.ceil(lp - 1e-6) or lp - bound <= tolerance * max(1.0, abs(lp))

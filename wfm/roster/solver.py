@@ -809,7 +809,7 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
     if colgen.applies(data) and colgen.cost(data, options) <= COLGEN_LIMIT and affordable:
         share = COLGEN_SHARE if not large else LARGE_COLGEN_SHARE * budget.left() / budget.total
         first, bound, priced, fixings, promising = _column_generation(data, grid, options, budget, progress, seed,
-                                                                      share)
+                                                                      share, dive=DIVE_SHARE if not large else 0.0)
         if first is None and priced is None:  # some agent has no schedule at all within its rules
             return SolveResult("INFEASIBLE", None, seconds=clock.perf_counter() - started,
                                conflicts=explain_infeasibility(data))
@@ -883,6 +883,7 @@ RINS_SHARE = 0.35
 # A large site without a column-generation start waits for its LP roster while this many greedy
 # builds' worth of time is left (the guided build takes less than one; the search needs the rest).
 LP_START_RESERVE = 1.5
+DIVE_SHARE = 0.1  # of the time limit for pricing during the dive (a roster from a tight but fractional LP)
 MASTER_SHARE = 0.05  # of the time limit for the integer roster from the columns (weak at scale; LNS does better)
 # Column generation prices every group of identical agents each round; past this many (group,
 # shift option) pairs a round takes too long (Python-built pricing models) to pay back.
@@ -1106,9 +1107,11 @@ def _neighbourhood_search(data, grid, options, roster, bound, budget, progress, 
     return SolveResult(status, roster, score, bound, seconds)
 
 
-def _column_generation(data, grid, options, budget, progress, start=None, share: float = 0.4):
+def _column_generation(data, grid, options, budget, progress, start=None, share: float = 0.4,
+                       dive: float = DIVE_SHARE):
     """(roster from the columns or None, lower bound or None, number of (agent, option) pairs,
-    None when some agent has no feasible schedule)."""
+    None when some agent has no feasible schedule). The roster is the integer master's or, when
+    that is not at the bound, the price-and-dive's (`dive` of the time limit) if better."""
     from . import colgen
 
     params = data.solver
@@ -1127,17 +1130,24 @@ def _column_generation(data, grid, options, budget, progress, start=None, share:
     # Every penalty is non-negative, so 0 bounds the objective too; the Lagrangian bound of an
     # unconverged run can lie below it.
     bound = max(math.ceil(outcome.bound - 1e-6), 0) if outcome.bound is not None else None
+    from .validator import validate
+
     assignment = colgen.master_roster(gen, outcome, seconds=min(MASTER_SHARE * budget.total,
                                                                 max(budget.left() * 0.3, 0.5)),
                                       seed=params.seed, workers=params.workers, budget=budget)
-    if assignment is None:
+    roster = colgen.roster_of(assignment, options, grid, gen.rows.queues, data) if assignment else None
+    value = validate(data, roster).objective if roster is not None else math.inf
+    if dive > 0 and (bound is None or value > bound):
+        dived = colgen.dive(gen, dive * budget.total, seed=params.seed, budget=budget)
+        if dived is not None:
+            candidate = colgen.roster_of(dived, options, grid, gen.rows.queues, data)
+            score = validate(data, candidate).objective
+            if score < value:
+                roster, value = candidate, score
+    if roster is None:
         return None, bound, size, {}, None
-    roster = colgen.roster_of(assignment, options, grid, gen.rows.queues, data)
     if progress is not None:
-        from .validator import validate
-
-        progress(validate(data, roster).objective, bound if bound is not None else 0.0,
-                 clock.perf_counter() - budget.started)
+        progress(value, bound if bound is not None else 0.0, clock.perf_counter() - budget.started)
     promising = {}  # per agent: every option some column of its group uses (for neighbourhood search)
     for c in outcome.columns:
         for a in gen.groups[c.group].agents:
