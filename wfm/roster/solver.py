@@ -1043,8 +1043,13 @@ def _lp_start(data, grid, options, relaxed: _Relaxation, budget, best, greedy_se
     from .hint import greedy_roster
     from .validator import validate
 
-    guide = relaxed.guide(budget.left() - LP_START_RESERVE * greedy_seconds)
-    if guide is None or budget.left() < LP_START_RESERVE * greedy_seconds:
+    if budget.deterministic:  # the wait and the reserve are wall time: wait for the LP, whatever it takes
+        guide = relaxed.guide(budget.wall_left())
+    else:
+        guide = relaxed.guide(budget.left() - LP_START_RESERVE * greedy_seconds)
+        if budget.left() < LP_START_RESERVE * greedy_seconds:
+            return best
+    if guide is None:
         return best
     roster = greedy_roster(data, grid, options, guide)
     report = validate(data, roster)
