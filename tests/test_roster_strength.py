@@ -295,6 +295,19 @@ def test_dive_gives_every_agent_one_of_its_schedules_and_keeps_every_rule(seed):
     assert optimum.status == "OPTIMAL" and report.objective >= optimum.objective - 1e-6
 
 
+@given(st.floats(0.01, 1.0), st.integers(2, 500), st.floats(0.01, 100.0), st.integers(1, 5000),
+       st.floats(0.01, 100.0))
+def test_dive_steps_grow_when_the_time_left_cannot_pay_for_them(step, free, spent, freed, left):
+    share = colgen._dive_step(step, free, spent, freed, left)
+    assert step <= share <= 1.0
+    rate = spent / freed  # seconds per free agent priced, as measured so far
+    if share < 1.0:  # fixing `share` a step from here costs about rate x free / share: it fits
+        assert rate * free / share <= left * (1 + 1e-9)
+    if rate * free / step <= left:  # time for the asked step: it is kept
+        assert share == step
+    assert colgen._dive_step(step, free, spent, freed, 0.0) == 1.0
+
+
 def test_pricing_stops_once_the_integral_bound_meets_the_lp():
     # the objective is integral: a bound of 1715.2 already proves 1716 against an LP of 1715.6
     assert colgen._converged(lp=1715.6, bound=1715.2, tolerance=1e-4)

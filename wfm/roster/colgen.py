@@ -43,6 +43,8 @@ SCALE = 1000  # pricing objective units per objective unit (duals are fractional
 # Deterministic-limit accounting of a master LP solve (HiGHS simplex iterations; measured 0.1-0.4 ms
 # each on a 200-agent week).
 LP_SECONDS_PER_ITERATION = 2e-4
+DIVE_STEP = 0.15  # of the free agents fixed per dive step
+DIVE_REPAIR_ROUNDS = 10  # pricing rounds after each dive step, at most
 
 
 def applies(data: RosterInput) -> bool:
@@ -546,35 +548,37 @@ def master_roster(gen: ColumnGenerator, outcome: Outcome, seconds: float, seed: 
 
 
 def dive(gen: ColumnGenerator, seconds: float, seed: int = 0, budget: Budget | None = None,
-         step: float = 0.15) -> dict[str, Column] | None:
+         step: float | None = None, repair_rounds: int | None = None) -> dict[str, Column] | None:
     """Price-and-dive: a roster from the master LP by fixing columns a few at a time. Each step
     fixes, in every group, the agents the LP already gives a whole column, then the columns
     closest to a whole agent (about `step` of the agents still free, at most one per group), and
-    prices new columns for the free groups against the LP of what is left, so the fixings are
-    repaired instead of compounding. When the LP is tight but fractional (each agent a blend of
-    schedules), the integer master over the columns found so far holds no good roster; the dive
-    builds the schedules that fit together. Without time to price, it fixes the rest from the
-    columns it has. None if the master LP fails."""
+    prices new columns for the free groups against the LP of what is left (up to `repair_rounds`
+    rounds, until none is found), so the fixings are repaired instead of compounding. When the LP
+    is tight but fractional (each agent a blend of schedules), the integer master over the columns
+    found so far holds no good roster; the dive builds schedules that fit together. Without time
+    to price, it fixes the rest from the columns it has. None if the master LP fails."""
     budget = budget or Budget(gen.data.solver)
+    step = DIVE_STEP if step is None else step
+    repair_rounds = DIVE_REPAIR_ROUNDS if repair_rounds is None else repair_rounds
     gen.budget = budget
     deadline = budget.elapsed() + seconds
     sizes = np.array([len(g.agents) for g in gen.groups])
     lower = np.zeros(len(gen.columns))
-    rounds = 0
+    rounds, freed, began = 0, 0, budget.elapsed()
     while True:
         try:
-            _, duals, group_duals, x = gen.solve_lp(lower)
+            _, _, _, x = gen.solve_lp(lower)
         except RuntimeError:
             return None
         group_of = np.array([c.group for c in gen.columns])
+        lower = np.maximum(lower, np.floor(x + 1e-6))
         fixed = np.bincount(group_of, weights=lower, minlength=len(sizes))
         if (fixed >= sizes - 1e-9).all():
             break
-        whole = np.floor(x + 1e-6)
-        lower = np.maximum(lower, whole)
-        fixed = np.bincount(group_of, weights=lower, minlength=len(sizes))
         free = int(round((sizes - fixed).sum()))
-        picks, picked = max(1, math.ceil(step * free)), set()
+        picks, picked = max(1, math.ceil(_dive_step(step, free, budget.elapsed() - began, freed,
+                                                    deadline - budget.elapsed()) * free)), set()
+        freed += free
         for j in np.argsort(-(x - lower), kind="stable"):
             if len(picked) == picks or x[j] - lower[j] <= 1e-6:
                 break
@@ -582,19 +586,22 @@ def dive(gen: ColumnGenerator, seconds: float, seed: int = 0, budget: Budget | N
             if g not in picked and fixed[g] < sizes[g] - 1e-9:  # one column per group a step: its LP moves
                 lower[j] += 1
                 picked.add(g)
-        left = deadline - budget.elapsed()
         fixed = np.bincount(group_of, weights=lower, minlength=len(sizes))
         open_groups = [g for g in range(len(sizes)) if fixed[g] < sizes[g] - 1e-9]
-        if left > 0 and open_groups:
+        for _ in range(repair_rounds):
+            left = deadline - budget.elapsed()
+            if left <= 0 or not open_groups:
+                break
             _, duals, group_duals, _ = gen.solve_lp(lower)
             each = max(min(1.0, left / max(1, len(open_groups)) * gen.workers), 0.05)
             with ThreadPoolExecutor(gen.workers) as pool:
                 priced = list(pool.map(lambda g: gen.price(g, duals, each, seed + rounds, budget)[0], open_groups))
-            for found in priced:
-                for c in found:
-                    if gen.reduced_cost(c, duals, group_duals) < -1e-6 and gen.add(c):
-                        lower = np.append(lower, 0.0)
             rounds += 1
+            added = sum(gen.reduced_cost(c, duals, group_duals) < -1e-6 and gen.add(c)
+                        for found in priced for c in found)
+            lower = np.append(lower, np.zeros(added))
+            if not added:
+                break
     assignment: dict[str, Column] = {}
     waiting = {g: list(group.agents) for g, group in enumerate(gen.groups)}
     for j, n in enumerate(np.round(lower).astype(int)):
@@ -602,6 +609,19 @@ def dive(gen: ColumnGenerator, seconds: float, seed: int = 0, budget: Budget | N
             c = gen.columns[j]
             assignment[waiting[c.group].pop().id] = c
     return assignment
+
+
+def _dive_step(step: float, free: int, spent: float, freed: int, left: float) -> float:
+    """The share of the `free` agents to fix next: `step`, or more if the time `left` cannot pay
+    for steps that small. A step's pricing costs about in proportion to the agents still free
+    (`spent` so far over `freed`, the free agents summed over the past steps), so fixing a share s
+    a step costs about that rate x free / s until the end. (Without time the rest is fixed unpriced,
+    which costs far more quality than larger steps.)"""
+    if freed == 0 or free <= 1:
+        return step
+    if left <= 0:
+        return 1.0
+    return min(max(step, spent / freed * free / left), 1.0)
 
 
 def roster_of(assignment: dict[str, Column], options: list[ShiftOption], grid: Grid, queues: list[str],

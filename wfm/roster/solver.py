@@ -883,7 +883,7 @@ RINS_SHARE = 0.35
 # A large site without a column-generation start waits for its LP roster while this many greedy
 # builds' worth of time is left (the guided build takes less than one; the search needs the rest).
 LP_START_RESERVE = 1.5
-DIVE_SHARE = 0.1  # of the time limit for pricing during the dive (a roster from a tight but fractional LP)
+DIVE_SHARE = 0.2  # of the time limit for the price-and-dive (a roster from a tight but fractional LP)
 MASTER_SHARE = 0.05  # of the time limit for the integer roster from the columns (weak at scale; LNS does better)
 # Column generation prices every group of identical agents each round; past this many (group,
 # shift option) pairs a round takes too long (Python-built pricing models) to pay back.
