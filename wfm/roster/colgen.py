@@ -538,13 +538,7 @@ def master_roster(gen: ColumnGenerator, outcome: Outcome, seconds: float, seed: 
     budget.charge(solver)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
-    assignment: dict[str, Column] = {}
-    waiting = {g: list(group.agents) for g, group in enumerate(gen.groups)}
-    for j, v in count.items():
-        for _ in range(solver.Value(v)):
-            c = outcome.columns[j]
-            assignment[waiting[c.group].pop().id] = c
-    return assignment
+    return _assign(gen, outcome.columns, [solver.Value(count[j]) for j in range(len(outcome.columns))])
 
 
 def dive(gen: ColumnGenerator, seconds: float, seed: int = 0, budget: Budget | None = None,
@@ -576,37 +570,53 @@ def dive(gen: ColumnGenerator, seconds: float, seed: int = 0, budget: Budget | N
         if (fixed >= sizes - 1e-9).all():
             break
         free = int(round((sizes - fixed).sum()))
-        picks, picked = max(1, math.ceil(_dive_step(step, free, budget.elapsed() - began, freed,
-                                                    deadline - budget.elapsed()) * free)), set()
+        share = _dive_step(step, free, budget.elapsed() - began, freed, deadline - budget.elapsed())
         freed += free
-        for j in np.argsort(-(x - lower), kind="stable"):
-            if len(picked) == picks or x[j] - lower[j] <= 1e-6:
-                break
-            g = group_of[j]
-            if g not in picked and fixed[g] < sizes[g] - 1e-9:  # one column per group a step: its LP moves
-                lower[j] += 1
-                picked.add(g)
+        _fix_nearest(x, lower, group_of, fixed < sizes - 1e-9, max(1, math.ceil(share * free)))
         fixed = np.bincount(group_of, weights=lower, minlength=len(sizes))
         open_groups = [g for g in range(len(sizes)) if fixed[g] < sizes[g] - 1e-9]
         for _ in range(repair_rounds):
-            left = deadline - budget.elapsed()
-            if left <= 0 or not open_groups:
+            if deadline - budget.elapsed() <= 0 or not open_groups:
                 break
-            _, duals, group_duals, _ = gen.solve_lp(lower)
-            each = max(min(1.0, left / max(1, len(open_groups)) * gen.workers), 0.05)
-            with ThreadPoolExecutor(gen.workers) as pool:
-                priced = list(pool.map(lambda g: gen.price(g, duals, each, seed + rounds, budget)[0], open_groups))
+            added = _price_free(gen, lower, open_groups, deadline - budget.elapsed(), seed + rounds, budget)
             rounds += 1
-            added = sum(gen.reduced_cost(c, duals, group_duals) < -1e-6 and gen.add(c)
-                        for found in priced for c in found)
             lower = np.append(lower, np.zeros(added))
             if not added:
                 break
+    return _assign(gen, gen.columns, np.round(lower).astype(int))
+
+
+def _fix_nearest(x: np.ndarray, lower: np.ndarray, group_of: np.ndarray, open_: np.ndarray, picks: int) -> None:
+    """Raise by one the `picks` columns whose LP weight is furthest above their fixed count, one
+    per open group (fixing one agent of a group moves that group's LP)."""
+    picked = set()
+    for j in np.argsort(-(x - lower), kind="stable"):
+        if len(picked) == picks or x[j] - lower[j] <= 1e-6:
+            break
+        g = group_of[j]
+        if g not in picked and open_[g]:
+            lower[j] += 1
+            picked.add(g)
+
+
+def _price_free(gen: ColumnGenerator, lower: np.ndarray, groups: list[int], seconds: float, seed: int,
+                budget: Budget) -> int:
+    """One pricing round for `groups` against the master LP under the dive's fixings; how many
+    columns of negative reduced cost it added."""
+    _, duals, group_duals, _ = gen.solve_lp(lower)
+    each = max(min(1.0, seconds / max(1, len(groups)) * gen.workers), 0.05)
+    with ThreadPoolExecutor(gen.workers) as pool:
+        priced = list(pool.map(lambda g: gen.price(g, duals, each, seed, budget)[0], groups))
+    return sum(gen.reduced_cost(c, duals, group_duals) < -1e-6 and gen.add(c) for found in priced for c in found)
+
+
+def _assign(gen: ColumnGenerator, columns: list[Column], counts) -> dict[str, Column]:
+    """Agent -> column, from a count per column (each group's counts add up to its agents)."""
     assignment: dict[str, Column] = {}
     waiting = {g: list(group.agents) for g, group in enumerate(gen.groups)}
-    for j, n in enumerate(np.round(lower).astype(int)):
-        for _ in range(n):
-            c = gen.columns[j]
+    for j, n in enumerate(counts):
+        for _ in range(int(n)):
+            c = columns[j]
             assignment[waiting[c.group].pop().id] = c
     return assignment
 
