@@ -261,14 +261,19 @@ def _tiny(seed: int) -> RosterInput:
                        solver=SolverParams(time_limit_seconds=20, workers=1))
 
 
-@settings(max_examples=8, deadline=None)
-@given(st.integers(0, 10_000))
-def test_lagrangian_bound_never_exceeds_the_proven_optimum(seed):
+def _tiny_generator(seed: int):
     data = _tiny(seed)
     grid = Grid(data)
     options = expand_options(data, grid)
     gen = colgen.ColumnGenerator(data, grid, options,
                                  lambda ag: RosterModel(data, agents=ag, pricing=True, grid=grid, options=options))
+    return data, grid, options, gen
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.integers(0, 10_000))
+def test_lagrangian_bound_never_exceeds_the_proven_optimum(seed):
+    data, grid, options, gen = _tiny_generator(seed)
     outcome = gen.run(10.0)
     plain = RosterModel(data, grid=grid, options=options)  # the full model alone, solved to optimality
     result = plain.solve(seconds=20)
@@ -279,11 +284,7 @@ def test_lagrangian_bound_never_exceeds_the_proven_optimum(seed):
 @settings(max_examples=6, deadline=None)
 @given(st.integers(0, 10_000))
 def test_dive_gives_every_agent_one_of_its_schedules_and_keeps_every_rule(seed):
-    data = _tiny(seed)
-    grid = Grid(data)
-    options = expand_options(data, grid)
-    gen = colgen.ColumnGenerator(data, grid, options,
-                                 lambda ag: RosterModel(data, agents=ag, pricing=True, grid=grid, options=options))
+    data, grid, options, gen = _tiny_generator(seed)
     gen.run(3.0)
     assignment = colgen.dive(gen, 3.0)
     assert sorted(assignment) == sorted(a.id for a in data.agents)
@@ -317,11 +318,7 @@ def test_pricing_stops_once_the_integral_bound_meets_the_lp():
 
 
 def test_columns_priced_under_duals_are_valid_schedules():
-    data = _tiny(3)
-    grid = Grid(data)
-    options = expand_options(data, grid)
-    gen = colgen.ColumnGenerator(data, grid, options,
-                                 lambda ag: RosterModel(data, agents=ag, pricing=True, grid=grid, options=options))
+    data, grid, options, gen = _tiny_generator(3)
     outcome = gen.run(5.0)
     for column in outcome.columns[:20]:
         agent = gen.groups[column.group].agents[0].id
