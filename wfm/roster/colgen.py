@@ -542,7 +542,7 @@ def master_roster(gen: ColumnGenerator, outcome: Outcome, seconds: float, seed: 
 
 
 def dive(gen: ColumnGenerator, seconds: float, seed: int = 0, budget: Budget | None = None,
-         step: float | None = None, repair_rounds: int | None = None) -> dict[str, Column] | None:
+         step: float = DIVE_STEP, repair_rounds: int = DIVE_REPAIR_ROUNDS) -> dict[str, Column] | None:
     """Price-and-dive: a roster from the master LP by fixing columns a few at a time. Each step
     fixes, in every group, the agents the LP already gives a whole column, then the columns
     closest to a whole agent (about `step` of the agents still free, at most one per group), and
@@ -552,8 +552,6 @@ def dive(gen: ColumnGenerator, seconds: float, seed: int = 0, budget: Budget | N
     found so far holds no good roster; the dive builds schedules that fit together. Without time
     to price, it fixes the rest from the columns it has. None if the master LP fails."""
     budget = budget or Budget(gen.data.solver)
-    step = DIVE_STEP if step is None else step
-    repair_rounds = DIVE_REPAIR_ROUNDS if repair_rounds is None else repair_rounds
     gen.budget = budget
     deadline = budget.elapsed() + seconds
     sizes = np.array([len(g.agents) for g in gen.groups])

@@ -816,7 +816,6 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
             return SolveResult("INFEASIBLE", None, seconds=clock.perf_counter() - started,
                                conflicts=explain_infeasibility(data))
         if first is not None:
-            first = SolveResult("FEASIBLE", first, validate(data, first).objective, bound, 0.0)
             best = _better(best, first) if best is not None else first
     if large:
         if promising is None and relaxed is not None and best is not None:
@@ -1119,10 +1118,12 @@ def _neighbourhood_search(data, grid, options, roster, bound, budget, progress, 
 
 def _column_generation(data, grid, options, budget, progress, start=None, share: float = 0.4,
                        dive: float = DIVE_SHARE):
-    """(roster from the columns or None, lower bound or None, number of (agent, option) pairs,
+    """(result from the columns or None, lower bound or None, number of (agent, option) pairs,
     None when some agent has no feasible schedule). The roster is the integer master's or, when
-    that is not at the bound, the price-and-dive's (`dive` of the time limit) if better."""
+    that is not at the bound, the price-and-dive's (`dive` of the time limit) if better; its
+    objective is the validator's."""
     from . import colgen
+    from .validator import validate
 
     params = data.solver
 
@@ -1140,8 +1141,6 @@ def _column_generation(data, grid, options, budget, progress, start=None, share:
     # Every penalty is non-negative, so 0 bounds the objective too; the Lagrangian bound of an
     # unconverged run can lie below it.
     bound = max(math.ceil(outcome.bound - 1e-6), 0) if outcome.bound is not None else None
-    from .validator import validate
-
     assignment = colgen.master_roster(gen, outcome, seconds=min(MASTER_SHARE * budget.total,
                                                                 max(budget.left() * 0.3, 0.5)),
                                       seed=params.seed, workers=params.workers, budget=budget)
@@ -1162,4 +1161,5 @@ def _column_generation(data, grid, options, budget, progress, start=None, share:
     for c in outcome.columns:
         for a in gen.groups[c.group].agents:
             promising.setdefault(a.id, set()).update(p.option for p in c.shifts)
-    return roster, bound, size, colgen.lp_fixings(gen, outcome), promising
+    first = SolveResult("FEASIBLE", roster, value, bound, 0.0)
+    return first, bound, size, colgen.lp_fixings(gen, outcome), promising
