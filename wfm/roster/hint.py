@@ -15,6 +15,7 @@ optimum: a start with the LP's shape of the week for the local search on a large
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import timedelta
 
 import numpy as np
@@ -36,37 +37,53 @@ def greedy_choice(data: RosterInput, grid: Grid, options: list[ShiftOption],
     take options), an agent takes options only up to its contract minimum, the LP's first."""
     residual = {r.queue: np.ceil(np.asarray(r.agents, float) - 1e-9) for r in data.requirements}
     size = grid.size
+    templates = {t.id: t for t in data.templates}
     order = sorted(data.agents, key=lambda a: (len(a.skills), -a.contract.min_hours))
     chosen: dict[str, list[ShiftOption]] = {}
     for a in order:
-        mine: list[ShiftOption] = []
+        mine = _Schedule(data, a, grid, templates)
+        covered: dict[int, list] = {}  # day -> (queue, interval) cells its shift took
         queues = [q for q in a.skills if q in residual]
-        own = a.rules(data.rules)
         for day, template in a.fixed.items():
             if template is not None:
                 opts = [o for o in allowed[a.id] if o.template == template and grid.days[o.day] == day]
                 if opts:
-                    _take(mine, opts[0], queues, residual, size)
+                    mine.take(opts[0])
+                    _cover(opts[0], queues, residual, size)  # fixed: never dropped
         pool = allowed[a.id]
+        first = np.array([min(o.first, size) for o in pool], dtype=np.int64)
+        last = np.array([min(o.end_index, size) for o in pool], dtype=np.int64)
+        days = np.array([o.day for o in pool], dtype=np.int64)
+        free = ~np.isin(days, list(mine.by_day))  # one shift a day
         longest = max((o.paid_minutes for o in pool), default=0)
         planned = guide.get(a.id, {}) if guide is not None else None
-        while pool:
-            need_more = _below_minimum(a, mine, grid)
+        position = {o.index: k for k, o in enumerate(pool)} if planned else {}
+        while free.any():
+            need_more = mine.below_minimum()
             if planned is not None and not need_more:
                 break  # the LP put the group at its minimum hours; the rest is the search's
-            scores = _scores(pool, queues, residual, size)
+            candidates = np.flatnonzero(free)
+            cum = np.concatenate([[0.0], np.cumsum(_useful(queues, residual, size))])
+            scores = cum[last[candidates]] - cum[first[candidates]]
             if planned:
-                scores = scores + PLANNED * np.array([planned.get(o.index, 0.0) >= 0.5 for o in pool])
+                bonus = np.zeros(len(pool))
+                bonus[[position[oi] for oi, n in planned.items() if n >= 0.5 and oi in position]] = PLANNED
+                scores = scores + bonus[candidates]
             # Best score first; only the options tried are checked against the rules.
-            best = next((k for k in np.argsort(-scores, kind="stable")
-                         if (scores[k] > 0 or need_more) and _fits(data, a, own, mine, pool[k], grid)
-                         and _keeps_minimum_reachable(a, mine, pool[k], grid, longest)), None)
+            best = next((candidates[k] for k in np.argsort(-scores, kind="stable")
+                         if (scores[k] > 0 or need_more) and mine.fits(pool[candidates[k]])
+                         and mine.keeps_minimum_reachable(pool[candidates[k]], longest)), None)
             if best is None:
                 break
-            if planned and pool[best].index in planned:
-                planned[pool[best].index] -= 1
-            _take(mine, pool[best], queues, residual, size)
-        chosen[a.id] = mine
+            taken = pool[best]
+            if planned and taken.index in planned:
+                planned[taken.index] -= 1
+            mine.take(taken)
+            covered[taken.day] = _cover(taken, queues, residual, size)
+            free &= days != taken.day
+        if _mend_short_runs(mine, pool, queues, residual, size, covered):
+            _lengthen_runs(mine, pool, queues, residual, size, covered)
+        chosen[a.id] = mine.taken
     return chosen
 
 
@@ -77,91 +94,213 @@ def _useful(queues, residual, size) -> np.ndarray:
     return np.max([residual[q] > 0 for q in queues], axis=0).astype(float)
 
 
-def _scores(candidates, queues, residual, size) -> np.ndarray:
-    cum = np.concatenate([[0.0], np.cumsum(_useful(queues, residual, size))])
-    first = np.array([min(o.first, size) for o in candidates])
-    last = np.array([min(o.end_index, size) for o in candidates])
-    return cum[last] - cum[first]
-
-
-def _take(mine, option, queues, residual, size):
-    mine.append(option)
+def _cover(option, queues, residual, size) -> list[tuple[str, int]]:
+    """Count the option against the residual demand; returns the (queue, interval) cells it took."""
+    took = []
     for i in range(option.first, min(option.end_index, size)):
         lacking = [q for q in queues if residual[q][i] > 0]
         if lacking:
-            residual[max(lacking, key=lambda q: residual[q][i])][i] -= 1
+            q = max(lacking, key=lambda q: residual[q][i])
+            residual[q][i] -= 1
+            took.append((q, i))
+    return took
 
 
-def _keeps_minimum_reachable(a: Agent, mine, o: ShiftOption, grid, longest: int) -> bool:
-    """After taking o, the week's minimum hours can still be met within its days left."""
-    c = a.contract
-    w0 = (o.day // 7) * 7
-    if c.min_hours <= 0 or w0 + 7 > len(grid.days):
-        return True
-    week = [m for m in mine if w0 <= m.day < w0 + 7] + [o]
-    short = c.min_hours * 60 - sum(m.paid_minutes for m in week)
-    return short <= 0 or short <= (c.max_days - len(week)) * longest
-
-
-def _below_minimum(a: Agent, mine, grid) -> bool:
-    c = a.contract
-    if c.horizon_min_hours is not None and sum(o.paid_minutes for o in mine) < c.horizon_min_hours * 60:
-        return True
-    for w0 in range(0, len(grid.days), 7):
-        if w0 + 7 > len(grid.days):
+def _mend_short_runs(mine: "_Schedule", pool, queues, residual, size, covered: dict) -> None:
+    """Runs of work shorter than the minimum (bounded by days off on both sides, as the rule
+    reads): taken one day at a time, the greedy leaves some. Each is extended by the best fitting
+    shift on the day after (else before) while it can be, else its shifts are dropped (unless one is
+    fixed). Returns
+    whether any was dropped."""
+    need, n_days = mine.own.min_consecutive_days, len(mine.grid.days)
+    if need <= 1:
+        return False
+    by_day = _by_day(pool)
+    dropped, d = False, 1
+    while d < n_days - 1:
+        if d not in mine.by_day or d - 1 in mine.by_day:
+            d += 1
             continue
-        week = [o for o in mine if w0 <= o.day < w0 + 7]
-        if sum(o.paid_minutes for o in week) < c.min_hours * 60 or len(week) < c.min_days:
-            return True
+        end = d
+        while end + 1 in mine.by_day:
+            end += 1
+        while end - d + 1 < need and end < n_days - 1:
+            side = next((e for e in (end + 1, d - 1) if 0 <= e < n_days and e not in mine.by_day
+                         and _extend(mine, by_day[e], queues, residual, size, covered)), None)
+            if side is None:
+                break
+            d, end = min(d, side), max(end, side)
+            while end + 1 in mine.by_day:
+                end += 1
+        if end - d + 1 < need and end < n_days - 1 and d > 0 and all(k in covered for k in range(d, end + 1)):
+            for day in range(d, end + 1):
+                for q, i in covered.pop(day, []):
+                    residual[q][i] += 1
+                mine.drop(day)
+            dropped = True
+        d = end + 1
+    return dropped
+
+
+def _lengthen_runs(mine: "_Schedule", pool, queues, residual, size, covered: dict) -> None:
+    """Back up to the contract minimum after runs were dropped: shifts on days next to a run only
+    (never a new short run), the most useful first; failing that, a worked shift swapped for a
+    longer one."""
+    by_day = _by_day(pool)
+    while mine.below_minimum():
+        edges = {e for d in mine.by_day for e in (d - 1, d + 1)} - set(mine.by_day)
+        if any(_extend(mine, by_day.get(e, []), queues, residual, size, covered) for e in sorted(edges)):
+            continue
+        if not any(_longer(mine, d, by_day.get(d, []), queues, residual, size, covered)
+                   for d in sorted(covered)):
+            return
+
+
+def _longer(mine: "_Schedule", d: int, options, queues, residual, size, covered: dict) -> bool:
+    """Swap day d's shift for a longer one that keeps the rules, if there is one."""
+    current = mine.by_day[d]
+    longer = [o for o in options if o.paid_minutes > current.paid_minutes]
+    if not longer:
+        return False
+    took = covered.pop(d)
+    for q, i in took:
+        residual[q][i] += 1
+    mine.drop(d)
+    if _extend(mine, longer, queues, residual, size, covered):
+        return True
+    mine.take(current)
+    covered[d] = _cover(current, queues, residual, size)
     return False
 
 
-def _fits(data: RosterInput, a: Agent, own, mine: list[ShiftOption], o: ShiftOption, grid: Grid) -> bool:
-    rules, c = data.rules, a.contract
-    day = grid.days[o.day]
-    if any(m.day == o.day for m in mine) or day in a.unavailable_days or a.fixed.get(day, "x") is None:
+def _by_day(pool) -> dict[int, list]:
+    by_day = defaultdict(list)
+    for o in pool:
+        by_day[o.day].append(o)
+    return by_day
+
+
+def _extend(mine: "_Schedule", options, queues, residual, size, covered: dict) -> bool:
+    fitting = [o for o in options if mine.fits(o)]
+    if not fitting:
         return False
-    if day in a.fixed and a.fixed[day] != o.template:
-        return False
-    rest = rules.min_rest_hours * 60
-    for m in mine:
-        if abs(m.day - o.day) <= 2:
+    useful = np.concatenate([[0.0], np.cumsum(_useful(queues, residual, size))])
+    best = max(fitting, key=lambda o: useful[min(o.end_index, size)] - useful[min(o.first, size)])
+    mine.take(best)
+    covered[best.day] = _cover(best, queues, residual, size)
+    return True
+
+
+class _Schedule:
+    """One agent's shifts so far, kept by day, week, template and weekend, so checking an option
+    against the agent's rules looks at the days around it, not at the whole horizon (a year of
+    shifts is otherwise rescanned for every option tried)."""
+
+    def __init__(self, data: RosterInput, a: Agent, grid: Grid, templates: dict):
+        self.data, self.a, self.grid, self.templates = data, a, grid, templates
+        self.own, self.c = a.rules(data.rules), a.contract
+        self.taken: list[ShiftOption] = []
+        self.by_day: dict[int, ShiftOption] = {}
+        self.week_minutes: dict[int, int] = defaultdict(int)
+        self.week_days: dict[int, int] = defaultdict(int)
+        self.per_template: dict[str, int] = defaultdict(int)
+        self.total = 0
+        self.weekends: set = set()
+
+    def take(self, o: ShiftOption) -> None:
+        self.taken.append(o)
+        self.by_day[o.day] = o
+        self.week_minutes[o.day // 7] += o.paid_minutes
+        self.week_days[o.day // 7] += 1
+        self.per_template[o.template] += 1
+        self.total += o.paid_minutes
+        weekend = self._weekend(o.day)
+        if weekend is not None:
+            self.weekends.add(weekend)
+
+    def drop(self, d: int) -> None:
+        o = self.by_day.pop(d)
+        self.taken.remove(o)
+        self.week_minutes[d // 7] -= o.paid_minutes
+        self.week_days[d // 7] -= 1
+        self.per_template[o.template] -= 1
+        self.total -= o.paid_minutes
+        weekend = self._weekend(d)
+        if weekend is not None and not any(self._weekend(k) == weekend for k in (d - 1, d + 1) if k in self.by_day):
+            self.weekends.discard(weekend)
+
+    def _weekend(self, d: int):
+        day = self.grid.days[d]
+        return day - timedelta(days=day.weekday() - 5) if day.weekday() >= 5 else None
+
+    def below_minimum(self) -> bool:
+        c, n_days = self.c, len(self.grid.days)
+        if c.horizon_min_hours is not None and self.total < c.horizon_min_hours * 60:
+            return True
+        return any(self.week_minutes[w] < c.min_hours * 60 or self.week_days[w] < c.min_days
+                   for w in range(n_days // 7))  # whole weeks only
+
+    def keeps_minimum_reachable(self, o: ShiftOption, longest: int) -> bool:
+        """After taking o, the week's minimum hours can still be met within its days left."""
+        c, w = self.c, o.day // 7
+        if c.min_hours <= 0 or (w + 1) * 7 > len(self.grid.days):
+            return True
+        short = c.min_hours * 60 - self.week_minutes[w] - o.paid_minutes
+        return short <= 0 or short <= (c.max_days - self.week_days[w] - 1) * longest
+
+    def fits(self, o: ShiftOption) -> bool:
+        a, c, own, rules = self.a, self.c, self.own, self.data.rules
+        day = self.grid.days[o.day]
+        if o.day in self.by_day or day in a.unavailable_days or a.fixed.get(day, "x") is None:
+            return False
+        if day in a.fixed and a.fixed[day] != o.template:
+            return False
+        if not self._rest_ok(o, rules):
+            return False
+        w = o.day // 7
+        if self.week_days[w] + 1 > c.max_days or self.week_minutes[w] + o.paid_minutes > c.max_hours * 60:
+            return False
+        if o.template in c.template_caps and self.per_template[o.template] + 1 > c.template_caps[o.template]:
+            return False
+        if c.horizon_max_hours is not None and self.total + o.paid_minutes > c.horizon_max_hours * 60:
+            return False
+        return self._pattern_ok(o)
+
+    def _rest_ok(self, o: ShiftOption, rules) -> bool:
+        rest, tolerance = rules.min_rest_hours * 60, rules.start_time_tolerance_minutes
+        for d in range(o.day - 2, o.day + 3):
+            m = self.by_day.get(d)
+            if m is None:
+                continue
             first, second = (m, o) if m.first < o.first else (o, m)
             if (second.first - first.end_index) * o.step < rest:  # elapsed minutes on the real-time grid
                 return False
-        if rules.start_time_tolerance_minutes is not None and abs(m.day - o.day) == 1:
-            if abs((m.start.hour * 60 + m.start.minute) - (o.start.hour * 60 + o.start.minute)) > \
-                    rules.start_time_tolerance_minutes:
+            if tolerance is not None and abs(m.day - o.day) == 1 and \
+                    abs((m.start.hour * 60 + m.start.minute) - (o.start.hour * 60 + o.start.minute)) > tolerance:
                 return False
-    w0 = (o.day // 7) * 7
-    week = [m for m in mine if w0 <= m.day < w0 + 7]
-    if len(week) + 1 > c.max_days or sum(m.paid_minutes for m in week) + o.paid_minutes > c.max_hours * 60:
-        return False
-    if o.template in c.template_caps and sum(m.template == o.template for m in mine) + 1 > c.template_caps[o.template]:
-        return False
-    if c.horizon_max_hours is not None and sum(m.paid_minutes for m in mine) + o.paid_minutes > c.horizon_max_hours * 60:
-        return False
-    templates = {t.id: t for t in data.templates}
-    for m in mine:
-        if (m.day + 1 == o.day and o.template in templates[m.template].not_followed_by) or \
-                (o.day + 1 == m.day and m.template in templates[o.template].not_followed_by):
+        before, after = self.by_day.get(o.day - 1), self.by_day.get(o.day + 1)
+        if before is not None and o.template in self.templates[before.template].not_followed_by:
             return False
-    worked = sorted({m.day for m in mine} | {o.day})
-    flags = [d in worked for d in range(len(grid.days))]
-    run = 0
-    for f in flags:
-        run = run + 1 if f else 0
-        if run > own.max_consecutive_days:
+        return after is None or after.template not in self.templates[o.template].not_followed_by
+
+    def _pattern_ok(self, o: ShiftOption) -> bool:
+        """Consecutive days, days off in a row and weekends, with o's day worked."""
+        own, d, worked = self.own, o.day, self.by_day
+        left = next(k for k in range(1, d + 2) if d - k not in worked)  # run through d, counting d
+        right = next(k for k in range(1, len(self.grid.days) - d + 1) if d + k not in worked)
+        if left + right - 1 > own.max_consecutive_days:
             return False
-    for i, j in zip(worked, worked[1:]):
-        if 1 < j - i <= own.min_consecutive_days_off:
-            return False
-    if own.max_weekends is not None:
-        weekends = {grid.days[d] - timedelta(days=grid.days[d].weekday() - 5) for d in worked
-                    if grid.days[d].weekday() >= 5}
-        if len(weekends) > own.max_weekends:
-            return False
-    return True
+        if own.min_consecutive_days_off > 0:
+            before = max((k for k in worked if k < d), default=None)
+            after = min((k for k in worked if k > d), default=None)
+            for i, j in ((before, d), (d, after)):
+                if i is not None and j is not None and 1 < j - i <= own.min_consecutive_days_off:
+                    return False
+        if own.max_weekends is not None:
+            weekend = self._weekend(d)
+            if weekend is not None and weekend not in self.weekends and len(self.weekends) + 1 > own.max_weekends:
+                return False
+        return True
 
 
 def greedy_roster(data: RosterInput, grid: Grid, options: list[ShiftOption],
