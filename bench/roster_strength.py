@@ -1,7 +1,7 @@
 """Roster solver strength: three tables.
 
-    .venv-bench/bin/python bench/roster_strength.py                 # all three (about 50 minutes)
-    .venv-bench/bin/python bench/roster_strength.py --part curtois  # or week1, scale
+    .venv-bench/bin/python bench/roster_strength.py                 # all of them (about 50 minutes)
+    .venv-bench/bin/python bench/roster_strength.py --part curtois  # or curtois-large, week1, scale
     .venv-bench/bin/python bench/roster_strength.py --part curtois --instances 1,5 --time-limit 20
 
 1. Curtois-Qu instances 1-12 (../shared/benchmarks/curtois), each through the scripts' contract
@@ -9,6 +9,8 @@
    process: the validated objective against the published best known, and, as the baseline of the
    same run, the plain CP-SAT model of the same input (the full model from a greedy hint, no
    column generation or neighbourhood search) with the same limits.
+   Then generated instances in the same format at its largest sizes (bench/curtois_generate.py, up
+   to 150 employees, 364 days, 32 shift types) through the same CLI, with each run's peak memory.
 2. ../shared/benchmarks/week1.json with pyworkforce (anonymous shift counts, no agents, no labour
    rules, no breaks: a bound on what any named roster can reach) and with our solver rostering named
    agents under contracts and rules, without and then with breaks. Coverage error = sum over the
@@ -74,6 +76,42 @@ def _plain(path: Path, limit: float, workers: int) -> float | None:
             "print(json.dumps(validate(d, r.roster).objective if r.roster else None))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+LARGE_CURTOIS = ((100, 56, 10), (150, 364, 32))  # employees, days, shift types; the second is the format's largest
+
+
+def curtois_large_table(limit: float, workers: int) -> None:
+    """Generated instances in the benchmark's format at its largest sizes (bench/curtois_generate.py),
+    through the same CLI contract: that they import, build within memory and give a valid roster."""
+    from curtois_generate import generate
+
+    print(f"\n### Curtois format at its largest sizes (generated), {limit:g} s, {workers} workers\n")
+    head = ["employees x days x shifts", "objective", "bound", "status", "feasible", "s", "peak memory MB"]
+    print(" | ".join(head))
+    print(" | ".join(["---"] * len(head)))
+    for employees, days, shifts in LARGE_CURTOIS:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "instance.txt"
+            path.write_text(generate(employees, days, shifts))
+            line, peak = _run_measured([str(WFM), "roster", "curtois", str(path), "--time-limit", str(limit),
+                                        "--workers", str(workers), "--out", f"{tmp}/roster.csv"])
+        objective = "-" if line.get("objective") is None else f"{line['objective']:,.0f}"
+        bound = "-" if line.get("bound") is None else f"{line['bound']:,.0f}"
+        print(f"{employees} x {days} x {shifts} | {objective} | {bound} | {line.get('status')} | "
+              f"{line.get('feasible')} | {line.get('seconds', 0):.0f} | {peak:,.0f}", flush=True)
+
+
+def _run_measured(command: list[str]) -> tuple[dict, float]:
+    """The command's last JSON line and its own peak resident memory in MB (from wait4)."""
+    import os
+
+    with tempfile.TemporaryFile("w+") as out:
+        child = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL, text=True)
+        _, _, usage = os.wait4(child.pid, 0)
+        out.seek(0)
+        lines = out.read().strip().splitlines()
+    return (json.loads(lines[-1]) if lines else {}), usage.ru_maxrss / 1024
 
 
 # -- 2. week1 side by side with pyworkforce ----------------------------------------------------------------
@@ -249,7 +287,7 @@ def _peak_mb() -> float:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["all", "curtois", "week1", "scale"], default="all")
+    parser.add_argument("--part", choices=["all", "curtois", "curtois-large", "week1", "scale"], default="all")
     parser.add_argument("--instances", default="1,2,3,4,5,6,7,8,9,10,11,12")
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--workers", type=int, default=2)
@@ -263,6 +301,8 @@ def main():
         return
     if args.part in ("all", "curtois"):
         curtois_table([int(i) for i in args.instances.split(",")], args.time_limit, args.workers, not args.no_baseline)
+    if args.part in ("all", "curtois-large"):
+        curtois_large_table(args.time_limit, args.workers)
     if args.part in ("all", "week1"):
         week1_table(args.time_limit, args.workers)
     if args.part in ("all", "scale"):

@@ -145,15 +145,33 @@ def _mend_short_runs(mine: "_Schedule", pool, queues, residual, size, covered: d
 def _lengthen_runs(mine: "_Schedule", pool, queues, residual, size, covered: dict) -> None:
     """Back up to the contract minimum after runs were dropped: shifts on days next to a run only
     (never a new short run), the most useful first; failing that, a worked shift swapped for a
-    longer one."""
+    longer one, or a new run of the minimum length where the days off allow it."""
     by_day = _by_day(pool)
     while mine.below_minimum():
         edges = {e for d in mine.by_day for e in (d - 1, d + 1)} - set(mine.by_day)
         if any(_extend(mine, by_day.get(e, []), queues, residual, size, covered) for e in sorted(edges)):
             continue
-        if not any(_longer(mine, d, by_day.get(d, []), queues, residual, size, covered)
-                   for d in sorted(covered)):
+        if any(_longer(mine, d, by_day.get(d, []), queues, residual, size, covered) for d in sorted(covered)):
+            continue
+        if not any(_new_run(mine, d, by_day, queues, residual, size, covered) for d in range(len(mine.grid.days))):
             return
+
+
+def _new_run(mine: "_Schedule", d: int, by_day: dict, queues, residual, size, covered: dict) -> bool:
+    """A whole run of the minimum length from day d, inside a long enough stretch off; rolled back
+    unless every day of it fits."""
+    need = max(mine.own.min_consecutive_days, 1)
+    days = range(d, d + need)
+    if any(k in mine.by_day or k >= len(mine.grid.days) for k in days):
+        return False
+    for k in days:
+        if not _extend(mine, by_day.get(k, []), queues, residual, size, covered):
+            for j in range(d, k):
+                for q, i in covered.pop(j):
+                    residual[q][i] += 1
+                mine.drop(j)
+            return False
+    return True
 
 
 def _longer(mine: "_Schedule", d: int, options, queues, residual, size, covered: dict) -> bool:
