@@ -126,10 +126,12 @@ def expand_options(data: RosterInput, grid: Grid) -> list[ShiftOption]:
 def eligible(data: RosterInput, agent, option: ShiftOption, templates: dict[str, ShiftTemplate]) -> bool:
     """The template lets the agent work at least one of its queues (a required one, when
     requirements are per queue), and the contract does not cap it at zero."""
-    t = templates[option.template]
+    return _eligible_template(agent, templates[option.template], {r.queue for r in data.requirements})
+
+
+def _eligible_template(agent, t: ShiftTemplate, queues: set[str]) -> bool:
     if agent.contract.template_caps.get(t.id) == 0:
         return False
-    queues = {r.queue for r in data.requirements}
     usable = set(agent.skills) & queues if queues else set(agent.skills)
     return not t.skills or bool(set(t.skills) & usable)
 
@@ -142,9 +144,12 @@ def blocked(agent, option: ShiftOption) -> bool:
 
 def allowed_options(data: RosterInput, agent, options: list[ShiftOption]) -> list[ShiftOption]:
     """The options an agent may be given at all (eligible and not blocked; leave and fixed days
-    are rules, checked where rules are)."""
-    templates = {t.id: t for t in data.templates}
-    return [o for o in options if eligible(data, agent, o, templates) and not blocked(agent, o)]
+    are rules, checked where rules are). Eligibility is the template's, decided once per template."""
+    queues = {r.queue for r in data.requirements}
+    ok = {t.id for t in data.templates if _eligible_template(agent, t, queues)}
+    if not agent.unavailable_periods:
+        return [o for o in options if o.template in ok]
+    return [o for o in options if o.template in ok and not blocked(agent, o)]
 
 
 def worked_shift(agent: str, o: ShiftOption, grid: Grid, template: ShiftTemplate, break_starts,
