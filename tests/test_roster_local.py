@@ -7,8 +7,10 @@ change must equal the validator's, and every roster it returns must keep every r
 
 import random
 from collections import defaultdict
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
+import pandas as pd
 import pytest
 from hypothesis import assume, example, given, settings, strategies as st
 
@@ -192,3 +194,36 @@ def test_working_pattern_minimums_hold_when_cost_pushes_below_them(contract):
     else:
         reached = [paid[a.id, w] < contract.min_hours + 4 for a in idle.agents for w in (0, 1)]
     assert any(reached)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 100_000))
+def test_allowed_options_follow_skills_caps_and_unavailable_periods(seed):
+    """An agent's options, recomputed from the definitions: the template takes one of the agent's
+    required queues (or any, without template skills), the contract does not cap it at zero, and
+    the shift does not overlap an unavailable period."""
+    from wfm.roster.domain import Period
+    from wfm.roster.options import allowed_options
+
+    data = random_site(seed)
+    rng = random.Random(seed)
+    tz = ZoneInfo("Europe/Berlin")
+    for a in data.agents:
+        if rng.random() < 0.5:
+            day = rng.choice(data.horizon.dates())
+            begin = datetime.combine(day, time(rng.randrange(24)), tzinfo=tz)
+            a.unavailable_periods = [Period(start=begin, end=begin + timedelta(hours=rng.choice([1, 5, 30])))]
+    options = expand_options(data, Grid(data))
+    required = {r.queue for r in data.requirements}
+    templates = {t.id: t for t in data.templates}
+    for a in data.agents:
+        expected = []
+        for o in options:
+            t = templates[o.template]
+            takes_a_queue = not t.skills or any(q in a.skills and q in required for q in t.skills)
+            capped = a.contract.template_caps.get(t.id) == 0
+            overlaps = any(o.start < pd.Timestamp(p.end) and pd.Timestamp(p.start) < o.end
+                           for p in a.unavailable_periods)
+            if takes_a_queue and not capped and not overlaps:
+                expected.append(o.index)
+        assert [o.index for o in allowed_options(data, a, options)] == expected
