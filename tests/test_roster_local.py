@@ -227,3 +227,51 @@ def test_allowed_options_follow_skills_caps_and_unavailable_periods(seed):
             if takes_a_queue and not capped and not overlaps:
                 expected.append(o.index)
         assert [o.index for o in allowed_options(data, a, options)] == expected
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 100_000))
+def test_contract_floor_never_exceeds_a_valid_rosters_objective(seed):
+    """The no-search lower bound (each agent's contract minimum at its rate) holds for every valid
+    roster: here the greedy's and the local search's from it."""
+    from wfm.roster.solver import contract_floor
+
+    data = random_site(seed)
+    grid = Grid(data)
+    floor = contract_floor(data, grid)
+    roster = greedy_roster(data, grid, expand_options(data, grid))
+    report = validate(data, roster)
+    assume(report.feasible and floor is not None)
+    assert floor <= report.objective
+    improved, _ = local.improve(data, grid, expand_options(data, grid), roster, 0.2, seed=seed)
+    assert floor <= validate(data, improved).objective
+
+
+def test_contract_floor_is_the_minimum_hours_cost():
+    """One agent, 32 h a week at 20 an hour for two weeks (one with the March DST change): 1,280,
+    less half a unit a day for the rounding of shift costs (14 days): 1,273."""
+    from wfm.roster.solver import contract_floor
+
+    h = Horizon(start=MON, days=14, interval_minutes=60, timezone="Europe/Berlin")
+    t = ShiftTemplate(id="D", earliest_start=time(9), latest_start=time(9), length_minutes=480)
+    agent = Agent(id="a", skills=["q"], contract=Contract(min_hours=32, max_hours=40), cost_per_hour=20.0)
+    data = RosterInput(horizon=h, requirements=[QueueRequirement(queue="q", agents=[0.0] * len(h.interval_starts()))],
+                       templates=[t], agents=[agent], weights=Weights(under=100, over=1, cost=1.0))
+    assert contract_floor(data, Grid(data)) == 1273
+    assert contract_floor(data.model_copy(update={"weights": Weights(cost=0.0)}), Grid(data)) is None
+
+
+@pytest.mark.parametrize("seed", [3])
+def test_solve_reports_at_least_the_contract_floor_and_never_beats_it(seed):
+    """Through the whole solve (column generation, then the full model bounded below by the
+    floor): the bound reported is at least the floor and the validated objective at least the bound."""
+    from wfm.roster.solver import contract_floor, solve_roster
+
+    data = _busy_site(12)
+    data = data.model_copy(update={"weights": data.weights.model_copy(update={"cost": 1.0}),
+                                   "solver": data.solver.model_copy(update={"time_limit_seconds": 3, "seed": seed})})
+    floor = contract_floor(data, Grid(data))
+    result = solve_roster(data)
+    assert floor is not None and result.roster is not None
+    assert result.bound >= floor
+    assert validate(data, result.roster).objective >= result.bound

@@ -798,7 +798,7 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
     best = SolveResult("FEASIBLE", greedy, score, None, 0.0) if valid is None else None
     seed = greedy if valid is None else Roster(shifts=[s for s in greedy.shifts if s.agent in valid]) \
         if greedy is not None else None
-    bound, fixings, size = None, {}, len(data.agents) * len(options)
+    bound, fixings, size = contract_floor(data, grid), {}, len(data.agents) * len(options)
     large = size > FULL_MODEL_LIMIT
     relaxed = _relaxation_in_background(data, grid, options) if large else None
     promising = None
@@ -808,8 +808,9 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
     if colgen.applies(data) and colgen.cost(data, options) <= COLGEN_LIMIT and affordable:
         share = COLGEN_SHARE if not large else LARGE_COLGEN_SHARE * budget.left() / budget.total
         dive = LARGE_DIVE_SHARE if large else DIVE_SHARE
-        first, bound, priced, fixings, promising = _column_generation(data, grid, options, budget, progress, seed,
-                                                                      share, dive)
+        first, lagrangian, priced, fixings, promising = _column_generation(data, grid, options, budget, progress,
+                                                                           seed, share, dive)
+        bound = max((b for b in (bound, lagrangian) if b is not None), default=None)
         if first is None and priced is None:  # some agent has no schedule at all within its rules
             return SolveResult("INFEASIBLE", None, seconds=clock.perf_counter() - started,
                                conflicts=explain_infeasibility(data))
@@ -836,6 +837,22 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
                                          progress))
     best.seconds = clock.perf_counter() - started
     return best
+
+
+def contract_floor(data: RosterInput, grid: Grid) -> int | None:
+    """A lower bound no search is needed for: every valid roster pays each agent at least its
+    contract minimum (weekly minimums over whole weeks, or the horizon minimum) at its rate, less
+    half a unit per day for the rounding of each shift's cost term; every other term is
+    non-negative. None when labour cost is not part of the objective."""
+    w, n_days = data.weights.cost, len(grid.days)
+    if w <= 0:
+        return None
+    total = 0.0
+    for a in data.agents:
+        c = a.contract
+        minutes = max((n_days // 7) * c.min_hours * 60, (c.horizon_min_hours or 0) * 60)
+        total += max(w * a.cost_per_hour * minutes / 60 - 0.5 * n_days, 0.0)
+    return math.ceil(total - 1e-6) if total > 0 else None
 
 
 def _monotone(progress: Progress | None) -> Progress | None:
@@ -919,7 +936,7 @@ def _full_model(data, grid, options, start, bound, fixings, seconds, budget, pro
         if key in model.x:
             model.m.Add(model.x[key] == value)
     if bound is not None:
-        model.m.Add(sum(w * e for _, w, e in model.penalties) >= bound)
+        model.m.Add(sum(w * e for _, w, e in model.penalties) >= math.ceil(bound - 1e-9))  # integral objective
     elapsed = clock.perf_counter() - budget.started
 
     def shifted(objective, b, t):  # progress in time since the whole solve started
