@@ -106,12 +106,11 @@ def _cover(option, queues, residual, size) -> list[tuple[str, int]]:
     return took
 
 
-def _mend_short_runs(mine: "_Schedule", pool, queues, residual, size, covered: dict) -> None:
+def _mend_short_runs(mine: "_Schedule", pool, queues, residual, size, covered: dict) -> bool:
     """Runs of work shorter than the minimum (bounded by days off on both sides, as the rule
     reads): taken one day at a time, the greedy leaves some. Each is extended by the best fitting
     shift on the day after (else before) while it can be, else its shifts are dropped (unless one is
-    fixed). Returns
-    whether any was dropped."""
+    fixed). Returns whether any was dropped."""
     need, n_days = mine.own.min_consecutive_days, len(mine.grid.days)
     if need <= 1:
         return False
@@ -134,9 +133,7 @@ def _mend_short_runs(mine: "_Schedule", pool, queues, residual, size, covered: d
                 end += 1
         if end - d + 1 < need and end < n_days - 1 and d > 0 and all(k in covered for k in range(d, end + 1)):
             for day in range(d, end + 1):
-                for q, i in covered.pop(day, []):
-                    residual[q][i] += 1
-                mine.drop(day)
+                _release(mine, day, residual, covered)
             dropped = True
         d = end + 1
     return dropped
@@ -167,9 +164,7 @@ def _new_run(mine: "_Schedule", d: int, by_day: dict, queues, residual, size, co
     for k in days:
         if not _extend(mine, by_day.get(k, []), queues, residual, size, covered):
             for j in range(d, k):
-                for q, i in covered.pop(j):
-                    residual[q][i] += 1
-                mine.drop(j)
+                _release(mine, j, residual, covered)
             return False
     return True
 
@@ -180,15 +175,19 @@ def _longer(mine: "_Schedule", d: int, options, queues, residual, size, covered:
     longer = [o for o in options if o.paid_minutes > current.paid_minutes]
     if not longer:
         return False
-    took = covered.pop(d)
-    for q, i in took:
-        residual[q][i] += 1
-    mine.drop(d)
+    _release(mine, d, residual, covered)
     if _extend(mine, longer, queues, residual, size, covered):
         return True
     mine.take(current)
     covered[d] = _cover(current, queues, residual, size)
     return False
+
+
+def _release(mine: "_Schedule", d: int, residual, covered: dict) -> None:
+    """Drop day d's shift and give back the demand it covered."""
+    for q, i in covered.pop(d):
+        residual[q][i] += 1
+    mine.drop(d)
 
 
 def _by_day(pool) -> dict[int, list]:
