@@ -1,4 +1,4 @@
-"""Roster solver strength: three tables.
+"""Roster solver strength: four tables.
 
     .venv-bench/bin/python bench/roster_strength.py                 # all of them (about 50 minutes)
     .venv-bench/bin/python bench/roster_strength.py --part curtois  # or curtois-large, week1, scale

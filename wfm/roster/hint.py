@@ -81,8 +81,10 @@ def greedy_choice(data: RosterInput, grid: Grid, options: list[ShiftOption],
             mine.take(taken)
             covered[taken.day] = _cover(taken, queues, residual, size)
             free &= days != taken.day
-        if _mend_short_runs(mine, pool, queues, residual, size, covered):
-            _lengthen_runs(mine, pool, queues, residual, size, covered)
+        if mine.own.min_consecutive_days > 1:
+            by_day = _by_day(pool)
+            if _mend_short_runs(mine, by_day, queues, residual, size, covered):
+                _lengthen_runs(mine, by_day, queues, residual, size, covered)
         chosen[a.id] = mine.taken
     return chosen
 
@@ -106,15 +108,12 @@ def _cover(option, queues, residual, size) -> list[tuple[str, int]]:
     return took
 
 
-def _mend_short_runs(mine: "_Schedule", pool, queues, residual, size, covered: dict) -> bool:
+def _mend_short_runs(mine: "_Schedule", by_day: dict, queues, residual, size, covered: dict) -> bool:
     """Runs of work shorter than the minimum (bounded by days off on both sides, as the rule
     reads): taken one day at a time, the greedy leaves some. Each is extended by the best fitting
     shift on the day after (else before) while it can be, else its shifts are dropped (unless one is
     fixed). Returns whether any was dropped."""
     need, n_days = mine.own.min_consecutive_days, len(mine.grid.days)
-    if need <= 1:
-        return False
-    by_day = _by_day(pool)
     dropped, d = False, 1
     while d < n_days - 1:
         if d not in mine.by_day or d - 1 in mine.by_day:
@@ -125,7 +124,7 @@ def _mend_short_runs(mine: "_Schedule", pool, queues, residual, size, covered: d
             end += 1
         while end - d + 1 < need and end < n_days - 1:
             side = next((e for e in (end + 1, d - 1) if 0 <= e < n_days and e not in mine.by_day
-                         and _extend(mine, by_day[e], queues, residual, size, covered)), None)
+                         and _extend(mine, by_day.get(e, []), queues, residual, size, covered)), None)
             if side is None:
                 break
             d, end = min(d, side), max(end, side)
@@ -139,11 +138,10 @@ def _mend_short_runs(mine: "_Schedule", pool, queues, residual, size, covered: d
     return dropped
 
 
-def _lengthen_runs(mine: "_Schedule", pool, queues, residual, size, covered: dict) -> None:
+def _lengthen_runs(mine: "_Schedule", by_day: dict, queues, residual, size, covered: dict) -> None:
     """Back up to the contract minimum after runs were dropped: shifts on days next to a run only
     (never a new short run), the most useful first; failing that, a worked shift swapped for a
     longer one, or a new run of the minimum length where the days off allow it."""
-    by_day = _by_day(pool)
     while mine.below_minimum():
         edges = {e for d in mine.by_day for e in (d - 1, d + 1)} - set(mine.by_day)
         if any(_extend(mine, by_day.get(e, []), queues, residual, size, covered) for e in sorted(edges)):

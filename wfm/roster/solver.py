@@ -1090,8 +1090,9 @@ def _lp_start(data, grid, options, relaxed: _Relaxation, budget, best, greedy_se
 def _neighbourhood_search(data, grid, options, roster, bound, budget, progress, promising=None,
                           relaxed=None, reserve: float = 0.0) -> SolveResult:
     """Large-neighbourhood search from `roster` until `reserve` seconds are left (for the final
-    validation); agents whose schedule in it breaks a rule are repaired first. With `promising` options per agent (from column generation), neighbourhood
-    models offer an agent only those and its current shifts: far smaller models, more steps.
+    validation); agents whose schedule in it breaks a rule are repaired first. With `promising`
+    options per agent (from column generation), neighbourhood models offer an agent only those and
+    its current shifts: far smaller models, more steps.
     `relaxed()` gives the LP bound once its background solve is done."""
     from . import lns
     from .validator import validate
