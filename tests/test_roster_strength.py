@@ -327,6 +327,88 @@ def test_columns_priced_under_duals_are_valid_schedules():
         assert not [v for v in report.violations if v.agent == agent], [str(v) for v in report.violations]
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 10_000), st.lists(st.tuples(st.integers(0, 6), st.integers(0, 5), st.integers(1, 3)),
+                                         min_size=1, max_size=3))
+def test_batched_break_loss_is_the_per_option_dp(seed, rules):
+    """`least_break_loss` (all options of one shape at once) against `best_breaks` (one option,
+    the plain DP), on random interval values, with windows that overlap, touch the horizon's end
+    or leave no order that fits (both must then refuse)."""
+    import numpy as np
+    from wfm.roster.options import BreakWindow, ShiftOption
+
+    rng = np.random.default_rng(seed)
+    n = 30
+    cum = np.concatenate([[0.0], np.cumsum(rng.normal(size=n))])
+    windows, at = [], 0
+    for gap, width, length in rules:
+        windows.append((at + gap, at + gap + width, length))
+        at += gap + int(rng.integers(0, 3))  # windows may overlap, so the order can bind
+    firsts = rng.integers(0, n, size=5)
+    options = [ShiftOption(index=k, day=0, template="t", start=pd.Timestamp("2026-06-01", tz="UTC"), first=int(f),
+                           length=12, paid_minutes=0, step=60,
+                           breaks=tuple(BreakWindow("b", int(f) + e, int(f) + l, ln, True) for e, l, ln in windows))
+               for k, f in enumerate(firsts)]
+    try:
+        expected = [colgen.best_breaks(o, cum)[1] for o in options]
+    except ValueError:
+        with pytest.raises(ValueError):
+            colgen.least_break_loss(cum, firsts, tuple(windows))
+        return
+    got = colgen.least_break_loss(cum, firsts, tuple(windows))
+    assert np.allclose(got, expected)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 10_000))
+def test_warm_master_lp_matches_a_cold_solve(seed):
+    """The master LP kept in HiGHS, re-solved as columns come and as a dive raises and drops
+    bounds, against scipy's linprog solving the same LP from nothing each time; its duals price
+    every column at a non-negative reduced cost (LP optimality)."""
+    import numpy as np
+    from scipy.optimize import linprog
+    from scipy.sparse import csc_matrix
+
+    _, _, _, gen = _tiny_generator(seed)
+    gen.run(2.0)
+    rng = np.random.default_rng(seed)
+    rows, sizes = gen.rows, [len(g.agents) for g in gen.groups]
+    nrows = len(rows)
+
+    def cold(columns, lower):
+        entries = [(r, j) for j, c in enumerate(columns) for r in list(c.rows) + [nrows + c.group]]
+        k = len(columns)
+        a = csc_matrix((np.ones(len(entries)), ([r for r, _ in entries], [j for _, j in entries])),
+                       shape=(nrows + len(sizes), k))
+        slack = csc_matrix((np.concatenate([np.ones(nrows), -np.ones(nrows)]),
+                            (np.tile(np.arange(nrows), 2), np.arange(2 * nrows))), shape=(nrows + len(sizes), 2 * nrows))
+        from scipy.sparse import hstack
+        cost = np.concatenate([[c.cost for c in columns], rows.under, rows.over])
+        bounds = [(lo, None) for lo in lower] + [(0, None)] * (2 * nrows)
+        res = linprog(cost, A_eq=hstack([a, slack]), b_eq=np.concatenate([rows.need, sizes]), bounds=bounds,
+                      method="highs")
+        return res.fun if res.status == 0 else None
+
+    master = colgen.MasterLP(rows, sizes)
+    columns = list(gen.columns)
+    half = len(columns) // 2
+    for batch in (columns[:half], columns[half:]):
+        master.add(batch)
+        value, duals, _, x = master.solve()
+        assert value == pytest.approx(cold(columns[:master.size], [0] * master.size), rel=1e-7, abs=1e-6)
+        for c in columns[:master.size]:
+            reduced = c.cost - duals[c.rows].sum() - duals[nrows + c.group]
+            assert reduced >= -1e-6
+    lower = np.zeros(master.size)
+    lower[rng.integers(master.size)] = 1  # one agent fixed to a column, as a dive does
+    expected = cold(columns, lower)
+    if expected is not None:
+        value, _, _, x = master.solve(lower)
+        assert value == pytest.approx(expected, rel=1e-7, abs=1e-6) and (x >= lower - 1e-9).all()
+    value, _, _, _ = master.solve()  # bounds dropped again
+    assert value == pytest.approx(cold(columns, [0] * len(columns)), rel=1e-7, abs=1e-6)
+
+
 # -- large-neighbourhood search ------------------------------------------------------------------------------
 
 def _site(n=12, seconds=6):

@@ -32,8 +32,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from ortools.sat.python import cp_model
-from scipy.optimize import linprog
-from scipy.sparse import csc_matrix
 
 from .budget import Budget
 from .domain import Agent, Roster, RosterInput
@@ -43,6 +41,10 @@ SCALE = 1000  # pricing objective units per objective unit (duals are fractional
 # Deterministic-limit accounting of a master LP solve (HiGHS simplex iterations; measured 0.1-0.4 ms
 # each on a 200-agent week).
 LP_SECONDS_PER_ITERATION = 2e-4
+# Master LP re-solves after new columns (basis still primal feasible) by primal simplex, after a
+# dive's raised bounds (still dual feasible) by dual simplex. Measured on 1,000 agents, 40 s of
+# column generation: LP time 20.5 s with dual simplex throughout, 12.8 s with primal.
+PRIMAL_SIMPLEX, DUAL_SIMPLEX = 4, 1
 DIVE_STEP = 0.15  # of the free agents fixed per dive step
 DIVE_REPAIR_ROUNDS = 10  # pricing rounds after each dive step, at most
 
@@ -171,11 +173,56 @@ def best_breaks(option: ShiftOption, value: np.ndarray) -> tuple[tuple[int, ...]
     return starts, total
 
 
+def least_break_loss(cum: np.ndarray, first: np.ndarray, windows: tuple[tuple[int, int, int], ...]) -> np.ndarray:
+    """`best_breaks`' least loss for many options of one shape at once: options starting at
+    intervals `first`, break windows (earliest, latest, length) relative to the start. The same
+    DP, over arrays (options x start positions); a break's best predecessor is a prefix minimum."""
+    n = len(cum) - 1
+    states, prev = None, None
+    for earliest, latest, length in windows:
+        span = np.arange(latest - earliest + 1)
+        at = first[:, None] + earliest + span
+        loss = cum[np.minimum(at + length, n)] - cum[np.minimum(at, n)]
+        if states is None:
+            states = loss
+        else:
+            p_earliest, p_latest, p_length = prev
+            best = np.minimum.accumulate(states, axis=1) if states.shape[1] else states
+            # the last start of the previous break that ends before this one starts
+            k = np.minimum(earliest + span - p_length - p_earliest, p_latest - p_earliest)
+            ok = k >= 0
+            states = np.full(loss.shape, np.inf)
+            states[:, ok] = best[:, k[ok]] + loss[:, ok]
+        prev = (earliest, latest, length)
+    least = states.min(axis=1) if states.shape[1] else np.full(len(first), np.inf)
+    if np.isinf(least).any():
+        raise ValueError("a template's breaks cannot all be placed in order")
+    return least
+
+
 class Pricer:
-    """Values of every option of a group under given row duals, and columns from chosen options."""
+    """Values of every option of a group under given row duals, and columns from chosen options.
+
+    Options are valued in batches of one shape (template, length, break windows relative to the
+    start), all at once with numpy: a round prices thousands of options per group, and per-option
+    Python was three quarters of a round on a 15-minute week. How an option is worked (breaks,
+    queue per interval) is only worked out for the options a column takes."""
 
     def __init__(self, rows: Rows, group: Group, group_index: int, horizon_size: int):
         self.rows, self.group, self.group_index, self.n = rows, group, group_index, horizon_size
+        shapes: dict[tuple, list[ShiftOption]] = {}
+        for o in group.options:
+            windows = tuple((w.earliest - o.first, w.latest - o.first, w.length) for w in o.breaks)
+            shapes.setdefault((o.template, o.length, windows), []).append(o)
+        self.batches = []  # (template, option indices, first intervals, length, windows, demand rows)
+        for (template, length, windows), opts in shapes.items():
+            demand = [rows.demand.get((o.day, o.template), -1) for o in opts]
+            self.batches.append((template, np.array([o.index for o in opts]), np.array([o.first for o in opts]),
+                                 length, windows, np.array(demand, dtype=np.int64)))
+        self.size = max((o.index for o in group.options), default=-1) + 1
+        pairs = list(group.model.x.items()) if group.model is not None else []
+        self.x_vars = [var for _, var in pairs]                            # the pricing model's shift choices
+        self.x_options = np.array([oi for (_, oi), _ in pairs], dtype=np.int64)
 
     def interval_values(self, duals: np.ndarray, usable: list[int]) -> tuple[np.ndarray, np.ndarray]:
         """Per interval: the best dual among the usable queues, and which queue that is."""
@@ -185,26 +232,34 @@ class Pricer:
         best = block.argmax(axis=0)
         return block[best, np.arange(self.n)], np.asarray(usable)[best]
 
-    def placements(self, duals: np.ndarray) -> dict[int, tuple[float, Placement]]:
-        """For each option: its value (duals of the rows it covers) and how it is worked."""
-        out = {}
+    def values(self, duals: np.ndarray) -> tuple[np.ndarray, dict]:
+        """Each option's value under `duals` (indexed by option index: the duals of the rows it
+        covers, its breaks where they give up least), and the per-template interval values the
+        placements of chosen options are worked out from."""
+        out = np.zeros(self.size)
         by_template: dict[str, tuple] = {}
-        for o in self.group.options:
-            if o.template not in by_template:
-                value, queue = self.interval_values(duals, self.group.usable.get(o.template, []))
-                by_template[o.template] = (value, queue, np.concatenate([[0.0], np.cumsum(value)]))
-            value, queue, cum = by_template[o.template]
-            last = min(o.end_index, self.n)
-            starts, lost = best_breaks(o, cum)
-            total = cum[last] - cum[min(o.first, self.n)] - lost
-            on_break = {i for p, w in zip(starts, o.breaks) for i in range(p, p + w.length)}
-            queues = tuple((i, int(queue[i])) for i in range(o.first, last)
-                           if i not in on_break and queue[i] >= 0)
-            demand = self.rows.demand.get((o.day, o.template))
-            if demand is not None:
-                total += duals[demand]
-            out[o.index] = (float(total), Placement(o.index, starts, queues))
-        return out
+        for template, index, first, length, windows, demand in self.batches:
+            if template not in by_template:
+                value, queue = self.interval_values(duals, self.group.usable.get(template, []))
+                by_template[template] = (value, queue, np.concatenate([[0.0], np.cumsum(value)]))
+            cum = by_template[template][2]
+            total = cum[np.minimum(first + length, self.n)] - cum[np.minimum(first, self.n)]
+            if windows:
+                total = total - least_break_loss(cum, first, windows)
+            has = demand >= 0
+            total[has] += duals[demand[has]]
+            out[index] = total
+        return out, by_template
+
+    def placement(self, o: ShiftOption, by_template: dict) -> Placement:
+        """How option o is worked under the duals `by_template` came from: breaks where they give
+        up least, each on-queue interval on its most valuable queue."""
+        _, queue, cum = by_template[o.template]
+        last = min(o.end_index, self.n)
+        starts, _ = best_breaks(o, cum)
+        on_break = {i for p, w in zip(starts, o.breaks) for i in range(p, p + w.length)}
+        queues = tuple((i, int(queue[i])) for i in range(o.first, last) if i not in on_break and queue[i] >= 0)
+        return Placement(o.index, starts, queues)
 
     def column(self, chosen: list[Placement], cost: float, options: list[ShiftOption]) -> Column:
         rows = []
@@ -245,6 +300,77 @@ def schedule_cost(data: RosterInput, agent: Agent, chosen: list[ShiftOption], gr
     return float(total)
 
 
+class MasterLP:
+    """The master LP, kept in one HiGHS instance: columns are appended as pricing finds them and
+    every solve starts from the last optimal basis. (Solved afresh each round, the LP was most of
+    column generation's time on 1,000 agents: about a second a solve.)
+
+    Rows: one per coverage row (schedules + under - over = need), one per group (its schedules add
+    up to its agents). Columns: the under and over slacks of every coverage row, then the schedules
+    in the order added."""
+
+    def __init__(self, rows: Rows, sizes: list[int]):
+        self.h = h = _highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("threads", 1)
+        self.nrows = nrows = len(rows)
+        b = np.concatenate([rows.need, np.asarray(sizes, float)])
+        h.addRows(len(b), b, b, 0, np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))
+        index = np.arange(nrows, dtype=np.int32)
+        for cost, sign in ((rows.under, 1.0), (rows.over, -1.0)):
+            h.addCols(nrows, cost, np.zeros(nrows), np.full(nrows, np.inf), nrows, index, index, np.full(nrows, sign))
+        self.size = 0               # schedule columns so far
+        self.low = np.zeros(0)      # their lower bounds (a dive's fixings)
+
+    def add(self, columns: list[Column]) -> None:
+        if not columns:
+            return
+        starts, index, values = [], [], []
+        for c in columns:
+            rows, times = np.unique(c.rows, return_counts=True)
+            starts.append(len(index))
+            index.extend(rows.tolist() + [self.nrows + c.group])
+            values.extend(times.tolist() + [1])
+        k = len(columns)
+        self.h.addCols(k, np.array([c.cost for c in columns], float), np.zeros(k), np.full(k, np.inf), len(index),
+                       np.array(starts, np.int32), np.array(index, np.int32), np.array(values, float))
+        self.size += k
+
+    def solve(self, lower: np.ndarray | None = None) -> tuple[float, np.ndarray, int, np.ndarray]:
+        """(value, row duals, simplex iterations, schedule column values), each schedule column at
+        least its `lower` count (default 0)."""
+        from highspy import HighsModelStatus
+
+        h, offset = self.h, 2 * self.nrows
+        low = np.zeros(self.size) if lower is None else np.asarray(lower, float)[:self.size]
+        known = len(self.low)
+        if (low[:known] != self.low).any() or low[known:].any():
+            cols = np.arange(offset, offset + self.size, dtype=np.int32)
+            h.changeColsBounds(self.size, cols, low, np.full(self.size, np.inf))
+            h.setOptionValue("simplex_strategy", DUAL_SIMPLEX)  # raised bounds: the basis stays dual feasible
+        else:
+            h.setOptionValue("simplex_strategy", PRIMAL_SIMPLEX)  # new columns: it stays primal feasible
+        self.low = low
+        h.run()
+        if h.getModelStatus() != HighsModelStatus.kOptimal:
+            raise RuntimeError(f"master LP: {h.modelStatusToString(h.getModelStatus())}")
+        solution = h.getSolution()
+        x = np.asarray(solution.col_value)[offset:]
+        return (h.getInfo().objective_function_value, np.asarray(solution.row_dual),
+                h.getInfo().simplex_iteration_count, x)
+
+
+def _highs():
+    """A HiGHS instance. The core class, not `highspy.Highs`: that one switches callbacks on when
+    it is made, which writes HiGHS's banner to stdout whatever `output_flag` says (and the CLI's
+    output is one JSON line)."""
+    try:
+        from highspy.highs import _Highs as Highs
+    except ImportError:  # a release without the core class exported there
+        from highspy import Highs
+    return Highs()
+
+
 # -- the generator ------------------------------------------------------------------------------------
 @dataclass
 class Outcome:
@@ -279,39 +405,20 @@ class ColumnGenerator:
         self.seen: set = set()
         self.workers = max(1, workers)
         self.budget: Budget | None = None
+        self.master: MasterLP | None = None
 
     # -- master LP --------------------------------------------------------------------------------
     def solve_lp(self, lower: np.ndarray | None = None):
         """Master LP over the current columns, each at least its `lower` count (a dive's fixings;
         default 0): (value, row duals, group duals, column weights)."""
-        nrows, ngroups = len(self.rows), len(self.groups)
-        cols_i, cols_j, costs = [], [], []
-        for j, c in enumerate(self.columns):
-            cols_i.append(c.rows)
-            cols_i.append(np.asarray([nrows + c.group]))
-            cols_j.append(np.full(len(c.rows) + 1, j))
-            costs.append(c.cost)
-        k = len(self.columns)
-        slack = np.arange(nrows)
-        rows_idx = np.concatenate(cols_i + [slack, slack]) if cols_i else np.concatenate([slack, slack])
-        cols_idx = np.concatenate(cols_j + [k + slack, k + nrows + slack]) if cols_j else \
-            np.concatenate([k + slack, k + nrows + slack])
-        vals = np.concatenate([np.ones(sum(len(c.rows) + 1 for c in self.columns)), np.ones(nrows), -np.ones(nrows)])
-        a = csc_matrix((vals, (rows_idx, cols_idx)), shape=(nrows + ngroups, k + 2 * nrows))
-        b = np.concatenate([self.rows.need, [len(g.agents) for g in self.groups]])
-        c = np.concatenate([np.asarray(costs, float), self.rows.under, self.rows.over])
-        bounds = (0, None)
-        if lower is not None:
-            bounds = np.zeros((len(c), 2))
-            bounds[:k, 0] = lower[:k]
-            bounds[:, 1] = np.inf
-        res = linprog(c, A_eq=a, b_eq=b, bounds=bounds, method="highs")
+        if self.master is None:
+            self.master = MasterLP(self.rows, [len(g.agents) for g in self.groups])
+        self.master.add(self.columns[self.master.size:])
+        value, duals, iterations, x = self.master.solve(lower)
         if self.budget is not None:
-            self.budget.charge_work(LP_SECONDS_PER_ITERATION * res.nit)
-        if res.status != 0:
-            raise RuntimeError(f"master LP: {res.message}")
-        y = res.eqlin.marginals
-        return res.fun, y[:nrows], y[nrows:], res.x[:k]
+            self.budget.charge_work(LP_SECONDS_PER_ITERATION * iterations)
+        nrows = len(self.rows)
+        return value, duals[:nrows], duals[nrows:], x
 
     # -- pricing ------------------------------------------------------------------------------------
     def price(self, g: int, duals: np.ndarray, seconds: float, seed: int, budget: Budget):
@@ -319,15 +426,11 @@ class ColumnGenerator:
         group's least reduced cost (without the group dual)."""
         group, pricer = self.groups[g], self.pricers[g]
         model = group.model
-        values = pricer.placements(duals)
+        values, by_template = pricer.values(duals)
         agent = group.agents[0].id
-        terms = [(SCALE * w, e) for _, w, e in model.penalties]
-        gains = []
-        for (a, oi), var in model.x.items():
-            v = int(round(SCALE * values[oi][0]))
-            if v:
-                gains.append((v, var))
-        model.m.Minimize(sum(w * e for w, e in terms) - sum(v * var for v, var in gains))
+        own = sum(SCALE * w * e for _, w, e in model.penalties)
+        gains = np.rint(SCALE * values[pricer.x_options]).astype(np.int64)
+        model.m.Minimize(own - cp_model.LinearExpr.WeightedSum(pricer.x_vars, gains.tolist()))
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
         budget.limit(solver, seconds)
@@ -342,7 +445,8 @@ class ColumnGenerator:
         bound = solver.BestObjectiveBound() / SCALE - slack
         found = []
         for chosen, cost in collect.solutions[-3:]:
-            found.append(pricer.column([values[oi][1] for oi in chosen], cost, self.options))
+            found.append(pricer.column([pricer.placement(self.options[oi], by_template) for oi in chosen], cost,
+                                       self.options))
         return found, bound, status
 
     def seed(self, roster: Roster) -> int:
