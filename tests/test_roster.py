@@ -436,6 +436,44 @@ def test_deterministic_limit_reproduces_every_solve_path(monkeypatch, path):
     assert one.roster.model_dump() == two.roster.model_dump() and one.objective == two.objective
 
 
+def test_large_site_prices_first_then_solves_its_lp_bound_beside_the_local_search(monkeypatch):
+    """On a large site the LP bound (a core for tens of seconds) must not compete with column
+    generation's pricing on both cores: it starts once pricing is over. The integer master is
+    skipped there (its roster loses to the dive's); the bound still comes and the roster is valid."""
+    from wfm.roster import colgen
+    from wfm.roster import solver as solver_module
+
+    events = []
+    real_run, real_relax = colgen.ColumnGenerator.run, solver_module._relaxation_in_background
+
+    def run(self, *args, **kwargs):
+        events.append("pricing")
+        outcome = real_run(self, *args, **kwargs)
+        events.append("priced")
+        return outcome
+
+    def relax(*args, **kwargs):
+        events.append("lp bound")
+        return real_relax(*args, **kwargs)
+
+    def master(*args, **kwargs):
+        events.append("master")
+        return None
+
+    monkeypatch.setattr(solver_module, "FULL_MODEL_LIMIT", 0)
+    monkeypatch.setattr(colgen.ColumnGenerator, "run", run)
+    monkeypatch.setattr(colgen, "master_roster", master)
+    monkeypatch.setattr(solver_module, "_relaxation_in_background", relax)
+    h = horizon(days=7, minutes=30)
+    agents = [Agent(id=f"a{k}", skills=["q"], contract=Contract(min_hours=16, max_hours=40)) for k in range(10)]
+    need = [4 if 8 <= ts.hour < 12 else 2 if 12 <= ts.hour < 18 else 0 for ts in h.interval_starts()]
+    data = make_input(agents, h=h, reqs=[QueueRequirement(queue="q", agents=need)], seconds=12)
+    result = solve_roster(data)
+    assert events[:3] == ["pricing", "priced", "lp bound"], events
+    assert "master" not in events
+    assert validate(data, result.roster).feasible and result.bound is not None
+
+
 def test_progress_under_fixings_never_shows_the_restricted_bound():
     """The first full-model pass fixes the shifts the LP is unanimous about; CP-SAT's bound there
     holds for that restricted problem only. Progress must not show it: here a day off fixed for an
