@@ -203,27 +203,42 @@ def least_break_loss(cum: np.ndarray, first: np.ndarray, windows: tuple[tuple[in
 class Pricer:
     """Values of every option of a group under given row duals, and columns from chosen options.
 
-    Options are valued in batches of one shape (template, length, break windows relative to the
-    start), all at once with numpy: a round prices thousands of options per group, and per-option
-    Python was three quarters of a round on a 15-minute week. How an option is worked (breaks,
-    queue per interval) is only worked out for the options a column takes."""
+    Options are valued in batches of one shape (queues the agent may take on it, length, break
+    windows relative to the start), all at once with numpy: a round prices thousands of options per
+    group, and per-option Python was three quarters of a round on a 15-minute week. How an option
+    is worked (breaks, queue per interval) is only worked out for the options a column takes."""
 
     def __init__(self, rows: Rows, group: Group, group_index: int, horizon_size: int):
         self.rows, self.group, self.group_index, self.n = rows, group, group_index, horizon_size
         shapes: dict[tuple, list[ShiftOption]] = {}
         for o in group.options:
             windows = tuple((w.earliest - o.first, w.latest - o.first, w.length) for w in o.breaks)
-            shapes.setdefault((o.template, o.length, windows), []).append(o)
-        self.batches = []  # (template, option indices, first intervals, length, windows, demand rows)
-        for (template, length, windows), opts in shapes.items():
+            shapes.setdefault((self.usable(o), o.length, windows), []).append(o)
+        self.batches = []  # (usable queues, option indices, first intervals, length, windows, demand rows)
+        for (usable, length, windows), opts in shapes.items():
             demand = [rows.demand.get((o.day, o.template), -1) for o in opts]
-            self.batches.append((template, np.array([o.index for o in opts]), np.array([o.first for o in opts]),
+            self.batches.append((usable, np.array([o.index for o in opts]), np.array([o.first for o in opts]),
                                  length, windows, np.array(demand, dtype=np.int64)))
         self.size = max((o.index for o in group.options), default=-1) + 1
-        pairs = list(group.model.x.items()) if group.model is not None else []
-        self.x_vars = [var for _, var in pairs]                            # the pricing model's shift choices
+        # The objective: the model's shift choices, each at its own cost (fixed) less its value
+        # (per round); the group's other terms (preferences and the like) as one fixed expression.
+        model = group.model
+        pairs = list(model.x.items()) if model is not None else []
+        self.x_vars = [var for _, var in pairs]
         self.x_options = np.array([oi for (_, oi), _ in pairs], dtype=np.int64)
+        position = {var.Index(): j for j, var in enumerate(self.x_vars)}
+        self.x_cost = np.zeros(len(pairs), dtype=np.int64)
+        others = []
+        for _, w, e in (model.penalties if model is not None else []):
+            j = position.get(e.Index()) if isinstance(e, cp_model.IntVar) else None
+            if j is not None and float(SCALE * w).is_integer():
+                self.x_cost[j] += int(SCALE * w)
+            else:
+                others.append(SCALE * w * e)
+        self.others = sum(others)
 
+    def usable(self, o: ShiftOption) -> tuple[int, ...]:
+        return tuple(self.group.usable.get(o.template, []))
     def interval_values(self, duals: np.ndarray, usable: list[int]) -> tuple[np.ndarray, np.ndarray]:
         """Per interval: the best dual among the usable queues, and which queue that is."""
         if not usable:
@@ -234,27 +249,27 @@ class Pricer:
 
     def values(self, duals: np.ndarray) -> tuple[np.ndarray, dict]:
         """Each option's value under `duals` (indexed by option index: the duals of the rows it
-        covers, its breaks where they give up least), and the per-template interval values the
-        placements of chosen options are worked out from."""
+        covers, its breaks where they give up least), and the interval values per set of usable
+        queues that the placements of chosen options are worked out from."""
         out = np.zeros(self.size)
-        by_template: dict[str, tuple] = {}
-        for template, index, first, length, windows, demand in self.batches:
-            if template not in by_template:
-                value, queue = self.interval_values(duals, self.group.usable.get(template, []))
-                by_template[template] = (value, queue, np.concatenate([[0.0], np.cumsum(value)]))
-            cum = by_template[template][2]
+        by_queues: dict[tuple, tuple] = {}
+        for usable, index, first, length, windows, demand in self.batches:
+            if usable not in by_queues:
+                value, queue = self.interval_values(duals, list(usable))
+                by_queues[usable] = (value, queue, np.concatenate([[0.0], np.cumsum(value)]))
+            cum = by_queues[usable][2]
             total = cum[np.minimum(first + length, self.n)] - cum[np.minimum(first, self.n)]
             if windows:
                 total = total - least_break_loss(cum, first, windows)
             has = demand >= 0
             total[has] += duals[demand[has]]
             out[index] = total
-        return out, by_template
+        return out, by_queues
 
-    def placement(self, o: ShiftOption, by_template: dict) -> Placement:
-        """How option o is worked under the duals `by_template` came from: breaks where they give
-        up least, each on-queue interval on its most valuable queue."""
-        _, queue, cum = by_template[o.template]
+    def placement(self, o: ShiftOption, by_queues: dict) -> Placement:
+        """How option o is worked under the duals `by_queues` came from: breaks where they give up
+        least, each on-queue interval on its most valuable queue."""
+        _, queue, cum = by_queues[self.usable(o)]
         last = min(o.end_index, self.n)
         starts, _ = best_breaks(o, cum)
         on_break = {i for p, w in zip(starts, o.breaks) for i in range(p, p + w.length)}
@@ -426,11 +441,10 @@ class ColumnGenerator:
         group's least reduced cost (without the group dual)."""
         group, pricer = self.groups[g], self.pricers[g]
         model = group.model
-        values, by_template = pricer.values(duals)
+        values, by_queues = pricer.values(duals)
         agent = group.agents[0].id
-        own = sum(SCALE * w * e for _, w, e in model.penalties)
-        gains = np.rint(SCALE * values[pricer.x_options]).astype(np.int64)
-        model.m.Minimize(own - cp_model.LinearExpr.WeightedSum(pricer.x_vars, gains.tolist()))
+        net = pricer.x_cost - np.rint(SCALE * values[pricer.x_options]).astype(np.int64)
+        model.m.Minimize(pricer.others + cp_model.LinearExpr.WeightedSum(pricer.x_vars, net.tolist()))
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
         budget.limit(solver, seconds)
@@ -445,7 +459,7 @@ class ColumnGenerator:
         bound = solver.BestObjectiveBound() / SCALE - slack
         found = []
         for chosen, cost in collect.solutions[-3:]:
-            found.append(pricer.column([pricer.placement(self.options[oi], by_template) for oi in chosen], cost,
+            found.append(pricer.column([pricer.placement(self.options[oi], by_queues) for oi in chosen], cost,
                                        self.options))
         return found, bound, status
 
