@@ -6,7 +6,8 @@ together only by coverage. Column generation keeps that split:
 * a *column* is one agent's whole schedule for the horizon: its shifts, with breaks placed and
   an on-queue queue chosen for every interval, so it covers a known set of coverage rows;
 * the *master LP* picks a convex mix of columns per group of identical agents (same skills,
-  contract, availability, wishes) and pays under/over-coverage per row (scipy's HiGHS);
+  contract, availability, wishes) and pays under/over-coverage per row (HiGHS, kept warm between
+  rounds: `MasterLP`);
 * *pricing* asks, per group, for the schedule with the most negative reduced cost under the
   master's duals: the agent's own CP-SAT model (`RosterModel(pricing=True)`, the very rules the
   full model uses) with one value per shift option. Break placement and queue choice are exact
@@ -239,6 +240,7 @@ class Pricer:
 
     def usable(self, o: ShiftOption) -> tuple[int, ...]:
         return tuple(self.group.usable.get(o.template, []))
+
     def interval_values(self, duals: np.ndarray, usable: list[int]) -> tuple[np.ndarray, np.ndarray]:
         """Per interval: the best dual among the usable queues, and which queue that is."""
         if not usable:
