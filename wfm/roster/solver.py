@@ -1174,8 +1174,9 @@ def _column_generation(data, grid, options, budget, progress, start=None, share:
     bound = max(math.ceil(outcome.bound - 1e-6), 0) if outcome.bound is not None else None
     assignment = None
     if master > 0:
-        assignment = colgen.master_roster(gen, outcome, seconds=min(master * budget.total, max(budget.left() * 0.3, 0.5)),
-                                          seed=params.seed, workers=params.workers, budget=budget)
+        seconds = min(master * budget.total, max(budget.left() * 0.3, 0.5))
+        assignment = colgen.master_roster(gen, outcome, seconds=seconds, seed=params.seed, workers=params.workers,
+                                          budget=budget)
     roster = colgen.roster_of(assignment, options, grid, gen.rows.queues, data) if assignment else None
     value = validate(data, roster).objective if roster is not None else math.inf
     if dive > 0 and (bound is None or value > bound):
