@@ -779,11 +779,11 @@ FULL_MODEL_LIMIT = 20_000
 def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveResult:
     """A greedy roster first (valid within seconds on any site). Small sites: column generation for
     a lower bound and a better roster (the integer master's, or a price-and-dive's), then the full
-    CP-SAT model (first under the choices the LP is unanimous about, then free). Large sites: the LP
-    relaxation (`relaxation.py`) for a lower bound in the background; column generation and its
-    dive for a better start when the time allows it; then the
-    coverage local search (`local.py`) alternating with large-neighbourhood search (`lns.py`)
-    whenever the local search stalls. The best roster by the validator's score is returned, with
+    CP-SAT model (first under the choices the LP is unanimous about, then free). Large sites: column
+    generation and its dive (no integer master) for a better start when the time allows it; the LP
+    relaxation (`relaxation.py`) for a lower bound in the background, started once column
+    generation no longer needs both cores; then the coverage local search (`local.py`) alternating
+    with large-neighbourhood search (`lns.py`) whenever the local search stalls. The best roster by the validator's score is returned, with
     the best bound."""
     from . import colgen
     from .validator import validate
@@ -800,7 +800,7 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
         if greedy is not None else None
     bound, fixings, size = contract_floor(data, grid), {}, len(data.agents) * len(options)
     large = size > FULL_MODEL_LIMIT
-    # On a large site column generation's fixed costs (integer master, conversion, validation) grow
+    # On a large site column generation's fixed costs (dive, conversion, validation) grow
     # with the agents: with little time for its size, the local search does more with all of it.
     affordable = not large or budget.deterministic or budget.left() >= COLGEN_MIN_CHECKS * check_seconds
     by_columns = colgen.applies(data) and colgen.cost(data, options) <= COLGEN_LIMIT and affordable
@@ -1150,9 +1150,9 @@ def _neighbourhood_search(data, grid, options, roster, bound, budget, progress, 
 def _column_generation(data, grid, options, budget, progress, start=None, share: float = 0.4,
                        dive: float = DIVE_SHARE, master: float = MASTER_SHARE):
     """(result from the columns or None, lower bound or None, number of (agent, option) pairs,
-    None when some agent has no feasible schedule). The roster is the integer master's or, when
-    that is not at the bound, the price-and-dive's (`dive` of the time limit) if better; its
-    objective is the validator's."""
+    None when some agent has no feasible schedule). The roster is the integer master's (`master` of
+    the time limit; 0 skips it) or, when that is not at the bound, the price-and-dive's (`dive` of
+    the time limit) if better; its objective is the validator's."""
     from . import colgen
     from .validator import validate
 
