@@ -193,10 +193,16 @@ def _check_shift(s, a, t, localized: _Localized, step, minutes, v):
 def _check_agent(data, a, shifts, templates, v):
     rules, c = data.rules, a.contract
     days = data.horizon.dates()
+    day_index = {d: i for i, d in enumerate(days)}
     worked = {s.day for s in shifts}
     per_day = defaultdict(int)
+    on_day = defaultdict(list)     # day -> templates worked
+    by_week = defaultdict(list)    # week of the horizon -> shifts (a year's roster: one pass, not one per week)
     for s in shifts:
         per_day[s.day] += 1
+        on_day[s.day].append(s.template)
+        if s.day in day_index:
+            by_week[day_index[s.day] // 7].append(s)
     for day, n in per_day.items():
         if n > 1:
             v.append(Violation("one shift per day", a.id, f"{n} shifts on {day}"))
@@ -208,16 +214,16 @@ def _check_agent(data, a, shifts, templates, v):
             if s.start < p.end and p.start < s.end:
                 v.append(Violation("unavailable", a.id, f"shift {s.start}-{s.end} overlaps {p.start}-{p.end}"))
     for day, template in a.fixed.items():
-        if day not in days:
+        if day not in day_index:
             continue
-        got = [s.template for s in shifts if s.day == day]
+        got = on_day.get(day, [])
         if template is None and got:
             v.append(Violation("fixed day off", a.id, f"works on {day}"))
         if template is not None and got != [template]:
             v.append(Violation("fixed shift", a.id, f"{day}: {template} required, got {got or 'day off'}"))
     for w0 in range(0, len(days), 7):
         week = days[w0:w0 + 7]
-        ws = [s for s in shifts if s.day in week]
+        ws = by_week.get(w0 // 7, [])
         paid = sum(templates[s.template].paid_minutes for s in ws) / 60
         n = len({s.day for s in ws})
         if paid > c.max_hours + 1e-9:
@@ -350,8 +356,9 @@ def _penalties(data, roster, coverage, templates):
         for s in roster.shifts:
             counts[s.day, s.template] += 1
         under = over = 0.0
+        horizon_days = set(data.horizon.dates())
         for r in data.shift_requirements:
-            if r.day not in set(data.horizon.dates()):
+            if r.day not in horizon_days:
                 continue
             n = counts[r.day, r.template]
             under += r.under_weight * max(r.count - n, 0)
