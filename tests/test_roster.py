@@ -137,6 +137,19 @@ def test_validator_rejects_rule_breaking_rosters(agent_kw, rules_kw, days, rule)
     assert rule in _rules(report)
 
 
+def test_validator_judges_weekly_contract_rules_week_by_week():
+    # Three weeks: too many hours and days in the second only, too few hours in the third only.
+    h = horizon(days=21)
+    data = make_input([Agent(id="a", skills=["q"], contract=Contract(min_hours=16, max_hours=32, max_days=4))], h=h)
+    days = [0, 1] + [7, 8, 9, 10, 11] + [14]
+    report = validate(data, Roster(shifts=_week("a", days)))
+    weeks = {v.rule: v.detail for v in report.violations}
+    assert set(weeks) == {"contract max hours", "contract max days", "contract min hours"}
+    assert str(MON + timedelta(days=7)) in weeks["contract max hours"]
+    assert str(MON + timedelta(days=7)) in weeks["contract max days"]
+    assert str(MON + timedelta(days=14)) in weeks["contract min hours"]
+
+
 def test_validator_rejects_short_rest_and_two_shifts_a_day():
     late = ShiftTemplate(id="L", start_times=[time(20)], length_minutes=480, crosses_midnight=True)
     data = make_input([Agent(id="a", skills=["q"])], templates=[day_template(), late])
