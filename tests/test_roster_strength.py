@@ -296,6 +296,20 @@ def test_dive_gives_every_agent_one_of_its_schedules_and_keeps_every_rule(seed):
     assert optimum.status == "OPTIMAL" and report.objective >= optimum.objective - 1e-6
 
 
+def test_dive_gets_the_time_column_generation_did_not_need(monkeypatch):
+    from wfm.roster import solver
+    from wfm.roster.budget import Budget
+
+    data = _tiny(1)  # a tiny site: pricing converges within a fraction of its share (8 of the 20 s)
+    grid = Grid(data)
+    options = expand_options(data, grid)
+    given, real = [], colgen.dive
+    monkeypatch.setattr(colgen, "dive", lambda gen, seconds, **kw: given.append(seconds) or real(gen, seconds, **kw))
+    solver._column_generation(data, grid, options, Budget(data.solver), None, share=0.4, dive=0.1, master=0.0)
+    # its own 2 s and most of the 8 s pricing left unused
+    assert given and given[0] > 0.1 * 20 + 0.5 * 0.4 * 20
+
+
 @given(st.floats(0.01, 1.0), st.integers(2, 500), st.floats(0.01, 100.0), st.integers(1, 5000),
        st.floats(0.01, 100.0))
 def test_dive_steps_grow_when_the_time_left_cannot_pay_for_them(step, free, spent, freed, left):

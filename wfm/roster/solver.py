@@ -1161,7 +1161,8 @@ def _column_generation(data, grid, options, budget, progress, start=None, share:
     """(result from the columns or None, lower bound or None, number of (agent, option) pairs,
     None when some agent has no feasible schedule). The roster is the integer master's (`master` of
     the time limit; 0 skips it) or, when that is not at the bound, the price-and-dive's (`dive` of
-    the time limit) if better; its objective is the validator's."""
+    the time limit, plus what pricing left of its own `share` by converging early) if better; its
+    objective is the validator's."""
     from . import colgen
     from .validator import validate
 
@@ -1173,7 +1174,9 @@ def _column_generation(data, grid, options, budget, progress, start=None, share:
     gen = colgen.ColumnGenerator(data, grid, options, pricing_model, workers=params.workers)
     size = sum(len(g.agents) * len(g.options) for g in gen.groups)
     try:
+        began = budget.elapsed()
         outcome = gen.run(share * budget.total, seed=params.seed, start=start, budget=budget)
+        unused = max(share * budget.total - (budget.elapsed() - began), 0.0)  # pricing converged early
     except colgen.Infeasible:
         return None, None, None, {}, None
     except colgen.OutOfTime:
@@ -1189,7 +1192,7 @@ def _column_generation(data, grid, options, budget, progress, start=None, share:
     roster = colgen.roster_of(assignment, options, grid, gen.rows.queues, data) if assignment else None
     value = validate(data, roster).objective if roster is not None else math.inf
     if dive > 0 and (bound is None or value > bound):
-        dived = colgen.dive(gen, dive * budget.total, seed=params.seed, budget=budget)
+        dived = colgen.dive(gen, dive * budget.total + unused, seed=params.seed, budget=budget)
         if dived is not None:
             candidate = colgen.roster_of(dived, options, grid, gen.rows.queues, data)
             score = validate(data, candidate).objective
