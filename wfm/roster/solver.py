@@ -786,8 +786,8 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
     generation and its dive (no integer master) for a better start when the time allows it; the LP
     relaxation (`relaxation.py`) for a lower bound in the background, started once column
     generation no longer needs both cores; then the coverage local search (`local.py`) alternating
-    with large-neighbourhood search (`lns.py`) whenever the local search stalls. The best roster by the validator's score is returned, with
-    the best bound."""
+    with large-neighbourhood search (`lns.py`) whenever the local search stalls. The best roster by
+    the validator's score is returned, with the best bound."""
     from . import colgen
     from .validator import validate
 
@@ -910,7 +910,7 @@ def _greedy_start(data, grid, options, started, progress):
     return roster, {a.id for a in data.agents} - broken, None, check_seconds
 
 
-RINS_SHARE = 0.35
+RINS_SHARE = 0.35  # of the time left after column generation, searched under the LP's fixings
 # The search under the LP's fixings with CP-SAT's fuller LP (every constraint linearized, cuts).
 # Curtois-Qu, 60 s, 2 workers, seeds 1 and 2 (default level -> 2): Instance8 1411 / 1494 -> 1308 /
 # 1403, Instance12 4445 / 4141 -> 4156 / 4244, Instance7 and 9 within a unit or two either way.
@@ -927,7 +927,7 @@ DIVE_SHARE, LARGE_DIVE_SHARE = 0.2, 0.15
 MASTER_SHARE = 0.05
 # Column generation prices every group of identical agents each round; past this many (group,
 # shift option) pairs a round takes too long (Python-built pricing models) to pay back.
-COLGEN_LIMIT = 100_000  # of the time left after column generation, searched under the LP's fixings
+COLGEN_LIMIT = 100_000
 
 
 def _better(a: SolveResult, b: SolveResult) -> SolveResult:
@@ -1173,8 +1173,8 @@ def _column_generation(data, grid, options, budget, progress, start=None, share:
 
     gen = colgen.ColumnGenerator(data, grid, options, pricing_model, workers=params.workers)
     size = sum(len(g.agents) * len(g.options) for g in gen.groups)
+    began = budget.elapsed()
     try:
-        began = budget.elapsed()
         outcome = gen.run(share * budget.total, seed=params.seed, start=start, budget=budget)
         unused = max(share * budget.total - (budget.elapsed() - began), 0.0)  # pricing converged early
     except colgen.Infeasible:

@@ -195,17 +195,15 @@ def _check_agent(data, a, shifts, templates, v):
     days = data.horizon.dates()
     day_index = {d: i for i, d in enumerate(days)}
     worked = {s.day for s in shifts}
-    per_day = defaultdict(int)
     on_day = defaultdict(list)     # day -> templates worked
     by_week = defaultdict(list)    # week of the horizon -> shifts (a year's roster: one pass, not one per week)
     for s in shifts:
-        per_day[s.day] += 1
         on_day[s.day].append(s.template)
         if s.day in day_index:
             by_week[day_index[s.day] // 7].append(s)
-    for day, n in per_day.items():
-        if n > 1:
-            v.append(Violation("one shift per day", a.id, f"{n} shifts on {day}"))
+    for day, got in on_day.items():
+        if len(got) > 1:
+            v.append(Violation("one shift per day", a.id, f"{len(got)} shifts on {day}"))
     for day in a.unavailable_days:
         if day in worked:
             v.append(Violation("unavailable", a.id, f"works on {day}"))
@@ -337,7 +335,7 @@ def _coverage(data, roster, starts, step) -> pd.DataFrame:
 
 
 def _penalties(data, roster, coverage, templates):
-    w = data.weights
+    w, days = data.weights, set(data.horizon.dates())
     goal_queues = {r.queue: r for r in data.requirements if service_goal.applies(data, r)}
     plain = ~coverage["queue"].isin(list(goal_queues))
     under_w = pd.concat([pd.Series(r.under_weights if r.under_weights is not None else [w.under] * len(r.agents))
@@ -356,9 +354,8 @@ def _penalties(data, roster, coverage, templates):
         for s in roster.shifts:
             counts[s.day, s.template] += 1
         under = over = 0.0
-        horizon_days = set(data.horizon.dates())
         for r in data.shift_requirements:
-            if r.day not in horizon_days:
+            if r.day not in days:
                 continue
             n = counts[r.day, r.template]
             under += r.under_weight * max(r.count - n, 0)
@@ -377,7 +374,6 @@ def _penalties(data, roster, coverage, templates):
                 total += units
         penalties["cost"] = total
     pref_total = 0.0
-    days = set(data.horizon.dates())
     for a in data.agents:
         on = defaultdict(set)
         for s in shifts_by[a.id]:
