@@ -104,6 +104,29 @@ def test_incremental_score_and_rules_agree_with_the_validator(seed):
     assert search.stats.moves >= 600
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 100_000))
+def test_over_covered_picks_are_shifts_working_that_interval(seed):
+    """The search aims some moves at an over-covered interval through `_on_at`: whatever it picks
+    must be a shift the roster has over that interval (one from the day before too, across
+    midnight and the DST change), and it finds one whenever the roster has one."""
+    data = random_site(seed)
+    grid, options, start, report = _valid_start(data)
+    assume(report.feasible and start.shifts)
+    search = local.CoverageSearch(data, grid, options, start, seed=seed)
+    search.run(60.0, moves=100)
+    roster = search.roster()
+    days = {day: d for d, day in enumerate(grid.days)}
+    for i, instant in enumerate(grid.starts):
+        working = {(sh.agent, days[sh.day]) for sh in roster.shifts
+                   if pd.Timestamp(sh.start) <= instant < pd.Timestamp(sh.end)}
+        picks = {search._on_at(i) for _ in range(5)}
+        if not working:
+            assert picks == {None}
+            continue
+        assert {(search.agents[k].id, d) for k, d in picks} <= working
+
+
 def test_random_sites_mostly_give_valid_starts():
     """The property above is not vacuous: most generated sites have a valid greedy start."""
     valid = sum(_valid_start(random_site(seed))[3].feasible for seed in range(30))

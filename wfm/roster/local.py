@@ -38,6 +38,10 @@ HISTORY = 1             # late-acceptance list length (moves); 1 is plain descen
 CHAIN_SHARE = 0.8       # of the moves on a worked day: two agents' days as one move (200 agents, 30 s from greedy: 139,395 without, 131,715 with)
 NEAR_PICKS = 2          # neighbours of the current shift tried per move, next to the random picks
 SNAPSHOT_SECONDS = 0.1  # at most this often the best roster is copied (a copy is a few ms)
+# Of the moves: the (agent, day) picked among those working an over-covered interval instead of at
+# random (where coverage is exact most moves can only lose). 200 agents, 25 s of local search from
+# the dive's roster, seeds 0-3: 121,015 mean without, 120,379 with 0.3 and partner nearby picks.
+OVER_SHARE = 0.3
 
 
 def applies(data: RosterInput) -> bool:
@@ -83,6 +87,8 @@ class CoverageSearch:
         self.n_days = len(grid.days)
         self.clock = [o.start.hour * 60 + o.start.minute for o in options]
         self.origin = grid.origin
+        days_at = {day: d for d, day in enumerate(grid.days)}
+        self.interval_day = [days_at.get(t.date(), 0) for t in grid.starts]
         # Per agent: options it may work per day, the queues it may take per template.
         self.allowed: list[dict[int, list[int]]] = []
         self.queue_mask: list[dict[str, np.ndarray]] = []
@@ -153,6 +159,7 @@ class CoverageSearch:
         # The roster as placed shifts.
         lookup = {(o.day, o.template, o.first): o.index for o in options}
         self.shift: list[dict[int, Placed]] = [dict() for _ in self.agents]
+        self.worked_span = np.full((len(self.agents), self.n_days, 2), -1, dtype=np.int64)  # worked (first, end) per day
         self.paid_week = np.zeros((len(self.agents), (self.n_days + 6) // 7))
         self.template_count: list[dict[str, int]] = [defaultdict(int) for _ in self.agents]
         self.nights = np.zeros(len(self.agents))
@@ -214,8 +221,11 @@ class CoverageSearch:
             self.demand_count[d, o.template] += sign
         if new is None:
             self.shift[k].pop(d, None)
+            self.worked_span[k, d] = -1
         else:
             self.shift[k][d] = new
+            o = self.options[new.option]
+            self.worked_span[k, d] = (o.first, o.end_index)
         if (old is None) != (new is None) and self.weekend_of[d] is not None and hasattr(self, "weekends"):
             self.weekends[k] = len(self._weekends(k))
 
@@ -480,7 +490,8 @@ class CoverageSearch:
     def _chain(self, k: int, d: int, width: int) -> None:
         """Two agents' days as one move: agent k's shift on day d changes for sure (another option or
         the day off, the best of a few, even if worse alone), then another agent's day d takes its
-        best of a few options (or the day off) against the coverage that leaves; kept if the pair
+        best of a few options (random ones and neighbours of its own shift, or the day off) against
+        the coverage that leaves; kept if the pair
         does not make the roster worse. One agent ending early and another starting later, or one
         agent's hours handed to another, are moves no single-agent step makes without loss."""
         pool = self.allowed[k].get(d, [])
@@ -498,6 +509,8 @@ class CoverageSearch:
         self._apply(k, d, current, first[1])
         theirs = self.shift[j].get(d)
         picks = [other[self.rng.randrange(len(other))] for _ in range(width)]
+        if theirs is not None:
+            picks += self._nearby(j, d, theirs.option, NEAR_PICKS)
         second = self._evaluate(j, d, ([theirs.option, None] if theirs is not None else []) + picks)
         if second is not None and self.accept(first[0] + second[0]):
             self._apply(k, d, first[1], current)  # committed below as the pair
@@ -506,6 +519,16 @@ class CoverageSearch:
             self.stats.accepted -= 1
         else:
             self._apply(k, d, first[1], current)
+
+    def _on_at(self, i: int):
+        """A random (agent, day) whose shift covers interval i, or None."""
+        day = self.interval_day[i]
+        days = slice(max(day - 1, 0), day + 1)
+        ks, ds = np.nonzero((self.worked_span[:, days, 0] <= i) & (i < self.worked_span[:, days, 1]))
+        if not len(ks):
+            return None
+        j = self.rng.randrange(len(ks))
+        return int(ks[j]), int(ds[j]) + max(day - 1, 0)
 
     # -- the search ------------------------------------------------------------------------------------
     def accept(self, delta: float) -> bool:
@@ -537,7 +560,7 @@ class CoverageSearch:
         """Moves for `seconds` (wall clock; or exactly `moves` moves, for a deterministic limit),
         then back to the best roster seen; `report(value)` hears of the best every half second; with
         `patience`, it stops after that many moves without a new best. A move picks a
-        random agent and day: a worked day tries its current option (placed afresh), `width` random
+        random agent and day (a share of them one working an over-covered interval): a worked day tries its current option (placed afresh), `width` random
         others and the day off, or moves to one of the agent's days off; a day off tries `width`
         random options. A fixed day only has its breaks and queues placed afresh."""
         n = len(self.agents)
@@ -556,8 +579,13 @@ class CoverageSearch:
             if report is not None and self.best_value < told - 1e-9 and clock.perf_counter() - reported > 0.5:
                 report(self.best_value)
                 reported, told = clock.perf_counter(), self.best_value
+            over = np.flatnonzero((self.have - self.need).ravel() > 0) % self.grid.size
             for _ in range(50):
                 k, d = self.rng.randrange(n), self.rng.randrange(self.n_days)
+                if len(over) and self.rng.random() < OVER_SHARE:
+                    picked = self._on_at(int(over[self.rng.randrange(len(over))]))
+                    if picked is not None:
+                        k, d = picked
                 pool = self.allowed[k].get(d, [])
                 picks = [pool[self.rng.randrange(len(pool))] for _ in range(width)] if pool else []
                 if d not in self.shift[k]:
