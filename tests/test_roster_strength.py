@@ -512,6 +512,27 @@ def test_search_repairs_an_empty_roster_into_a_valid_one():
     assert not search.broken and validate(data, roster).feasible
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_demand_gap_frees_who_could_fill_a_missed_shift_or_who_overfills_it(seed):
+    """Shift demand (no interval coverage, as in Curtois-Qu): the gap neighbourhood aims at the one
+    (day, template) missed. A shortfall frees agents who could take that shift (some not working
+    it that day); a surplus frees only agents who work it."""
+    agents = [Agent(id=f"a{k}", skills=["q"], contract=Contract(max_hours=168, max_days=7), cost_per_hour=0)
+              for k in range(6)]
+    data = _plain(agents, days=7, demand=2)
+    grid = Grid(data)
+    options = expand_options(data, grid)
+    everyone = [_shift(f"a{k}", MON + timedelta(days=d)) for d in range(7) for k in (0, 1)]
+    short = Roster(shifts=[s for s in everyone if not (s.day == MON + timedelta(days=3) and s.agent == "a1")])
+    search = lns.Search(data, grid, options, seed=seed, workers=1)
+    picked, free = search._gap(short)
+    assert free is None and picked
+    assert any(a.id != "a0" for a in picked)  # someone who does not work day 3 yet could take it
+    over = Roster(shifts=everyone + [_shift("a2", MON + timedelta(days=5))])
+    picked, _ = search._gap(over)
+    assert {a.id for a in picked} <= {"a0", "a1", "a2"}
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.lists(st.floats(0, 1), min_size=1, max_size=6), min_size=1, max_size=5),
        st.lists(st.integers(1, 30), min_size=5, max_size=5))

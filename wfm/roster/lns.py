@@ -7,7 +7,7 @@ agents freed, not to the site.
 Neighbourhoods (chosen in turn, sizes adapt: grow after a proven optimum, shrink after a timeout):
 * `skill`: agents sharing a skill set, so the ones freed can trade coverage with each other;
 * `gap`: agents who could cover the worst uncovered (or overcovered) interval, whether or not they
-  work that day;
+  work that day; without interval coverage, agents around a missed (day, template) shift demand;
 * `days`: many agents, but only a window of days free (the rest of their week stays as it is).
 
 The start may break hard rules for some agents (an empty or greedy roster on a site too large for
@@ -64,6 +64,7 @@ class Search:
         self.rng = random.Random(seed)
         self.seed, self.workers = seed, workers
         self.queues = [r.queue for r in data.requirements]
+        self.templates = {t.id: t for t in data.templates}
         self.need = np.array([np.ceil(np.asarray(r.agents, float) - 1e-9) for r in data.requirements]) \
             if data.requirements else np.zeros((0, grid.size))
         self.by_skills: dict[tuple, list] = defaultdict(list)
@@ -83,11 +84,11 @@ class Search:
 
     def _gap(self, roster):
         if not self.queues:
-            return self._skill(roster)
+            return self._demand_gap(roster)
         miss = self.need - on_queue(roster, self.grid, self.queues)
         weight = np.abs(miss)
         if weight.sum() == 0:
-            return self._skill(roster)
+            return self._demand_gap(roster)
         flat = weight.ravel() / weight.sum()
         q, i = divmod(int(self.np_rng().choice(len(flat), p=flat)), self.grid.size)
         queue = self.queues[q]
@@ -99,6 +100,28 @@ class Search:
         others = [a for a in able if a.id in working and a.id not in taken]
         picked += self.rng.sample(others, min(len(others), self.size["gap"] - len(picked)))
         return picked, None
+
+    def _demand_gap(self, roster):
+        """Agents around a (day, template) whose shift demand is missed: for a shortfall, half who
+        could take that shift and do not work it that day, half who do; for a surplus, those who do.
+        Without shift demand (or none missed), a skill neighbourhood."""
+        worked = defaultdict(set)
+        for sh in roster.shifts:
+            worked[sh.day, sh.template].add(sh.agent)
+        misses = [(r, r.count - len(worked[r.day, r.template])) for r in self.data.shift_requirements]
+        weights = [m * r.under_weight if m > 0 else -m * r.over_weight for r, m in misses]
+        if not any(w > 0 for w in weights):
+            return self._skill(roster)
+        r, miss = self.rng.choices(misses, weights)[0]
+        on = worked[r.day, r.template]
+        template = self.templates[r.template]
+        able = [a for a in self.data.agents if r.day not in a.unavailable_days and a.id not in on
+                and (not template.skills or set(template.skills) & set(a.skills))]
+        size = self.size["gap"]
+        picked = self.rng.sample(able, min(len(able), size // 2 if miss > 0 else 0))
+        working = [a for a in self.data.agents if a.id in on]
+        picked += self.rng.sample(working, min(len(working), size - len(picked)))
+        return (picked or self._skill(roster)[0]), None
 
     def _days(self, roster):
         n = len(self.grid.days)

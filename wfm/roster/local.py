@@ -159,7 +159,8 @@ class CoverageSearch:
         # The roster as placed shifts.
         lookup = {(o.day, o.template, o.first): o.index for o in options}
         self.shift: list[dict[int, Placed]] = [dict() for _ in self.agents]
-        self.worked_span = np.full((len(self.agents), self.n_days, 2), -1, dtype=np.int64)  # worked (first, end) per day
+        # per agent and day: the worked shift's (first interval, end interval), -1 when off
+        self.worked_span = np.full((len(self.agents), self.n_days, 2), -1, dtype=np.int64)
         self.paid_week = np.zeros((len(self.agents), (self.n_days + 6) // 7))
         self.template_count: list[dict[str, int]] = [defaultdict(int) for _ in self.agents]
         self.nights = np.zeros(len(self.agents))
