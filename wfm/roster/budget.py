@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time as clock
+from contextlib import contextmanager
 
 from ortools.sat.python import cp_model
 
@@ -36,6 +37,16 @@ class Budget:
 
     def wall_left(self) -> float:
         return max(self.wall_end - clock.perf_counter(), 0.0)
+
+    @contextmanager
+    def only(self, amount: float):
+        """Within the block the budget ends `amount` units from now (a phase's slice of it)."""
+        total = self.total
+        self.total = self.elapsed() + amount
+        try:
+            yield self
+        finally:
+            self.total = total
 
     def limit(self, solver: cp_model.CpSolver, amount: float, floor: float = 0.05) -> None:
         """Let one CP-SAT solve spend `amount` units (at least `floor`)."""

@@ -492,9 +492,9 @@ class CoverageSearch:
         """Two agents' days as one move: agent k's shift on day d changes for sure (another option or
         the day off, the best of a few, even if worse alone), then another agent's day d takes its
         best of a few options (random ones and neighbours of its own shift, or the day off) against
-        the coverage that leaves; kept if the pair
-        does not make the roster worse. One agent ending early and another starting later, or one
-        agent's hours handed to another, are moves no single-agent step makes without loss."""
+        the coverage that leaves; kept if the pair does not make the roster worse. One agent ending
+        early and another starting later, or one agent's hours handed to another, are moves no
+        single-agent step makes without loss."""
         pool = self.allowed[k].get(d, [])
         current = self.shift[k][d]
         near = self._nearby(k, d, current.option, NEAR_PICKS)
@@ -523,13 +523,13 @@ class CoverageSearch:
 
     def _on_at(self, i: int):
         """A random (agent, day) whose shift covers interval i, or None."""
-        day = self.interval_day[i]
-        days = slice(max(day - 1, 0), day + 1)
-        ks, ds = np.nonzero((self.worked_span[:, days, 0] <= i) & (i < self.worked_span[:, days, 1]))
+        first = max(self.interval_day[i] - 1, 0)  # yesterday's shift may run past midnight
+        span = self.worked_span[:, first:self.interval_day[i] + 1]
+        ks, ds = np.nonzero((span[:, :, 0] <= i) & (i < span[:, :, 1]))
         if not len(ks):
             return None
         j = self.rng.randrange(len(ks))
-        return int(ks[j]), int(ds[j]) + max(day - 1, 0)
+        return int(ks[j]), int(ds[j]) + first
 
     # -- the search ------------------------------------------------------------------------------------
     def accept(self, delta: float) -> bool:
@@ -560,10 +560,11 @@ class CoverageSearch:
             patience: int | None = None) -> None:
         """Moves for `seconds` (wall clock; or exactly `moves` moves, for a deterministic limit),
         then back to the best roster seen; `report(value)` hears of the best every half second; with
-        `patience`, it stops after that many moves without a new best. A move picks a
-        random agent and day (a share of them one working an over-covered interval): a worked day tries its current option (placed afresh), `width` random
-        others and the day off, or moves to one of the agent's days off; a day off tries `width`
-        random options. A fixed day only has its breaks and queues placed afresh."""
+        `patience`, it stops after that many moves without a new best. A move picks a random agent
+        and day (OVER_SHARE of them one working an over-covered interval): a worked day tries its
+        current option (placed afresh), `width` random others and the day off, or moves to one of
+        the agent's days off; a day off tries `width` random options. A fixed day only has its
+        breaks and queues placed afresh."""
         n = len(self.agents)
         if not n or not self.n_days:
             return

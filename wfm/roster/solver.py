@@ -843,7 +843,8 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
                                          RINS_SHARE * budget.left(), budget, progress))
     if best.status != "OPTIMAL" or fixings:
         if SMALL_LNS_SHARE > 0 and best.status != "OPTIMAL":
-            best = _better(best, _short_neighbourhood_search(data, grid, options, best, bound, budget, progress))
+            with budget.only(SMALL_LNS_SHARE * budget.left()):
+                best = _better(best, _neighbourhood_search(data, grid, options, best.roster, bound, budget, progress))
         best = _better(best, _full_model(data, grid, options, best.roster, bound, {}, budget.left(), budget,
                                          progress))
     best.seconds = clock.perf_counter() - started
@@ -1009,11 +1010,9 @@ def _large_site(data, grid, options, start, best, bound, budget, progress, promi
         slice_ = max(NEIGHBOURHOOD_SHARE * budget.left(), NEIGHBOURHOOD_MIN)
         if budget.left() - reserve < slice_ + 1.0:
             break
-        total = budget.total
-        budget.total = budget.elapsed() + slice_
-        searched = _neighbourhood_search(data, grid, options, best.roster, bound, budget, progress, promising,
-                                         relaxed)
-        budget.total = total
+        with budget.only(slice_):
+            searched = _neighbourhood_search(data, grid, options, best.roster, bound, budget, progress, promising,
+                                             relaxed)
         best = _better(best, searched)
     bounds = [b for b in (best.bound, bound, relaxed() if relaxed is not None else None) if b is not None]
     best.bound = max(bounds) if bounds else None  # the LP bound too, if it has come
@@ -1021,16 +1020,6 @@ def _large_site(data, grid, options, start, best, bound, budget, progress, promi
         best.status = "OPTIMAL"
     best.seconds = clock.perf_counter() - started
     return best
-
-
-def _short_neighbourhood_search(data, grid, options, best, bound, budget, progress) -> SolveResult:
-    """Neighbourhood search from `best` for SMALL_LNS_SHARE of the time left."""
-    total = budget.total
-    budget.total = budget.elapsed() + SMALL_LNS_SHARE * budget.left()
-    try:
-        return _neighbourhood_search(data, grid, options, best.roster, bound, budget, progress)
-    finally:
-        budget.total = total
 
 
 def _polish(data, grid, options, best, budget, seconds, progress, relaxed, bound, check_seconds) -> SolveResult:
