@@ -296,6 +296,67 @@ def test_dive_gives_every_agent_one_of_its_schedules_and_keeps_every_rule(seed):
     assert optimum.status == "OPTIMAL" and report.objective >= optimum.objective - 1e-6
 
 
+def _choices(data, grid, options, roster):
+    return RosterModel(data, grid=grid, options=options)._choices(roster)
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from([0.2, 1.0, 5.0]))
+def test_lp_rounded_roster_keeps_every_lp_fixing_and_every_rule(seed, seconds):
+    data, grid, options, gen = _tiny_generator(seed)
+    outcome = gen.run(seconds)  # converged or not: the rounding must hold either way
+    rounded = colgen.lp_rounded(gen, outcome)
+    assert sorted(rounded) == sorted(a.id for a in data.agents)
+    roster = colgen.roster_of(rounded, options, grid, gen.rows.queues, data)
+    report = validate(data, roster)
+    assert report.feasible, [str(v) for v in report.violations]
+    fixings = colgen.lp_fixings(gen, outcome)
+    picked = _choices(data, grid, options, roster)
+    broken = [key for key, value in fixings.items() if (key in picked) != bool(value)]
+    assert not broken
+
+
+@given(st.dictionaries(st.tuples(st.sampled_from("abc"), st.integers(0, 5)), st.integers(0, 1)),
+       st.sets(st.tuples(st.sampled_from("abc"), st.integers(0, 5))))
+def test_rins_keeps_exactly_the_fixings_the_start_agrees_with(fixings, picked):
+    from wfm.roster.solver import agreeing
+
+    kept = agreeing(fixings, picked)
+    for key, value in fixings.items():
+        start_value = int(key in picked)
+        assert (key in kept) == (start_value == value)
+        if key in kept:
+            assert kept[key] == value
+
+
+def test_unconverged_pricing_skips_the_dive_and_starts_rins_from_the_lp(monkeypatch):
+    from wfm.roster import solver
+    from wfm.roster.budget import Budget
+
+    data = _tiny(1)
+    grid = Grid(data)
+    options = expand_options(data, grid)
+    dived, runs, real = [], [], colgen.ColumnGenerator.run
+
+    def run(gen, *args, **kw):  # the first run stops short of convergence, as on a slow machine
+        outcome = real(gen, *args, **kw)
+        outcome.converged = outcome.converged and bool(runs)
+        runs.append(kw.get("resume", False))
+        return outcome
+
+    monkeypatch.setattr(colgen, "dive", lambda *a, **kw: dived.append(1))
+    monkeypatch.setattr(colgen.ColumnGenerator, "run", run)
+    first, bound, _, fixings, _, start = solver._column_generation(data, grid, options, Budget(data.solver), None,
+                                                                   share=0.01, dive=0.1, master=0.05)
+    assert runs == [False, True]  # priced on from the first run's columns, in the dive's place
+    assert not dived and start is not None and first is not None
+    picked = _choices(data, grid, options, start)
+    assert all((key in picked) == bool(value) for key, value in fixings.items())
+    assert validate(data, start).feasible and first.objective <= validate(data, start).objective
+    optimum = RosterModel(data, grid=grid, options=options).solve(seconds=20)
+    assert bound is not None and bound <= optimum.objective + 1e-6
+
+
 def test_dive_gets_the_time_column_generation_did_not_need(monkeypatch):
     from wfm.roster import solver
     from wfm.roster.budget import Budget

@@ -507,8 +507,9 @@ class ColumnGenerator:
         return column.cost - float(duals[column.rows].sum()) - float(group_duals[column.group])
 
     def run(self, seconds: float, seed: int = 0, alpha: float = 0.5, tolerance: float = 1e-4,
-            start: Roster | None = None, budget: Budget | None = None) -> Outcome:
-        """Price and solve the master for `seconds` units of `budget` (or until converged)."""
+            start: Roster | None = None, budget: Budget | None = None, resume: bool = False) -> Outcome:
+        """Price and solve the master for `seconds` units of `budget` (or until converged). With
+        `resume`, go on from the columns of an earlier run (no first columns)."""
         budget = self.budget = budget or Budget(self.data.solver)
         started = clock.perf_counter()
         deadline = budget.elapsed() + seconds
@@ -523,7 +524,7 @@ class ColumnGenerator:
                 self.seed(start)
             each = max(min(5.0, seconds / max(1, len(self.groups)) * self.workers), 0.05)
             for found, _, status in pool.map(lambda g: self.price(g, first, each, seed, budget),
-                                             range(len(self.groups))):
+                                             range(len(self.groups)) if not resume else []):
                 if not found and status == cp_model.INFEASIBLE:
                     raise Infeasible(status)
                 for c in found:
@@ -616,6 +617,15 @@ def _rounded_mix(gen: ColumnGenerator, outcome: Outcome) -> dict[int, int]:
             counts[by_remainder[i % len(js)]] += 1
         hint.update(counts)
     return hint
+
+
+def lp_rounded(gen: ColumnGenerator, outcome: Outcome) -> dict[str, Column] | None:
+    """Agent -> column from the LP mix rounded within each group: every column it uses is in the
+    LP's support, so it keeps `lp_fixings` and can start a search under them."""
+    if outcome.lp_mix is None:
+        return None
+    mix = _rounded_mix(gen, outcome)
+    return _assign(gen, outcome.columns, [mix.get(j, 0) for j in range(len(outcome.columns))])
 
 
 def master_roster(gen: ColumnGenerator, outcome: Outcome, seconds: float, seed: int = 0,

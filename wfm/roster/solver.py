@@ -811,13 +811,13 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
     # The LP bound of a large site takes a core for 40 s or so: while column generation prices on
     # both cores it waits, and solves beside the (single-threaded) local search instead.
     relaxed = _relaxation_in_background(data, grid, options) if large and not by_columns else None
-    promising = None
+    promising, rins_start = None, None
     if by_columns:
         share = COLGEN_SHARE if not large else LARGE_COLGEN_SHARE * budget.left() / budget.total
         dive = LARGE_DIVE_SHARE if large else DIVE_SHARE
         master = 0.0 if large else MASTER_SHARE
-        first, lagrangian, priced, fixings, promising = _column_generation(data, grid, options, budget, progress,
-                                                                           seed, share, dive, master)
+        first, lagrangian, priced, fixings, promising, rins_start = _column_generation(
+            data, grid, options, budget, progress, seed, share, dive, master)
         bound = max((b for b in (bound, lagrangian) if b is not None), default=None)
         if first is None and priced is None:  # some agent has no schedule at all within its rules
             return SolveResult("INFEASIBLE", None, seconds=clock.perf_counter() - started,
@@ -839,8 +839,9 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
     if best is None:
         return _full_model(data, grid, options, None, bound, {}, budget.left(), budget, progress)
     if fixings:
-        best = _better(best, _full_model(data, grid, options, best.roster, bound, fixings,
-                                         RINS_SHARE * budget.left(), budget, progress))
+        rins = RINS_SHARE if rins_start is None else RINS_FROM_LP_SHARE
+        best = _better(best, _full_model(data, grid, options, rins_start or best.roster, bound, fixings,
+                                         rins * budget.left(), budget, progress))
     if best.status != "OPTIMAL" or fixings:
         if SMALL_LNS_SHARE > 0 and best.status != "OPTIMAL":
             with budget.only(SMALL_LNS_SHARE * budget.left()):
@@ -915,6 +916,9 @@ def _greedy_start(data, grid, options, started, progress):
 
 
 RINS_SHARE = 0.35  # of the time left after column generation, searched under the LP's fixings
+# ... from the LP rounded instead of a dive's roster, that search is what builds the roster
+# (Instance12, seeds 0/1: 4,246/4,342 with 0.35, 4,041/4,042 with 0.7).
+RINS_FROM_LP_SHARE = 0.7
 # The search under the LP's fixings with CP-SAT's fuller LP (every constraint linearized, cuts).
 # Curtois-Qu, 60 s, 2 workers, seeds 1 and 2 (default level -> 2): Instance8 1411 / 1494 -> 1308 /
 # 1403, Instance12 4445 / 4141 -> 4156 / 4244, Instance7 and 9 within a unit or two either way.
@@ -956,6 +960,8 @@ def _full_model(data, grid, options, start, bound, fixings, seconds, budget, pro
     """The whole model, started from `start` (else a greedy roster), under `fixings`; with a known
     lower bound CP-SAT stops as soon as it reaches it. Without fixings, its own bound counts."""
     model = RosterModel(data, grid=grid, options=options, start=start)
+    if fixings and start is not None:
+        fixings = agreeing(fixings, model._choices(start))
     for key, value in fixings.items():
         if key in model.x:
             model.m.Add(model.x[key] == value)
@@ -981,6 +987,13 @@ def _full_model(data, grid, options, start, bound, fixings, seconds, budget, pro
             and result.objective > result.bound + 1e-9:
         result.status = "FEASIBLE"
     return result
+
+
+def agreeing(fixings: dict[tuple[str, int], int], picked: set[tuple[str, int]]) -> dict[tuple[str, int], int]:
+    """The fixings the start roster keeps (RINS: fix only where the LP and the incumbent agree),
+    so the start stays a solution under them and the search begins from it, not from repairing
+    it. (The incumbent can be the dive's, whose late columns the LP's fixings never saw.)"""
+    return {key: value for key, value in fixings.items() if (key in picked) == bool(value)}
 
 
 # Large sites: the local search stops after this many moves without a new best, and the
@@ -1186,9 +1199,22 @@ def _column_generation(data, grid, options, budget, progress, start=None, share:
         outcome = gen.run(share * budget.total, seed=params.seed, start=start, budget=budget)
         unused = max(share * budget.total - (budget.elapsed() - began), 0.0)  # pricing converged early
     except colgen.Infeasible:
-        return None, None, None, {}, None
+        return None, None, None, {}, None, None
     except colgen.OutOfTime:
-        return None, None, size, {}, None
+        return None, None, size, {}, None, None
+    rins_start = None
+    if dive > 0 and master > 0 and not outcome.converged:
+        # Pricing did not converge within its share, so a dive would not finish either: it would
+        # fix the last agents unpriced (Instance12: 8,013 against an LP of 4,047). Its time goes
+        # to pricing on at the LP's own duals instead, and the search under the LP's fixings
+        # starts from the LP rounded (Instance12, 60 s, seeds 0/1/2: 4,041/4,042/4,042, against
+        # 4,544/4,752 after the dive).
+        earlier = outcome.bound
+        outcome = gen.run(dive * budget.total, seed=params.seed + 1, alpha=0.0, budget=budget, resume=True)
+        outcome.bound = max((b for b in (earlier, outcome.bound) if b is not None), default=None)
+        rounded = colgen.lp_rounded(gen, outcome)
+        rins_start = colgen.roster_of(rounded, options, grid, gen.rows.queues, data) if rounded else None
+        dive = 0.0
     # Every penalty is non-negative, so 0 bounds the objective too; the Lagrangian bound of an
     # unconverged run can lie below it.
     bound = max(math.ceil(outcome.bound - 1e-6), 0) if outcome.bound is not None else None
@@ -1206,8 +1232,12 @@ def _column_generation(data, grid, options, budget, progress, start=None, share:
             score = validate(data, candidate).objective
             if score < value:
                 roster, value = candidate, score
+    if rins_start is not None:
+        score = validate(data, rins_start).objective
+        if score < value:
+            roster, value = rins_start, score
     if roster is None:
-        return None, bound, size, {}, None
+        return None, bound, size, {}, None, None
     if progress is not None:
         progress(value, bound if bound is not None else 0.0, clock.perf_counter() - budget.started)
     promising = {}  # per agent: every option some column of its group uses (for neighbourhood search)
@@ -1215,4 +1245,4 @@ def _column_generation(data, grid, options, budget, progress, start=None, share:
         for a in gen.groups[c.group].agents:
             promising.setdefault(a.id, set()).update(p.option for p in c.shifts)
     first = SolveResult("FEASIBLE", roster, value, bound, 0.0)
-    return first, bound, size, colgen.lp_fixings(gen, outcome), promising
+    return first, bound, size, colgen.lp_fixings(gen, outcome), promising, rins_start
