@@ -329,25 +329,34 @@ def test_rins_keeps_exactly_the_fixings_the_start_agrees_with(fixings, picked):
             assert kept[key] == value
 
 
-def test_unconverged_pricing_skips_the_dive_and_starts_rins_from_the_lp(monkeypatch):
+def _stopping_short(monkeypatch, runs: list, bound_share: float):
+    """Column generation whose first run stops short of convergence (as on a slow machine), its
+    bound at `bound_share` of its LP."""
+    real = colgen.ColumnGenerator.run
+
+    def run(gen, *args, **kw):
+        outcome = real(gen, *args, **kw)
+        if not runs:
+            outcome.converged, outcome.bound = False, bound_share * outcome.lp_value
+        runs.append(kw.get("resume", False))
+        return outcome
+
+    monkeypatch.setattr(colgen.ColumnGenerator, "run", run)
+
+
+def test_nearly_converged_pricing_skips_the_dive_and_starts_rins_from_the_lp(monkeypatch):
     from wfm.roster import solver
     from wfm.roster.budget import Budget
 
     data = _tiny(1)
     grid = Grid(data)
     options = expand_options(data, grid)
-    dived, runs, real = [], [], colgen.ColumnGenerator.run
-
-    def run(gen, *args, **kw):  # the first run stops short of convergence, as on a slow machine
-        outcome = real(gen, *args, **kw)
-        outcome.converged = outcome.converged and bool(runs)
-        runs.append(kw.get("resume", False))
-        return outcome
+    dived, runs = [], []
+    _stopping_short(monkeypatch, runs, 0.99)
 
     monkeypatch.setattr(colgen, "dive", lambda *a, **kw: dived.append(1))
-    monkeypatch.setattr(colgen.ColumnGenerator, "run", run)
     first, bound, _, fixings, _, start = solver._column_generation(data, grid, options, Budget(data.solver), None,
-                                                                   share=0.01, dive=0.1, master=0.05)
+                                                                   share=0.4, dive=0.1, master=0.05)
     assert runs == [False, True]  # priced on from the first run's columns, in the dive's place
     assert not dived and start is not None and first is not None
     picked = _choices(data, grid, options, start)
@@ -355,6 +364,21 @@ def test_unconverged_pricing_skips_the_dive_and_starts_rins_from_the_lp(monkeypa
     assert validate(data, start).feasible and first.objective <= validate(data, start).objective
     optimum = RosterModel(data, grid=grid, options=options).solve(seconds=20)
     assert bound is not None and bound <= optimum.objective + 1e-6
+
+
+def test_pricing_far_from_converged_keeps_its_dive(monkeypatch):
+    from wfm.roster import solver
+    from wfm.roster.budget import Budget
+
+    data = _tiny(1)
+    grid = Grid(data)
+    options = expand_options(data, grid)
+    dived, runs, real = [], [], colgen.dive
+    _stopping_short(monkeypatch, runs, 0.5)
+    monkeypatch.setattr(colgen, "dive", lambda *a, **kw: dived.append(1) or real(*a, **kw))
+    first, *_, start = solver._column_generation(data, grid, options, Budget(data.solver), None,
+                                                 share=0.4, dive=0.1, master=0.05)
+    assert runs == [False] and dived and start is None and first is not None
 
 
 def test_dive_gets_the_time_column_generation_did_not_need(monkeypatch):
