@@ -730,3 +730,38 @@ def test_greedy_leaves_no_run_shorter_than_the_minimum(tmp_path_factory, seed, e
     # every other rule holds too; only an agent's minimum may stay out of reach (the search's job)
     assert {v.rule for v in report.violations} <= {"contract min hours", "contract horizon min hours",
                                                    "contract min days"}
+
+
+@pytest.mark.parametrize("build_seconds, free_model", [(1000.0, False), (0.0, True)])
+def test_free_model_only_when_its_build_leaves_time_to_search(monkeypatch, build_seconds, free_model):
+    from wfm.roster import solver
+
+    data = _tiny(1)
+    grid = Grid(data)
+    greedy = greedy_roster(data, grid, expand_options(data, grid))
+    calls, searched = [], []
+
+    def column_generation(*args, **kw):  # a roster short of the bound, and one LP fixing
+        first = solver.SolveResult("FEASIBLE", greedy, validate(data, greedy).objective, None, 0.0)
+        return first, None, 1, {(data.agents[0].id, 0): 0}, None, None
+
+    def full_model(data, grid, options, start, bound, fixings, seconds, budget, progress, built=None):
+        calls.append(bool(fixings))
+        if built is not None:
+            built.append(build_seconds)  # as if building the model took that long
+        return solver.SolveResult("UNKNOWN", None)
+
+    def search(data, grid, options, roster, bound, budget, progress, **kw):
+        searched.append(budget.left())
+        return solver.SolveResult("UNKNOWN", None)
+
+    monkeypatch.setattr(solver, "_column_generation", column_generation)
+    monkeypatch.setattr(solver, "_full_model", full_model)
+    monkeypatch.setattr(solver, "_neighbourhood_search", search)
+    result = solve_roster(data)
+    assert result.roster is not None
+    assert calls == ([True, False] if free_model else [True])  # the RINS model, then the free one or not
+    # (the stand-in phases take no time) without the free model the neighbourhood search takes
+    # all the time left, not its share
+    limit = data.solver.time_limit_seconds
+    assert searched and (searched[0] > 0.8 * limit if not free_model else searched[0] < 0.3 * limit)

@@ -774,6 +774,8 @@ COLGEN_SHARE = 0.4
 # alone 727,195 vs 780,614 after column generation; at 300 s: 720,315 vs 627,655).
 LARGE_COLGEN_SHARE = 0.4
 COLGEN_MIN_CHECKS = 50
+# Seconds the final free model must have beyond its build to be worth starting.
+FULL_MODEL_MIN_SOLVE = 1.0
 # Up to this many (agent, shift option) pairs a site is small: column generation, then the full
 # model (CP-SAT can prove optimality there); above it, the LP bound and neighbourhood search.
 FULL_MODEL_LIMIT = 20_000
@@ -838,16 +840,23 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
             return best
     if best is None:
         return _full_model(data, grid, options, None, bound, {}, budget.left(), budget, progress)
+    built: list[float] = []
     if fixings:
         rins = RINS_SHARE if rins_start is None else RINS_FROM_LP_SHARE
         best = _better(best, _full_model(data, grid, options, rins_start or best.roster, bound, fixings,
-                                         rins * budget.left(), budget, progress))
+                                         rins * budget.left(), budget, progress, built))
     if best.status != "OPTIMAL" or fixings:
+        # The free model only when building it again leaves it time to search (a 14-agent
+        # 15-minute week, 30 s: 35.5 s in all with it, its build alone taking 3 s); else the
+        # neighbourhood search takes all the time left.
+        free = budget.deterministic or \
+            (1 - SMALL_LNS_SHARE) * budget.left() > max(built, default=0.0) + FULL_MODEL_MIN_SOLVE
         if SMALL_LNS_SHARE > 0 and best.status != "OPTIMAL":
-            with budget.only(SMALL_LNS_SHARE * budget.left()):
+            with budget.only((SMALL_LNS_SHARE if free else 1.0) * budget.left()):
                 best = _better(best, _neighbourhood_search(data, grid, options, best.roster, bound, budget, progress))
-        best = _better(best, _full_model(data, grid, options, best.roster, bound, {}, budget.left(), budget,
-                                         progress))
+        if free:
+            best = _better(best, _full_model(data, grid, options, best.roster, bound, {}, budget.left(), budget,
+                                             progress))
     best.seconds = clock.perf_counter() - started
     return best
 
@@ -956,9 +965,12 @@ def _better(a: SolveResult, b: SolveResult) -> SolveResult:
     return SolveResult(status, best.roster, best.objective, bound, best.seconds)
 
 
-def _full_model(data, grid, options, start, bound, fixings, seconds, budget, progress) -> SolveResult:
+def _full_model(data, grid, options, start, bound, fixings, seconds, budget, progress, built=None) -> SolveResult:
     """The whole model, started from `start` (else a greedy roster), under `fixings`; with a known
-    lower bound CP-SAT stops as soon as it reaches it. Without fixings, its own bound counts."""
+    lower bound CP-SAT stops as soon as it reaches it. Without fixings, its own bound counts.
+    Building the model counts against `seconds` (wall-clock budgets); `built`, a list, hears how
+    long the build took."""
+    building = clock.perf_counter()
     model = RosterModel(data, grid=grid, options=options, start=start)
     if fixings and start is not None:
         fixings = agreeing(fixings, model._choices(start))
@@ -969,6 +981,11 @@ def _full_model(data, grid, options, start, bound, fixings, seconds, budget, pro
         model.linearization = RINS_LINEARIZATION
     if bound is not None:
         model.m.Add(sum(w * e for _, w, e in model.penalties) >= math.ceil(bound - 1e-9))  # integral objective
+    build = clock.perf_counter() - building
+    if built is not None:
+        built.append(build)
+    if not budget.deterministic:
+        seconds -= build
     elapsed = clock.perf_counter() - budget.started
 
     def shifted(objective, b, t):  # progress in time since the whole solve started
