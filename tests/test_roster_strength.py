@@ -743,7 +743,7 @@ def test_free_model_only_when_its_build_leaves_time_to_search(monkeypatch, build
 
     def column_generation(*args, **kw):  # a roster short of the bound, and one LP fixing
         first = solver.SolveResult("FEASIBLE", greedy, validate(data, greedy).objective, None, 0.0)
-        return first, None, 1, {(data.agents[0].id, 0): 0}, None, None
+        return solver.Priced(first, None, 1, {(data.agents[0].id, 0): 0}, None)
 
     def full_model(data, grid, options, start, bound, fixings, seconds, budget, progress, built=None):
         calls.append(bool(fixings))
@@ -765,3 +765,17 @@ def test_free_model_only_when_its_build_leaves_time_to_search(monkeypatch, build
     # all the time left, not its share
     limit = data.solver.time_limit_seconds
     assert searched and (searched[0] > 0.8 * limit if not free_model else searched[0] < 0.3 * limit)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_pricing_stops_once_nothing_prices_out_at_the_lp_duals(monkeypatch, seed):
+    # Only that rule may end pricing here: the bound test never passes (as when the rounding of
+    # pricing's objective keeps the bound just under a fractional LP).
+    monkeypatch.setattr(colgen, "_converged", lambda lp, bound, tolerance: False)
+    data, grid, options, gen = _tiny_generator(seed)
+    outcome = gen.run(30.0)
+    assert outcome.converged and outcome.seconds < 15
+    value, duals, group_duals, _ = gen.solve_lp()
+    for g in range(len(gen.groups)):  # no schedule of any group prices out at the final duals
+        found, _, status = gen.price(g, duals, 5.0, seed, gen.budget)
+        assert all(gen.reduced_cost(c, duals, group_duals) >= -1e-3 for c in found)

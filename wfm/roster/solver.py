@@ -22,7 +22,7 @@ import time as clock
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import pandas as pd
 from ortools.sat.python import cp_model
@@ -1206,13 +1206,22 @@ def _neighbourhood_search(data, grid, options, roster, bound, budget, progress, 
     return SolveResult(status, roster, score, bound, seconds)
 
 
+class Priced(NamedTuple):
+    """What column generation hands on to the rest of a solve."""
+    first: SolveResult | None         # the best roster from the columns (validator's objective)
+    bound: int | None                 # Lagrangian lower bound
+    size: int | None                  # (agent, option) pairs; None when some agent has no schedule
+    fixings: dict                     # (agent, option) -> 0/1 the LP is unanimous about
+    promising: dict | None            # per agent: every option some column of its group uses
+    rins_start: Roster | None = None  # the LP rounded, when the search under the fixings starts there
+
+
 def _column_generation(data, grid, options, budget, progress, start=None, share: float = 0.4,
-                       dive: float = DIVE_SHARE, master: float = MASTER_SHARE):
-    """(result from the columns or None, lower bound or None, number of (agent, option) pairs,
-    None when some agent has no feasible schedule). The roster is the integer master's (`master` of
-    the time limit; 0 skips it) or, when that is not at the bound, the price-and-dive's (`dive` of
-    the time limit, plus what pricing left of its own `share` by converging early) if better; its
-    objective is the validator's."""
+                       dive: float = DIVE_SHARE, master: float = MASTER_SHARE) -> Priced:
+    """The roster is the integer master's (`master` of the time limit; 0 skips it) or, when that is
+    not at the bound, the price-and-dive's (`dive` of the time limit, plus what pricing left of its
+    own `share` by converging early) if better; when pricing stopped nearly converged, the dive's
+    time prices on instead and the LP rounded becomes `rins_start`."""
     from . import colgen
     from .validator import validate
 
@@ -1228,9 +1237,9 @@ def _column_generation(data, grid, options, budget, progress, start=None, share:
         outcome = gen.run(share * budget.total, seed=params.seed, start=start, budget=budget)
         unused = max(share * budget.total - (budget.elapsed() - began), 0.0)  # pricing converged early
     except colgen.Infeasible:
-        return None, None, None, {}, None, None
+        return Priced(None, None, None, {}, None)
     except colgen.OutOfTime:
-        return None, None, size, {}, None, None
+        return Priced(None, None, size, {}, None)
     rins_start = None
     if dive > 0 and master > 0 and _nearly_converged(outcome):
         # Pricing stopped just short of converging. A dive would not finish on such a site: it
@@ -1266,7 +1275,7 @@ def _column_generation(data, grid, options, budget, progress, start=None, share:
         if score < value:
             roster, value = rins_start, score
     if roster is None:
-        return None, bound, size, {}, None, None
+        return Priced(None, bound, size, {}, None)
     if progress is not None:
         progress(value, bound if bound is not None else 0.0, clock.perf_counter() - budget.started)
     promising = {}  # per agent: every option some column of its group uses (for neighbourhood search)
@@ -1274,4 +1283,4 @@ def _column_generation(data, grid, options, budget, progress, start=None, share:
         for a in gen.groups[c.group].agents:
             promising.setdefault(a.id, set()).update(p.option for p in c.shifts)
     first = SolveResult("FEASIBLE", roster, value, bound, 0.0)
-    return first, bound, size, colgen.lp_fixings(gen, outcome), promising, rins_start
+    return Priced(first, bound, size, colgen.lp_fixings(gen, outcome), promising, rins_start)
