@@ -523,8 +523,8 @@ class ColumnGenerator:
             if start is not None:
                 self.seed(start)
             each = max(min(5.0, seconds / max(1, len(self.groups)) * self.workers), 0.05)
-            for found, _, status in pool.map(lambda g: self.price(g, first, each, seed, budget),
-                                             range(len(self.groups)) if not resume else []):
+            unpriced = [] if resume else range(len(self.groups))
+            for found, _, status in pool.map(lambda g: self.price(g, first, each, seed, budget), unpriced):
                 if not found and status == cp_model.INFEASIBLE:
                     raise Infeasible(status)
                 for c in found:

@@ -843,7 +843,8 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
     built: list[float] = []
     if fixings:
         rins = RINS_SHARE if rins_start is None else RINS_FROM_LP_SHARE
-        best = _better(best, _full_model(data, grid, options, rins_start or best.roster, bound, fixings,
+        start = rins_start if rins_start is not None else best.roster
+        best = _better(best, _full_model(data, grid, options, start, bound, fixings,
                                          rins * budget.left(), budget, progress, built))
     if best.status != "OPTIMAL" or fixings:
         # The free model only when building it again leaves it time to search (a 14-agent
@@ -1257,24 +1258,23 @@ def _column_generation(data, grid, options, budget, progress, start=None, share:
     # Every penalty is non-negative, so 0 bounds the objective too; the Lagrangian bound of an
     # unconverged run can lie below it.
     bound = max(math.ceil(outcome.bound - 1e-6), 0) if outcome.bound is not None else None
-    assignment = None
+    roster, value = None, math.inf
+
+    def consider(candidate: Roster | None):  # keep the better roster by the validator's score
+        nonlocal roster, value
+        score = validate(data, candidate).objective if candidate is not None else math.inf
+        if score < value:
+            roster, value = candidate, score
+
     if master > 0:
         seconds = min(master * budget.total, max(budget.left() * 0.3, 0.5))
         assignment = colgen.master_roster(gen, outcome, seconds=seconds, seed=params.seed, workers=params.workers,
                                           budget=budget)
-    roster = colgen.roster_of(assignment, options, grid, gen.rows.queues, data) if assignment else None
-    value = validate(data, roster).objective if roster is not None else math.inf
+        consider(colgen.roster_of(assignment, options, grid, gen.rows.queues, data) if assignment else None)
     if dive > 0 and (bound is None or value > bound):
         dived = colgen.dive(gen, dive * budget.total + unused, seed=params.seed, budget=budget)
-        if dived is not None:
-            candidate = colgen.roster_of(dived, options, grid, gen.rows.queues, data)
-            score = validate(data, candidate).objective
-            if score < value:
-                roster, value = candidate, score
-    if rins_start is not None:
-        score = validate(data, rins_start).objective
-        if score < value:
-            roster, value = rins_start, score
+        consider(colgen.roster_of(dived, options, grid, gen.rows.queues, data) if dived is not None else None)
+    consider(rins_start)
     if roster is None:
         return Priced(None, bound, size, {}, None)
     if progress is not None:
