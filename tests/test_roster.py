@@ -449,7 +449,7 @@ def test_deterministic_limit_reproduces_every_solve_path(monkeypatch, path):
     assert one.roster.model_dump() == two.roster.model_dump() and one.objective == two.objective
 
 
-def test_large_site_starts_its_lp_bound_with_pricing_and_skips_the_integer_master(monkeypatch):
+def test_large_site_starts_its_lp_bound_before_pricing_and_skips_the_integer_master(monkeypatch):
     """On a large site the LP bound (a background solve of tens of seconds) starts before column
     generation prices, so it arrives within a short limit (200 agents, 60 s: it did not when it
     waited for pricing). The integer master is skipped there (its roster loses to the dive's); the

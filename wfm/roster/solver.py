@@ -787,9 +787,8 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
     CP-SAT model (first under the choices the LP is unanimous about, then, after a short
     neighbourhood search, free). Large sites: column generation and its dive (no integer master)
     for a better start when the time allows it; the LP relaxation (`relaxation.py`) for a lower
-    bound in the background from the start; then the
-    coverage local search (`local.py`) alternating with large-neighbourhood search (`lns.py`)
-    whenever the local search stalls. The best roster by the validator's score is returned, with
+    bound in the background from the start; then the coverage local search (`local.py`)
+    alternating with large-neighbourhood search (`lns.py`) whenever the local search stalls. The best roster by the validator's score is returned, with
     the best bound."""
     from . import colgen
     from .validator import validate
@@ -929,8 +928,8 @@ def _greedy_start(data, grid, options, started, progress):
 
 RINS_SHARE = 0.35  # of the time left after column generation, searched under the LP's fixings
 # ... from the LP rounded instead of a dive's roster, that search is what builds the roster, and it
-# takes all the time left but a second (the neighbourhood search and free model after it never
-# improved it). Instance12, 60 s, 2 workers, seeds 0-4: with 0.7, 4,140 / 4,143 / 4,248 (no
+# takes all but 5% of the time left (the neighbourhood search and free model after it improved
+# none of these runs). Instance12, 60 s, 2 workers, seeds 0-4: with 0.7, 4,140 / 4,143 / 4,248 (no
 # progress callback, as the CLI runs) and 4,141 / 4,142 / 4,040 / 4,042 through the CLI (seeds
 # 0/1/3/4); with 0.95, 4,041 / 4,041 / 4,041 and 4,041 / 4,141 / 4,040 / 4,040. (0.35: 4,246 / 4,342.)
 RINS_FROM_LP_SHARE = 0.95
