@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import service_goal
+from . import routing, service_goal
 from .domain import Roster, RosterInput
 from .options import Grid, ShiftOption, allowed_options, worked_shift
 
@@ -47,6 +47,11 @@ OVER_SHARE = 0.3
 def applies(data: RosterInput) -> bool:
     if any(service_goal.applies(data, r) for r in data.requirements):
         return False
+    w = data.weights
+    under = np.array([r.under_weights if r.under_weights is not None else [w.under] * len(r.agents)
+                      for r in data.requirements], float)
+    if data.requirements and not routing.supports(len(data.requirements), under):
+        return False
     return not (data.reference is not None and data.weights.change > 0)
 
 
@@ -55,7 +60,7 @@ class Placed:
     option: int
     breaks: tuple[int, ...]
     cells: np.ndarray     # on-queue interval indices (inside the horizon)
-    queues: np.ndarray    # queue index of each cell
+    pool: int             # the queues it may take (`routing.py`); -1: none
 
 
 @dataclass
@@ -78,7 +83,6 @@ class CoverageSearch:
         self.under_w = np.array([np.asarray(r.under_weights if r.under_weights is not None else [w.under] * n, float)
                                  for r in data.requirements]).reshape(-1, n)
         self.over_w = float(w.over)
-        self.have = np.zeros_like(self.need)
         self.tmpl = {t.id: t for t in data.templates}
         self.agents = list(data.agents)
         self.agent_index = {a.id: k for k, a in enumerate(self.agents)}
@@ -91,7 +95,8 @@ class CoverageSearch:
         self.interval_day = [days_at.get(t.date(), 0) for t in grid.starts]
         # Per agent: options it may work per day, the queues it may take per template.
         self.allowed: list[dict[int, list[int]]] = []
-        self.queue_mask: list[dict[str, np.ndarray]] = []
+        self.pool_of: list[dict[str, int]] = []   # per agent: template -> pool (-1: no queue)
+        pools: dict[tuple[int, ...], int] = {}
         self.cost: list[dict[int, int]] = []
         from .solver import cost_term
 
@@ -104,15 +109,15 @@ class CoverageSearch:
                 if o.day not in fixed_days and o.day not in off:
                     per_day[o.day].append(o.index)
             self.allowed.append(dict(per_day))
-            masks = {}
+            mine = {}
             for t in data.templates:
-                mask = np.zeros(len(self.queues), bool)
-                for q in a.skills:
-                    if q in q_index and (not t.skills or q in t.skills):
-                        mask[q_index[q]] = True
-                masks[t.id] = mask
-            self.queue_mask.append(masks)
+                takes = tuple(sorted({q_index[q] for q in a.skills if q in q_index and (not t.skills or q in t.skills)}))
+                mine[t.id] = pools.setdefault(takes, len(pools)) if takes else -1
+            self.pool_of.append(mine)
             self.cost.append({})
+        # Coverage as on-queue agents per pool and interval, routed to queues at its best.
+        self.routing = routing.Routing(list(pools), self.need, self.under_w, self.over_w)
+        self.count = np.zeros((len(pools), n))
         self._cost_term = cost_term
         # A shift's neighbours: options of the same day with the same start or the same end, or
         # the same template a step or two earlier or later. Most improving moves are small changes
@@ -158,6 +163,7 @@ class CoverageSearch:
         self.demand_count: dict[tuple[int, str], int] = defaultdict(int)
         # The roster as placed shifts.
         lookup = {(o.day, o.template, o.first): o.index for o in options}
+        given = np.zeros_like(self.need)  # the start's own routing, to credit what rerouting gains
         self.shift: list[dict[int, Placed]] = [dict() for _ in self.agents]
         # per agent and day: the worked shift's (first interval, end interval), -1 when off
         self.worked_span = np.full((len(self.agents), self.n_days, 2), -1, dtype=np.int64)
@@ -169,13 +175,13 @@ class CoverageSearch:
             k, d = self.agent_index[sh.agent], days[sh.day]
             oi = lookup[d, sh.template, grid.index_of(pd.Timestamp(sh.start))]
             breaks = tuple(grid.index_of(pd.Timestamp(b.start)) for b in sh.breaks)
-            cells, queues = [], []
+            cells = []
             for g in sh.segments:
                 for i in range(grid.index_of(pd.Timestamp(g.start)), grid.index_of(pd.Timestamp(g.end))):
                     if i < n:
                         cells.append(i)
-                        queues.append(q_index[g.queue])
-            self._apply(k, d, None, Placed(oi, breaks, np.array(cells, int), np.array(queues, int)))
+                        given[q_index[g.queue], i] += 1
+            self._apply(k, d, None, Placed(oi, breaks, np.array(cells, int), self.pool_of[k][sh.template]))
         self.previous_end, self.carried = {}, [0] * len(self.agents)
         worked_before = defaultdict(set)
         for sh in data.previous_shifts:
@@ -188,7 +194,9 @@ class CoverageSearch:
             while grid.days[0] - pd.Timedelta(days=self.carried[k] + 1) in before:
                 self.carried[k] += 1
         self.weekends = np.array([len(self._weekends(k)) for k in range(len(self.agents))], float)
-        self.value = self.best_value = 0.0  # objective change since the start
+        as_given = (self.under_w * np.maximum(self.need - given, 0) + self.over_w * np.maximum(given - self.need, 0)).sum()
+        # objective change since the start: from the first, what the best routing of its shifts gains
+        self.value = self.best_value = float(self.routing.penalty(self.count).sum() - as_given)
         self.history = [0.0] * HISTORY
         self._snapshot()
 
@@ -213,7 +221,8 @@ class CoverageSearch:
         for placed, sign in ((old, -1), (new, 1)):
             if placed is None:
                 continue
-            np.add.at(self.have, (placed.queues, placed.cells), sign)
+            if placed.pool >= 0:
+                self.count[placed.pool, placed.cells] += sign
             o = self.options[placed.option]
             self.paid_week[k, d // 7] += sign * o.paid_minutes
             self.template_count[k][o.template] += sign
@@ -234,14 +243,45 @@ class CoverageSearch:
         return {self.weekend_of[d] for d in (self.shift[k] if days is None else days) if self.weekend_of[d] is not None}
 
     def roster(self) -> Roster:
+        queue_of = self._routed()
         shifts = []
         for k, a in enumerate(self.agents):
             for d, p in self.shift[k].items():
                 o = self.options[p.option]
-                pairs = ((int(i), self.queues[int(q)]) for i, q in sorted(zip(p.cells, p.queues)))
+                pairs = ((int(i), self.queues[queue_of[k, int(i)]]) for i in sorted(p.cells))
                 shifts.append(worked_shift(a.id, o, self.grid, self.tmpl[o.template], p.breaks, pairs))
         shifts.sort(key=lambda s: (s.agent, s.start))
         return Roster(shifts=shifts)
+
+    def _routed(self) -> dict[tuple[int, int], int]:
+        """(agent, interval) -> queue: a best routing, interval by interval (`Routing.flows`). An
+        agent keeps the queue of its last on-queue interval where the routing allows, so queue
+        changes within a shift are only those the coverage needs."""
+        on = defaultdict(lambda: defaultdict(list))   # interval -> pool -> agents on-queue
+        for k, mine in enumerate(self.shift):
+            for p in mine.values():
+                for i in p.cells if p.pool >= 0 else ():
+                    on[int(i)][p.pool].append(k)
+        queue_of, last = {}, {}
+        for i in sorted(on):
+            flow = self.routing.flows(self.count, i)
+            for pool, agents in on[i].items():
+                quota = flow[pool].copy()
+                rest = []
+                for k in agents:
+                    q = last.get(k)
+                    if q is not None and quota[q] > 0:
+                        quota[q] -= 1
+                        queue_of[k, i] = q
+                    else:
+                        rest.append(k)
+                for k in rest:
+                    q = int(np.flatnonzero(quota > 0)[0])
+                    quota[q] -= 1
+                    queue_of[k, i] = last[k] = q
+                for k in agents:
+                    last[k] = queue_of[k, i]
+        return queue_of
 
     # -- rules of one agent -------------------------------------------------------------------------
     def _keeps_rules(self, k: int, d: int, old: ShiftOption | None, new: ShiftOption | None) -> bool:
@@ -329,20 +369,16 @@ class CoverageSearch:
         return True
 
     # -- scoring -------------------------------------------------------------------------------------
-    def _place(self, k: int, o: ShiftOption, lo: int, hw: np.ndarray) -> tuple[float, Placed]:
-        """Best placement of option o for agent k against `hw` (coverage without the agent's shift
-        that day, columns from interval `lo`): breaks where the agent adds least, each on-queue
-        interval on the queue it adds most to. Returns (penalty removed, placement)."""
+    def _place(self, k: int, o: ShiftOption, lo: int, gains: dict[int, np.ndarray]) -> tuple[float, Placed]:
+        """Best placement of option o for agent k, `gains` being per pool what one more agent on-queue
+        removes from the penalty at each interval from `lo` (against coverage without the agent's
+        shift that day, every agent routed at its best): breaks where the agent adds least.
+        Returns (penalty removed, placement)."""
         last = min(o.end_index, self.grid.size)
-        mask = self.queue_mask[k][o.template]
-        if o.first >= last or not mask.any():
-            return 0.0, Placed(o.index, tuple(w.earliest for w in o.breaks), np.zeros(0, int), np.zeros(0, int))
-        span = slice(o.first - lo, last - lo)
-        need, uw = self.need[:, o.first:last], self.under_w[:, o.first:last]
-        gain = np.where(hw[:, span] < need, uw, -self.over_w)
-        gain[~mask] = -np.inf
-        best_q = gain.argmax(axis=0)
-        value = gain[best_q, np.arange(last - o.first)]
+        pool = self.pool_of[k][o.template]
+        if o.first >= last or pool < 0:
+            return 0.0, Placed(o.index, tuple(w.earliest for w in o.breaks), np.zeros(0, int), pool)
+        value = gains[pool][o.first - lo:last - lo]
         span_len = last - o.first
         on = np.ones(span_len, bool)
         starts = []
@@ -364,7 +400,7 @@ class CoverageSearch:
             on[max(p - o.first, 0):max(min(p + w.length, last) - o.first, 0)] = False
             floor = p + w.length
         cells = np.arange(o.first, last)[on]
-        return float(value[on].sum()), Placed(o.index, tuple(starts), cells, best_q[on])
+        return float(value[on].sum()), Placed(o.index, tuple(starts), cells, pool)
 
     def _own_terms(self, k: int, d: int, o: ShiftOption | None) -> float:
         """The agent's own objective terms for working o on day d (0 when off)."""
@@ -432,17 +468,20 @@ class CoverageSearch:
         spans = [x for x in [old] + tried if x is not None]
         lo = min(x.first for x in spans)
         hi = max(lo, min(max(x.end_index for x in spans), self.grid.size))
-        hw = self.have[:, lo:hi].copy()
+        counts = self.count[:, lo:hi].copy()
+        pools = {self.pool_of[k][o.template] for o in tried if o is not None} - {-1}
+        worked = current is not None and len(current.cells) and current.pool >= 0
+        if worked:
+            counts[current.pool, current.cells - lo] -= 1
+            pools.add(current.pool)
+        gains = self.routing.gains(counts, lo, hi, pools) if pools else {}
         base = self._own_terms(k, d, old)
-        if current is not None and len(current.cells):
-            np.add.at(hw, (current.queues, current.cells - lo), -1)
-            # minus the penalty the current placement removes (against coverage without it)
-            base -= np.where(hw[current.queues, current.cells - lo] < self.need[current.queues, current.cells],
-                             self.under_w[current.queues, current.cells], -self.over_w).sum()
+        if worked:  # minus the penalty the current placement removes (against coverage without it)
+            base -= gains[current.pool][current.cells - lo].sum()
         best = None
         old_t = old.template if old is not None else None
         for o in tried:
-            gain, placed = self._place(k, o, lo, hw) if o is not None else (0.0, None)
+            gain, placed = self._place(k, o, lo, gains) if o is not None else (0.0, None)
             new_t = o.template if o is not None else None
             delta = self._own_terms(k, d, o) - gain - base + self._demand_delta(d, old_t, new_t) \
                 + self._fairness_delta(k, d, old_t, new_t)
@@ -581,7 +620,7 @@ class CoverageSearch:
             if report is not None and self.best_value < told - 1e-9 and clock.perf_counter() - reported > 0.5:
                 report(self.best_value)
                 reported, told = clock.perf_counter(), self.best_value
-            over = np.flatnonzero((self.have - self.need).ravel() > 0) % self.grid.size
+            over = np.flatnonzero(self.routing.surplus(self.count) > 0)
             for _ in range(50):
                 k, d = self.rng.randrange(n), self.rng.randrange(self.n_days)
                 if len(over) and self.rng.random() < OVER_SHARE:
