@@ -298,3 +298,36 @@ def test_solve_reports_at_least_the_contract_floor_and_never_beats_it(seed):
     assert floor is not None and result.roster is not None
     assert result.bound >= floor
     assert validate(data, result.roster).objective >= result.bound
+
+
+def test_a_start_routed_badly_is_rerouted_down_a_chain():
+    """Three agents on one 8-hour shift, one a day per queue needed (sales, service, tech), the
+    two-skill agents routed one queue along: sales+service on service, service+tech on tech beside
+    the tech-only agent, so sales is short all day and tech has one too many. The best routing moves
+    both two-skill agents back along the chain: the search credits that before any move, and the
+    roster it writes scores as it says."""
+    h = Horizon(start=MON, days=1, interval_minutes=60, timezone="Europe/Berlin")
+    queues = ["sales", "service", "tech"]
+    need = [1.0 if 9 <= ts.hour < 17 else 0.0 for ts in h.interval_starts()]
+    data = RosterInput(
+        horizon=h, requirements=[QueueRequirement(queue=q, agents=need) for q in queues],
+        templates=[ShiftTemplate(id="day", start_times=[time(9)], length_minutes=480)],
+        agents=[Agent(id="ss", skills=["sales", "service"], contract=Contract(min_hours=0, max_hours=40)),
+                Agent(id="st", skills=["service", "tech"], contract=Contract(min_hours=0, max_hours=40)),
+                Agent(id="t", skills=["tech"], contract=Contract(min_hours=0, max_hours=40))],
+        weights=Weights(under=100, over=5, cost=0.0), solver=SolverParams(time_limit_seconds=5, workers=1))
+    grid = Grid(data)
+    options = expand_options(data, grid)
+    (o,) = options
+    from wfm.roster.options import worked_shift
+    held = {"ss": "service", "st": "tech", "t": "tech"}
+    start = Roster(shifts=[worked_shift(a, o, grid, data.templates[0], (), [(i, q) for i in range(o.first, o.end_index)])
+                           for a, q in held.items()])
+    before = validate(data, start)
+    assert before.feasible and before.penalties["under-coverage"] == 8 * 100
+    search = local.CoverageSearch(data, grid, options, start)
+    assert search.value == pytest.approx(-(8 * 100 + 8 * 5))   # the short sales and the surplus tech
+    after = validate(data, search.roster())
+    assert after.objective == 0 and after.objective == pytest.approx(before.objective + search.value)
+    routed = {sh.agent: {g.queue for g in sh.segments} for sh in search.roster().shifts}
+    assert routed == {"ss": {"sales"}, "st": {"service"}, "t": {"tech"}}

@@ -5,8 +5,10 @@ second or more a step. Much of what a greedy or column-generation start leaves i
 coverage: a shift an hour too early, a lunch in the peak, a ten-hour shift where eight would do.
 This search tries thousands of such moves a second. A move takes one worked (agent, day) and gives
 it another shift option of that day (another start or template, or the same one placed afresh);
-the shift's breaks go where coverage can best spare the agent and a multi-skill agent's on-queue
-intervals to the queue that needs them most. The move is scored by its change in the objective
+the shift's breaks go where coverage can best spare the agent. Coverage is kept as on-queue agents
+per pool (agents that may take the same queues) and scored with all of them routed to queues at
+their best (`routing.py`), so a move sees what it lets other multi-skill agents hand on; the roster
+written out carries one such best routing. The move is scored by its change in the objective
 (coverage, labour cost, preferences, fairness, shift demand), checked against the agent's own rules
 (allowed options, weekly and horizon hours, template caps, rest, not-followed-by, start-time
 stability) and kept if it does not make the roster worse, so the roster stays valid throughout.
@@ -15,7 +17,8 @@ against the agent's working pattern (days and hours per week and horizon, consec
 off, weekends).
 
 Skipped (returns the roster as it is) when coverage is scored by the service goal or the input is
-a repair of a reference roster: their terms are not modelled here.
+a repair of a reference roster (their terms are not modelled here), and past the queue counts the
+routing scores exactly (`routing.supports`: 6 queues with queue-specific under weights, 12 without).
 """
 
 from __future__ import annotations
