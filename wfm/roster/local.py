@@ -14,7 +14,8 @@ written out carries one such best routing. The move is scored by its change in t
 stability) and kept if it does not make the roster worse, so the roster stays valid throughout.
 Days move too: a shift dropped, one added on a day off, or one moved to another day, each checked
 against the agent's working pattern (days and hours per week and horizon, consecutive days and days
-off, weekends).
+off, weekends). When the moves slow down, whole days are re-planned at once (`dayplan.py`): the
+gains that need many agents to move together.
 
 Skipped (returns the roster as it is) when coverage is scored by the service goal or the input is
 a repair of a reference roster (their terms are not modelled here), and past the queue counts the
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import routing, service_goal
+from . import dayplan, routing, service_goal
 from .domain import Roster, RosterInput
 from .options import Grid, ShiftOption, allowed_options, worked_shift
 
@@ -505,6 +506,11 @@ class CoverageSearch:
 
     def _commit(self, k: int, d: int, placed: Placed | None, delta: float) -> None:
         self._apply(k, d, self.shift[k].get(d), placed)
+        self.applied(delta)
+
+    def applied(self, delta: float) -> None:
+        """Books a change already applied (a move, or a whole day re-planned) that changes the
+        objective by `delta`."""
         self.stats.accepted += 1
         self.value += delta
         if delta < -1e-9:
@@ -598,11 +604,24 @@ class CoverageSearch:
                 self._apply(k, d, None, placed)
         self.value = self.snapshot_value
 
+    def _slowed(self, pace: list[tuple[float, float]], slow: float) -> bool:
+        """Whether the best gained less than `slow` a second over the last SLOW_WINDOW seconds;
+        `pace` keeps (time, best) samples every SLOW_STEP seconds."""
+        now = clock.perf_counter()
+        if now < pace[-1][0] + SLOW_STEP:
+            return False
+        pace.append((now, self.best_value))
+        if len(pace) <= SLOW_WINDOW / SLOW_STEP:
+            return False
+        then, best = pace.pop(0)
+        return best - self.best_value < slow * (now - then)
+
     def run(self, seconds: float, width: int = 4, moves: int | None = None, report=None,
-            patience: int | None = None) -> None:
+            patience: int | None = None, slow: float | None = None) -> None:
         """Moves for `seconds` (wall clock; or exactly `moves` moves, for a deterministic limit),
         then back to the best roster seen; `report(value)` hears of the best every half second; with
-        `patience`, it stops after that many moves without a new best. A move picks a random agent
+        `patience`, it stops after that many moves without a new best, with `slow` once the best
+        gains less than that a second (over SLOW_WINDOW seconds). A move picks a random agent
         and day (OVER_SHARE of them one working an over-covered interval): a worked day tries its
         current option (placed afresh), `width` random others and the day off, or moves to one of
         the agent's days off; a day off tries `width` random options. A fixed day only has its
@@ -615,10 +634,13 @@ class CoverageSearch:
         self._snapshot()
         reported, told = clock.perf_counter(), self.best_value
         last_best, best_at = self.best_value, self.stats.moves
+        pace = [(clock.perf_counter(), self.best_value)]   # (time, best) every SLOW_STEP seconds
         while clock.perf_counter() < deadline and (stop is None or self.stats.moves < stop):
             if self.best_value < last_best - 1e-9:
                 last_best, best_at = self.best_value, self.stats.moves
             elif patience is not None and self.stats.moves - best_at > patience:
+                break
+            if slow is not None and self._slowed(pace, slow):
                 break
             if report is not None and self.best_value < told - 1e-9 and clock.perf_counter() - reported > 0.5:
                 report(self.best_value)
@@ -654,16 +676,26 @@ class CoverageSearch:
 # Deterministic-limit accounting: moves per unit (measured 5,000-10,000 moves a second on a
 # 200-agent week).
 MOVES_PER_SECOND = 5000
+# With `replan`, once the moves stall, whole days are re-planned (`dayplan.py`) when this many
+# seconds are left, and the moves go on from the result.
+REPLAN_MIN_SECONDS = 2.0
+# `slow`: the moves count as stalled when the best gained less than `slow` a second over the last
+# SLOW_WINDOW seconds (sampled every SLOW_STEP).
+SLOW_WINDOW, SLOW_STEP = 2.0, 0.25
 
 
 def improve(data: RosterInput, grid: Grid, options: list[ShiftOption], roster: Roster, seconds: float,
             seed: int = 0, budget=None, report=None, patience: int | None = None,
-            began: float | None = None) -> tuple[Roster, "CoverageSearch | None"]:
+            began: float | None = None, replan: bool = False, slow: float | None = None
+            ) -> tuple[Roster, "CoverageSearch | None"]:
     """Local search for `seconds` units of `budget` (wall-clock seconds unless the input sets a
     deterministic limit) from a valid roster; returns the best roster it saw (never worse than the
     start) and the search (its `value` is the objective change, its `stats` the moves). Wall-clock
     time counts from `began` (default: now), so loading the roster is part of it; `patience` stops
-    the search after that many moves without a new best."""
+    the search after that many moves without a new best. With `replan` (wall-clock limits only: a
+    MIP's time limit is not deterministic), whenever the best gains less than `slow` a second the
+    days are re-planned whole (`dayplan.py`) and the moves go on, until a round of days gains
+    nothing or the time is up."""
     began = clock.perf_counter() if began is None else began
     if not applies(data) or seconds <= 0:
         return roster, None
@@ -672,5 +704,14 @@ def improve(data: RosterInput, grid: Grid, options: list[ShiftOption], roster: R
         search.run(budget.wall_left(), moves=int(seconds * MOVES_PER_SECOND), report=report, patience=patience)
         budget.charge_work(search.stats.moves / MOVES_PER_SECOND)
     else:
-        search.run(seconds - (clock.perf_counter() - began), report=report, patience=patience)
+        end = began + seconds
+        replan = replan and dayplan.applies(search)
+        while True:
+            search.run(end - clock.perf_counter(), report=report, patience=patience, slow=slow if replan else None)
+            if not replan or end - clock.perf_counter() < REPLAN_MIN_SECONDS:
+                break
+            if dayplan.replan_days(search, end - clock.perf_counter()) >= 0:
+                break
+            if report is not None:
+                report(search.best_value)
     return search.roster(), search

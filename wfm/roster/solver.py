@@ -772,7 +772,9 @@ COLGEN_SHARE = 0.4
 # Large sites: of the time left after the greedy start (the local search takes the rest), when the
 # time left is at least COLGEN_MIN_CHECKS validations of a roster (1,000 agents, 60 s: local search
 # alone 727,195 vs 780,614 after column generation; at 300 s: 720,315 vs 627,655).
-LARGE_COLGEN_SHARE = 0.4
+# With the day re-plan after the moves (`dayplan.py`), 0.4 left it too little time: 200 agents, 60 s,
+# 117,114 with 0.4 and dive 0.15, 115,615 with 0.2 and 0.08; 1,000 agents 643,061 against 624,708.
+LARGE_COLGEN_SHARE = 0.2
 COLGEN_MIN_CHECKS = 50
 # Seconds the final free model must have beyond its build to be worth starting.
 FULL_MODEL_MIN_SOLVE = 1.0
@@ -943,7 +945,7 @@ LP_START_RESERVE = 1.5
 # Of the time limit for the price-and-dive after column generation (a roster from a tight but
 # fractional LP). Large sites, 60 s: 200 agents 123,446 without, 121,309 / 121,241 / 122,739 with
 # 0.08 / 0.15 / 0.25; 1,000 agents 663,920 without, 633,391 with 0.15.
-DIVE_SHARE, LARGE_DIVE_SHARE = 0.2, 0.15
+DIVE_SHARE, LARGE_DIVE_SHARE = 0.2, 0.08  # large: see LARGE_COLGEN_SHARE
 # Of the time limit for the integer roster from the columns. Not on large sites: 200 agents, 60 s,
 # 158,540 from it against 138,044 from the dive; 1,000 agents, 300 s, no roster in its 16 s.
 MASTER_SHARE = 0.05
@@ -1035,6 +1037,10 @@ def agreeing(fixings: dict[tuple[str, int], int], picked: set[tuple[str, int]]) 
 # neighbourhood search then gets this share of the time left (at least NEIGHBOURHOOD_MIN seconds)
 # before the local search goes on from its result.
 STALL_MOVES = 30_000
+# ... and days are re-planned whole (`dayplan.py`) once the moves gain less than this share of the
+# objective a second (a 200-agent round of days gains about 0.2% a second; 200 agents, 60 s: the
+# re-plan came too late to finish a round with 0.0005).
+REPLAN_GAIN_RATE = 0.002
 NEIGHBOURHOOD_SHARE, NEIGHBOURHOOD_MIN = 0.3, 5.0
 
 
@@ -1083,7 +1089,8 @@ def _polish(data, grid, options, best, budget, seconds, progress, relaxed, bound
 
     began = clock.perf_counter()
     roster, search = local.improve(data, grid, options, best.roster, seconds - check_seconds, seed=data.solver.seed,
-                                   budget=budget, report=report, patience=STALL_MOVES, began=began)
+                                   budget=budget, report=report, patience=STALL_MOVES, began=began,
+                                   replan=True, slow=REPLAN_GAIN_RATE * abs(best.objective))
     if search is None or search.value >= -1e-9:
         return best
     result = SolveResult("FEASIBLE", roster, validate(data, roster).objective, best.bound, 0.0)
