@@ -72,7 +72,10 @@ def replan(search, d: int, seconds: float) -> float:
     lp = day_model(search, d)
     if lp is None:
         return 0.0
-    y = lp.solve(integer=False, seconds=seconds - MIP_MIN_SECONDS)
+    left = seconds - (clock.perf_counter() - began) - MIP_MIN_SECONDS
+    if left < MIP_MIN_SECONDS:
+        return 0.0
+    y = lp.solve(integer=False, seconds=left)
     if y is None:
         return 0.0
     rounded = [_around(c, y[lp.y_at[j]:lp.y_at[j] + len(c.options)]) for j, c in enumerate(lp.classes)]
