@@ -7,6 +7,9 @@ keeps every agent's days as they are and re-chooses, for all agents working day 
 shift option of that day each works and where its breaks go; every agent's other days stay fixed,
 so its own rules (hours, rest, caps, start-time stability) are checked agent by agent.
 
+On smaller sites (DAYS_MOVE_AGENTS) an agent may also take the day off, or work it when off,
+where its working pattern allows: the day's workforce changes size, not only shape.
+
 The model counts agents, not names:
 * a *class* is the agents working day d with the same candidates (options that keep their rules,
   each with the same own cost and pool); y[c, o] of class c work option o, and sum_o y[c, o] = |c|;
@@ -43,6 +46,12 @@ from .colgen import _highs
 MIP_SECONDS, MIP_MIN_SECONDS = 5.0, 0.5
 MIP_GAP = 0.002       # the rounding MIP stops this close to its bound
 SUPPORT = 1e-6        # LP counts within this of an integer count as that integer
+OFF = -1              # the day off, as a candidate
+# Up to this many agents, the re-plan may also give day d off or on to any agent whose working
+# pattern allows it (every agent is then in the model, not only those working d). 60 s, days fixed
+# -> days moving: 200 agents, seeds 0-2, 115,615 / 115,583 / 116,060 -> 114,225 / 114,812 /
+# 115,851; 1,000 agents, seed 0, 625,548 -> 641,625 (each day's LP too slow for the time).
+DAYS_MOVE_AGENTS = 500
 
 
 @dataclass
@@ -92,32 +101,39 @@ def replan(search, d: int, seconds: float) -> float:
 def day_model(search, d: int) -> "_Model | None":
     """The LP of day d: every agent working it (days fixed by the input aside) with every option
     its rules allow; None when fewer than two agents work it."""
-    agents = [k for k in range(len(search.agents)) if d in search.shift[k] and search.allowed[k].get(d)]
+    # a day off or on changes weekends worked, which fairness counts
+    days_move = len(search.agents) <= DAYS_MOVE_AGENTS and not search.fair
+    agents = [k for k in range(len(search.agents))
+              if search.allowed[k].get(d) and (days_move or d in search.shift[k])]
     if len(agents) < 2:
         return None
-    classes = _classes(search, d, agents)
-    spans = [search.options[o] for c in classes for o in c.options]
+    classes = _classes(search, d, agents, days_move)
+    spans = [search.options[o] for c in classes for o in c.options if o != OFF]
+    if not spans:
+        return None
     lo = min(o.first for o in spans)
     hi = min(max(o.end_index for o in spans), search.grid.size)
     if hi <= lo:
         return None
     base = search.count[:, lo:hi].copy()   # on-queue agents of other days (and fixed ones)
     for k in agents:
-        p = search.shift[k][d]
-        if p.pool >= 0:
+        p = search.shift[k].get(d)
+        if p is not None and p.pool >= 0:
             base[p.pool, p.cells - lo] -= 1
     return _Model(search, classes, base, lo, hi)
 
 
-def _classes(search, d: int, agents: list[int]) -> list[_Class]:
+def _classes(search, d: int, agents: list[int], days_move: bool) -> list[_Class]:
     by_key: dict[tuple, _Class] = {}
     for k in agents:
-        current = search.shift[k][d]
-        old = search.options[current.option]
+        current = search.shift[k].get(d)
+        old = search.options[current.option] if current is not None else None
         picks = [o for o in search.allowed[k][d]
-                 if o == current.option or search._keeps_rules(k, d, old, search.options[o])]
-        pools = [search.pool_of[k][search.options[o].template] for o in picks]
-        own = [round(search._own_terms(k, d, search.options[o]), 9) for o in picks]
+                 if (current is not None and o == current.option) or search._keeps_rules(k, d, old, search.options[o])]
+        if days_move and (current is None or search._keeps_rules(k, d, old, None)):
+            picks.append(OFF)
+        pools = [search.pool_of[k][search.options[o].template] if o != OFF else -1 for o in picks]
+        own = [round(search._own_terms(k, d, search.options[o] if o != OFF else None), 9) for o in picks]
         key = (tuple(picks), tuple(pools), tuple(own))
         c = by_key.get(key)
         if c is None:
@@ -266,9 +282,9 @@ class _Model:
         for j, c in enumerate(self.classes):
             at = {o: m for m, o in enumerate(c.options)}
             for k in c.agents:
-                p = search.shift[k][d]
-                x[self.y_at[j] + at[p.option]] += 1
-                if p.pool < 0:
+                p = search.shift[k].get(d)
+                x[self.y_at[j] + at[p.option if p is not None else OFF]] += 1
+                if p is None or p.pool < 0:
                     continue
                 for b, start in enumerate(p.breaks):
                     for pos, col in self.z_of[p.pool, p.option, b]:
@@ -309,7 +325,8 @@ class _Model:
             left = _rounded({o: x[self.y_at[j] + m] for m, o in enumerate(c.options)}, len(c.agents))
             rest = []
             for k in c.agents:
-                o = search.shift[k][d].option
+                now = search.shift[k].get(d)
+                o = now.option if now is not None else OFF
                 if left.get(o, 0) > 0:
                     left[o] -= 1
                     chosen[k] = o
@@ -319,9 +336,11 @@ class _Model:
             for k, o in zip(rest, spare):
                 chosen[k] = o
         by_pair = defaultdict(list)
+        out = {k: None for k, o in chosen.items() if o == OFF}
         for k, o in chosen.items():
+            if o == OFF:
+                continue
             by_pair[search.pool_of[k][search.options[o].template], o].append(k)
-        out = {}
         for (pool, o), ks in by_pair.items():
             opt = search.options[o]
             starts = {k: [] for k in ks}
@@ -333,8 +352,8 @@ class _Model:
                 left = _rounded({p: x[col] for p, col in self.z_of[pool, o, b]}, len(ks))
                 rest = []
                 for k in ks:
-                    now = search.shift[k][d]
-                    p = now.breaks[b] if now.option == o else None
+                    now = search.shift[k].get(d)
+                    p = now.breaks[b] if now is not None and now.option == o else None
                     if p is not None and left.get(p, 0) > 0:
                         left[p] -= 1
                         starts[k].append(p)
@@ -367,23 +386,32 @@ def _rounded(values: dict[int, float], total: int) -> dict[int, int]:
 
 
 def _apply_if_better(search, d: int, new: dict[int, object], lo: int, hi: int) -> float:
-    """The new placements applied if the search's exact score (own terms plus coverage under the
-    best routing) improves; else the day is left as it was. Returns the change applied."""
-    changed = {k: p for k, p in new.items()
-               if p.option != search.shift[k][d].option or p.breaks != search.shift[k][d].breaks}
+    """The new placements (None: the day off) applied if the search's exact score (own terms plus
+    coverage under the best routing) improves; else the day is left as it was. Returns the change
+    applied."""
+    def same(a, b) -> bool:
+        return (a is None and b is None) or (a is not None and b is not None and a.option == b.option
+                                             and a.breaks == b.breaks)
+
+    changed = {k: p for k, p in new.items() if not same(p, search.shift[k].get(d))}
     if not changed:
         return 0.0
-    old = {k: search.shift[k][d] for k in changed}
+    old = {k: search.shift[k].get(d) for k in changed}
 
     def score() -> float:
-        own = sum(search._own_terms(k, d, search.options[search.shift[k][d].option]) for k in changed)
+        own = 0.0
+        for k in changed:
+            p = search.shift[k].get(d)
+            own += search._own_terms(k, d, search.options[p.option] if p is not None else None)
         return own + float(search.routing.penalty(search.count[:, lo:hi], lo, hi).sum())
 
     before = score()
     for k, p in changed.items():
         search._apply(k, d, old[k], p)
-    for k in changed:  # breaks were rounded from fractional counts: each placed afresh at its best
-        found = search._evaluate(k, d, [search.shift[k][d].option])
+    for k, p in changed.items():  # breaks were rounded from fractional counts: each placed afresh at its best
+        if p is None:
+            continue
+        found = search._evaluate(k, d, [p.option])
         if found is not None and found[0] < -1e-9:
             search._apply(k, d, search.shift[k][d], found[1])
     change = score() - before
@@ -392,7 +420,7 @@ def _apply_if_better(search, d: int, new: dict[int, object], lo: int, hi: int) -
         search._snapshot()
         return change
     for k in changed:
-        search._apply(k, d, search.shift[k][d], old[k])
+        search._apply(k, d, search.shift[k].get(d), old[k])
     return 0.0
 
 
