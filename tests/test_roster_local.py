@@ -8,7 +8,10 @@ change must equal the validator's, and every roster it returns must keep every r
 import random
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
+from unittest.mock import patch
 from zoneinfo import ZoneInfo
+
+import numpy as np
 
 import pandas as pd
 import pytest
@@ -19,8 +22,8 @@ from wfm.roster import local
 from wfm.roster.budget import Budget
 from wfm.roster.domain import (Agent, BreakRule, Contract, Preference, QueueRequirement, Roster, RosterInput, Rules,
                                ShiftRequirement, ShiftTemplate, SolverParams, Weights)
-from wfm.roster.hint import greedy_roster
-from wfm.roster.options import Grid, expand_options
+from wfm.roster.hint import _Schedule, greedy_choice, greedy_roster
+from wfm.roster.options import Grid, allowed_options, expand_options
 from wfm.roster.validator import validate
 
 MON = date(2026, 3, 23)  # the week of the March DST change in Berlin
@@ -125,6 +128,27 @@ def test_over_covered_picks_are_shifts_working_that_interval(seed):
             assert picks == {None}
             continue
         assert {(search.agents[k].id, d) for k, d in picks} <= working
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 100_000))
+def test_greedy_pruning_drops_only_what_its_rules_refuse(seed):
+    """The greedy drops candidates in bulk (rest, full weeks, minimum hours out of reach) only to
+    pick sooner: the options it chooses are the ones it chooses checking every candidate one by one.
+    (More templates that may not follow others than `random_site` draws, in both orders.)"""
+    data = random_site(seed)
+    rng, ids = random.Random(seed), [t.id for t in data.templates]
+    data = data.model_copy(update={"templates": [t.model_copy(update={"not_followed_by": rng.sample(ids, rng.randint(0, 2))})
+                                                 for t in data.templates]})
+    grid = Grid(data)
+    options = expand_options(data, grid)
+    allowed = {a.id: allowed_options(data, a, options) for a in data.agents}
+    pruned = greedy_choice(data, grid, options, allowed)
+    with patch.object(_Schedule, "refused_after", lambda self, *_: np.zeros(0, dtype=np.int64)), \
+            patch.object(_Schedule, "minimum_reachable", lambda self, candidates, *_: candidates):
+        one_by_one = greedy_choice(data, grid, options, allowed)
+    assert {a: [o.index for o in opts] for a, opts in pruned.items()} == \
+        {a: [o.index for o in opts] for a, opts in one_by_one.items()}
 
 
 def test_random_sites_mostly_give_valid_starts():

@@ -40,6 +40,8 @@ def greedy_choice(data: RosterInput, grid: Grid, options: list[ShiftOption],
     templates = {t.id: t for t in data.templates}
     order = sorted(data.agents, key=lambda a: (len(a.skills), -a.contract.min_hours))
     chosen: dict[str, list[ShiftOption]] = {}
+    every = _OptionArrays(options, templates)
+    rest = data.rules.min_rest_hours * 60
     for a in order:
         mine = _Schedule(data, a, grid, templates)
         covered: dict[int, list] = {}  # day -> (queue, interval) cells its shift took
@@ -51,18 +53,17 @@ def greedy_choice(data: RosterInput, grid: Grid, options: list[ShiftOption],
                     mine.take(opts[0])
                     _cover(opts[0], queues, residual, size)  # fixed: never dropped
         pool = allowed[a.id]
-        first = np.array([min(o.first, size) for o in pool], dtype=np.int64)
-        last = np.array([min(o.end_index, size) for o in pool], dtype=np.int64)
-        days = np.array([o.day for o in pool], dtype=np.int64)
-        free = ~np.isin(days, list(mine.by_day))  # one shift a day
-        longest = max((o.paid_minutes for o in pool), default=0)
+        arrays = _Pool(pool, every, size)
+        first, last = arrays.first, arrays.last
+        free = ~np.isin(arrays.days, list(mine.by_day))  # one shift a day
+        longest = int(arrays.paid.max(initial=0))
         planned = guide.get(a.id, {}) if guide is not None else None
         position = {o.index: k for k, o in enumerate(pool)} if planned else {}
         while free.any():
             need_more = mine.below_minimum()
             if planned is not None and not need_more:
                 break  # the LP put the group at its minimum hours; the rest is the search's
-            candidates = np.flatnonzero(free)
+            candidates = mine.minimum_reachable(np.flatnonzero(free), arrays, longest)
             cum = np.concatenate([[0.0], np.cumsum(_useful(queues, residual, size))])
             scores = cum[last[candidates]] - cum[first[candidates]]
             if planned:
@@ -80,13 +81,57 @@ def greedy_choice(data: RosterInput, grid: Grid, options: list[ShiftOption],
                 planned[taken.index] -= 1
             mine.take(taken)
             covered[taken.day] = _cover(taken, queues, residual, size)
-            free &= days != taken.day
+            free[arrays.on_days(taken.day, taken.day + 1)] = False
+            free[mine.refused_after(taken, arrays, rest)] = False
         if mine.own.min_consecutive_days > 1:
             by_day = _by_day(pool)
             if _mend_short_runs(mine, by_day, queues, residual, size, covered):
                 _lengthen_runs(mine, by_day, queues, residual, size, covered)
         chosen[a.id] = mine.taken
     return chosen
+
+
+class _OptionArrays:
+    """Every option's first and end interval, day and paid minutes, by option index."""
+
+    def __init__(self, options: list[ShiftOption], templates: dict):
+        at = [o.index for o in options]
+        self.first, self.end, self.day, self.paid, self.template = (
+            np.zeros(max(at, default=-1) + 1, dtype=np.int64) for _ in range(5))
+        self.first[at] = [o.first for o in options]
+        self.end[at] = [o.end_index for o in options]
+        self.day[at] = [o.day for o in options]
+        self.paid[at] = [o.paid_minutes for o in options]
+        self.code = {t: k for k, t in enumerate(templates)}
+        self.template[at] = [self.code[o.template] for o in options]
+        # banned[t][u]: template u may not follow template t on the next day
+        self.banned = np.zeros((len(templates), len(templates)), dtype=bool)
+        for t, template in templates.items():
+            for u in template.not_followed_by:
+                if u in self.code:
+                    self.banned[self.code[t], self.code[u]] = True
+
+
+class _Pool:
+    """One agent's options as arrays (first and end interval, the same within the grid, day, paid
+    minutes), and the positions of its options by day, for the rules that look at nearby days."""
+
+    def __init__(self, pool: list[ShiftOption], every: _OptionArrays, size: int):
+        at = np.fromiter((o.index for o in pool), dtype=np.int64, count=len(pool))
+        self.start, self.end, self.days, self.paid = every.first[at], every.end[at], every.day[at], every.paid[at]
+        self.template, self.code, self.banned = every.template[at], every.code, every.banned
+        self.first, self.last = np.minimum(self.start, size), np.minimum(self.end, size)
+        self._by_day = np.argsort(self.days, kind="stable")
+        self._sorted_days = self.days[self._by_day]
+
+    def on_any(self, days: list[int]) -> np.ndarray:
+        """Positions of the options on any of these days."""
+        return np.concatenate([self.on_days(d, d + 1) for d in days]) if days else np.zeros(0, dtype=np.int64)
+
+    def on_days(self, lo: int, hi: int) -> np.ndarray:
+        """Positions of the options on days lo .. hi - 1."""
+        a, b = np.searchsorted(self._sorted_days, [lo, hi])
+        return self._by_day[a:b]
 
 
 def _useful(queues, residual, size) -> np.ndarray:
@@ -221,12 +266,16 @@ class _Schedule:
         self.per_template: dict[str, int] = defaultdict(int)
         self.total = 0
         self.weekends: set = set()
+        weeks = -(-len(grid.days) // 7)
+        self.minutes_of_week, self.days_of_week = np.zeros(weeks), np.zeros(weeks)  # as above, as arrays
 
     def take(self, o: ShiftOption) -> None:
         self.taken.append(o)
         self.by_day[o.day] = o
         self.week_minutes[o.day // 7] += o.paid_minutes
         self.week_days[o.day // 7] += 1
+        self.minutes_of_week[o.day // 7] += o.paid_minutes
+        self.days_of_week[o.day // 7] += 1
         self.per_template[o.template] += 1
         self.total += o.paid_minutes
         weekend = self._weekend(o.day)
@@ -238,6 +287,8 @@ class _Schedule:
         self.taken.remove(o)
         self.week_minutes[d // 7] -= o.paid_minutes
         self.week_days[d // 7] -= 1
+        self.minutes_of_week[d // 7] -= o.paid_minutes
+        self.days_of_week[d // 7] -= 1
         self.per_template[o.template] -= 1
         self.total -= o.paid_minutes
         weekend = self._weekend(d)
@@ -262,6 +313,57 @@ class _Schedule:
             return True
         short = c.min_hours * 60 - self.week_minutes[w] - o.paid_minutes
         return short <= 0 or short <= (c.max_days - self.week_days[w] - 1) * longest
+
+    def refused_after(self, taken: ShiftOption, pool: "_Pool", rest: float) -> np.ndarray:
+        """Positions of the pool's options that `fits` refuses for good once `taken` is in (too
+        little rest before or after it, a template that may not follow it or that it may not follow,
+        its week full of days or of hours, its template at its cap, the horizon's hours reached), so the greedy's next pick finds a fitting one sooner."""
+        near = pool.on_days(taken.day - 2, taken.day + 3)  # the days `_rest_ok` looks at
+        start, end = pool.start[near], pool.end[near]
+        gap = np.where(start < taken.first, taken.first - end, start - taken.end_index) * taken.step
+        t, days = pool.code[taken.template], pool.days[near]
+        banned = ((days == taken.day + 1) & pool.banned[t][pool.template[near]]) | \
+            ((days == taken.day - 1) & pool.banned[:, t][pool.template[near]])
+        w, c = taken.day // 7, self.c
+        week = pool.on_days(7 * w, 7 * w + 7)
+        if self.week_days[w] < c.max_days:
+            week = week[pool.paid[week] + self.week_minutes[w] > c.max_hours * 60]
+        refused = [near[(gap < rest) | banned], week]
+        if taken.template in c.template_caps and self.per_template[taken.template] >= c.template_caps[taken.template]:
+            refused.append(np.flatnonzero(pool.template == t))
+        if c.horizon_max_hours is not None:
+            refused.append(np.flatnonzero(pool.paid + self.total > c.horizon_max_hours * 60))
+        if self.own.max_weekends is not None and len(self.weekends) >= self.own.max_weekends and \
+                self._weekend(taken.day) is not None:  # the weekend that reached the limit: the others go
+            others = [k for k, day in enumerate(self.grid.days) if self._weekend(k) not in self.weekends | {None}]
+            refused.append(pool.on_any(others))
+        refused.append(pool.on_any(self._too_long_runs(taken.day)))
+        return np.concatenate(refused)
+
+    def _too_long_runs(self, d: int) -> list[int]:
+        """The days just before and after the run of worked days through d that would, worked,
+        make a run longer than the agent's maximum (joined to the run beyond, if any)."""
+        worked, n = self.by_day, len(self.grid.days)
+        lo = next(k for k in range(d, -2, -1) if k - 1 not in worked)
+        hi = next(k for k in range(d, n + 1) if k + 1 not in worked)
+        out = []
+        for x, beyond in ((lo - 1, range(lo - 2, -1, -1)), (hi + 1, range(hi + 2, n))):
+            if 0 <= x < n:
+                joined = next((k for k, day in enumerate(beyond) if day not in worked), len(beyond))
+                if hi - lo + 2 + joined > self.own.max_consecutive_days:
+                    out.append(x)
+        return out
+
+    def minimum_reachable(self, candidates: np.ndarray, pool: "_Pool", longest: int) -> np.ndarray:
+        """The candidates `keeps_minimum_reachable` accepts, all at once."""
+        c, n_weeks = self.c, len(self.grid.days) // 7
+        if c.min_hours <= 0 or not n_weeks or not len(candidates):
+            return candidates
+        week = pool.days[candidates] // 7
+        whole = week < n_weeks
+        week = np.minimum(week, n_weeks - 1)
+        short = c.min_hours * 60 - self.minutes_of_week[week] - pool.paid[candidates]
+        return candidates[~whole | (short <= 0) | (short <= (c.max_days - self.days_of_week[week] - 1) * longest)]
 
     def fits(self, o: ShiftOption) -> bool:
         a, c, own, rules = self.a, self.c, self.own, self.data.rules
