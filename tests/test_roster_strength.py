@@ -676,6 +676,56 @@ def test_lp_roster_keeps_the_rules_it_sums_over_each_group():
         assert size * c.min_hours * 60 - 1e-6 <= paid <= size * c.max_hours * 60 + 1e-6
 
 
+def _tiny_week(seed: int, hours=None) -> RosterInput:
+    """A week of 60-minute intervals, 4- and 6-hour shifts, 1-2 agents whose contracts have weekly
+    minimums the shift lengths cannot always meet exactly."""
+    import random
+    rng = random.Random(seed)
+    h = Horizon(start=MON, days=7, interval_minutes=60, timezone="Europe/Berlin")
+    need = [rng.choice([0, 1, 1, 2]) if 8 <= ts.hour < 18 else 0 for ts in h.interval_starts()]
+    templates = [ShiftTemplate(id=f"S{n}", earliest_start=time(8), latest_start=time(10), step_minutes=60,
+                               length_minutes=n * 60) for n in (4, 6)]
+    agents = []
+    for k in range(rng.randint(1, 2)):
+        low = hours[0] if hours else rng.choice([0, 9, 11, 14])
+        high = hours[1] if hours else low + rng.choice([1, 2, 6])
+        agents.append(Agent(id=f"a{k}", skills=["q"], cost_per_hour=rng.choice([5, 10]),
+                            contract=Contract(min_hours=low, max_hours=high, min_days=rng.choice([0, 2]) if low else 0,
+                                              max_days=4)))
+    return RosterInput(horizon=h, templates=templates, agents=agents, requirements=[QueueRequirement(queue="q", agents=need)],
+                       rules=Rules(min_rest_hours=11), weights=Weights(under=100, over=rng.choice([0, 1, 10]), cost=1),
+                       solver=SolverParams(time_limit_seconds=20, workers=1))
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 10_000))
+def test_lp_bound_with_week_paths_never_exceeds_the_proven_optimum(seed):
+    from wfm.roster.relaxation import lower_bound
+
+    data = _tiny_week(seed)
+    grid = Grid(data)
+    options = expand_options(data, grid)
+    bound, _ = lower_bound(data, grid, options, colgen.group_agents(data), 30)
+    optimum = RosterModel(data, grid=grid, options=options).solve(seconds=20)
+    assert optimum.status == "OPTIMAL" and bound is not None
+    assert bound <= optimum.objective + 1e-6
+
+
+def test_lp_bound_pays_the_hours_an_agent_can_really_work():
+    """11-12 h a week of 4- and 6-hour shifts: 12 h for any agent (4+4+4 or 6+6), though the
+    summed limits alone let the LP pay 11 (say, 4 h plus 7/6 of a 6-hour shift)."""
+    from wfm.roster.relaxation import lower_bound
+
+    data = _tiny_week(0, hours=(11, 12))
+    data = data.model_copy(update={"requirements": [QueueRequirement(queue="q", agents=[0] * 7 * 24)],
+                                   "weights": Weights(under=100, over=0, cost=1)})
+    grid = Grid(data)
+    options = expand_options(data, grid)
+    bound, _ = lower_bound(data, grid, options, colgen.group_agents(data), 30)
+    paid = sum(12 * a.cost_per_hour for a in data.agents)
+    assert paid - 3 <= bound <= paid  # each shift's cost term may round down by half a unit
+
+
 def test_guided_greedy_takes_the_planned_shifts_up_to_the_minimum():
     """Guided by an LP roster that puts all twelve agents on the 11:00 shift on Monday and Tuesday,
     every agent works exactly those two shifts (7.5 paid hours each: the 15-hour minimum), though
