@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from datetime import date, time, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from ortools.sat.python import cp_model
 from hypothesis import given, settings, strategies as st
 from typer.testing import CliRunner
 
@@ -414,6 +416,24 @@ def test_pricing_stops_once_the_integral_bound_meets_the_lp():
     # but a bound of 1714.9 proves only 1715, and the relative gap (0.7) is above 1e-4 of the LP
     assert not colgen._converged(lp=1715.6, bound=1714.9, tolerance=1e-4)
     assert colgen._converged(lp=600_000.0, bound=599_990.0, tolerance=1e-4)
+    assert not colgen._converged(lp=1715.6, bound=-math.inf, tolerance=1e-4)  # no bound yet
+
+
+def test_pricing_rounds_that_prove_nothing_leave_no_bound_and_no_crash(monkeypatch):
+    """A round whose pricing ran out of time on a group before proving anything has no Lagrangian
+    bound (-inf): pricing goes on, and the outcome reports no bound (this once crashed the solve,
+    200 agents, 10 s, on a loaded machine)."""
+    data, grid, options, gen = _tiny_generator(3)
+    real, calls = colgen.ColumnGenerator.price, []
+
+    def unproven(self, g, duals, seconds, seed, budget):
+        found, _, status = real(self, g, duals, seconds, seed, budget)
+        calls.append(g)
+        return (found, None, cp_model.UNKNOWN) if len(calls) > len(self.groups) else (found, _, status)
+
+    monkeypatch.setattr(colgen.ColumnGenerator, "price", unproven)
+    outcome = gen.run(2.0)
+    assert len(calls) > len(gen.groups) and outcome.bound is None and outcome.lp_value is not None
 
 
 def test_columns_priced_under_duals_are_valid_schedules():

@@ -808,5 +808,8 @@ def lp_fixings(gen: ColumnGenerator, outcome: Outcome) -> dict[tuple[str, int], 
 def _converged(lp: float, bound: float, tolerance: float) -> bool:
     """Whether pricing can stop: the bound is within `tolerance` (relative) of the LP, or, the
     objective being integral, it already rounds up to the LP's value rounded up (no round can
-    raise the integral bound further)."""
+    raise the integral bound further). No bound yet (a round whose pricing ran out of time on some
+    group before it proved anything: -inf) is never converged."""
+    if not math.isfinite(bound):
+        return False
     return math.ceil(bound - 1e-6) >= math.ceil(lp - 1e-6) or lp - bound <= tolerance * max(1.0, abs(lp))
