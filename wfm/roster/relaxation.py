@@ -28,10 +28,12 @@ from __future__ import annotations
 
 import math
 import time as clock
+import warnings
 from collections import defaultdict
 
 import numpy as np
-from scipy.sparse import coo_matrix, vstack
+from scipy.optimize import linprog
+from scipy.sparse import coo_matrix
 
 from .domain import RosterInput
 from .options import Grid, ShiftOption, allowed_options
@@ -69,36 +71,28 @@ class _LP:
         """(optimum, column values) by HiGHS' interior point without crossover, or None if it did
         not finish in time. No vertex is needed: only the value (a bound) and the counts (a guide
         for the greedy), and crossover took more than half the time (200 agents: 25 s -> 11 s, the
-        same bound; 1,000 agents: 18.5 s -> 11.4 s)."""
-        from highspy import HighsModelStatus
-
-        from .colgen import _highs
-
+        same bound; 1,000 agents: 18.5 s -> 11.4 s). SciPy's own copy of HiGHS, not highspy's: this
+        solve runs in a thread beside column generation's and the day re-plan's highspy models,
+        and highspy's instances share one task scheduler (two at once broke the master LP)."""
         n = len(self.cost)
-        a = vstack([coo_matrix((self.vals, (self.rows, self.cols)), shape=(len(self.eq_rhs), n)),
-                    coo_matrix((self.le_vals, (self.le_rows, self.le_cols)), shape=(len(self.le_rhs), n))]).tocsr()
-        lower = np.concatenate([self.eq_rhs, np.full(len(self.le_rhs), -np.inf)]).astype(float)
-        upper = np.concatenate([self.eq_rhs, self.le_rhs]).astype(float)
-        h = _highs()
-        h.setOptionValue("output_flag", False)
-        h.setOptionValue("solver", "ipm")
-        h.setOptionValue("run_crossover", "off")
-        h.setOptionValue("time_limit", max(float(seconds), 1.0))
-        h.addCols(n, np.asarray(self.cost, float), np.zeros(n), np.asarray(self.upper, float), 0,
-                  np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))
-        h.addRows(a.shape[0], lower, upper, a.nnz, a.indptr[:-1].astype(np.int32), a.indices.astype(np.int32),
-                  a.data.astype(float))
+        a_eq = coo_matrix((self.vals, (self.rows, self.cols)), shape=(len(self.eq_rhs), n)).tocsc() if self.eq_rhs else None
+        a_ub = coo_matrix((self.le_vals, (self.le_rows, self.le_cols)), shape=(len(self.le_rhs), n)).tocsc() \
+            if self.le_rhs else None
         began = clock.perf_counter()
-        h.run()
-        if h.getModelStatus() != HighsModelStatus.kOptimal and clock.perf_counter() - began < seconds:
-            # IPM without crossover can stop short of a verdict ("unknown", seen on a week with no
-            # demand at all): the simplex method decides it in the time left
-            h.setOptionValue("solver", "simplex")
-            h.setOptionValue("time_limit", max(seconds - (clock.perf_counter() - began), 1.0))
-            h.run()
-        if h.getModelStatus() != HighsModelStatus.kOptimal:
-            return None
-        return h.getInfo().objective_function_value, np.asarray(h.getSolution().col_value)
+        for method, extra in (("highs-ipm", {"run_crossover": "off"}), ("highs-ds", {})):
+            left = seconds - (clock.perf_counter() - began)
+            if left <= 0:
+                return None
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Unrecognized options")  # passed to HiGHS as they are
+                res = linprog(self.cost, A_ub=a_ub, b_ub=self.le_rhs or None, A_eq=a_eq, b_eq=self.eq_rhs or None,
+                              bounds=list(zip([0.0] * n, self.upper)), method=method,
+                              options={"time_limit": max(left, 1.0), "presolve": True, **extra})
+            if res.status == 0:
+                return float(res.fun), np.asarray(res.x)
+            # the interior point without crossover can stop short of a verdict ("unknown", seen on
+            # a week with no demand at all): the simplex method decides it in the time left
+        return None
 
 
 def lower_bound(data: RosterInput, grid: Grid, options: list[ShiftOption], groups: list[list],
