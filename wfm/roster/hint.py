@@ -92,7 +92,8 @@ def greedy_choice(data: RosterInput, grid: Grid, options: list[ShiftOption],
 
 
 class _OptionArrays:
-    """Every option's first and end interval, day and paid minutes, by option index."""
+    """Every option's first and end interval, day, paid minutes and template (as a code), by
+    option index, and which templates may not follow which."""
 
     def __init__(self, options: list[ShiftOption], templates: dict):
         at = [o.index for o in options]
@@ -261,21 +262,18 @@ class _Schedule:
         self.own, self.c = a.rules(data.rules), a.contract
         self.taken: list[ShiftOption] = []
         self.by_day: dict[int, ShiftOption] = {}
-        self.week_minutes: dict[int, int] = defaultdict(int)
-        self.week_days: dict[int, int] = defaultdict(int)
+        weeks = -(-len(grid.days) // 7)
+        self.week_minutes = np.zeros(weeks, dtype=np.int64)  # paid minutes and days worked, by week
+        self.week_days = np.zeros(weeks, dtype=np.int64)
         self.per_template: dict[str, int] = defaultdict(int)
         self.total = 0
         self.weekends: set = set()
-        weeks = -(-len(grid.days) // 7)
-        self.minutes_of_week, self.days_of_week = np.zeros(weeks), np.zeros(weeks)  # as above, as arrays
 
     def take(self, o: ShiftOption) -> None:
         self.taken.append(o)
         self.by_day[o.day] = o
         self.week_minutes[o.day // 7] += o.paid_minutes
         self.week_days[o.day // 7] += 1
-        self.minutes_of_week[o.day // 7] += o.paid_minutes
-        self.days_of_week[o.day // 7] += 1
         self.per_template[o.template] += 1
         self.total += o.paid_minutes
         weekend = self._weekend(o.day)
@@ -287,8 +285,6 @@ class _Schedule:
         self.taken.remove(o)
         self.week_minutes[d // 7] -= o.paid_minutes
         self.week_days[d // 7] -= 1
-        self.minutes_of_week[d // 7] -= o.paid_minutes
-        self.days_of_week[d // 7] -= 1
         self.per_template[o.template] -= 1
         self.total -= o.paid_minutes
         weekend = self._weekend(d)
@@ -315,9 +311,11 @@ class _Schedule:
         return short <= 0 or short <= (c.max_days - self.week_days[w] - 1) * longest
 
     def refused_after(self, taken: ShiftOption, pool: "_Pool", rest: float) -> np.ndarray:
-        """Positions of the pool's options that `fits` refuses for good once `taken` is in (too
-        little rest before or after it, a template that may not follow it or that it may not follow,
-        its week full of days or of hours, its template at its cap, the horizon's hours reached), so the greedy's next pick finds a fitting one sooner."""
+        """Positions of the pool's options that `fits` refuses for good once `taken` is in, so the
+        greedy's next pick finds a fitting one sooner: too little rest before or after it, a template
+        that may not follow it or that it may not follow, its week full of days or of hours, its
+        template at its cap, the horizon's hours reached, the other weekends once it reaches the
+        limit, the days that would make its run of work too long."""
         near = pool.on_days(taken.day - 2, taken.day + 3)  # the days `_rest_ok` looks at
         start, end = pool.start[near], pool.end[near]
         gap = np.where(start < taken.first, taken.first - end, start - taken.end_index) * taken.step
@@ -362,8 +360,8 @@ class _Schedule:
         week = pool.days[candidates] // 7
         whole = week < n_weeks
         week = np.minimum(week, n_weeks - 1)
-        short = c.min_hours * 60 - self.minutes_of_week[week] - pool.paid[candidates]
-        return candidates[~whole | (short <= 0) | (short <= (c.max_days - self.days_of_week[week] - 1) * longest)]
+        short = c.min_hours * 60 - self.week_minutes[week] - pool.paid[candidates]
+        return candidates[~whole | (short <= 0) | (short <= (c.max_days - self.week_days[week] - 1) * longest)]
 
     def fits(self, o: ShiftOption) -> bool:
         a, c, own, rules = self.a, self.c, self.own, self.data.rules
