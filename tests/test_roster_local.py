@@ -133,7 +133,8 @@ def test_over_covered_picks_are_shifts_working_that_interval(seed):
 @settings(max_examples=60, deadline=None)
 @given(st.integers(0, 100_000))
 def test_greedy_pruning_drops_only_what_its_rules_refuse(seed):
-    """The greedy drops candidates in bulk (rest, full weeks, minimum hours out of reach) only to
+    """The greedy drops candidates in bulk (rest, templates that may not follow others, full weeks,
+    template caps, horizon hours, weekends, runs too long, minimum hours out of reach) only to
     pick sooner: the options it chooses are the ones it chooses checking every candidate one by one.
     (More templates that may not follow others than `random_site` draws, in both orders.)"""
     data = random_site(seed)

@@ -71,9 +71,11 @@ class _LP:
         """(optimum, column values) by HiGHS' interior point without crossover, or None if it did
         not finish in time. No vertex is needed: only the value (a bound) and the counts (a guide
         for the greedy), and crossover took more than half the time (200 agents: 25 s -> 11 s, the
-        same bound; 1,000 agents: 18.5 s -> 11.4 s). SciPy's own copy of HiGHS, not highspy's: this
-        solve runs in a thread beside column generation's and the day re-plan's highspy models,
-        and highspy's instances share one task scheduler (two at once broke the master LP)."""
+        same bound; 1,000 agents: 18.5 s -> 11.4 s). If it ends without a verdict ("unknown", seen
+        on a week with no demand at all), the simplex method decides in the time left. SciPy's own
+        copy of HiGHS, not highspy's: this solve runs in a thread beside column generation's and
+        the day re-plan's highspy models (threads=1), and highspy's instances share one task
+        scheduler, which fails a threads=1 solve once another instance started it with more."""
         n = len(self.cost)
         a_eq = coo_matrix((self.vals, (self.rows, self.cols)), shape=(len(self.eq_rhs), n)).tocsc() if self.eq_rhs else None
         a_ub = coo_matrix((self.le_vals, (self.le_rows, self.le_cols)), shape=(len(self.le_rhs), n)).tocsc() \
@@ -90,8 +92,6 @@ class _LP:
                               options={"time_limit": max(left, 1.0), "presolve": True, **extra})
             if res.status == 0:
                 return float(res.fun), np.asarray(res.x)
-            # the interior point without crossover can stop short of a verdict ("unknown", seen on
-            # a week with no demand at all): the simplex method decides it in the time left
         return None
 
 
