@@ -44,10 +44,11 @@ def main() -> None:
     groups = colgen.group_agents(data)
     bound, counts = relaxation.lower_bound(data, grid, options, groups, 10 * args.time_limit)
 
+    shown = f"{bound:,.0f}" if bound is not None else "not solved in time"
     print(f"\n{args.agents} agents, {args.time_limit:g} s, seed {args.seed}: validated {report.objective:,.0f}, "
-          f"LP bound {bound:,.0f}" if bound is not None else "LP bound: not solved in time")
+          f"LP bound {shown}")
     print("terms: " + ", ".join(f"{k} {v:,.0f}" for k, v in report.penalties.items() if v))
-    _kinds_table(data, grid, options, result.roster, groups, counts)
+    _kinds_table(data, options, result.roster, groups, counts)
 
 
 def _kind(agent) -> tuple[float, float, float]:
@@ -55,7 +56,7 @@ def _kind(agent) -> tuple[float, float, float]:
     return c.min_hours or 0.0, c.max_hours if c.max_hours is not None else float("inf"), agent.cost_per_hour
 
 
-def _kinds_table(data, grid, options, roster, groups, counts) -> None:
+def _kinds_table(data, options, roster, groups, counts) -> None:
     templates = {t.id: t for t in data.templates}
     mine = defaultdict(lambda: {"n": 0, "paid": 0.0, "shifts": 0, "lengths": defaultdict(float)})
     for a in data.agents:
