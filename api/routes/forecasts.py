@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import work
 from ..auth import current_tenant
@@ -67,7 +68,7 @@ async def _read(request: Request) -> tuple[bytes | list[dict], str, dict]:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     limit = request.app.state.settings.max_history_rows
     if kind == "multipart/form-data":
-        form = await request.form()
+        form = await _form(request)
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise _invalid("body.file", "missing: upload the history as the form field 'file'", "missing")
@@ -86,6 +87,17 @@ async def _read(request: Request) -> tuple[bytes | list[dict], str, dict]:
                        "limit_exceeded")
     options = req.model_dump(mode="json", exclude={"history"})
     return req.history, ".csv", options
+
+
+async def _form(request: Request):
+    """The multipart form; a body that is not valid multipart (say, a part without headers) is a
+    422 on `body`, like JSON that cannot be read, not the framework's undocumented 400."""
+    try:
+        return await request.form()
+    except StarletteHTTPException as exc:
+        if exc.status_code != 400:
+            raise
+        raise _invalid("body", f"cannot be read as multipart/form-data: {exc.detail}", "multipart_invalid") from None
 
 
 def _form_value(text: str):
