@@ -6,6 +6,12 @@ the paid hours above the contract minimums, the shifts worked and the shift-leng
 roster and in the LP's fractional roster. The gap to the bound is read off these rows: which
 agents are paid for more than the LP pays them, and with which shift shapes.
 
+Then, per day, what re-planning that day alone could still gain: the day re-plan's LP
+(`dayplan.day_model`: every agent's shift that day re-chosen, days on and off where allowed, the
+other days as they are) against the day as it is. A small headroom against a large gap to the
+bound says the roster is at a local optimum of whole-day moves: what is left needs several days
+of many agents changed together, or is the bound's own slack.
+
     .venv-bench/bin/python bench/roster_gap.py --agents 200 --time-limit 60 --seed 0
 """
 
@@ -49,6 +55,7 @@ def main() -> None:
           f"LP bound {shown}")
     print("terms: " + ", ".join(f"{k} {v:,.0f}" for k, v in report.penalties.items() if v))
     _kinds_table(data, options, result.roster, groups, counts)
+    _day_headroom(data, grid, options, result.roster)
 
 
 def _kind(agent) -> tuple[float, float, float]:
@@ -85,6 +92,32 @@ def _kinds_table(data, options, roster, groups, counts) -> None:
         r, x, floor = mine[kind], lp[kind], kind[0] * mine[kind]["n"]
         print(f"{kind[0]:g} | {kind[1]:g} | {kind[2]:g} | {r['n']} | {r['paid'] - floor:.1f} | {x['paid'] - floor:.1f} | "
               f"{r['shifts']} | {x['shifts']:.1f} | {mix(r['lengths'])} | {mix(x['lengths'])}")
+
+
+def _day_headroom(data, grid, options, roster) -> None:
+    from wfm.roster import dayplan, local
+
+    search = local.CoverageSearch(data, grid, options, roster, seed=0)
+    if not dayplan.applies(search):
+        print("\nday re-plan does not apply to this site")
+        return
+    print("\nday | agents in the model | the day now | the day's LP | headroom")
+    print(" | ".join(["---"] * 5))
+    total = 0.0
+    for d in range(search.n_days):
+        model = dayplan.day_model(search, d)
+        y = model.solve(integer=False, seconds=120.0) if model is not None else None
+        if y is None:
+            print(f"{grid.days[d]} | - | - | - | -")
+            continue
+        agents = [k for c in model.classes for k in c.agents]
+        own = sum(search._own_terms(k, d, search.options[search.shift[k][d].option]) for k in agents
+                  if d in search.shift[k])
+        now = own + float(search.routing.penalty(search.count[:, model.lo:model.hi], model.lo, model.hi).sum())
+        best = float(model.cost @ y)
+        total += best - now
+        print(f"{grid.days[d]} | {len(agents)} | {now:,.0f} | {best:,.0f} | {best - now:,.0f}")
+    print(f"all days (each alone; night shifts make neighbouring days overlap) | | | | {total:,.0f}")
 
 
 if __name__ == "__main__":
