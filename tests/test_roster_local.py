@@ -21,7 +21,7 @@ from wfm.domain import Horizon
 from wfm.roster import local
 from wfm.roster.budget import Budget
 from wfm.roster.domain import (Agent, BreakRule, Contract, Preference, QueueRequirement, Roster, RosterInput, Rules,
-                               ShiftRequirement, ShiftTemplate, SolverParams, Weights)
+                               Shift, ShiftRequirement, ShiftTemplate, SolverParams, Weights)
 from wfm.roster.hint import _Schedule, greedy_choice, greedy_roster
 from wfm.roster.options import Grid, allowed_options, expand_options
 from wfm.roster.validator import validate
@@ -105,6 +105,33 @@ def test_incremental_score_and_rules_agree_with_the_validator(seed):
         assert after.feasible, [str(v) for v in after.violations]
         assert after.objective == pytest.approx(report.objective + search.value, abs=1e-6)
     assert search.stats.moves >= 600
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 100_000))
+def test_rule_check_of_many_options_at_once_agrees_with_one_at_a_time(seed):
+    """`options_keeping_rules` (the day re-plan's candidates) answers, for every option of a day,
+    what `_keeps_rules` answers for each alone: rest from the day before and after and from the
+    previous roster, what may follow what, caps, start-time stability, hours and pattern."""
+    data = random_site(seed)
+    tz, eve = ZoneInfo("Europe/Berlin"), MON - timedelta(days=1)
+    ends = random.Random(seed).choice([time(18), time(23), time(23, 59)])  # rest that reaches into day 0
+    data.previous_shifts = [Shift(agent=a.id, day=eve, template="T0", start=datetime.combine(eve, time(14), tz),
+                                  end=datetime.combine(eve, ends, tz)) for a in data.agents[::2]]
+    grid, options, start, report = _valid_start(data)
+    assume(report.feasible)
+    search = local.CoverageSearch(data, grid, options, start, seed=seed)
+    search.run(60.0, moves=100)
+    by_day = defaultdict(list)
+    for o in options:
+        by_day[o.day].append(o.index)
+    for k in range(len(search.agents)):
+        for d in range(search.n_days):
+            current = search.shift[k].get(d)
+            old = options[current.option] if current is not None else None
+            one_at_a_time = [i for i in by_day[d]
+                             if (old is not None and i == old.index) or search._keeps_rules(k, d, old, options[i])]
+            assert search.options_keeping_rules(k, d, by_day[d]) == one_at_a_time
 
 
 @settings(max_examples=30, deadline=None)

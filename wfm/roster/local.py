@@ -324,6 +324,60 @@ class CoverageSearch:
                     return False
         return True
 
+    def options_keeping_rules(self, k: int, d: int, candidates: list[int]) -> list[int]:
+        """The candidate options (indices) agent k could work on day d instead of what it works
+        there now, its current option always kept: `_keeps_rules` for many options at once. Its
+        checks split into those of the paid-minutes change (hours, working pattern) and of the
+        template (caps, what may follow what), each done once per distinct value, and the rest and
+        start-time ones, which compare integers per option. (The day re-plan asks this of every
+        option of every agent: 38,000 questions a day on 200 agents.)"""
+        current = self.shift[k].get(d)
+        old = self.options[current.option] if current is not None else None
+        c, mine, step = self.agents[k].contract, self.shift[k], self.grid.minutes
+        before = max((x for x in mine if x < d), default=None)
+        after = min((x for x in mine if x > d), default=None)
+        prev_end = self.options[mine[before].option].end_index if before is not None else None
+        next_first = self.options[mine[after].option].first if after is not None else None
+        carried_end = self.previous_end.get(k) if before is None else None
+        prev_t = self.options[mine[before].option].template if before == d - 1 else None
+        next_t = self.options[mine[after].option].template if after == d + 1 else None
+        clocks = [self.clock[mine[x].option] for x in (d - 1, d + 1) if x in mine]
+        by_change: dict[int, bool] = {}
+        by_template: dict[str, bool] = {}
+        kept = []
+        for i in candidates:
+            new = self.options[i]
+            if old is not None and i == old.index:
+                kept.append(i)
+                continue
+            if prev_end is not None and (new.first - prev_end) * step < self.rest:
+                continue
+            if carried_end is not None and new.first * step - carried_end < self.rest:
+                continue
+            if next_first is not None and (next_first - new.end_index) * step < self.rest:
+                continue
+            if self.tolerance is not None and any(abs(x - self.clock[i]) > self.tolerance for x in clocks):
+                continue
+            t = new.template
+            ok = by_template.get(t)
+            if ok is None:
+                cap = c.template_caps.get(t)
+                ok = not (cap is not None and (old is None or t != old.template)
+                          and self.template_count[k][t] + 1 > cap)
+                ok = ok and not (prev_t is not None and t in self.tmpl[prev_t].not_followed_by)
+                ok = ok and not (next_t is not None and next_t in self.tmpl[t].not_followed_by)
+                by_template[t] = ok
+            if not ok:
+                continue
+            change = new.paid_minutes - (old.paid_minutes if old else 0)
+            ok = by_change.get(change)
+            if ok is None:
+                ok = by_change[change] = self._pattern_ok(k, d, True, change) if old is None else \
+                    (not change or self._hours_ok(k, d, change))
+            if ok:
+                kept.append(i)
+        return kept
+
     def _hours_ok(self, k: int, d: int, change: float) -> bool:
         c = self.agents[k].contract
         w = d // 7
