@@ -473,6 +473,7 @@ def test_large_site_starts_its_lp_bound_before_pricing_and_skips_the_integer_mas
         return None
 
     monkeypatch.setattr(solver_module, "FULL_MODEL_LIMIT", 0)
+    monkeypatch.setattr(solver_module, "MOVES_FIRST", False)  # the path of a start the moves cannot take
     monkeypatch.setattr(colgen.ColumnGenerator, "run", run)
     monkeypatch.setattr(colgen, "master_roster", master)
     monkeypatch.setattr(solver_module, "_relaxation_in_background", relax)
@@ -484,6 +485,35 @@ def test_large_site_starts_its_lp_bound_before_pricing_and_skips_the_integer_mas
     assert events[:2] == ["lp bound", "pricing"], events
     assert events.count("lp bound") == 1 and "master" not in events
     assert validate(data, result.roster).feasible and result.bound is not None
+
+
+def test_large_site_with_a_valid_start_goes_to_the_moves_at_once(monkeypatch):
+    """A large site whose greedy start is valid neither prices columns nor waits for the LP's
+    roster: the moves and day re-plans get the whole limit from the greedy start. The LP bound
+    still solves in the background and is reported, and the roster is valid and no worse than the
+    greedy start."""
+    from wfm.roster import colgen
+    from wfm.roster import solver as solver_module
+    from wfm.roster.hint import greedy_roster
+    from wfm.roster.options import Grid, expand_options
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("priced or waited on a large site whose moves could go first")
+
+    monkeypatch.setattr(solver_module, "FULL_MODEL_LIMIT", 0)
+    monkeypatch.setattr(colgen.ColumnGenerator, "run", refuse)
+    monkeypatch.setattr(solver_module, "_lp_start", refuse)
+    h = horizon(days=7, minutes=30)
+    agents = [Agent(id=f"a{k}", skills=["q"], contract=Contract(min_hours=16, max_hours=40)) for k in range(10)]
+    need = [4 if 8 <= ts.hour < 12 else 2 if 12 <= ts.hour < 18 else 0 for ts in h.interval_starts()]
+    data = make_input(agents, h=h, reqs=[QueueRequirement(queue="q", agents=need)], seconds=8)
+    grid = Grid(data)
+    start = validate(data, greedy_roster(data, grid, expand_options(data, grid)))
+    assert start.feasible
+    result = solve_roster(data)
+    report = validate(data, result.roster)
+    assert report.feasible and report.objective <= start.objective
+    assert result.bound is not None and result.bound <= report.objective
 
 
 def test_progress_under_fixings_never_shows_the_restricted_bound():

@@ -776,6 +776,11 @@ COLGEN_SHARE = 0.4
 # 117,114 with 0.4 and dive 0.15, 115,615 with 0.2 and 0.08; 1,000 agents 643,061 against 624,708.
 LARGE_COLGEN_SHARE = 0.2
 COLGEN_MIN_CHECKS = 50
+# A large site whose greedy start is valid and whose coverage the local search can take goes to the
+# moves and the day re-plans (`dayplan.py`) at once, without column generation or a wait for the
+# LP relaxation's roster: a round of day re-plans takes 30-45 s on a 200-agent week, and the time
+# those spent (22 s and more) left too little of the limit for it.
+MOVES_FIRST = True
 # Seconds the final free model must have beyond its build to be worth starting.
 FULL_MODEL_MIN_SOLVE = 1.0
 # Up to this many (agent, shift option) pairs a site is small: column generation, then the full
@@ -792,7 +797,7 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
     bound in the background from the start; then the coverage local search (`local.py`)
     alternating with large-neighbourhood search (`lns.py`) whenever the local search stalls. The best roster by the validator's score is returned, with
     the best bound."""
-    from . import colgen
+    from . import colgen, local
     from .validator import validate
 
     progress = _monotone(progress)
@@ -807,10 +812,14 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
         if greedy is not None else None
     bound, fixings, size = contract_floor(data, grid), {}, len(data.agents) * len(options)
     large = size > FULL_MODEL_LIMIT
+    # A large site with a valid greedy start that the local search can take goes to the moves and
+    # day re-plans at once (see MOVES_FIRST): no column generation, no wait for the LP's roster.
+    moves_first = MOVES_FIRST and large and best is not None and local.applies(data) and not budget.deterministic
     # On a large site column generation's fixed costs (dive, conversion, validation) grow
     # with the agents: with little time for its size, the local search does more with all of it.
     affordable = not large or budget.deterministic or budget.left() >= COLGEN_MIN_CHECKS * check_seconds
-    by_columns = colgen.applies(data) and colgen.cost(data, options) <= COLGEN_LIMIT and affordable
+    by_columns = colgen.applies(data) and colgen.cost(data, options) <= COLGEN_LIMIT and affordable and \
+        not moves_first
     # The LP bound of a large site solves in the background from the start. (Started after column
     # generation, beside the local search, it did not arrive within 60 s on 200 agents: the bound
     # shown was the contract floor, 109,217 against the LP's 109,840. Started first, the pricing it
@@ -831,7 +840,7 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
         if first is not None:
             best = _better(best, first) if best is not None else first
     if large:
-        if promising is None and relaxed is not None and best is not None:
+        if promising is None and relaxed is not None and best is not None and not moves_first:
             best = _lp_start(data, grid, options, relaxed, budget, best, greedy_seconds, progress)
         start = best.roster if best is not None else (greedy if greedy is not None else Roster(shifts=[]))
         return _large_site(data, grid, options, start, best, bound, budget, progress, promising, relaxed,
