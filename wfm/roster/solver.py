@@ -792,8 +792,9 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
     """A greedy roster first (valid within seconds on any site). Small sites: column generation for
     a lower bound and a better roster (the integer master's, or a price-and-dive's), then the full
     CP-SAT model (first under the choices the LP is unanimous about, then, after a short
-    neighbourhood search, free). Large sites: column generation and its dive (no integer master)
-    for a better start when the time allows it; the LP relaxation (`relaxation.py`) for a lower
+    neighbourhood search, free). Large sites: from a valid greedy start the local search at once
+    (MOVES_FIRST), else column generation and its dive (no integer master) for a better start when
+    the time allows it; the LP relaxation (`relaxation.py`) for a lower
     bound in the background from the start; then the coverage local search (`local.py`)
     alternating with large-neighbourhood search (`lns.py`) whenever the local search stalls. The best roster by the validator's score is returned, with
     the best bound."""
