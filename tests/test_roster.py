@@ -418,6 +418,15 @@ def test_deterministic_limit_reproduces_a_roster_stopped_early():
     assert one.roster.model_dump() == two.roster.model_dump() and one.objective == two.objective
 
 
+def ten_agent_week(seconds: float) -> RosterInput:
+    """Ten interchangeable agents on a 30-minute week with a morning peak (the large-site tests
+    run it with FULL_MODEL_LIMIT at 0)."""
+    h = horizon(days=7, minutes=30)
+    agents = [Agent(id=f"a{k}", skills=["q"], contract=Contract(min_hours=16, max_hours=40)) for k in range(10)]
+    need = [4 if 8 <= ts.hour < 12 else 2 if 12 <= ts.hour < 18 else 0 for ts in h.interval_starts()]
+    return make_input(agents, h=h, reqs=[QueueRequirement(queue="q", agents=need)], seconds=seconds)
+
+
 @pytest.mark.parametrize("path", ["full model", "neighbourhood search"])
 def test_deterministic_limit_reproduces_every_solve_path(monkeypatch, path):
     """With a deterministic limit every phase counts CP-SAT's deterministic time, not the clock:
@@ -432,10 +441,7 @@ def test_deterministic_limit_reproduces_every_solve_path(monkeypatch, path):
 
     if path == "neighbourhood search":
         monkeypatch.setattr(solver_module, "FULL_MODEL_LIMIT", 0)
-    h = horizon(days=7, minutes=30)
-    agents = [Agent(id=f"a{k}", skills=["q"], contract=Contract(min_hours=16, max_hours=40)) for k in range(10)]
-    need = [4 if 8 <= ts.hour < 12 else 2 if 12 <= ts.hour < 18 else 0 for ts in h.interval_starts()]
-    data = make_input(agents, h=h, reqs=[QueueRequirement(queue="q", agents=need)], seconds=60)
+    data = ten_agent_week(seconds=60)
     data = data.model_copy(update={"solver": SolverParams(time_limit_seconds=60, workers=1, seed=3,
                                                           deterministic_limit=2.0)})
     one = solve_roster(data)
@@ -477,10 +483,7 @@ def test_large_site_starts_its_lp_bound_before_pricing_and_skips_the_integer_mas
     monkeypatch.setattr(colgen.ColumnGenerator, "run", run)
     monkeypatch.setattr(colgen, "master_roster", master)
     monkeypatch.setattr(solver_module, "_relaxation_in_background", relax)
-    h = horizon(days=7, minutes=30)
-    agents = [Agent(id=f"a{k}", skills=["q"], contract=Contract(min_hours=16, max_hours=40)) for k in range(10)]
-    need = [4 if 8 <= ts.hour < 12 else 2 if 12 <= ts.hour < 18 else 0 for ts in h.interval_starts()]
-    data = make_input(agents, h=h, reqs=[QueueRequirement(queue="q", agents=need)], seconds=12)
+    data = ten_agent_week(seconds=12)
     result = solve_roster(data)
     assert events[:2] == ["lp bound", "pricing"], events
     assert events.count("lp bound") == 1 and "master" not in events
@@ -503,10 +506,7 @@ def test_large_site_with_a_valid_start_goes_to_the_moves_at_once(monkeypatch):
     monkeypatch.setattr(solver_module, "FULL_MODEL_LIMIT", 0)
     monkeypatch.setattr(colgen.ColumnGenerator, "run", refuse)
     monkeypatch.setattr(solver_module, "_lp_start", refuse)
-    h = horizon(days=7, minutes=30)
-    agents = [Agent(id=f"a{k}", skills=["q"], contract=Contract(min_hours=16, max_hours=40)) for k in range(10)]
-    need = [4 if 8 <= ts.hour < 12 else 2 if 12 <= ts.hour < 18 else 0 for ts in h.interval_starts()]
-    data = make_input(agents, h=h, reqs=[QueueRequirement(queue="q", agents=need)], seconds=8)
+    data = ten_agent_week(seconds=8)
     grid = Grid(data)
     start = validate(data, greedy_roster(data, grid, expand_options(data, grid)))
     assert start.feasible

@@ -776,10 +776,13 @@ COLGEN_SHARE = 0.4
 # 117,114 with 0.4 and dive 0.15, 115,615 with 0.2 and 0.08; 1,000 agents 643,061 against 624,708.
 LARGE_COLGEN_SHARE = 0.2
 COLGEN_MIN_CHECKS = 50
-# A large site whose greedy start is valid and whose coverage the local search can take goes to the
-# moves and the day re-plans (`dayplan.py`) at once, without column generation or a wait for the
-# LP relaxation's roster: a round of day re-plans takes 30-45 s on a 200-agent week, and the time
-# those spent (22 s and more) left too little of the limit for it.
+# A large site whose greedy start is valid, whose coverage the local search can take and whose day
+# re-plans may move days on and off (dayplan.DAYS_MOVE_AGENTS) goes to the moves and the day
+# re-plans at once, without column generation or a wait for the LP relaxation's roster: a round of
+# day re-plans takes 30-45 s on a 200-agent week, and the time those spent (22 s and more) left
+# too little of the limit for it (200 agents, 60 s, seeds 0-3: 113,842 mean against 117,129).
+# Where days stay fixed in the re-plan, the week's shape must come from the start: 1,000 agents,
+# 60 s, 642,415 moving first against 625,391 from the LP's roster.
 MOVES_FIRST = True
 # Seconds the final free model must have beyond its build to be worth starting.
 FULL_MODEL_MIN_SOLVE = 1.0
@@ -798,7 +801,7 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
     bound in the background from the start; then the coverage local search (`local.py`)
     alternating with large-neighbourhood search (`lns.py`) whenever the local search stalls. The best roster by the validator's score is returned, with
     the best bound."""
-    from . import colgen, local
+    from . import colgen, dayplan, local
     from .validator import validate
 
     progress = _monotone(progress)
@@ -815,7 +818,8 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
     large = size > FULL_MODEL_LIMIT
     # A large site with a valid greedy start that the local search can take goes to the moves and
     # day re-plans at once (see MOVES_FIRST): no column generation, no wait for the LP's roster.
-    moves_first = MOVES_FIRST and large and best is not None and local.applies(data) and not budget.deterministic
+    moves_first = MOVES_FIRST and large and best is not None and local.applies(data) and not budget.deterministic \
+        and len(data.agents) <= dayplan.DAYS_MOVE_AGENTS
     # On a large site column generation's fixed costs (dive, conversion, validation) grow
     # with the agents: with little time for its size, the local search does more with all of it.
     affordable = not large or budget.deterministic or budget.left() >= COLGEN_MIN_CHECKS * check_seconds
