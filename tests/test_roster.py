@@ -516,6 +516,29 @@ def test_large_site_with_a_valid_start_goes_to_the_moves_at_once(monkeypatch):
     assert result.bound is not None and result.bound <= report.objective
 
 
+def test_large_site_with_shift_demand_still_prices_first(monkeypatch):
+    """Shift demand is a term the day re-plan leaves out (`dayplan.applies_to`), so such a site does
+    not go to the moves first: column generation builds its start as before."""
+    from wfm.roster import colgen
+    from wfm.roster import solver as solver_module
+    from wfm.roster.domain import ShiftRequirement
+
+    priced = []
+    real_run = colgen.ColumnGenerator.run
+
+    def run(self, *args, **kwargs):
+        priced.append(True)
+        return real_run(self, *args, **kwargs)
+
+    monkeypatch.setattr(solver_module, "FULL_MODEL_LIMIT", 0)
+    monkeypatch.setattr(colgen.ColumnGenerator, "run", run)
+    data = ten_agent_week(seconds=8)
+    data = data.model_copy(update={"shift_requirements": [
+        ShiftRequirement(day=data.horizon.dates()[0], template=data.templates[0].id, count=2)]})
+    result = solve_roster(data)
+    assert priced and validate(data, result.roster).feasible
+
+
 def test_progress_under_fixings_never_shows_the_restricted_bound():
     """The first full-model pass fixes the shifts the LP is unanimous about; CP-SAT's bound there
     holds for that restricted problem only. Progress must not show it: here a day off fixed for an

@@ -70,11 +70,17 @@ class _Class:
 def applies(search) -> bool:
     """Terms the model leaves out (shift demand, fairness) are absent, and every option's break
     windows follow one another without overlap."""
-    if search.data.shift_requirements or search.demand:
+    return applies_to(search.data, search.options)
+
+
+def applies_to(data, options) -> bool:
+    """`applies` from the input alone (the solver asks before any search exists)."""
+    if data.shift_requirements:
         return False
-    if search.fair and (any(t.night for t in search.data.templates) or search.unwanted):
+    unwanted = any(not p.want and p.template is not None and p.weight for a in data.agents for p in a.preferences)
+    if data.weights.fairness and len(data.agents) > 1 and (any(t.night for t in data.templates) or unwanted):
         return False
-    return all(a.latest + a.length <= b.earliest for o in search.options for a, b in zip(o.breaks, o.breaks[1:]))
+    return all(a.latest + a.length <= b.earliest for o in options for a, b in zip(o.breaks, o.breaks[1:]))
 
 
 def replan(search, d: int, seconds: float) -> float:

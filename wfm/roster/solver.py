@@ -777,7 +777,7 @@ COLGEN_SHARE = 0.4
 LARGE_COLGEN_SHARE = 0.2
 COLGEN_MIN_CHECKS = 50
 # A large site whose greedy start is valid, whose coverage the local search can take and whose day
-# re-plans may move days on and off (dayplan.DAYS_MOVE_AGENTS) goes to the moves and the day
+# re-plans apply and may move days on and off (dayplan.DAYS_MOVE_AGENTS) goes to the moves and the day
 # re-plans at once, without column generation or a wait for the LP relaxation's roster: a round of
 # day re-plans takes 30-45 s on a 200-agent week, and the time those spent (22 s and more) left
 # too little of the limit for it (200 agents, 60 s, seeds 0-3: 113,842 mean against 117,129).
@@ -819,7 +819,7 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
     # A large site with a valid greedy start that the local search can take goes to the moves and
     # day re-plans at once (see MOVES_FIRST): no column generation, no wait for the LP's roster.
     moves_first = MOVES_FIRST and large and best is not None and local.applies(data) and not budget.deterministic \
-        and len(data.agents) <= dayplan.DAYS_MOVE_AGENTS
+        and len(data.agents) <= dayplan.DAYS_MOVE_AGENTS and dayplan.applies_to(data, options)
     # On a large site column generation's fixed costs (dive, conversion, validation) grow
     # with the agents: with little time for its size, the local search does more with all of it.
     affordable = not large or budget.deterministic or budget.left() >= COLGEN_MIN_CHECKS * check_seconds
