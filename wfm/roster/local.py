@@ -326,7 +326,7 @@ class CoverageSearch:
 
     def options_keeping_rules(self, k: int, d: int, candidates: list[int]) -> list[int]:
         """The candidate options (indices) agent k could work on day d instead of what it works
-        there now, its current option always kept: `_keeps_rules` for many options at once. Its
+        there now (its current option, if among them, kept): `_keeps_rules` for many options at once. Its
         checks split into those of the paid-minutes change (hours, working pattern) and of the
         template (caps, what may follow what), each done once per distinct value, and the rest and
         start-time ones, which compare integers per option. (The day re-plan asks this of every

@@ -816,8 +816,7 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
         if greedy is not None else None
     bound, fixings, size = contract_floor(data, grid), {}, len(data.agents) * len(options)
     large = size > FULL_MODEL_LIMIT
-    # A large site with a valid greedy start that the local search can take goes to the moves and
-    # day re-plans at once (see MOVES_FIRST): no column generation, no wait for the LP's roster.
+    # see MOVES_FIRST: no column generation, no wait for the LP's roster
     moves_first = MOVES_FIRST and large and best is not None and local.applies(data) and not budget.deterministic \
         and len(data.agents) <= dayplan.DAYS_MOVE_AGENTS and dayplan.applies_to(data, options)
     # On a large site column generation's fixed costs (dive, conversion, validation) grow
