@@ -508,12 +508,51 @@ def test_large_site_with_a_valid_start_goes_to_the_moves_at_once(monkeypatch):
     monkeypatch.setattr(solver_module, "_lp_start", refuse)
     data = ten_agent_week(seconds=8)
     grid = Grid(data)
-    start = validate(data, greedy_roster(data, grid, expand_options(data, grid)))
+    start = validate(data, greedy_roster(data, grid, expand_options(data, grid), spread=True))
     assert start.feasible
     result = solve_roster(data)
     report = validate(data, result.roster)
     assert report.feasible and report.objective <= start.objective
     assert result.bound is not None and result.bound <= report.objective
+
+
+@pytest.mark.parametrize("large", [True, False])
+def test_only_a_large_site_starts_from_the_spread_greedy(monkeypatch, large):
+    """A large site's search builds on its start's week shape, so its greedy spreads each weekly
+    minimum over the most days (`hint.spread_cap`); a small site's start, a hint for CP-SAT, stays
+    the plain greedy."""
+    from wfm.roster import hint
+    from wfm.roster import solver as solver_module
+
+    asked, real = [], hint.greedy_roster
+
+    def recorded(*args, spread=False, **kwargs):
+        asked.append(spread)
+        return real(*args, spread=spread, **kwargs)
+
+    monkeypatch.setattr(hint, "greedy_roster", recorded)
+    if large:
+        monkeypatch.setattr(solver_module, "FULL_MODEL_LIMIT", 0)
+    data = ten_agent_week(seconds=3)
+    result = solve_roster(data)
+    assert asked[0] is large
+    assert validate(data, result.roster).feasible
+
+
+def test_spread_start_that_breaks_a_rule_gives_way_to_the_plain_greedy(monkeypatch):
+    from wfm.roster import hint
+    from wfm.roster import solver as solver_module
+    from wfm.roster.options import Grid, expand_options
+
+    real = hint.greedy_roster
+    monkeypatch.setattr(hint, "greedy_roster", lambda *args, spread=False, **kwargs:
+                        Roster(shifts=[]) if spread else real(*args, **kwargs))  # no shifts: minimums missed
+    data = ten_agent_week(seconds=3)
+    grid = Grid(data)
+    options = expand_options(data, grid)
+    roster, valid, score, _ = solver_module._greedy_start(data, grid, options, 0.0, None, spread=True)
+    assert valid is None and roster.shifts
+    assert score == validate(data, real(data, grid, options)).objective
 
 
 def test_large_site_with_shift_demand_still_prices_first(monkeypatch):

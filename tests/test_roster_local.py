@@ -22,7 +22,7 @@ from wfm.roster import local
 from wfm.roster.budget import Budget
 from wfm.roster.domain import (Agent, BreakRule, Contract, Preference, QueueRequirement, Roster, RosterInput, Rules,
                                Shift, ShiftRequirement, ShiftTemplate, SolverParams, Weights)
-from wfm.roster.hint import _Schedule, greedy_choice, greedy_roster
+from wfm.roster.hint import _Schedule, greedy_choice, greedy_roster, spread_cap
 from wfm.roster.options import Grid, allowed_options, expand_options
 from wfm.roster.validator import validate
 
@@ -158,12 +158,13 @@ def test_over_covered_picks_are_shifts_working_that_interval(seed):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(0, 100_000))
-def test_greedy_pruning_drops_only_what_its_rules_refuse(seed):
+@given(st.integers(0, 100_000), st.booleans())
+def test_greedy_pruning_drops_only_what_its_rules_refuse(seed, spread):
     """The greedy drops candidates in bulk (rest, templates that may not follow others, full weeks,
     template caps, horizon hours, weekends, runs too long, minimum hours out of reach) only to
-    pick sooner: the options it chooses are the ones it chooses checking every candidate one by one.
-    (More templates that may not follow others than `random_site` draws, in both orders.)"""
+    pick sooner: the options it chooses are the ones it chooses checking every candidate one by one,
+    spreading weekly minimums or not. (More templates that may not follow others than `random_site`
+    draws, in both orders.)"""
     data = random_site(seed)
     rng, ids = random.Random(seed), [t.id for t in data.templates]
     data = data.model_copy(update={"templates": [t.model_copy(update={"not_followed_by": rng.sample(ids, rng.randint(0, 2))})
@@ -171,12 +172,58 @@ def test_greedy_pruning_drops_only_what_its_rules_refuse(seed):
     grid = Grid(data)
     options = expand_options(data, grid)
     allowed = {a.id: allowed_options(data, a, options) for a in data.agents}
-    pruned = greedy_choice(data, grid, options, allowed)
+    pruned = greedy_choice(data, grid, options, allowed, spread=spread)
     with patch.object(_Schedule, "refused_after", lambda self, *_: np.zeros(0, dtype=np.int64)), \
             patch.object(_Schedule, "minimum_reachable", lambda self, candidates, *_: candidates):
-        one_by_one = greedy_choice(data, grid, options, allowed)
+        one_by_one = greedy_choice(data, grid, options, allowed, spread=spread)
     assert {a: [o.index for o in opts] for a, opts in pruned.items()} == \
         {a: [o.index for o in opts] for a, opts in one_by_one.items()}
+
+
+def test_spread_cap_is_the_shortest_length_reaching_the_minimum_on_the_most_days():
+    paid = np.array([240, 330, 450, 510, 570])   # 4, 6, 8, 9, 10 h shifts, 30 min unpaid from 6 h on
+    full = Contract(min_hours=32, max_hours=40, min_days=4, max_days=5)  # 6.4 h a day on 5 days
+    assert spread_cap(full, paid) == 450
+    assert spread_cap(full.model_copy(update={"max_days": 4}), paid) == 510       # 8 h a day on 4 days
+    assert spread_cap(full.model_copy(update={"min_hours": 20}), paid) is None   # 4 h a day: the shortest
+    assert spread_cap(full.model_copy(update={"min_hours": 50}), paid) is None   # 10 h a day: none reaches it
+    assert spread_cap(Contract(min_hours=0, max_hours=30), paid) is None
+    assert spread_cap(full.model_copy(update={"max_days": 0}), paid) is None
+
+
+def _full_timers_site():
+    """Ten full-timers (32-40 h, 4-5 days) and demand from 07:00 to 21:00 every day: the shifts that
+    cover most are the 10-hour ones, four of which reach the minimum."""
+    h = Horizon(start=MON, days=7, interval_minutes=15, timezone="Europe/Berlin")
+    need = [6.0 if 7 <= ts.hour < 21 else 0.0 for ts in h.interval_starts()]
+    templates = [ShiftTemplate(id=f"{hours}h", earliest_start=time(7), latest_start=time(21 - hours),
+                               step_minutes=60, length_minutes=hours * 60,
+                               breaks=[BreakRule(name="lunch", minutes=30, earliest_minutes=180, latest_minutes=270,
+                                                 paid=False)] if hours >= 6 else [])
+                 for hours in (4, 6, 8, 10)]
+    agents = [Agent(id=f"f{k}", skills=["q"], cost_per_hour=24.0,
+                    contract=Contract(min_hours=32, max_hours=40, min_days=4, max_days=5)) for k in range(10)]
+    return RosterInput(horizon=h, requirements=[QueueRequirement(queue="q", agents=need)], templates=templates,
+                       agents=agents, rules=Rules(min_rest_hours=11), weights=Weights(under=100, over=5, cost=1.0),
+                       solver=SolverParams(time_limit_seconds=10, workers=1))
+
+
+def test_spread_start_puts_the_weekly_minimum_on_the_most_days():
+    """With `spread`, each full-timer works its five days with shifts of at most 8 hours (7.5 h paid,
+    the shortest reaching 32 h on five days), and the roster keeps every rule; the plain greedy
+    fills the same minimum with 10-hour shifts on fewer days."""
+    data = _full_timers_site()
+    grid = Grid(data)
+    options = expand_options(data, grid)
+    length = {t.id: t.length_minutes for t in data.templates}
+    plain, spread = greedy_roster(data, grid, options), greedy_roster(data, grid, options, spread=True)
+    report = validate(data, spread)
+    assert report.feasible, [str(v) for v in report.violations]
+    for a in data.agents:
+        mine = [s for s in spread.shifts if s.agent == a.id]
+        assert len(mine) == 5 and max(length[s.template] for s in mine) <= 480
+    assert min(sum(s.agent == a.id for s in plain.shifts) for a in data.agents) < 5
+    assert max(length[s.template] for s in plain.shifts) == 600
 
 
 def test_random_sites_mostly_give_valid_starts():

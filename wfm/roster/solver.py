@@ -809,13 +809,15 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
     started = budget.started
     grid = Grid(data)
     options = expand_options(data, grid)
-    greedy, valid, score, check_seconds = _greedy_start(data, grid, options, started, progress)
+    large = len(data.agents) * len(options) > FULL_MODEL_LIMIT
+    # a large site's start spreads weekly minimums over the most days (hint.spread_cap): the search
+    # builds on its week shape
+    greedy, valid, score, check_seconds = _greedy_start(data, grid, options, started, progress, spread=large)
     greedy_seconds = clock.perf_counter() - started
     best = SolveResult("FEASIBLE", greedy, score, None, 0.0) if valid is None else None
     seed = greedy if valid is None else Roster(shifts=[s for s in greedy.shifts if s.agent in valid]) \
         if greedy is not None else None
-    bound, fixings, size = contract_floor(data, grid), {}, len(data.agents) * len(options)
-    large = size > FULL_MODEL_LIMIT
+    bound, fixings = contract_floor(data, grid), {}
     # see MOVES_FIRST: no column generation, no wait for the LP's roster
     moves_first = MOVES_FIRST and large and best is not None and local.applies(data) and not budget.deterministic \
         and len(data.agents) <= dayplan.DAYS_MOVE_AGENTS and dayplan.applies_to(data, options)
@@ -917,9 +919,11 @@ GREEDY_UNITS_PER_SECOND = 20_000_000
 GREEDY_SHARE = 0.5
 
 
-def _greedy_start(data, grid, options, started, progress):
+def _greedy_start(data, grid, options, started, progress, spread: bool = False):
     """(greedy roster or None, None if it keeps every rule else the agents whose schedules do,
-    its validated objective, seconds one validation of a whole roster takes)."""
+    its validated objective, seconds one validation of a whole roster takes). With `spread`, agents
+    spread their weekly minimum over their most days (`hint.spread_cap`); should that roster break
+    a rule, the plain greedy's is taken."""
     from .hint import greedy_roster
     from .validator import validate
 
@@ -927,10 +931,12 @@ def _greedy_start(data, grid, options, started, progress):
     if len(data.agents) * len(options) * shifts_each > GREEDY_UNITS_PER_SECOND * GREEDY_SHARE * \
             data.solver.time_limit_seconds:
         return None, set(), None, 0.0
-    roster = greedy_roster(data, grid, options)
+    roster = greedy_roster(data, grid, options, spread=spread)
     checked = clock.perf_counter()
     report = validate(data, roster)
     check_seconds = clock.perf_counter() - checked
+    if spread and not report.feasible:
+        return _greedy_start(data, grid, options, started, progress)
     if report.feasible:
         if progress is not None:
             progress(report.objective, 0.0, clock.perf_counter() - started)
