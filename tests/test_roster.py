@@ -516,12 +516,13 @@ def test_large_site_with_a_valid_start_goes_to_the_moves_at_once(monkeypatch):
     assert result.bound is not None and result.bound <= report.objective
 
 
-@pytest.mark.parametrize("large", [True, False])
-def test_only_a_large_site_starts_from_the_spread_greedy(monkeypatch, large):
-    """A large site's search builds on its start's week shape, so its greedy spreads each weekly
-    minimum over the most days (`hint.spread_cap`); a small site's start, a hint for CP-SAT, stays
-    the plain greedy."""
-    from wfm.roster import hint
+@pytest.mark.parametrize("large, moves_first", [(True, True), (True, False), (False, False)])
+def test_only_a_site_going_to_the_moves_first_starts_from_the_spread_greedy(monkeypatch, large, moves_first):
+    """The moves build on their start's week shape, so a large site that goes to them at once
+    (MOVES_FIRST) starts from the greedy that spreads weekly minimums over the most days
+    (`hint.spread_cap`); a large site whose start comes from column generation or the LP, and a
+    small site (its start a hint for CP-SAT), start from the plain greedy."""
+    from wfm.roster import dayplan, hint
     from wfm.roster import solver as solver_module
 
     asked, real = [], hint.greedy_roster
@@ -533,9 +534,11 @@ def test_only_a_large_site_starts_from_the_spread_greedy(monkeypatch, large):
     monkeypatch.setattr(hint, "greedy_roster", recorded)
     if large:
         monkeypatch.setattr(solver_module, "FULL_MODEL_LIMIT", 0)
+    if not moves_first:
+        monkeypatch.setattr(dayplan, "DAYS_MOVE_AGENTS", 5)  # ten agents: days stay fixed, no moves first
     data = ten_agent_week(seconds=3)
     result = solve_roster(data)
-    assert asked[0] is large
+    assert asked[0] is moves_first
     assert validate(data, result.roster).feasible
 
 

@@ -782,7 +782,8 @@ COLGEN_MIN_CHECKS = 50
 # day re-plans takes 30-45 s on a 200-agent week, and the time those spent (22 s and more) left
 # too little of the limit for it (200 agents, 60 s, seeds 0-3: 113,842 mean against 117,129).
 # Where days stay fixed in the re-plan, the week's shape must come from the start: 1,000 agents,
-# 60 s, 642,415 moving first against 625,391 from the LP's roster.
+# 60 s, 642,415 moving first against 625,391 from the LP's roster (from the spread greedy start
+# too: 620,729 against 599,440, same session).
 MOVES_FIRST = True
 # Seconds the final free model must have beyond its build to be worth starting.
 FULL_MODEL_MIN_SOLVE = 1.0
@@ -810,17 +811,20 @@ def solve_roster(data: RosterInput, progress: Progress | None = None) -> SolveRe
     grid = Grid(data)
     options = expand_options(data, grid)
     large = len(data.agents) * len(options) > FULL_MODEL_LIMIT
-    # a large site's start spreads weekly minimums over the most days (hint.spread_cap): the search
-    # builds on its week shape
-    greedy, valid, score, check_seconds = _greedy_start(data, grid, options, started, progress, spread=large)
+    # see MOVES_FIRST: no column generation, no wait for the LP's roster, if the greedy start is valid
+    moves_first = MOVES_FIRST and large and local.applies(data) and not budget.deterministic \
+        and len(data.agents) <= dayplan.DAYS_MOVE_AGENTS and dayplan.applies_to(data, options)
+    # The moves build on their start's week shape, so that start spreads weekly minimums over the
+    # most days (hint.spread_cap). (Not where column generation or the LP's roster gives the start:
+    # 1,000 agents, seed 0, same session, 60 s / 300 s: 599,440 / 590,089 spread, 595,726 / 588,583
+    # plain.)
+    greedy, valid, score, check_seconds = _greedy_start(data, grid, options, started, progress, spread=moves_first)
     greedy_seconds = clock.perf_counter() - started
     best = SolveResult("FEASIBLE", greedy, score, None, 0.0) if valid is None else None
     seed = greedy if valid is None else Roster(shifts=[s for s in greedy.shifts if s.agent in valid]) \
         if greedy is not None else None
     bound, fixings = contract_floor(data, grid), {}
-    # see MOVES_FIRST: no column generation, no wait for the LP's roster
-    moves_first = MOVES_FIRST and large and best is not None and local.applies(data) and not budget.deterministic \
-        and len(data.agents) <= dayplan.DAYS_MOVE_AGENTS and dayplan.applies_to(data, options)
+    moves_first = moves_first and best is not None
     # On a large site column generation's fixed costs (dive, conversion, validation) grow
     # with the agents: with little time for its size, the local search does more with all of it.
     affordable = not large or budget.deterministic or budget.left() >= COLGEN_MIN_CHECKS * check_seconds
