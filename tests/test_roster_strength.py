@@ -136,6 +136,23 @@ def test_importer_maps_every_section(tmp_path):
     assert len(data.shift_requirements) == 28
 
 
+def test_large_site_with_no_queue_requirement_solves_like_the_benchmark(tmp_path, monkeypatch):
+    """The format's large instances have shift demand only, no queue: the large-site path (the
+    local search's routing over zero queues) gives a valid roster scored like the benchmark.
+    (It crashed with an IndexError in `routing`, seen on the generated 100 x 56 x 10.)"""
+    from wfm.roster import solver as solver_module
+
+    monkeypatch.setattr(solver_module, "FULL_MODEL_LIMIT", 0)
+    path, out = tmp_path / "small.txt", tmp_path / "roster.csv"
+    path.write_text(SMALL)
+    res = CliRunner().invoke(app, ["roster", "curtois", str(path), "--time-limit", "4", "--workers", "1",
+                                   "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    line = json.loads(res.output.strip().splitlines()[-1])
+    score, broken = curtois_score(SMALL, list(csv.reader(out.open()))[1:])
+    assert broken == [] and score == line["objective"]
+
+
 def test_bad_file_names_the_line(tmp_path):
     path = tmp_path / "bad.txt"
     path.write_text(SMALL.replace("B,3,L,3", "B,3,L,three"))

@@ -75,8 +75,8 @@ class Routing:
 
     def _weighted(self, cuts: np.ndarray, lo: int, hi: int) -> np.ndarray:
         ranks = np.minimum.reduceat(cuts, self.starts, axis=0)              # (subsets, span)
-        if self.uniform:
-            return self.weight[0, lo:hi] * ranks[0]
+        if self.uniform:  # one weight for every queue; no queue at all (shift demand only): nothing covered
+            return (self.weight[0, lo:hi] if len(self.weight) else 0.0) * ranks[0]
         cols = np.arange(hi - lo)
         return (self.steps[:, lo:hi] * ranks[self.chain[:, lo:hi], cols]).sum(axis=0)
 
