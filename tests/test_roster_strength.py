@@ -136,6 +136,16 @@ def test_importer_maps_every_section(tmp_path):
     assert len(data.shift_requirements) == 28
 
 
+def _small_through_the_cli(tmp_path, seconds: float) -> tuple[dict, list[list[str]]]:
+    """SMALL solved by `wfm roster curtois`: its JSON line and the CSV grid's rows."""
+    path, out = tmp_path / "small.txt", tmp_path / "roster.csv"
+    path.write_text(SMALL)
+    res = CliRunner().invoke(app, ["roster", "curtois", str(path), "--time-limit", str(seconds), "--workers", "1",
+                                   "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    return json.loads(res.output.strip().splitlines()[-1]), list(csv.reader(out.open()))
+
+
 def test_large_site_with_no_queue_requirement_solves_like_the_benchmark(tmp_path, monkeypatch):
     """The format's large instances have shift demand only, no queue: the large-site path (the
     local search's routing over zero queues) gives a valid roster scored like the benchmark.
@@ -143,13 +153,8 @@ def test_large_site_with_no_queue_requirement_solves_like_the_benchmark(tmp_path
     from wfm.roster import solver as solver_module
 
     monkeypatch.setattr(solver_module, "FULL_MODEL_LIMIT", 0)
-    path, out = tmp_path / "small.txt", tmp_path / "roster.csv"
-    path.write_text(SMALL)
-    res = CliRunner().invoke(app, ["roster", "curtois", str(path), "--time-limit", "4", "--workers", "1",
-                                   "--out", str(out)])
-    assert res.exit_code == 0, res.output
-    line = json.loads(res.output.strip().splitlines()[-1])
-    score, broken = curtois_score(SMALL, list(csv.reader(out.open()))[1:])
+    line, rows = _small_through_the_cli(tmp_path, 4)
+    score, broken = curtois_score(SMALL, rows[1:])
     assert broken == [] and score == line["objective"]
 
 
@@ -161,14 +166,8 @@ def test_bad_file_names_the_line(tmp_path):
 
 
 def test_cli_writes_the_grid_and_one_json_line_scored_like_the_benchmark(tmp_path):
-    path, out = tmp_path / "small.txt", tmp_path / "roster.csv"
-    path.write_text(SMALL)
-    res = CliRunner().invoke(app, ["roster", "curtois", str(path), "--time-limit", "10", "--workers", "1",
-                                   "--out", str(out)])
-    assert res.exit_code == 0, res.output
-    line = json.loads(res.output.strip().splitlines()[-1])
+    line, rows = _small_through_the_cli(tmp_path, 10)
     assert {"objective", "status", "bound", "seconds"} <= set(line)
-    rows = list(csv.reader(out.open()))
     assert rows[0] == ["employee"] + [str(d) for d in range(14)]
     score, broken = curtois_score(SMALL, rows[1:])
     assert broken == [] and score == line["objective"]
