@@ -20,7 +20,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from .domain import Agent, Roster, RosterInput
+from .domain import Agent, Contract, Roster, RosterInput
 from .options import Grid, ShiftOption, worked_shift
 
 
@@ -105,7 +105,7 @@ def greedy_choice(data: RosterInput, grid: Grid, options: list[ShiftOption],
     return chosen
 
 
-def spread_cap(contract, paid: np.ndarray) -> int | None:
+def spread_cap(contract: Contract, paid: np.ndarray) -> int | None:
     """The shortest paid length (minutes) among `paid` that reaches the contract's weekly minimum on
     its most days, for the greedy start to keep to while another fits; None without a weekly
     minimum, when no length reaches it, or when that is the shortest length of all (a cap there
