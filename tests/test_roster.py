@@ -543,6 +543,8 @@ def test_only_a_site_going_to_the_moves_first_starts_from_the_spread_greedy(monk
 
 
 def test_spread_start_that_breaks_a_rule_gives_way_to_the_plain_greedy(monkeypatch):
+    """Should the spread greedy's roster break a rule, the solver starts from the plain greedy's
+    (valid, scored by the validator) rather than repairing it or starting from nothing."""
     from wfm.roster import hint
     from wfm.roster import solver as solver_module
     from wfm.roster.options import Grid, expand_options

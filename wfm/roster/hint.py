@@ -64,6 +64,7 @@ def greedy_choice(data: RosterInput, grid: Grid, options: list[ShiftOption],
         cap = spread_cap(a.contract, arrays.paid) if spread else None
         planned = guide.get(a.id, {}) if guide is not None else None
         position = {o.index: k for k, o in enumerate(pool)} if planned else {}
+
         def choose(limit: int | None, reach: int, need_more: bool):
             """The best-scoring option paid at most `limit` minutes (None: any) that fits and keeps
             the week's minimum reachable with shifts paid up to `reach`; None if there is none."""
@@ -85,7 +86,7 @@ def greedy_choice(data: RosterInput, grid: Grid, options: list[ShiftOption],
             need_more = mine.below_minimum()
             if planned is not None and not need_more:
                 break  # the LP put the group at its minimum hours; the rest is the search's
-            best = choose(cap, cap or longest, need_more)
+            best = choose(cap, cap if cap is not None else longest, need_more)
             if best is None and cap is not None and need_more:
                 best = choose(None, longest, need_more)  # no shorter shift keeps the minimum reachable
             if best is None:
@@ -115,10 +116,10 @@ def spread_cap(contract: Contract, paid: np.ndarray) -> int | None:
     the fewest days, and that week shape stays: undoing it takes many agents' whole weeks at once,
     which no move or day re-plan does. The LP relaxation spreads full-timers over their most days
     with shorter shifts (generated 200-agent week: 4.9 days each in the LP, 4.1 from the plain
-    greedy). That week, moves and day re-plans for 60 s from each start, seeds 0-4, same session:
+    greedy). That week, moves and day re-plans for 60 s from each start, same session: seeds 0-4,
     113,187 mean from the plain greedy, 111,946 with full-timers held to 8 h (of 4-10 h) while they
-    fit; holding part-timers to 4 h as well (12-24 h on 5 days: their cap is the shortest length)
-    gave 112,598, so a cap at the shortest length is none."""
+    fit; seeds 0-3, holding part-timers to 4 h as well (12-24 h on 5 days: their cap is the shortest
+    length) 112,598 against 112,023 without, so a cap at the shortest length is none."""
     if contract.min_hours <= 0 or contract.max_days <= 0 or not len(paid):
         return None
     per_day = contract.min_hours * 60 / contract.max_days
