@@ -22,7 +22,7 @@ import numpy as np
 from wfm.domain import Horizon, ServiceTarget
 from wfm.roster.domain import (Agent, BreakRule, Contract, QueueRequirement, RosterInput, Rules, ShiftTemplate,
                                SolverParams, Weights)
-from wfm.roster.solver import RosterModel
+from wfm.roster.model import RosterModel
 from wfm.roster.validator import validate
 from wfm.staffing import required_agents
 
@@ -33,7 +33,8 @@ def instance(agents: int, time_limit: float, workers: int, seed: int = 0) -> Ros
     starts = h.interval_starts()
     hour = starts.hour + starts.minute / 60
     day = np.array([1.15, 1.05, 1.0, 1.0, 0.95, 0.5, 0.3])[starts.day_of_week]
-    shape = np.where((hour >= 6) & (hour < 22), np.exp(-((hour - 10.5) ** 2) / 5) + 0.8 * np.exp(-((hour - 15) ** 2) / 6) + 0.1, 0)
+    shape = np.where((hour >= 6) & (hour < 22),
+                     np.exp(-((hour - 10.5) ** 2) / 5) + 0.8 * np.exp(-((hour - 15) ** 2) / 6) + 0.1, 0)
     # Scale volume so that required on-queue hours come to ~90% of the agents' on-queue capacity
     # (about 32 h a week per agent after breaks and part-time contracts).
     target_hours = 0.9 * 32 * agents
@@ -49,7 +50,8 @@ def instance(agents: int, time_limit: float, workers: int, seed: int = 0) -> Ros
         scale *= target_hours / hours
     full = ShiftTemplate(id="full", earliest_start="06:00", latest_start="14:00", step_minutes=30, length_minutes=510,
                          breaks=[BreakRule(name="break", minutes=30, earliest_minutes=60, latest_minutes=150),
-                                 BreakRule(name="lunch", minutes=30, earliest_minutes=210, latest_minutes=300, paid=False)])
+                                 BreakRule(name="lunch", minutes=30, earliest_minutes=210, latest_minutes=300,
+                                           paid=False)])
     part = ShiftTemplate(id="part", earliest_start="08:00", latest_start="18:00", step_minutes=60, length_minutes=240,
                          breaks=[BreakRule(name="break", minutes=30, earliest_minutes=90, latest_minutes=150)])
     people = []

@@ -36,7 +36,7 @@ def main() -> None:
     sys.path.insert(0, str(HERE))
     from scale_instance import instance
 
-    from wfm.roster import colgen, relaxation
+    from wfm.roster.search import colgen, relaxation
     from wfm.roster.options import Grid, expand_options
     from wfm.roster.solver import solve_roster
     from wfm.roster.validator import validate
@@ -90,12 +90,13 @@ def _kinds_table(data, options, roster, groups, counts) -> None:
     print(" | ".join(["---"] * 10))
     for kind in sorted(mine):
         r, x, floor = mine[kind], lp[kind], kind[0] * mine[kind]["n"]
-        print(f"{kind[0]:g} | {kind[1]:g} | {kind[2]:g} | {r['n']} | {r['paid'] - floor:.1f} | {x['paid'] - floor:.1f} | "
-              f"{r['shifts']} | {x['shifts']:.1f} | {mix(r['lengths'])} | {mix(x['lengths'])}")
+        print(f"{kind[0]:g} | {kind[1]:g} | {kind[2]:g} | {r['n']} | {r['paid'] - floor:.1f} | "
+              f"{x['paid'] - floor:.1f} | {r['shifts']} | {x['shifts']:.1f} | {mix(r['lengths'])} | "
+              f"{mix(x['lengths'])}")
 
 
 def _day_headroom(data, grid, options, roster) -> None:
-    from wfm.roster import dayplan, local
+    from wfm.roster.search import dayplan, local
 
     search = local.CoverageSearch(data, grid, options, roster, seed=0)
     if not dayplan.applies(search):

@@ -100,7 +100,8 @@ def main() -> None:
         was = earlier.get(name)
         same = "" if was is None else "same" if (was["objective"], was["digest"]) == (row["objective"], row["digest"]) \
             else f"DIFFERS (was {was['objective']}, {was['digest']})"
-        print(f"{name} | {row['objective']} | {row['status']} | {row['digest']} | {row['seconds']} | {same}", flush=True)
+        print(f"{name} | {row['objective']} | {row['status']} | {row['digest']} | {row['seconds']} | {same}",
+              flush=True)
         args.out.write_text(json.dumps(results, indent=1))
 
 

@@ -60,7 +60,8 @@ def curtois_table(instances: list[int], limit: float, workers: int, baseline: bo
                                   "--workers", str(workers), "--out", f"{tmp}/roster.csv"],
                                  capture_output=True, text=True)
         line = json.loads(out.stdout.strip().splitlines()[-1])
-        row = [f"Instance{i}", size, f"{best:,}", f"{line['objective']:,.0f}", f"{100 * line['gap_to_best_known']:.1f}%",
+        row = [f"Instance{i}", size, f"{best:,}", f"{line['objective']:,.0f}",
+               f"{100 * line['gap_to_best_known']:.1f}%",
                "-" if line["bound"] is None else f"{line['bound']:,.0f}", line["status"], f"{line['seconds']:.0f}"]
         if baseline:
             plain = _plain(path, limit, workers)
@@ -194,8 +195,9 @@ def _ours_week1(week, required, pyw, breaks: bool, limit, workers) -> dict:
     n_full, n_part = _mix(week, pyw["solution"])
     paid_full = 8 * 60 - (30 if breaks else 0)
     agents = [Agent(id=f"full-{k:03d}", skills=["phone"],
-                    contract=Contract(min_hours=4 * paid_full / 60, max_hours=5 * paid_full / 60, min_days=4, max_days=5,
-                                      template_caps={t: 0 for t in [x["id"] for x in week["templates"]] if t not in full_ids}))
+                    contract=Contract(min_hours=4 * paid_full / 60, max_hours=5 * paid_full / 60, min_days=4,
+                                      max_days=5,
+                                      template_caps={x["id"]: 0 for x in week["templates"] if x["id"] not in full_ids}))
               for k in range(n_full)]
     agents += [Agent(id=f"part-{k:03d}", skills=["phone"],
                      contract=Contract(min_hours=12, max_hours=20, min_days=3, max_days=5,
@@ -232,7 +234,8 @@ def _length(week, shift_id) -> int:
 def scale_table(sizes: list[int], limits: list[float], workers: int, seeds: list[int]) -> None:
     """One row per (agents, limit, solver seed); with several seeds, a median row after them (a
     60 s solve of 200 agents varies by about 1.5% of its objective from run to run, seed or not)."""
-    print(f"\n### Generated 15-minute weeks (bench/scale_instance.py), {workers} workers, each solve in its own process\n")
+    print(f"\n### Generated 15-minute weeks (bench/scale_instance.py), {workers} workers, "
+          "each solve in its own process\n")
     print("agents | limit s | seed | first valid roster s | validated objective | bound | gap | under h | over h | "
           "status | peak memory MB | s")
     print(" | ".join(["---"] * 12))

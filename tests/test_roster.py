@@ -126,7 +126,8 @@ def _week(agent, days, **kw):
     ({"unavailable_days": [MON]}, {}, [0], "unavailable"),
     ({"fixed": {MON: None}}, {}, [0], "fixed day off"),
     ({"fixed": {MON + timedelta(days=1): "D"}}, {}, [0], "fixed shift"),
-    ({"contract": Contract(max_hours=60, max_days=7)}, {"max_consecutive_days": 3}, [0, 1, 2, 3], "max consecutive days"),
+    ({"contract": Contract(max_hours=60, max_days=7)}, {"max_consecutive_days": 3}, [0, 1, 2, 3],
+     "max consecutive days"),
     ({}, {"min_consecutive_days_off": 2}, [0, 2], "min consecutive days off"),
     ({"contract": Contract(max_hours=60, max_days=7)}, {"max_weekends": 0}, [5], "max weekends"),
     ({"contract": Contract(template_caps={"D": 1})}, {}, [0, 1], "template cap D"),
@@ -166,7 +167,8 @@ def test_solver_respects_binding_rules():
     h = horizon()
     rules = Rules(max_consecutive_days=3, min_consecutive_days_off=2, max_weekends=0, min_rest_hours=11)
     agents = [Agent(id="a", skills=["q"], contract=Contract(max_hours=60, max_days=7), unavailable_days=[MON]),
-              Agent(id="b", skills=["q"], contract=Contract(max_hours=60, max_days=7), fixed={MON + timedelta(days=2): None})]
+              Agent(id="b", skills=["q"], contract=Contract(max_hours=60, max_days=7),
+                    fixed={MON + timedelta(days=2): None})]
     data = make_input(agents, h=h, rules=rules, reqs=[requirement(h, {hh: 2 for hh in range(9, 16)})])
     res, report = solved(data)
     worked = {(s.agent, s.day) for s in res.roster.shifts}
@@ -255,7 +257,8 @@ def test_template_off_the_grid_is_a_clear_error():
 def test_start_time_stability_both_ways():
     wide = day_template(start_times=[time(6), time(8), time(10)])
     data = make_input([Agent(id="a", skills=["q"])], templates=[wide], rules=Rules(start_time_tolerance_minutes=60))
-    jumpy = [hand_shift("a", MON, start_hour=6, lunch_hour=10), hand_shift("a", MON + timedelta(days=1), start_hour=10, lunch_hour=14)]
+    jumpy = [hand_shift("a", MON, start_hour=6, lunch_hour=10), hand_shift("a", MON + timedelta(days=1),
+                                                                           start_hour=10, lunch_hour=14)]
     assert "start time stability" in _rules(validate(data, Roster(shifts=jumpy)))
     # Demand early on Monday and late on Tuesday: the solver may not jump 4 hours.
     h = horizon(days=2)
@@ -273,7 +276,8 @@ def test_previous_roster_rest_and_consecutive_days_carry_over():
     late = ShiftTemplate(id="L", start_times=[time(16)], length_minutes=480, crosses_midnight=True)
     sunday = MON - timedelta(days=1)
     prev = [Shift(agent="a", day=sunday - timedelta(days=k), template="L",
-                  start=local(sunday - timedelta(days=k), 16), end=local(sunday - timedelta(days=k), 16) + timedelta(hours=8))
+                  start=local(sunday - timedelta(days=k), 16), end=local(sunday - timedelta(days=k),
+                                                                         16) + timedelta(hours=8))
             for k in range(5)]  # worked Wed..Sun until midnight
     h = horizon(days=3)
     data = make_input([Agent(id="a", skills=["q"])], h=h, templates=[day_template(), late],
@@ -334,7 +338,8 @@ def test_shift_requirements_per_day_and_template():
     h = horizon(days=2)
     agents = [Agent(id=f"a{k}", skills=["q"]) for k in range(3)]
     data = RosterInput(horizon=h, templates=[day_template()], agents=agents,
-                       shift_requirements=[ShiftRequirement(day=MON, template="D", count=2, under_weight=50, over_weight=7)],
+                       shift_requirements=[ShiftRequirement(day=MON, template="D", count=2, under_weight=50,
+                                                            over_weight=7)],
                        solver=SolverParams(time_limit_seconds=5, workers=1))
     res, report = solved(data)
     assert sum(s.day == MON for s in res.roster.shifts) == 2 and res.objective == 0
@@ -355,7 +360,8 @@ def test_service_goal_sends_the_scarce_agent_where_volume_is(busy_morning):
     # 10/h x 240 s: one agent lifts SL from 0 to ~35% of 10 contacts; 2/h: to ~88% of 2 contacts.
     volume = [(10.0 if m == busy_morning else 2.0) if o else 0.0 for m, o in zip(morning, open_)]
     req = QueueRequirement(queue="q", agents=[1.0 if o else 0.0 for o in open_], volume=volume,
-                           aht_seconds=[240.0] * len(starts), target=ServiceTarget(service_level=0.8, answer_seconds=20))
+                           aht_seconds=[240.0] * len(starts), target=ServiceTarget(service_level=0.8,
+                                                                                   answer_seconds=20))
     data = make_input([Agent(id="a", skills=["q"])], h=h, templates=[shifts], reqs=[req],
                       weights=Weights(under=100, over=1, service_goal=1))
     res, report = solved(data)
@@ -428,7 +434,7 @@ def ten_agent_week(seconds: float) -> RosterInput:
 
 
 @pytest.mark.parametrize("path", ["full model", "neighbourhood search"])
-def test_deterministic_limit_reproduces_every_solve_path(monkeypatch, path):
+def test_deterministic_limit_reproduces_every_solve_path(path):
     """With a deterministic limit every phase counts CP-SAT's deterministic time, not the clock:
     the large-site path (LP bound, local and neighbourhood search) repeats exactly too, even when the
     machine is busy (a second solve runs while another process keeps a core busy). (A busy thread
@@ -437,17 +443,16 @@ def test_deterministic_limit_reproduces_every_solve_path(monkeypatch, path):
     import subprocess
     import sys
 
-    from wfm.roster import solver as solver_module
+    from wfm.roster.strategy import Tuning
 
-    if path == "neighbourhood search":
-        monkeypatch.setattr(solver_module, "FULL_MODEL_LIMIT", 0)
+    tuning = Tuning(full_model_limit=0) if path == "neighbourhood search" else Tuning()
     data = ten_agent_week(seconds=60)
     data = data.model_copy(update={"solver": SolverParams(time_limit_seconds=60, workers=1, seed=3,
                                                           deterministic_limit=2.0)})
-    one = solve_roster(data)
+    one = solve_roster(data, tuning=tuning)
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
-        two = solve_roster(data)
+        two = solve_roster(data, tuning=tuning)
     finally:
         busy.kill()
         busy.wait()
@@ -460,32 +465,36 @@ def test_large_site_starts_its_lp_bound_before_pricing_and_skips_the_integer_mas
     generation prices, so it arrives within a short limit (200 agents, 60 s: it did not when it
     waited for pricing). The integer master is skipped there (its roster loses to the dive's); the
     bound comes and the roster is valid."""
-    from wfm.roster import colgen
-    from wfm.roster import solver as solver_module
+    import threading
 
-    events = []
-    real_run, real_relax = colgen.ColumnGenerator.run, solver_module._relaxation_in_background
+    from wfm.roster.search import colgen, relaxation
+    from wfm.roster.strategy import Tuning
+
+    events, solving = [], threading.Event()
+    real_run, real_bound = colgen.ColumnGenerator.run, relaxation.lower_bound
 
     def run(self, *args, **kwargs):
-        events.append("pricing")
+        # the LP bound's thread is running, or has run, by the time pricing starts
+        started = solving.is_set() or any(t.name == "roster-lp-bound" for t in threading.enumerate())
+        events.append("pricing after the lp bound started" if started else "pricing first")
         return real_run(self, *args, **kwargs)
 
-    def relax(*args, **kwargs):
+    def bound(*args, **kwargs):
+        solving.set()
         events.append("lp bound")
-        return real_relax(*args, **kwargs)
+        return real_bound(*args, **kwargs)
 
     def master(*args, **kwargs):
         events.append("master")
         return None
 
-    monkeypatch.setattr(solver_module, "FULL_MODEL_LIMIT", 0)
-    monkeypatch.setattr(solver_module, "MOVES_FIRST", False)  # the path of a start the moves cannot take
     monkeypatch.setattr(colgen.ColumnGenerator, "run", run)
     monkeypatch.setattr(colgen, "master_roster", master)
-    monkeypatch.setattr(solver_module, "_relaxation_in_background", relax)
+    monkeypatch.setattr(relaxation, "lower_bound", bound)
     data = ten_agent_week(seconds=12)
-    result = solve_roster(data)
-    assert events[:2] == ["lp bound", "pricing"], events
+    # large, and the path of a start the moves cannot take
+    result = solve_roster(data, tuning=Tuning(full_model_limit=0, moves_first=False))
+    assert "pricing first" not in events and "pricing after the lp bound started" in events, events
     assert events.count("lp bound") == 1 and "master" not in events
     assert validate(data, result.roster).feasible and result.bound is not None
 
@@ -495,22 +504,25 @@ def test_large_site_with_a_valid_start_goes_to_the_moves_at_once(monkeypatch):
     roster: the moves and day re-plans get the whole limit from the greedy start. The LP bound
     still solves in the background and is reported, and the roster is valid and no worse than the
     greedy start."""
-    from wfm.roster import colgen
-    from wfm.roster import solver as solver_module
-    from wfm.roster.hint import greedy_roster
+    from wfm.roster import strategy
+    from wfm.roster.greedy import greedy_roster
     from wfm.roster.options import Grid, expand_options
+    from wfm.roster.search import colgen
+    from wfm.roster.solver import site_facts
 
     def refuse(*args, **kwargs):
-        raise AssertionError("priced or waited on a large site whose moves could go first")
+        raise AssertionError("priced on a large site whose moves could go first")
 
-    monkeypatch.setattr(solver_module, "FULL_MODEL_LIMIT", 0)
+    tuning = strategy.Tuning(full_model_limit=0)
     monkeypatch.setattr(colgen.ColumnGenerator, "run", refuse)
-    monkeypatch.setattr(solver_module, "_lp_start", refuse)
     data = ten_agent_week(seconds=8)
     grid = Grid(data)
-    start = validate(data, greedy_roster(data, grid, expand_options(data, grid), spread=True))
+    options = expand_options(data, grid)
+    start = validate(data, greedy_roster(data, grid, options, spread=True))
     assert start.feasible
-    result = solve_roster(data)
+    path = strategy.choose_path(site_facts(data, grid, options), True, 0.01, 8.0, 8.0, tuning)
+    assert path.moves_first and path.lp_bound and not path.column_generation and not path.lp_start
+    result = solve_roster(data, tuning=tuning)
     report = validate(data, result.roster)
     assert report.feasible and report.objective <= start.objective
     assert result.bound is not None and result.bound <= report.objective
@@ -519,25 +531,22 @@ def test_large_site_with_a_valid_start_goes_to_the_moves_at_once(monkeypatch):
 @pytest.mark.parametrize("large, moves_first", [(True, True), (True, False), (False, False)])
 def test_only_a_site_going_to_the_moves_first_starts_from_the_spread_greedy(monkeypatch, large, moves_first):
     """The moves build on their start's week shape, so a large site that goes to them at once
-    (MOVES_FIRST) starts from the greedy that spreads weekly minimums over the most days
-    (`hint.spread_cap`); a large site whose start comes from column generation or the LP, and a
+    (`Tuning.moves_first`) starts from the greedy that spreads weekly minimums over the most days
+    (`greedy.spread_cap`); a large site whose start comes from column generation or the LP, and a
     small site (its start a hint for CP-SAT), start from the plain greedy."""
-    from wfm.roster import dayplan, hint
-    from wfm.roster import solver as solver_module
+    from wfm.roster import greedy
+    from wfm.roster.strategy import Tuning
 
-    asked, real = [], hint.greedy_roster
+    asked, real = [], greedy.greedy_roster
 
     def recorded(*args, spread=False, **kwargs):
         asked.append(spread)
         return real(*args, spread=spread, **kwargs)
 
-    monkeypatch.setattr(hint, "greedy_roster", recorded)
-    if large:
-        monkeypatch.setattr(solver_module, "FULL_MODEL_LIMIT", 0)
-    if not moves_first:
-        monkeypatch.setattr(dayplan, "DAYS_MOVE_AGENTS", 5)  # ten agents: days stay fixed, no moves first
+    monkeypatch.setattr(greedy, "greedy_roster", recorded)
+    tuning = Tuning(full_model_limit=0 if large else Tuning().full_model_limit, moves_first=moves_first)
     data = ten_agent_week(seconds=3)
-    result = solve_roster(data)
+    result = solve_roster(data, tuning=tuning)
     assert asked[0] is moves_first
     assert validate(data, result.roster).feasible
 
@@ -545,17 +554,17 @@ def test_only_a_site_going_to_the_moves_first_starts_from_the_spread_greedy(monk
 def test_spread_start_that_breaks_a_rule_gives_way_to_the_plain_greedy(monkeypatch):
     """Should the spread greedy's roster break a rule, the solver starts from the plain greedy's
     (valid, scored by the validator) rather than repairing it or starting from nothing."""
-    from wfm.roster import hint
-    from wfm.roster import solver as solver_module
+    from wfm.roster import greedy
     from wfm.roster.options import Grid, expand_options
+    from wfm.roster.phases import greedy_start
 
-    real = hint.greedy_roster
-    monkeypatch.setattr(hint, "greedy_roster", lambda *args, spread=False, **kwargs:
+    real = greedy.greedy_roster
+    monkeypatch.setattr(greedy, "greedy_roster", lambda *args, spread=False, **kwargs:
                         Roster(shifts=[]) if spread else real(*args, **kwargs))  # no shifts: minimums missed
     data = ten_agent_week(seconds=3)
     grid = Grid(data)
     options = expand_options(data, grid)
-    roster, valid, score, _ = solver_module._greedy_start(data, grid, options, 0.0, None, spread=True)
+    roster, valid, score, _ = greedy_start(data, grid, options, 0.0, None, spread=True)
     assert valid is None and roster.shifts
     assert score == validate(data, real(data, grid, options)).objective
 
@@ -563,9 +572,9 @@ def test_spread_start_that_breaks_a_rule_gives_way_to_the_plain_greedy(monkeypat
 def test_large_site_with_shift_demand_still_prices_first(monkeypatch):
     """Shift demand is a term the day re-plan leaves out (`dayplan.applies_to`), so such a site does
     not go to the moves first: column generation builds its start as before."""
-    from wfm.roster import colgen
-    from wfm.roster import solver as solver_module
     from wfm.roster.domain import ShiftRequirement
+    from wfm.roster.search import colgen
+    from wfm.roster.strategy import Tuning
 
     priced = []
     real_run = colgen.ColumnGenerator.run
@@ -574,12 +583,11 @@ def test_large_site_with_shift_demand_still_prices_first(monkeypatch):
         priced.append(True)
         return real_run(self, *args, **kwargs)
 
-    monkeypatch.setattr(solver_module, "FULL_MODEL_LIMIT", 0)
     monkeypatch.setattr(colgen.ColumnGenerator, "run", run)
     data = ten_agent_week(seconds=8)
     data = data.model_copy(update={"shift_requirements": [
         ShiftRequirement(day=data.horizon.dates()[0], template=data.templates[0].id, count=2)]})
-    result = solve_roster(data)
+    result = solve_roster(data, tuning=Tuning(full_model_limit=0))
     assert priced and validate(data, result.roster).feasible
 
 
@@ -587,8 +595,9 @@ def test_progress_under_fixings_never_shows_the_restricted_bound():
     """The first full-model pass fixes the shifts the LP is unanimous about; CP-SAT's bound there
     holds for that restricted problem only. Progress must not show it: here a day off fixed for an
     agent the optimum needs that day makes the restricted optimum dearer than the true one."""
-    from wfm.roster import solver as solver_module
+    from wfm.roster.budget import Budget
     from wfm.roster.options import Grid, expand_options
+    from wfm.roster.phases import full_model
 
     agents = [Agent(id=f"a{k}", skills=["q"], contract=Contract(min_hours=0, max_hours=40)) for k in range(2)]
     data = make_input(agents, h=horizon(days=3))
@@ -597,11 +606,11 @@ def test_progress_under_fixings_never_shows_the_restricted_bound():
     grid = Grid(data)
     options = expand_options(data, grid)
     assert {o.day for o in options[:2]} == {0}
-    budget = solver_module.Budget(data.solver)
+    budget = Budget(data.solver)
     reported = []
     # a0 off on day 0: a1 alone cannot cover its own lunch hour
     fixings = {("a0", options[0].index): 0, ("a0", options[1].index): 0}
-    restricted = solver_module._full_model(data, grid, options, None, None, fixings, 5.0, budget,
-                                           lambda objective, bound, seconds: reported.append(bound))
+    restricted = full_model(data, grid, options, None, None, fixings, 5.0, budget,
+                            lambda objective, bound, seconds: reported.append(bound))
     assert restricted.objective > optimum.objective
     assert reported and max(reported) <= optimum.objective

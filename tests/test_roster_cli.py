@@ -46,7 +46,8 @@ def test_roster_outputs_and_json_summary(tmp_path):
 
 
 def test_infeasible_roster_exits_1_with_the_conflict(tmp_path):
-    path = write_input(tmp_path, [Agent(id="x", skills=["q"], contract=Contract(min_hours=35, max_hours=40, max_days=4))])
+    path = write_input(tmp_path, [Agent(id="x", skills=["q"], contract=Contract(min_hours=35, max_hours=40,
+                                                                                max_days=4))])
     res = runner.invoke(app, ["roster", str(path), "--format", "json"])
     assert res.exit_code == 1
     out = json.loads(res.stdout)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given, settings, strategies as st
 
 from test_roster_local import _busy_site, _valid_start, random_site
-from wfm.roster import dayplan, local
+from wfm.roster.search import dayplan, local
 from wfm.roster.domain import BreakRule, Roster, ShiftRequirement
 from wfm.roster.options import Grid, expand_options
 from wfm.roster.validator import validate
@@ -39,7 +39,7 @@ def test_the_current_day_is_a_point_of_the_model_scored_as_the_search_scores_it(
             assert sum(v * x[c] for c, v in model.rows[key]) == pytest.approx(model.rhs[key], abs=1e-9), key
         assert (x >= model.lower - 1e-9).all() and (x <= model.upper + 1e-9).all()
         working = [k for c in model.classes for k in c.agents]
-        own = sum(search._own_terms(k, d, search.options[search.shift[k][d].option]) for k in working
+        own = sum(search.own_terms(k, d, search.options[search.shift[k][d].option]) for k in working
                   if d in search.shift[k])  # agents off that day may be in the model too
         coverage = search.routing.penalty(search.count[:, model.lo:model.hi], model.lo, model.hi).sum()
         assert x @ model.cost == pytest.approx(own + coverage, abs=1e-6)

@@ -18,11 +18,11 @@ import pytest
 from hypothesis import assume, example, given, settings, strategies as st
 
 from wfm.domain import Horizon
-from wfm.roster import local
+from wfm.roster.search import local, polish
 from wfm.roster.budget import Budget
 from wfm.roster.domain import (Agent, BreakRule, Contract, Preference, QueueRequirement, Roster, RosterInput, Rules,
                                Shift, ShiftRequirement, ShiftTemplate, SolverParams, Weights)
-from wfm.roster.hint import _Schedule, greedy_choice, greedy_roster, spread_cap
+from wfm.roster.greedy import _Schedule, greedy_choice, greedy_roster, spread_cap
 from wfm.roster.options import Grid, allowed_options, expand_options
 from wfm.roster.validator import validate
 
@@ -62,7 +62,8 @@ def random_site(seed: int) -> RosterInput:
         lo = rng.choice([0, 8, 16, 24])
         contract = Contract(min_hours=lo, max_hours=lo + rng.choice([8, 16, 24]), max_days=rng.choice([3, 4, 5]),
                             min_days=rng.choice([0, 1, 2]),
-                            template_caps={f"T{rng.randrange(n_templates)}": rng.choice([0, 1, 2])} if rng.random() < 0.3 else {},
+                            template_caps=({f"T{rng.randrange(n_templates)}": rng.choice([0, 1, 2])}
+                                           if rng.random() < 0.3 else {}),
                             min_consecutive_days_off=rng.choice([None, 2]) if rng.random() < 0.3 else None)
         prefs = [Preference(day=rng.choice(dates), template=rng.choice([None, "T0", "T1"]), want=rng.random() < 0.5,
                             weight=rng.choice([1, 5, 20])) for _ in range(rng.randint(0, 3))]
@@ -111,7 +112,7 @@ def test_incremental_score_and_rules_agree_with_the_validator(seed):
 @given(st.integers(0, 100_000))
 def test_rule_check_of_many_options_at_once_agrees_with_one_at_a_time(seed):
     """`options_keeping_rules` (the day re-plan's candidates) answers, for every option of a day,
-    what `_keeps_rules` answers for each alone: rest from the day before and after and from the
+    what `keeps_rules` answers for each alone: rest from the day before and after and from the
     previous roster, what may follow what, caps, start-time stability, hours and pattern."""
     data = random_site(seed)
     tz, eve = ZoneInfo("Europe/Berlin"), MON - timedelta(days=1)
@@ -130,7 +131,7 @@ def test_rule_check_of_many_options_at_once_agrees_with_one_at_a_time(seed):
             current = search.shift[k].get(d)
             old = options[current.option] if current is not None else None
             one_at_a_time = [i for i in by_day[d]
-                             if (old is not None and i == old.index) or search._keeps_rules(k, d, old, options[i])]
+                             if (old is not None and i == old.index) or search.keeps_rules(k, d, old, options[i])]
             assert search.options_keeping_rules(k, d, by_day[d]) == one_at_a_time
 
 
@@ -167,7 +168,8 @@ def test_greedy_pruning_drops_only_what_its_rules_refuse(seed, spread):
     draws, in both orders.)"""
     data = random_site(seed)
     rng, ids = random.Random(seed), [t.id for t in data.templates]
-    data = data.model_copy(update={"templates": [t.model_copy(update={"not_followed_by": rng.sample(ids, rng.randint(0, 2))})
+    data = data.model_copy(update={"templates": [t.model_copy(update={"not_followed_by": rng.sample(ids,
+                                                                                                    rng.randint(0, 2))})
                                                  for t in data.templates]})
     grid = Grid(data)
     options = expand_options(data, grid)
@@ -254,7 +256,7 @@ def test_search_improves_a_greedy_start_and_never_returns_worse():
     data = _busy_site()
     grid, options, start, report = _valid_start(data)
     assert report.feasible
-    roster, search = local.improve(data, grid, options, start, 3.0)
+    roster, search = polish.improve(data, grid, options, start, 3.0)
     after = validate(data, roster)
     assert after.feasible
     assert after.objective < report.objective * 0.95  # a greedy week leaves plenty to improve
@@ -266,9 +268,9 @@ def test_same_moves_under_a_deterministic_limit():
     data = data.model_copy(update={"solver": SolverParams(time_limit_seconds=60, workers=1, seed=5,
                                                           deterministic_limit=0.5)})
     grid, options, start, _ = _valid_start(data)
-    runs = [local.improve(data, grid, options, start, 0.5, seed=5, budget=Budget(data.solver)) for _ in range(2)]
+    runs = [polish.improve(data, grid, options, start, 0.5, seed=5, budget=Budget(data.solver)) for _ in range(2)]
     (one, s1), (two, s2) = runs
-    assert s1.stats.moves == s2.stats.moves == int(0.5 * local.MOVES_PER_SECOND)
+    assert s1.stats.moves == s2.stats.moves == int(0.5 * polish.MOVES_PER_SECOND)
     assert one.model_dump() == two.model_dump()
 
 
@@ -276,7 +278,7 @@ def test_skipped_when_coverage_is_the_service_goal_or_a_repair():
     data = _busy_site(n=4)
     grid, options, start, _ = _valid_start(data)
     repair = data.model_copy(update={"reference": start, "weights": data.weights.model_copy(update={"change": 10})})
-    roster, search = local.improve(repair, grid, options, start, 1.0)
+    roster, search = polish.improve(repair, grid, options, start, 1.0)
     assert search is None and roster is start
 
 
@@ -298,7 +300,7 @@ def test_working_pattern_minimums_hold_when_cost_pushes_below_them(contract):
     grid, options, start, report = _valid_start(busy)
     assert report.feasible
     idle = busy.model_copy(update={"requirements": [QueueRequirement(queue="q", agents=[0.0] * len(need))]})
-    roster, search = local.improve(idle, grid, options, start, 2.0)
+    roster, search = polish.improve(idle, grid, options, start, 2.0)
     after = validate(idle, roster)
     assert after.feasible, [str(v) for v in after.violations]
     assert after.objective < validate(idle, start).objective
@@ -356,7 +358,7 @@ def test_allowed_options_follow_skills_caps_and_unavailable_periods(seed):
 def test_contract_floor_never_exceeds_a_valid_rosters_objective(seed):
     """The no-search lower bound (each agent's contract minimum at its rate) holds for every valid
     roster: here the greedy's and the local search's from it."""
-    from wfm.roster.solver import contract_floor
+    from wfm.roster.costs import contract_floor
 
     data = random_site(seed)
     grid = Grid(data)
@@ -365,14 +367,14 @@ def test_contract_floor_never_exceeds_a_valid_rosters_objective(seed):
     report = validate(data, roster)
     assume(report.feasible and floor is not None)
     assert floor <= report.objective
-    improved, _ = local.improve(data, grid, expand_options(data, grid), roster, 0.2, seed=seed)
+    improved, _ = polish.improve(data, grid, expand_options(data, grid), roster, 0.2, seed=seed)
     assert floor <= validate(data, improved).objective
 
 
 def test_contract_floor_is_the_minimum_hours_cost():
     """One agent, 32 h a week at 20 an hour for two weeks (one with the March DST change): 1,280,
     less half a unit a day for the rounding of shift costs (14 days): 1,273."""
-    from wfm.roster.solver import contract_floor
+    from wfm.roster.costs import contract_floor
 
     h = Horizon(start=MON, days=14, interval_minutes=60, timezone="Europe/Berlin")
     t = ShiftTemplate(id="D", earliest_start=time(9), latest_start=time(9), length_minutes=480)
@@ -387,7 +389,8 @@ def test_contract_floor_is_the_minimum_hours_cost():
 def test_solve_reports_at_least_the_contract_floor_and_never_beats_it(seed):
     """Through the whole solve (column generation, then the full model bounded below by the
     floor): the bound reported is at least the floor and the validated objective at least the bound."""
-    from wfm.roster.solver import contract_floor, solve_roster
+    from wfm.roster.costs import contract_floor
+    from wfm.roster.solver import solve_roster
 
     data = _busy_site(12)
     data = data.model_copy(update={"weights": data.weights.model_copy(update={"cost": 1.0}),
@@ -420,7 +423,8 @@ def test_a_start_routed_badly_is_rerouted_down_a_chain():
     (o,) = options
     from wfm.roster.options import worked_shift
     held = {"ss": "service", "st": "tech", "t": "tech"}
-    start = Roster(shifts=[worked_shift(a, o, grid, data.templates[0], (), [(i, q) for i in range(o.first, o.end_index)])
+    start = Roster(shifts=[worked_shift(a, o, grid, data.templates[0], (), [(i, q) for i in range(o.first,
+                                                                                                  o.end_index)])
                            for a, q in held.items()])
     before = validate(data, start)
     assert before.feasible and before.penalties["under-coverage"] == 8 * 100

@@ -66,7 +66,8 @@ def test_repair_counts_a_shift_lost_to_an_unavailable_period():
     base = data_for(agents, [day], need=lambda ts: 2 if 8 <= ts.hour < 16 else 0)
     first, _ = agrees(base)
     tue = MON + timedelta(days=1)
-    block = Period(start=datetime(2026, 1, 6, 10, tzinfo=ZoneInfo(TZ)), end=datetime(2026, 1, 6, 11, tzinfo=ZoneInfo(TZ)))
+    block = Period(start=datetime(2026, 1, 6, 10, tzinfo=ZoneInfo(TZ)), end=datetime(2026, 1, 6, 11,
+                                                                                     tzinfo=ZoneInfo(TZ)))
     changed = [agents[0].model_copy(update={"unavailable_periods": [block]}), agents[1]]
     repair = base.model_copy(update={"agents": changed, "reference": first.roster,
                                      "weights": Weights(under=100, over=10, change=5)})
@@ -98,7 +99,8 @@ def test_validator_measures_elapsed_time_across_dst_with_zoneinfo_datetimes():
     data = data_for([Agent(id="a", skills=["q"])], [night], days=2, start=date(2026, 3, 28))
     berlin = ZoneInfo(TZ)
     start = datetime(2026, 3, 28, 22, tzinfo=berlin)
-    real_8h = Shift(agent="a", day=date(2026, 3, 28), template="N", start=start, end=datetime(2026, 3, 29, 7, tzinfo=berlin))
+    real_8h = Shift(agent="a", day=date(2026, 3, 28), template="N", start=start, end=datetime(2026, 3, 29, 7,
+                                                                                              tzinfo=berlin))
     wall_8h = real_8h.model_copy(update={"end": datetime(2026, 3, 29, 6, tzinfo=berlin)})
     assert "shift length" not in {v.rule for v in validate(data, Roster(shifts=[real_8h])).violations}
     assert "shift length" in {v.rule for v in validate(data, Roster(shifts=[wall_8h])).violations}
@@ -115,7 +117,8 @@ def test_validator_rejects_shifts_outside_the_horizon():
 
 def test_infeasibility_names_unavailable_periods():
     day = ShiftTemplate(id="D", start_times=[time(8)], length_minutes=480)
-    blocks = [Period(start=datetime(2026, 1, 5 + k, 0, tzinfo=ZoneInfo(TZ)), end=datetime(2026, 1, 5 + k, 23, tzinfo=ZoneInfo(TZ)))
+    blocks = [Period(start=datetime(2026, 1, 5 + k, 0, tzinfo=ZoneInfo(TZ)), end=datetime(2026, 1, 5 + k, 23,
+                                                                                          tzinfo=ZoneInfo(TZ)))
               for k in range(3)]
     agent = Agent(id="x", skills=["q"], contract=Contract(min_hours=40, max_hours=40), unavailable_periods=blocks)
     res = solve_roster(data_for([agent], [day], days=7))

@@ -20,16 +20,19 @@ from typer.testing import CliRunner
 
 from wfm.cli import app
 from wfm.domain import Horizon
-from wfm.roster import colgen, curtois, lns
+from wfm.roster import curtois
+from wfm.roster.search import colgen, lns
 from wfm.roster.domain import (Agent, BreakRule, Contract, QueueRequirement, Roster, RosterInput, Rules, Shift,
                                ShiftRequirement, ShiftTemplate, SolverParams, Weights)
-from wfm.roster.hint import greedy_roster
+from wfm.roster.greedy import greedy_roster
 from wfm.roster.options import Grid, expand_options
-from wfm.roster.solver import RosterModel, solve_roster
+from wfm.roster.model import RosterModel
+from wfm.roster.solver import solve_roster
 from wfm.roster.validator import validate
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "curtois"
-needs_shared = pytest.mark.skipif(not SHARED.exists(), reason="../shared/benchmarks/curtois not present (a user's clone)")
+needs_shared = pytest.mark.skipif(not SHARED.exists(),
+                                  reason="../shared/benchmarks/curtois not present (a user's clone)")
 
 SMALL = """# a small instance in the benchmark's format
 SECTION_HORIZON
@@ -74,7 +77,8 @@ def curtois_score(text: str, grid: list[list[str]]) -> tuple[int, list[str]]:
         else:
             sec.append(line.split(","))
     days = int(data["SECTION_HORIZON"][0][0])
-    shifts = {f[0]: (int(f[1]), [x for x in (f[2] if len(f) > 2 else "").split("|") if x]) for f in data["SECTION_SHIFTS"]}
+    shifts = {f[0]: (int(f[1]),
+                     [x for x in (f[2] if len(f) > 2 else "").split("|") if x]) for f in data["SECTION_SHIFTS"]}
     row = {r[0]: r[1:] for r in grid}
     broken, score = [], 0
     for f in data["SECTION_STAFF"]:
@@ -146,16 +150,19 @@ def _small_through_the_cli(tmp_path, seconds: float) -> tuple[dict, list[list[st
     return json.loads(res.output.strip().splitlines()[-1]), list(csv.reader(out.open()))
 
 
-def test_large_site_with_no_queue_requirement_solves_like_the_benchmark(tmp_path, monkeypatch):
+def test_large_site_with_no_queue_requirement_solves_like_the_benchmark(tmp_path):
     """The format's large instances have shift demand only, no queue: the large-site path (the
     local search's routing over zero queues) gives a valid roster scored like the benchmark.
     (It crashed with an IndexError in `routing`, seen on the generated 100 x 56 x 10.)"""
-    from wfm.roster import solver as solver_module
+    from wfm.roster.strategy import Tuning
 
-    monkeypatch.setattr(solver_module, "FULL_MODEL_LIMIT", 0)
-    line, rows = _small_through_the_cli(tmp_path, 4)
-    score, broken = curtois_score(SMALL, rows[1:])
-    assert broken == [] and score == line["objective"]
+    path = tmp_path / "small.txt"
+    path.write_text(SMALL)
+    data = curtois.load(path, time_limit=4, workers=1)
+    result = solve_roster(data, tuning=Tuning(full_model_limit=0))  # SMALL through the large-site path
+    rows = curtois.grid_rows(data, result.roster)
+    score, broken = curtois_score(SMALL, rows)
+    assert broken == [] and score == validate(data, result.roster).objective
 
 
 def test_bad_file_names_the_line(tmp_path):
@@ -274,7 +281,8 @@ def _tiny(seed: int) -> RosterInput:
                                breaks=[BreakRule(name="b", minutes=60, earliest_minutes=120, latest_minutes=240)])]
     agents = [Agent(id=f"a{k}", skills=["q"], contract=Contract(max_hours=rng.choice([8, 16, 24]), max_days=3),
                     cost_per_hour=rng.choice([0, 5])) for k in range(rng.randint(1, 3))]
-    return RosterInput(horizon=h, templates=templates, agents=agents, requirements=[QueueRequirement(queue="q", agents=need)],
+    return RosterInput(horizon=h, templates=templates, agents=agents, requirements=[QueueRequirement(queue="q",
+                                                                                                     agents=need)],
                        rules=Rules(min_rest_hours=11), weights=Weights(under=100, over=rng.choice([1, 10]), cost=1),
                        solver=SolverParams(time_limit_seconds=20, workers=1))
 
@@ -315,7 +323,7 @@ def test_dive_gives_every_agent_one_of_its_schedules_and_keeps_every_rule(seed):
 
 
 def _choices(data, grid, options, roster):
-    return RosterModel(data, grid=grid, options=options)._choices(roster)
+    return RosterModel(data, grid=grid, options=options).choices(roster)
 
 
 @settings(max_examples=6, deadline=None)
@@ -337,7 +345,7 @@ def test_lp_rounded_roster_keeps_every_lp_fixing_and_every_rule(seed, seconds):
 @given(st.dictionaries(st.tuples(st.sampled_from("abc"), st.integers(0, 5)), st.integers(0, 1)),
        st.sets(st.tuples(st.sampled_from("abc"), st.integers(0, 5))))
 def test_rins_keeps_exactly_the_fixings_the_start_agrees_with(fixings, picked):
-    from wfm.roster.solver import agreeing
+    from wfm.roster.phases import agreeing
 
     kept = agreeing(fixings, picked)
     for key, value in fixings.items():
@@ -363,8 +371,8 @@ def _stopping_short(monkeypatch, runs: list, bound_share: float):
 
 
 def test_nearly_converged_pricing_skips_the_dive_and_starts_rins_from_the_lp(monkeypatch):
-    from wfm.roster import solver
     from wfm.roster.budget import Budget
+    from wfm.roster.phases import column_generation
 
     data = _tiny(1)
     grid = Grid(data)
@@ -373,8 +381,8 @@ def test_nearly_converged_pricing_skips_the_dive_and_starts_rins_from_the_lp(mon
     _stopping_short(monkeypatch, runs, 0.99)
 
     monkeypatch.setattr(colgen, "dive", lambda *a, **kw: dived.append(1))
-    first, bound, _, fixings, _, start = solver._column_generation(data, grid, options, Budget(data.solver), None,
-                                                                   share=0.4, dive=0.1, master=0.05)
+    first, bound, _, fixings, _, start = column_generation(data, grid, options, Budget(data.solver), None,
+                                                            share=0.4, dive=0.1, master=0.05)
     assert runs == [False, True]  # priced on from the first run's columns, in the dive's place
     assert not dived and start is not None and first is not None
     picked = _choices(data, grid, options, start)
@@ -385,8 +393,8 @@ def test_nearly_converged_pricing_skips_the_dive_and_starts_rins_from_the_lp(mon
 
 
 def test_pricing_far_from_converged_keeps_its_dive(monkeypatch):
-    from wfm.roster import solver
     from wfm.roster.budget import Budget
+    from wfm.roster.phases import column_generation
 
     data = _tiny(1)
     grid = Grid(data)
@@ -394,21 +402,21 @@ def test_pricing_far_from_converged_keeps_its_dive(monkeypatch):
     dived, runs, real = [], [], colgen.dive
     _stopping_short(monkeypatch, runs, 0.5)
     monkeypatch.setattr(colgen, "dive", lambda *a, **kw: dived.append(1) or real(*a, **kw))
-    first, *_, start = solver._column_generation(data, grid, options, Budget(data.solver), None,
-                                                 share=0.4, dive=0.1, master=0.05)
+    first, *_, start = column_generation(data, grid, options, Budget(data.solver), None,
+                                          share=0.4, dive=0.1, master=0.05)
     assert runs == [False] and dived and start is None and first is not None
 
 
 def test_dive_gets_the_time_column_generation_did_not_need(monkeypatch):
-    from wfm.roster import solver
     from wfm.roster.budget import Budget
+    from wfm.roster.phases import column_generation
 
     data = _tiny(1)  # a tiny site: pricing converges within a fraction of its share (8 of the 20 s)
     grid = Grid(data)
     options = expand_options(data, grid)
     given, real = [], colgen.dive
     monkeypatch.setattr(colgen, "dive", lambda gen, seconds, **kw: given.append(seconds) or real(gen, seconds, **kw))
-    solver._column_generation(data, grid, options, Budget(data.solver), None, share=0.4, dive=0.1, master=0.0)
+    column_generation(data, grid, options, Budget(data.solver), None, share=0.4, dive=0.1, master=0.0)
     # its own 2 s and most of the 8 s pricing left unused
     assert given and given[0] > 0.1 * 20 + 0.5 * 0.4 * 20
 
@@ -416,23 +424,23 @@ def test_dive_gets_the_time_column_generation_did_not_need(monkeypatch):
 @given(st.floats(0.01, 1.0), st.integers(2, 500), st.floats(0.01, 100.0), st.integers(1, 5000),
        st.floats(0.01, 100.0))
 def test_dive_steps_grow_when_the_time_left_cannot_pay_for_them(step, free, spent, freed, left):
-    share = colgen._dive_step(step, free, spent, freed, left)
+    share = colgen.dive_step(step, free, spent, freed, left)
     assert step <= share <= 1.0
     rate = spent / freed  # seconds per free agent priced, as measured so far
     if share < 1.0:  # fixing `share` a step from here costs about rate x free / share: it fits
         assert rate * free / share <= left * (1 + 1e-9)
     if rate * free / step <= left:  # time for the asked step: it is kept
         assert share == step
-    assert colgen._dive_step(step, free, spent, freed, 0.0) == 1.0
+    assert colgen.dive_step(step, free, spent, freed, 0.0) == 1.0
 
 
 def test_pricing_stops_once_the_integral_bound_meets_the_lp():
     # the objective is integral: a bound of 1715.2 already proves 1716 against an LP of 1715.6
-    assert colgen._converged(lp=1715.6, bound=1715.2, tolerance=1e-4)
+    assert colgen.bound_meets_lp(lp=1715.6, bound=1715.2, tolerance=1e-4)
     # but a bound of 1714.9 proves only 1715, and the relative gap (0.7) is above 1e-4 of the LP
-    assert not colgen._converged(lp=1715.6, bound=1714.9, tolerance=1e-4)
-    assert colgen._converged(lp=600_000.0, bound=599_990.0, tolerance=1e-4)
-    assert not colgen._converged(lp=1715.6, bound=-math.inf, tolerance=1e-4)  # no bound yet
+    assert not colgen.bound_meets_lp(lp=1715.6, bound=1714.9, tolerance=1e-4)
+    assert colgen.bound_meets_lp(lp=600_000.0, bound=599_990.0, tolerance=1e-4)
+    assert not colgen.bound_meets_lp(lp=1715.6, bound=-math.inf, tolerance=1e-4)  # no bound yet
 
 
 def test_pricing_rounds_that_prove_nothing_leave_no_bound_and_no_crash(monkeypatch):
@@ -482,7 +490,8 @@ def test_batched_break_loss_is_the_per_option_dp(seed, rules):
     firsts = rng.integers(0, n, size=5)
     options = [ShiftOption(index=k, day=0, template="t", start=pd.Timestamp("2026-06-01", tz="UTC"), first=int(f),
                            length=12, paid_minutes=0, step=60,
-                           breaks=tuple(BreakWindow("b", int(f) + e, int(f) + l, ln, True) for e, l, ln in windows))
+                           breaks=tuple(BreakWindow("b", int(f) + e, int(f) + last, ln, True)
+                                        for e, last, ln in windows))
                for k, f in enumerate(firsts)]
     try:
         expected = [colgen.best_breaks(o, cum)[1] for o in options]
@@ -516,7 +525,8 @@ def test_warm_master_lp_matches_a_cold_solve(seed):
         a = csc_matrix((np.ones(len(entries)), ([r for r, _ in entries], [j for _, j in entries])),
                        shape=(nrows + len(sizes), k))
         slack = csc_matrix((np.concatenate([np.ones(nrows), -np.ones(nrows)]),
-                            (np.tile(np.arange(nrows), 2), np.arange(2 * nrows))), shape=(nrows + len(sizes), 2 * nrows))
+                            (np.tile(np.arange(nrows), 2), np.arange(2 * nrows))), shape=(nrows + len(sizes),
+                                                                                          2 * nrows))
         from scipy.sparse import hstack
         cost = np.concatenate([[c.cost for c in columns], rows.under, rows.over])
         bounds = [(lo, None) for lo in lower] + [(0, None)] * (2 * nrows)
@@ -551,7 +561,8 @@ def _site(n=12, seconds=6):
     need = [3 if 8 <= ts.hour < 18 and ts.weekday() < 5 else (1 if 9 <= ts.hour < 15 else 0)
             for ts in h.interval_starts()]
     t = ShiftTemplate(id="D", earliest_start=time(7), latest_start=time(11), step_minutes=30, length_minutes=480,
-                      breaks=[BreakRule(name="lunch", minutes=30, earliest_minutes=180, latest_minutes=300, paid=False)])
+                      breaks=[BreakRule(name="lunch", minutes=30, earliest_minutes=180, latest_minutes=300,
+                                        paid=False)])
     agents = [Agent(id=f"a{k:02d}", skills=["q"], contract=Contract(min_hours=15, max_hours=38, max_days=5))
               for k in range(n)]
     return RosterInput(horizon=h, templates=[t], agents=agents, requirements=[QueueRequirement(queue="q", agents=need)],
@@ -692,7 +703,7 @@ def test_lp_roster_keeps_the_rules_it_sums_over_each_group():
     (at most one shift a day per agent, weekly hours between the contract's limits), on options its
     agents may work, and its bound is below the objective of a real roster."""
     from wfm.roster.options import allowed_options
-    from wfm.roster.relaxation import lower_bound
+    from wfm.roster.search.relaxation import lower_bound
 
     data = _two_contracts()
     grid = Grid(data)
@@ -728,7 +739,8 @@ def _tiny_week(seed: int, hours=None) -> RosterInput:
         agents.append(Agent(id=f"a{k}", skills=["q"], cost_per_hour=rng.choice([5, 10]),
                             contract=Contract(min_hours=low, max_hours=high, min_days=rng.choice([0, 2]) if low else 0,
                                               max_days=4)))
-    return RosterInput(horizon=h, templates=templates, agents=agents, requirements=[QueueRequirement(queue="q", agents=need)],
+    return RosterInput(horizon=h, templates=templates, agents=agents, requirements=[QueueRequirement(queue="q",
+                                                                                                     agents=need)],
                        rules=Rules(min_rest_hours=11), weights=Weights(under=100, over=rng.choice([0, 1, 10]), cost=1),
                        solver=SolverParams(time_limit_seconds=20, workers=1))
 
@@ -736,7 +748,7 @@ def _tiny_week(seed: int, hours=None) -> RosterInput:
 @settings(max_examples=10, deadline=None)
 @given(st.integers(0, 10_000))
 def test_lp_bound_with_week_paths_never_exceeds_the_proven_optimum(seed):
-    from wfm.roster.relaxation import lower_bound
+    from wfm.roster.search.relaxation import lower_bound
 
     data = _tiny_week(seed)
     grid = Grid(data)
@@ -750,7 +762,7 @@ def test_lp_bound_with_week_paths_never_exceeds_the_proven_optimum(seed):
 def test_lp_bound_pays_the_hours_an_agent_can_really_work():
     """11-12 h a week of 4- and 6-hour shifts: 12 h for any agent (4+4+4 or 6+6), though the
     summed limits alone let the LP pay 11 (say, 4 h plus 7/6 of a 6-hour shift)."""
-    from wfm.roster.relaxation import lower_bound
+    from wfm.roster.search.relaxation import lower_bound
 
     data = _tiny_week(0, hours=(11, 12))
     data = data.model_copy(update={"requirements": [QueueRequirement(queue="q", agents=[0] * 7 * 24)],
@@ -818,46 +830,11 @@ def test_greedy_leaves_no_run_shorter_than_the_minimum(tmp_path_factory, seed, e
                                                    "contract min days"}
 
 
-@pytest.mark.parametrize("build_seconds, free_model", [(1000.0, False), (0.0, True)])
-def test_free_model_only_when_its_build_leaves_time_to_search(monkeypatch, build_seconds, free_model):
-    from wfm.roster import solver
-
-    data = _tiny(1)
-    grid = Grid(data)
-    greedy = greedy_roster(data, grid, expand_options(data, grid))
-    calls, searched = [], []
-
-    def column_generation(*args, **kw):  # a roster short of the bound, and one LP fixing
-        first = solver.SolveResult("FEASIBLE", greedy, validate(data, greedy).objective, None, 0.0)
-        return solver.Priced(first, None, 1, {(data.agents[0].id, 0): 0}, None)
-
-    def full_model(data, grid, options, start, bound, fixings, seconds, budget, progress, built=None):
-        calls.append(bool(fixings))
-        if built is not None:
-            built.append(build_seconds)  # as if building the model took that long
-        return solver.SolveResult("UNKNOWN", None)
-
-    def search(data, grid, options, roster, bound, budget, progress, **kw):
-        searched.append(budget.left())
-        return solver.SolveResult("UNKNOWN", None)
-
-    monkeypatch.setattr(solver, "_column_generation", column_generation)
-    monkeypatch.setattr(solver, "_full_model", full_model)
-    monkeypatch.setattr(solver, "_neighbourhood_search", search)
-    result = solve_roster(data)
-    assert result.roster is not None
-    assert calls == ([True, False] if free_model else [True])  # the RINS model, then the free one or not
-    # (the stand-in phases take no time) without the free model the neighbourhood search takes
-    # all the time left, not its share
-    limit = data.solver.time_limit_seconds
-    assert searched and (searched[0] > 0.8 * limit if not free_model else searched[0] < 0.3 * limit)
-
-
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_pricing_stops_once_nothing_prices_out_at_the_lp_duals(monkeypatch, seed):
     # Only that rule may end pricing here: the bound test never passes (as when the rounding of
     # pricing's objective keeps the bound just under a fractional LP).
-    monkeypatch.setattr(colgen, "_converged", lambda lp, bound, tolerance: False)
+    monkeypatch.setattr(colgen, "bound_meets_lp", lambda lp, bound, tolerance: False)
     data, grid, options, gen = _tiny_generator(seed)
     outcome = gen.run(30.0)
     assert outcome.converged and outcome.seconds < 15

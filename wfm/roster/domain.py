@@ -115,7 +115,8 @@ class Agent(BaseModel):
     unavailable_periods: list[Period] = Field(default_factory=list,
                                               description="times the agent cannot work (no shift may overlap them)")
     fixed: dict[date, str | None] = Field(default_factory=dict,
-                                          description="date -> template id to work that day, or None for a fixed day off")
+                                          description="date -> template id to work that day, "
+                                                      "or None for a fixed day off")
     preferences: list[Preference] = Field(default_factory=list)
     cost_per_hour: float = Field(0, ge=0)
 
@@ -177,7 +178,8 @@ class SolverParams(BaseModel):
 class QueueRequirement(BaseModel):
     queue: str
     agents: list[float] = Field(description="required on-queue agents per horizon interval")
-    under_weights: list[int] | None = Field(None, description="per-interval under-coverage weight (overrides weights.under)")
+    under_weights: list[int] | None = Field(None,
+                                            description="per-interval under-coverage weight (overrides weights.under)")
     volume: list[float] | None = Field(None, description="forecast contacts per interval (for projected SL)")
     aht_seconds: list[float] | None = Field(None, description="forecast AHT per interval (for projected SL)")
     target: ServiceTarget | None = Field(None, description="service target (for projected SL)")

@@ -73,7 +73,8 @@ class Grid:
     def instant(self, index: int) -> pd.Timestamp:
         found = self._instants.get(index)
         if found is None:
-            found = self._instants[index] = (self.origin + pd.Timedelta(minutes=self.minutes * index)).tz_convert(self.tz)
+            instant = self.origin + pd.Timedelta(minutes=self.minutes * index)
+            found = self._instants[index] = instant.tz_convert(self.tz)
         return found
 
 

@@ -25,7 +25,8 @@ def roster_frame(data: RosterInput, roster: Roster) -> pd.DataFrame:
             "agent": s.agent, "day": s.day.isoformat(), "template": s.template,
             "start": s.start.astimezone(tz).isoformat(), "end": s.end.astimezone(tz).isoformat(),
             "paid_hours": paid[s.template],
-            "breaks": "; ".join(f"{b.name} {b.start.astimezone(tz):%H:%M}-{b.end.astimezone(tz):%H:%M}" for b in s.breaks),
+            "breaks": "; ".join(f"{b.name} {b.start.astimezone(tz):%H:%M}-{b.end.astimezone(tz):%H:%M}"
+                                for b in s.breaks),
             "queues": ",".join(sorted({g.queue for g in s.segments})),
         })
     return pd.DataFrame(rows, columns=["agent", "day", "template", "start", "end", "paid_hours", "breaks", "queues"])

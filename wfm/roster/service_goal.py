@@ -38,7 +38,8 @@ def marginal_units(data: RosterInput, req: QueueRequirement) -> list[list[int]]:
             continue
         k = int(math.ceil(need - 1e-9)) + EXTRA_AGENTS
         servers = np.arange(0, k + 1) * req.target.concurrency
-        sl = evaluate(servers.astype(float), np.full(k + 1, vol / step_s), np.full(k + 1, aht), req.target)["service_level"]
+        sl = evaluate(servers.astype(float), np.full(k + 1, vol / step_s), np.full(k + 1, aht),
+                      req.target)["service_level"]
         gains = np.maximum(np.diff(sl), 0.0) * vol
         out.append([int(round(data.weights.service_goal * 100 * g)) for g in gains])
     return out

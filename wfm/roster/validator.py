@@ -339,7 +339,8 @@ def _penalties(data, roster, coverage, templates):
     goal_queues = {r.queue: r for r in data.requirements if service_goal.applies(data, r)}
     plain = ~coverage["queue"].isin(list(goal_queues))
     under_w = pd.concat([pd.Series(r.under_weights if r.under_weights is not None else [w.under] * len(r.agents))
-                         for r in data.requirements], ignore_index=True) if data.requirements else pd.Series(dtype=float)
+                         for r in data.requirements],
+                         ignore_index=True) if data.requirements else pd.Series(dtype=float)
     penalties = {"under-coverage": float((under_w.to_numpy() * coverage["under"].to_numpy())[plain.to_numpy()].sum()),
                  "over-coverage": float(w.over * coverage["over"].sum())}
     if goal_queues:
@@ -401,7 +402,8 @@ def _penalties(data, roster, coverage, templates):
             unwanted = {a.id: sum(1 for p in a.preferences if not p.want and p.template and p.day in days
                                   and any(s.day == p.day and s.template == p.template for s in shifts_by[a.id]))
                         for a in data.agents}
-            penalties["fairness: unwanted shifts"] = float(w.fairness * (max(unwanted.values()) - min(unwanted.values())))
+            spread = max(unwanted.values()) - min(unwanted.values())
+            penalties["fairness: unwanted shifts"] = float(w.fairness * spread)
     if data.reference is not None and w.change > 0:
         ref = {(s.agent, s.day): (s.template, pd.Timestamp(s.start)) for s in data.reference.shifts if s.day in days}
         now = {(s.agent, s.day): (s.template, pd.Timestamp(s.start)) for s in roster.shifts}

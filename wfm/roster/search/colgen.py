@@ -34,9 +34,13 @@ import numpy as np
 import pandas as pd
 from ortools.sat.python import cp_model
 
-from .budget import Budget
-from .domain import Agent, Roster, RosterInput
-from .options import Grid, ShiftOption, worked_shift
+from .. import service_goal
+from ..breaks import best_breaks, least_break_loss
+from ..budget import Budget
+from ..costs import cost_term
+from ..domain import Agent, Roster, RosterInput
+from ..options import Grid, ShiftOption, worked_shift
+from .highs import new_highs
 
 SCALE = 1000  # pricing objective units per objective unit (duals are fractional)
 # Deterministic-limit accounting of a master LP solve (HiGHS simplex iterations; measured 0.1-0.4 ms
@@ -53,8 +57,6 @@ DIVE_REPAIR_ROUNDS = 10  # pricing rounds after each dive step, at most
 def applies(data: RosterInput) -> bool:
     """Column generation models under/over coverage, shift demand and per-agent terms; service-goal
     queues price coverage non-linearly and are left to the full model."""
-    from . import service_goal
-
     return not any(service_goal.applies(data, r) for r in data.requirements)
 
 
@@ -146,61 +148,6 @@ def group_agents(data: RosterInput) -> list[list[Agent]]:
 
 
 # -- pricing values ---------------------------------------------------------------------------------
-def best_breaks(option: ShiftOption, value: np.ndarray) -> tuple[tuple[int, ...], float]:
-    """Break starts (in list order, inside their windows, not overlapping) that give up the least
-    on-queue value, and that loss. `value` is per interval, cumulated with a leading 0."""
-    if not option.breaks:
-        return (), 0.0
-    n = len(value) - 1
-
-    def loss(p, length):
-        lo, hi = min(p, n), min(p + length, n)
-        return value[hi] - value[lo]
-
-    # DP over the rules: best[k][p] = least loss of rules 0..k with rule k starting at p.
-    states = {p: (loss(p, option.breaks[0].length), (p,))
-              for p in range(option.breaks[0].earliest, option.breaks[0].latest + 1)}
-    for prev_rule, rule in zip(option.breaks, option.breaks[1:]):
-        nxt = {}
-        for p in range(rule.earliest, rule.latest + 1):
-            fits = [s for q, s in states.items() if q + prev_rule.length <= p]
-            if fits:
-                best = min(fits, key=lambda s: s[0])
-                nxt[p] = (best[0] + loss(p, rule.length), best[1] + (p,))
-        states = nxt
-    if not states:
-        raise ValueError(f"template {option.template!r}: its breaks cannot all be placed in order")
-    total, starts = min(states.values(), key=lambda s: s[0])
-    return starts, total
-
-
-def least_break_loss(cum: np.ndarray, first: np.ndarray, windows: tuple[tuple[int, int, int], ...]) -> np.ndarray:
-    """`best_breaks`' least loss for many options of one shape at once: options starting at
-    intervals `first`, break windows (earliest, latest, length) relative to the start. The same
-    DP, over arrays (options x start positions); a break's best predecessor is a prefix minimum."""
-    n = len(cum) - 1
-    states, prev = None, None
-    for earliest, latest, length in windows:
-        span = np.arange(latest - earliest + 1)
-        at = first[:, None] + earliest + span
-        loss = cum[np.minimum(at + length, n)] - cum[np.minimum(at, n)]
-        if states is None:
-            states = loss
-        else:
-            p_earliest, p_latest, p_length = prev
-            best = np.minimum.accumulate(states, axis=1) if states.shape[1] else states
-            # the last start of the previous break that ends before this one starts
-            k = np.minimum(earliest + span - p_length - p_earliest, p_latest - p_earliest)
-            ok = k >= 0
-            states = np.full(loss.shape, np.inf)
-            states[:, ok] = best[:, k[ok]] + loss[:, ok]
-        prev = (earliest, latest, length)
-    least = states.min(axis=1) if states.shape[1] else np.full(len(first), np.inf)
-    if np.isinf(least).any():
-        raise ValueError("a template's breaks cannot all be placed in order")
-    return least
-
-
 class Pricer:
     """Values of every option of a group under given row duals, and columns from chosen options.
 
@@ -293,8 +240,6 @@ class Pricer:
 def schedule_cost(data: RosterInput, agent: Agent, chosen: list[ShiftOption], grid: Grid) -> float:
     """An agent's own penalty terms for a schedule: cost, preferences and changes from the
     reference, as the model (and the validator) count them."""
-    from .solver import cost_term
-
     w = data.weights
     total = sum(cost_term(o, agent.cost_per_hour, w.cost) for o in chosen) if w.cost > 0 else 0
     on = {grid.days[o.day]: o for o in chosen}
@@ -327,7 +272,7 @@ class MasterLP:
     in the order added."""
 
     def __init__(self, rows: Rows, sizes: list[int]):
-        self.h = h = _highs()
+        self.h = h = new_highs()
         h.setOptionValue("output_flag", False)
         h.setOptionValue("threads", 1)
         self.nrows = nrows = len(rows)
@@ -375,17 +320,6 @@ class MasterLP:
         x = np.asarray(solution.col_value)[offset:]
         return (h.getInfo().objective_function_value, np.asarray(solution.row_dual),
                 h.getInfo().simplex_iteration_count, x)
-
-
-def _highs():
-    """A HiGHS instance. The core class, not `highspy.Highs`: that one switches callbacks on when
-    it is made, which writes HiGHS's banner to stdout whatever `output_flag` says (and the CLI's
-    output is one JSON line)."""
-    try:
-        from highspy.highs import _Highs as Highs
-    except ImportError:  # a release without the core class exported there
-        from highspy import Highs
-    return Highs()
 
 
 # -- the generator ------------------------------------------------------------------------------------
@@ -547,7 +481,7 @@ class ColumnGenerator:
                 iterations += 1
                 if bound > best_bound:
                     best_bound, center = bound, point
-                if _converged(lp, best_bound, tolerance):
+                if bound_meets_lp(lp, best_bound, tolerance):
                     converged = True
                     break
                 if not added:
@@ -705,7 +639,7 @@ def dive(gen: ColumnGenerator, seconds: float, seed: int = 0, budget: Budget | N
         if (fixed >= sizes - 1e-9).all():
             break
         free = int(round((sizes - fixed).sum()))
-        share = _dive_step(step, free, budget.elapsed() - began, freed, deadline - budget.elapsed())
+        share = dive_step(step, free, budget.elapsed() - began, freed, deadline - budget.elapsed())
         freed += free
         _fix_nearest(x, lower, group_of, fixed < sizes - 1e-9, max(1, math.ceil(share * free)))
         fixed = np.bincount(group_of, weights=lower, minlength=len(sizes))
@@ -756,7 +690,7 @@ def _assign(gen: ColumnGenerator, columns: list[Column], counts) -> dict[str, Co
     return assignment
 
 
-def _dive_step(step: float, free: int, spent: float, freed: int, left: float) -> float:
+def dive_step(step: float, free: int, spent: float, freed: int, left: float) -> float:
     """The share of the `free` agents to fix next: `step`, or more if the time `left` cannot pay
     for steps that small. A step's pricing costs about in proportion to the agents still free
     (`spent` so far over `freed`, the free agents summed over the past steps), so fixing a share s
@@ -805,7 +739,7 @@ def lp_fixings(gen: ColumnGenerator, outcome: Outcome) -> dict[tuple[str, int], 
     return fixings
 
 
-def _converged(lp: float, bound: float, tolerance: float) -> bool:
+def bound_meets_lp(lp: float, bound: float, tolerance: float) -> bool:
     """Whether pricing can stop: the bound is within `tolerance` (relative) of the LP, or, the
     objective being integral, it already rounds up to the LP's value rounded up (no round can
     raise the integral bound further). No bound yet (a round whose pricing ran out of time on some

@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 from ortools.sat.python import cp_model
 
-from .budget import Budget
-from .domain import Roster, RosterInput
-from .options import Grid, ShiftOption
+from ..budget import Budget
+from ..domain import Roster, RosterInput
+from ..options import Grid, ShiftOption
 
 
 # Deterministic-limit accounting of building a neighbourhood model (measured about 20 us per

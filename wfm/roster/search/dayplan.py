@@ -39,7 +39,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .colgen import _highs
+from .highs import new_highs
+from .local import Placed
 
 # The rounding MIP's time: at most MIP_SECONDS, and not started with less than MIP_MIN_SECONDS left
 # (a 200-agent day: about 1.5 s to its first solution within MIP_GAP of the LP). HiGHS's logs on
@@ -143,10 +144,10 @@ def _classes(search, d: int, agents: list[int], days_move: bool) -> list[_Class]
         current = search.shift[k].get(d)
         old = search.options[current.option] if current is not None else None
         picks = search.options_keeping_rules(k, d, search.allowed[k][d])
-        if days_move and (current is None or search._keeps_rules(k, d, old, None)):
+        if days_move and (current is None or search.keeps_rules(k, d, old, None)):
             picks.append(OFF)
         pools = [search.pool_of[k][search.options[o].template] if o != OFF else -1 for o in picks]
-        own = [round(search._own_terms(k, d, search.options[o] if o != OFF else None), 9) for o in picks]
+        own = [round(search.own_terms(k, d, search.options[o] if o != OFF else None), 9) for o in picks]
         key = (tuple(picks), tuple(pools), tuple(own))
         c = by_key.get(key)
         if c is None:
@@ -252,7 +253,7 @@ class _Model:
         """Column values (the LP's or the MIP's best), None when HiGHS found nothing in time."""
         from highspy import HighsModelStatus, HighsVarType
 
-        h = _highs()
+        h = new_highs()
         h.setOptionValue("output_flag", False)
         h.setOptionValue("threads", 1)
         h.setOptionValue("time_limit", max(float(seconds), 0.05))
@@ -290,7 +291,7 @@ class _Model:
 
     # -- the current day as a solution, and a solution as placements ---------------------------------
     def current(self, d: int) -> np.ndarray:
-        search, lo, hi = self.search, self.lo, self.hi
+        search, lo = self.search, self.lo
         x = np.zeros(len(self.cost))
         for j, c in enumerate(self.classes):
             at = {o: m for m, o in enumerate(c.options)}
@@ -330,8 +331,6 @@ class _Model:
     def placements(self, d: int, x: np.ndarray) -> dict[int, object]:
         """Agent -> its new placement on day d, from the MIP's counts: agents keep their own option
         and break starts where the counts allow."""
-        from .local import Placed
-
         search = self.search
         chosen: dict[int, int] = {}
         for j, c in enumerate(self.classes):
@@ -415,25 +414,25 @@ def _apply_if_better(search, d: int, new: dict[int, object], lo: int, hi: int) -
         own = 0.0
         for k in changed:
             p = search.shift[k].get(d)
-            own += search._own_terms(k, d, search.options[p.option] if p is not None else None)
+            own += search.own_terms(k, d, search.options[p.option] if p is not None else None)
         return own + float(search.routing.penalty(search.count[:, lo:hi], lo, hi).sum())
 
     before = score()
     for k, p in changed.items():
-        search._apply(k, d, old[k], p)
+        search.apply(k, d, old[k], p)
     for k, p in changed.items():  # breaks were rounded from fractional counts: each placed afresh at its best
         if p is None:
             continue
-        found = search._evaluate(k, d, [p.option])
+        found = search.evaluate(k, d, [p.option])
         if found is not None and found[0] < -1e-9:
-            search._apply(k, d, search.shift[k][d], found[1])
+            search.apply(k, d, search.shift[k][d], found[1])
     change = score() - before
     if change < -1e-9:
         search.applied(change)
-        search._snapshot()
+        search.snapshot()
         return change
     for k in changed:
-        search._apply(k, d, search.shift[k].get(d), old[k])
+        search.apply(k, d, search.shift[k].get(d), old[k])
     return 0.0
 
 

@@ -8,7 +8,7 @@ days off in a row, weekends, start-time stability, weekly hours and days, templa
 Breaks and queue choice are left to the solver. The hint is only a start: CP-SAT repairs or
 improves it, and a bad hint costs nothing but time.
 
-Guided by the LP relaxation's fractional roster (`relaxation.py`), agents take the shifts the LP
+Guided by the LP relaxation's fractional roster (`search/relaxation.py`), agents take the shifts the LP
 gives their group first and stop at their contract minimum, as every agent does in the LP's
 optimum: a start with the LP's shape of the week for the local search on a large site.
 """
@@ -20,8 +20,9 @@ from datetime import timedelta
 
 import numpy as np
 
+from .breaks import best_breaks
 from .domain import Agent, Contract, Roster, RosterInput
-from .options import Grid, ShiftOption, worked_shift
+from .options import Grid, ShiftOption, allowed_options, worked_shift
 
 
 # Guided by an LP roster, an option the LP still has an agent of the group on outranks any
@@ -402,7 +403,7 @@ class _Schedule:
         return candidates[~whole | (short <= 0) | (short <= (c.max_days - self.week_days[week] - 1) * longest)]
 
     def fits(self, o: ShiftOption) -> bool:
-        a, c, own, rules = self.a, self.c, self.own, self.data.rules
+        a, c, rules = self.a, self.c, self.data.rules
         day = self.grid.days[o.day]
         if o.day in self.by_day or day in a.unavailable_days or a.fixed.get(day, "x") is None:
             return False
@@ -462,9 +463,6 @@ def greedy_roster(data: RosterInput, grid: Grid, options: list[ShiftOption],
     where coverage can best spare the agent, each on-queue interval on the agent's queue that
     lacks the most. Built in seconds even for a large site, so a valid roster exists long before
     any search has run."""
-    from .colgen import best_breaks
-    from .options import allowed_options
-
     allowed = {a.id: allowed_options(data, a, options) for a in data.agents}
     chosen = greedy_choice(data, grid, options, allowed, guide, spread)
     queues = [r.queue for r in data.requirements]

@@ -33,13 +33,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import dayplan, routing, service_goal
-from .domain import Roster, RosterInput
-from .options import Grid, ShiftOption, allowed_options, worked_shift
+from .. import routing, service_goal
+from ..costs import cost_term
+from ..domain import Roster, RosterInput
+from ..options import Grid, ShiftOption, allowed_options, worked_shift
 
 
 HISTORY = 1             # late-acceptance list length (moves); 1 is plain descent, best measured here
-CHAIN_SHARE = 0.8       # of the moves on a worked day: two agents' days as one move (200 agents, 30 s from greedy: 139,395 without, 131,715 with)
+# of the moves on a worked day: two agents' days as one move (200 agents, 30 s from greedy: 139,395 without, 131,715
+# with)
+CHAIN_SHARE = 0.8
 NEAR_PICKS = 2          # neighbours of the current shift tried per move, next to the random picks
 SNAPSHOT_SECONDS = 0.1  # at most this often the best roster is copied (a copy is a few ms)
 # Of the moves: the (agent, day) picked among those working an over-covered interval instead of at
@@ -102,8 +105,6 @@ class CoverageSearch:
         self.pool_of: list[dict[str, int]] = []   # per agent: template -> pool (-1: no queue)
         pools: dict[tuple[int, ...], int] = {}
         self.cost: list[dict[int, int]] = []
-        from .solver import cost_term
-
         days = {day: d for d, day in enumerate(grid.days)}
         for a in self.agents:
             per_day = defaultdict(list)
@@ -115,14 +116,14 @@ class CoverageSearch:
             self.allowed.append(dict(per_day))
             mine = {}
             for t in data.templates:
-                takes = tuple(sorted({q_index[q] for q in a.skills if q in q_index and (not t.skills or q in t.skills)}))
+                takes = tuple(sorted({q_index[q] for q in a.skills if q in q_index and (not t.skills
+                                                                                        or q in t.skills)}))
                 mine[t.id] = pools.setdefault(takes, len(pools)) if takes else -1
             self.pool_of.append(mine)
             self.cost.append({})
         # Coverage as on-queue agents per pool and interval, routed to queues at its best.
         self.routing = routing.Routing(list(pools), self.need, self.under_w, self.over_w)
         self.count = np.zeros((len(pools), n))
-        self._cost_term = cost_term
         # A shift's neighbours: options of the same day with the same start or the same end, or
         # the same template a step or two earlier or later. Most improving moves are small changes
         # like these, which random picks among hundreds of options a day rarely hit.
@@ -185,7 +186,7 @@ class CoverageSearch:
                     if i < n:
                         cells.append(i)
                         given[q_index[g.queue], i] += 1
-            self._apply(k, d, None, Placed(oi, breaks, np.array(cells, int), self.pool_of[k][sh.template]))
+            self.apply(k, d, None, Placed(oi, breaks, np.array(cells, int), self.pool_of[k][sh.template]))
         self.previous_end, self.carried = {}, [0] * len(self.agents)
         worked_before = defaultdict(set)
         for sh in data.previous_shifts:
@@ -198,11 +199,12 @@ class CoverageSearch:
             while grid.days[0] - pd.Timedelta(days=self.carried[k] + 1) in before:
                 self.carried[k] += 1
         self.weekends = np.array([len(self._weekends(k)) for k in range(len(self.agents))], float)
-        as_given = (self.under_w * np.maximum(self.need - given, 0) + self.over_w * np.maximum(given - self.need, 0)).sum()
+        as_given = (self.under_w * np.maximum(self.need - given, 0) + self.over_w * np.maximum(given - self.need,
+                                                                                               0)).sum()
         # objective change since the start: from the first, what the best routing of its shifts gains
         self.value = self.best_value = float(self.routing.penalty(self.count).sum() - as_given)
         self.history = [0.0] * HISTORY
-        self._snapshot()
+        self.snapshot()
 
     # -- bookkeeping --------------------------------------------------------------------------------
     def _nearby(self, k: int, d: int, oi: int, count: int) -> list[int]:
@@ -221,7 +223,7 @@ class CoverageSearch:
         near = [i for i in near if i in mine]
         return [near[self.rng.randrange(len(near))] for _ in range(count)] if near else []
 
-    def _apply(self, k: int, d: int, old: Placed | None, new: Placed | None) -> None:
+    def apply(self, k: int, d: int, old: Placed | None, new: Placed | None) -> None:
         for placed, sign in ((old, -1), (new, 1)):
             if placed is None:
                 continue
@@ -288,7 +290,7 @@ class CoverageSearch:
         return queue_of
 
     # -- rules of one agent -------------------------------------------------------------------------
-    def _keeps_rules(self, k: int, d: int, old: ShiftOption | None, new: ShiftOption | None) -> bool:
+    def keeps_rules(self, k: int, d: int, old: ShiftOption | None, new: ShiftOption | None) -> bool:
         """Whether agent k's schedule with `new` instead of `old` on day d (None: off) keeps its rules."""
         c = self.agents[k].contract
         if new is not None and (old is None or new.template != old.template):
@@ -326,7 +328,7 @@ class CoverageSearch:
 
     def options_keeping_rules(self, k: int, d: int, candidates: list[int]) -> list[int]:
         """The candidate options (indices) agent k could work on day d instead of what it works
-        there now (its current option, if among them, kept): `_keeps_rules` for many options at once. Its
+        there now (its current option, if among them, kept): `keeps_rules` for many options at once. Its
         checks split into those of the paid-minutes change (hours, working pattern) and of the
         template (caps, what may follow what), each done once per distinct value, and the rest and
         start-time ones, which compare integers per option. (The day re-plan asks this of every
@@ -460,14 +462,14 @@ class CoverageSearch:
         cells = np.arange(o.first, last)[on]
         return float(value[on].sum()), Placed(o.index, tuple(starts), cells, pool)
 
-    def _own_terms(self, k: int, d: int, o: ShiftOption | None) -> float:
+    def own_terms(self, k: int, d: int, o: ShiftOption | None) -> float:
         """The agent's own objective terms for working o on day d (0 when off)."""
         if o is None:
             return 0.0
         a = self.agents[k]
         cost = self.cost[k].get(o.index)
         if cost is None:
-            cost = self.cost[k][o.index] = self._cost_term(o, a.cost_per_hour, self.data.weights.cost) \
+            cost = self.cost[k][o.index] = cost_term(o, a.cost_per_hour, self.data.weights.cost) \
                 if self.data.weights.cost > 0 else 0
         return cost + self.template_prefs.get((k, d, o.template), 0.0) + self.day_prefs.get((k, d), 0.0)
 
@@ -509,7 +511,7 @@ class CoverageSearch:
                 total += self.fair * (after - before)
         return total
 
-    def _evaluate(self, k: int, d: int, candidates: list[int | None]):
+    def evaluate(self, k: int, d: int, candidates: list[int | None]):
         """(objective change, placement or None for the day off) of the best candidate for agent k
         on day d (an option index, or None: the day off) against what it works there now; None
         when no candidate keeps the rules."""
@@ -519,7 +521,7 @@ class CoverageSearch:
         for c in candidates:
             o = self.options[c] if c is not None else None
             same = (o is None and old is None) or (o is not None and old is not None and o.index == old.index)
-            if same or self._keeps_rules(k, d, old, o):
+            if same or self.keeps_rules(k, d, old, o):
                 tried.append(o)
         if not tried:
             return None
@@ -533,7 +535,7 @@ class CoverageSearch:
             counts[current.pool, current.cells - lo] -= 1
             pools.add(current.pool)
         gains = self.routing.gains(counts, lo, hi, pools) if pools else {}
-        base = self._own_terms(k, d, old)
+        base = self.own_terms(k, d, old)
         if worked:  # minus the penalty the current placement removes (against coverage without it)
             base -= gains[current.pool][current.cells - lo].sum()
         best = None
@@ -541,7 +543,7 @@ class CoverageSearch:
         for o in tried:
             gain, placed = self._place(k, o, lo, gains) if o is not None else (0.0, None)
             new_t = o.template if o is not None else None
-            delta = self._own_terms(k, d, o) - gain - base + self._demand_delta(d, old_t, new_t) \
+            delta = self.own_terms(k, d, o) - gain - base + self._demand_delta(d, old_t, new_t) \
                 + self._fairness_delta(k, d, old_t, new_t)
             if best is None or delta < best[0] - 1e-9:
                 best = (delta, placed)
@@ -549,7 +551,7 @@ class CoverageSearch:
 
     def try_move(self, k: int, d: int, candidates: list[int | None]) -> float | None:
         """The best candidate for agent k on day d, applied if accepted; its objective change."""
-        found = self._evaluate(k, d, candidates)
+        found = self.evaluate(k, d, candidates)
         self.stats.moves += 1
         if found is None:
             return None
@@ -559,7 +561,7 @@ class CoverageSearch:
         return delta
 
     def _commit(self, k: int, d: int, placed: Placed | None, delta: float) -> None:
-        self._apply(k, d, self.shift[k].get(d), placed)
+        self.apply(k, d, self.shift[k].get(d), placed)
         self.applied(delta)
 
     def applied(self, delta: float) -> None:
@@ -572,23 +574,23 @@ class CoverageSearch:
         if self.value < self.best_value - 1e-9:
             self.best_value = self.value
             if clock.perf_counter() - self.snapshot_at > SNAPSHOT_SECONDS:
-                self._snapshot()
+                self.snapshot()
 
     def _relocate(self, k: int, d: int, candidates: list[int]) -> None:
         """Agent k's shift from day d to one of the `candidates` (options of one day off), judged as
         one move: the drop and the best addition together."""
         self.stats.moves += 1
-        dropped = self._evaluate(k, d, [None])
+        dropped = self.evaluate(k, d, [None])
         if dropped is None:
             return
         current = self.shift[k][d]
-        self._apply(k, d, current, None)
+        self.apply(k, d, current, None)
         target = self.options[candidates[0]].day
-        added = self._evaluate(k, target, candidates)
+        added = self.evaluate(k, target, candidates)
         if added is not None and added[1] is not None and self.accept(dropped[0] + added[0]):
             self._commit(k, target, added[1], dropped[0] + added[0])
         else:
-            self._apply(k, d, None, current)
+            self.apply(k, d, None, current)
 
     def _chain(self, k: int, d: int, width: int) -> None:
         """Two agents' days as one move: agent k's shift on day d changes for sure (another option or
@@ -600,7 +602,7 @@ class CoverageSearch:
         pool = self.allowed[k].get(d, [])
         current = self.shift[k][d]
         near = self._nearby(k, d, current.option, NEAR_PICKS)
-        first = self._evaluate(k, d, [pool[self.rng.randrange(len(pool))] for _ in range(width)] + near + [None])
+        first = self.evaluate(k, d, [pool[self.rng.randrange(len(pool))] for _ in range(width)] + near + [None])
         self.stats.moves += 1
         if first is None:
             return
@@ -609,19 +611,19 @@ class CoverageSearch:
         other = self.allowed[j].get(d, [])
         if j == k or not other:
             return
-        self._apply(k, d, current, first[1])
+        self.apply(k, d, current, first[1])
         theirs = self.shift[j].get(d)
         picks = [other[self.rng.randrange(len(other))] for _ in range(width)]
         if theirs is not None:
             picks += self._nearby(j, d, theirs.option, NEAR_PICKS)
-        second = self._evaluate(j, d, ([theirs.option, None] if theirs is not None else []) + picks)
+        second = self.evaluate(j, d, ([theirs.option, None] if theirs is not None else []) + picks)
         if second is not None and self.accept(first[0] + second[0]):
-            self._apply(k, d, first[1], current)  # committed below as the pair
+            self.apply(k, d, first[1], current)  # committed below as the pair
             self._commit(k, d, first[1], first[0])
             self._commit(j, d, second[1], second[0])
             self.stats.accepted -= 1
         else:
-            self._apply(k, d, first[1], current)
+            self.apply(k, d, first[1], current)
 
     def _on_at(self, i: int):
         """A random (agent, day) whose shift covers interval i, or None."""
@@ -638,24 +640,24 @@ class CoverageSearch:
         """Late acceptance: a move is kept if the roster after it is no worse than now or than the
         roster `HISTORY` moves ago, so the search can walk through slightly worse rosters (a long
         shift cut first, the gap it leaves covered by others next) instead of stopping at the first
-        local optimum. The best roster seen is kept apart (`_snapshot`)."""
+        local optimum. The best roster seen is kept apart (`snapshot`)."""
         slot = self.stats.moves % len(self.history)
         after = self.value + delta
         ok = delta <= 1e-9 or after <= self.history[slot] + 1e-9
         self.history[slot] = after if ok else self.value
         return ok
 
-    def _snapshot(self) -> None:
+    def snapshot(self) -> None:
         self.best = [dict(mine) for mine in self.shift]
         self.snapshot_value, self.snapshot_at = self.value, clock.perf_counter()
 
     def _restore(self) -> None:
         for k, mine in enumerate(self.shift):
             for d in list(mine):
-                self._apply(k, d, mine[d], None)
+                self.apply(k, d, mine[d], None)
         for k, mine in enumerate(self.best):
             for d, placed in mine.items():
-                self._apply(k, d, None, placed)
+                self.apply(k, d, None, placed)
         self.value = self.snapshot_value
 
     def _slowed(self, pace: list[tuple[float, float]], slow: float) -> bool:
@@ -685,7 +687,7 @@ class CoverageSearch:
             return
         deadline = clock.perf_counter() + seconds
         stop = self.stats.moves + moves if moves is not None else None
-        self._snapshot()
+        self.snapshot()
         reported, told = clock.perf_counter(), self.best_value
         last_best, best_at = self.best_value, self.stats.moves
         pace = [(clock.perf_counter(), self.best_value)]   # (time, best) every SLOW_STEP seconds
@@ -727,45 +729,6 @@ class CoverageSearch:
             self._restore()
 
 
-# Deterministic-limit accounting: moves per unit (measured 5,000-10,000 moves a second on a
-# 200-agent week).
-MOVES_PER_SECOND = 5000
-# With `replan`, once the moves stall, whole days are re-planned (`dayplan.py`) when this many
-# seconds are left, and the moves go on from the result.
-REPLAN_MIN_SECONDS = 2.0
 # `slow`: the moves count as stalled when the best gained less than `slow` a second over the last
 # SLOW_WINDOW seconds (sampled every SLOW_STEP).
 SLOW_WINDOW, SLOW_STEP = 2.0, 0.25
-
-
-def improve(data: RosterInput, grid: Grid, options: list[ShiftOption], roster: Roster, seconds: float,
-            seed: int = 0, budget=None, report=None, patience: int | None = None,
-            began: float | None = None, replan: bool = False, slow: float | None = None
-            ) -> tuple[Roster, "CoverageSearch | None"]:
-    """Local search for `seconds` units of `budget` (wall-clock seconds unless the input sets a
-    deterministic limit) from a valid roster; returns the best roster it saw (never worse than the
-    start) and the search (its `value` is the objective change, its `stats` the moves). Wall-clock
-    time counts from `began` (default: now), so loading the roster is part of it; `patience` stops
-    the search after that many moves without a new best. With `replan` (wall-clock limits only: a
-    MIP's time limit is not deterministic), whenever the best gains less than `slow` a second the
-    days are re-planned whole (`dayplan.py`) and the moves go on, until a round of days gains
-    nothing or the time is up."""
-    began = clock.perf_counter() if began is None else began
-    if not applies(data) or seconds <= 0:
-        return roster, None
-    search = CoverageSearch(data, grid, options, roster, seed)
-    if budget is not None and budget.deterministic:
-        search.run(budget.wall_left(), moves=int(seconds * MOVES_PER_SECOND), report=report, patience=patience)
-        budget.charge_work(search.stats.moves / MOVES_PER_SECOND)
-    else:
-        end = began + seconds
-        replan = replan and dayplan.applies(search)
-        while True:
-            search.run(end - clock.perf_counter(), report=report, patience=patience, slow=slow if replan else None)
-            if not replan or end - clock.perf_counter() < REPLAN_MIN_SECONDS:
-                break
-            if dayplan.replan_days(search, end - clock.perf_counter()) >= 0:
-                break
-            if report is not None:
-                report(search.best_value)
-    return search.roster(), search

@@ -35,8 +35,9 @@ import numpy as np
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix
 
-from .domain import RosterInput
-from .options import Grid, ShiftOption, allowed_options
+from ..costs import cost_term
+from ..domain import RosterInput
+from ..options import Grid, ShiftOption, allowed_options
 
 
 class _LP:
@@ -77,7 +78,8 @@ class _LP:
         the day re-plan's highspy models (threads=1), and highspy's instances share one task
         scheduler, which fails a threads=1 solve once another instance started it with more."""
         n = len(self.cost)
-        a_eq = coo_matrix((self.vals, (self.rows, self.cols)), shape=(len(self.eq_rhs), n)).tocsc() if self.eq_rhs else None
+        a_eq = coo_matrix((self.vals, (self.rows, self.cols)), shape=(len(self.eq_rhs),
+                                                                      n)).tocsc() if self.eq_rhs else None
         a_ub = coo_matrix((self.le_vals, (self.le_rows, self.le_cols)), shape=(len(self.le_rhs), n)).tocsc() \
             if self.le_rhs else None
         began = clock.perf_counter()
@@ -99,10 +101,8 @@ def lower_bound(data: RosterInput, grid: Grid, options: list[ShiftOption], group
                 seconds: float) -> tuple[float | None, list[dict[int, float]]]:
     """The LP's optimum rounded up (the objective is integral; None if HiGHS did not finish in
     time), and per group how many of its agents work each shift option in the LP optimum (a
-    fractional roster with the right shape, which `hint.greedy_roster` given it as a guide turns into a
+    fractional roster with the right shape, which `greedy.greedy_roster` given it as a guide turns into a
     real one)."""
-    from .solver import cost_term
-
     lp = _LP()
     step, n_days = grid.minutes, len(grid.days)
     queues = [r.queue for r in data.requirements]

@@ -1,0 +1,98 @@
+"""The solve path as a pure choice (`strategy.choose_path`), asked directly with site facts."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from wfm.roster import strategy
+from wfm.roster.strategy import Site, Tuning
+
+TUNING = Tuning()
+
+
+def site(**changes) -> Site:
+    """A 200-agent week the moves, day re-plans and column generation all apply to."""
+    base = Site(agents=200, option_pairs=200 * 3000, shifts_each=5, moves_apply=True, days_replan_moves_days=True,
+                columns_apply=True, column_cost=20_000, deterministic=False, time_limit=60.0)
+    return dataclasses.replace(base, **changes)
+
+
+sites = st.builds(Site, agents=st.integers(1, 3000), option_pairs=st.integers(1, 10_000_000),
+                  shifts_each=st.integers(1, 300), moves_apply=st.booleans(), days_replan_moves_days=st.booleans(),
+                  columns_apply=st.booleans(), column_cost=st.integers(0, 500_000), deterministic=st.booleans(),
+                  time_limit=st.floats(1.0, 3600.0))
+
+
+def test_a_large_site_with_a_valid_start_goes_to_the_moves_first():
+    path = strategy.choose_path(site(), True, 0.05, 59.0, 60.0)
+    assert path.large and path.moves_first and path.lp_bound
+    assert not path.column_generation and not path.lp_start
+
+
+def test_a_large_site_whose_start_breaks_a_rule_prices_columns_and_may_wait_for_the_lp():
+    path = strategy.choose_path(site(), False, 0.05, 59.0, 60.0)
+    assert path.column_generation and path.lp_start and not path.moves_first
+    assert path.master_share == 0.0 and path.dive_share == TUNING.large_dive_share
+    # of the time left after the greedy, not of the whole limit
+    assert path.colgen_share == pytest.approx(TUNING.large_colgen_share * 59.0 / 60.0)
+
+
+@pytest.mark.parametrize("change", [{"days_replan_moves_days": False}, {"moves_apply": False},
+                                    {"deterministic": True}, {"option_pairs": 10_000}])
+def test_no_moves_first_where_the_moves_or_day_replans_cannot_build_the_week(change):
+    """Days fixed in the re-plan, coverage the moves cannot score, a deterministic limit (the
+    re-plan's MIP is timed by the clock) or a small site: the start comes from elsewhere, plainly."""
+    assert not strategy.plans_moves_first(site(**change))
+    assert not strategy.choose_path(site(**change), True, 0.05, 59.0, 60.0).moves_first
+
+
+def test_a_large_site_with_little_time_for_its_size_skips_column_generation():
+    """Column generation's fixed costs grow with the agents: with fewer than `colgen_min_checks`
+    validations' worth of time left, the moves get all of it."""
+    slow_check = 59.0 / TUNING.colgen_min_checks * 1.01
+    assert not strategy.choose_path(site(), False, slow_check, 59.0, 60.0).column_generation
+    assert strategy.choose_path(site(deterministic=True), False, slow_check, 59.0, 60.0).column_generation
+
+
+def test_a_small_site_prices_with_the_integer_master_and_never_waits_for_an_lp():
+    path = strategy.choose_path(site(option_pairs=10_000), True, 0.01, 30.0, 30.0)
+    assert not path.large and path.column_generation and not path.lp_bound and not path.lp_start
+    assert (path.colgen_share, path.dive_share, path.master_share) == \
+        (TUNING.colgen_share, TUNING.dive_share, TUNING.master_share)
+
+
+def test_tuning_moves_the_boundaries():
+    assert not strategy.is_large(site(), Tuning(full_model_limit=10**9))
+    assert not strategy.choose_path(site(), True, 0.05, 59.0, 60.0, Tuning(moves_first=False)).moves_first
+    assert not strategy.choose_path(site(), False, 0.05, 59.0, 60.0, Tuning(colgen_limit=100)).column_generation
+
+
+@given(sites, st.booleans(), st.floats(0.0, 5.0), st.floats(0.0, 3600.0))
+def test_the_path_is_consistent(site_, valid, check_seconds, left):
+    path = strategy.choose_path(site_, valid, check_seconds, left, max(left, 1.0))
+    assert path.large == (site_.option_pairs > TUNING.full_model_limit)
+    assert not (path.moves_first and path.column_generation)   # moves first means no columns
+    assert not (path.moves_first and not valid)                # only from a valid start
+    assert not (path.lp_start and not path.lp_bound)           # an LP start needs the LP
+    assert not (path.lp_bound and not path.large)              # small sites have CP-SAT's bound
+    assert not (path.column_generation and (not site_.columns_apply or site_.column_cost > TUNING.colgen_limit))
+    assert (path.master_share > 0) == (path.column_generation and not path.large)
+    assert 0.0 <= path.colgen_share <= TUNING.colgen_share
+
+
+@given(st.floats(0.0, 600.0), st.floats(0.0, 600.0))
+def test_the_free_model_runs_only_when_its_build_leaves_it_time_to_search(left, build):
+    fits = strategy.free_model_fits(left, build, deterministic=False)
+    assert fits == ((1 - TUNING.small_lns_share) * left > build + TUNING.full_model_min_solve)
+    assert strategy.free_model_fits(left, build, deterministic=True)  # a deterministic budget has no clock
+
+
+def test_the_greedy_is_skipped_only_when_it_would_take_over_its_share_of_the_limit():
+    fits = site(option_pairs=150 * 364 * 32 * 8, shifts_each=260, time_limit=60.0)
+    assert not strategy.greedy_affordable(fits)
+    assert strategy.greedy_affordable(dataclasses.replace(fits, time_limit=3600.0))
+    assert strategy.greedy_affordable(site())

@@ -1,0 +1,135 @@
+"""How a roster solve spends its time: which phases run on a site, and the shares of the limit each
+gets. Pure functions of facts about the site; nothing here searches, so tests ask it directly.
+
+The measurements behind each number are in bench/RESULTS.md ("Solver tuning").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Every knob of the solve path, each with why it is where it is."""
+
+    # Sites up to this many (agent, shift option) pairs are small: CP-SAT can prove their optimum.
+    full_model_limit: int = 20_000
+    # Large sites with a valid greedy start go to the moves and day re-plans at once (no columns).
+    moves_first: bool = True
+    # Column generation may spend this share of the limit (it stops earlier once converged).
+    colgen_share: float = 0.4
+    # Large sites: of the time left after the greedy; the moves and day re-plans need the rest.
+    large_colgen_share: float = 0.2
+    # Large sites price only with time for this many validations of a roster left.
+    colgen_min_checks: int = 50
+    # Past this many (group, shift option) pairs a pricing round costs more than it pays back.
+    colgen_limit: int = 100_000
+    # Of the limit, the price-and-dive after column generation (small and large sites).
+    dive_share: float = 0.2
+    large_dive_share: float = 0.08
+    # Of the limit, the integer master over the columns (small sites only: large ones lose to the dive).
+    master_share: float = 0.05
+    # Pricing within this share of the LP from its bound is nearly converged: price on, skip the dive.
+    nearly_converged: float = 0.1
+    # Of the time left, the search under the LP's fixings (RINS) from a dive's roster ...
+    rins_share: float = 0.35
+    # ... and from the LP rounded, where that search is what builds the roster.
+    rins_from_lp_share: float = 0.95
+    # CP-SAT's linearization level under the LP's fixings (every constraint linearized, with cuts).
+    rins_linearization: int = 2
+    # Small sites: of the time left after RINS, a neighbourhood search before the free model.
+    small_lns_share: float = 0.15
+    # Seconds the final free model must have beyond its build to be worth starting.
+    full_model_min_solve: float = 1.0
+    # A large site waits for its LP roster while this many greedy builds' worth of time is left.
+    lp_start_reserve: float = 1.5
+    # Large sites: the moves stop after this many moves without a new best ...
+    stall_moves: int = 30_000
+    # ... and days are re-planned whole once the moves gain less than this share of the objective a second.
+    replan_gain_rate: float = 0.002
+    # Then a neighbourhood search gets this share of the time left, at least `neighbourhood_min` seconds.
+    neighbourhood_share: float = 0.3
+    neighbourhood_min: float = 5.0
+    # The greedy start's speed in (agent, option, shift) units a second; skipped past `greedy_share` of the limit.
+    greedy_units_per_second: float = 20_000_000
+    greedy_share: float = 0.5
+
+
+TUNING = Tuning()
+
+
+@dataclass(frozen=True)
+class Site:
+    """What the strategy reads of a site, before any search runs."""
+
+    agents: int
+    option_pairs: int            # agents x shift options
+    shifts_each: int             # shifts an agent works over the horizon, about (the greedy's work)
+    moves_apply: bool            # the coverage moves model every term of the objective (`local.applies`)
+    days_replan_moves_days: bool  # the day re-plan applies and may move days on and off
+    columns_apply: bool          # column generation models every term (`colgen.applies`)
+    column_cost: int             # (group, shift option) pairs pricing would cover
+    deterministic: bool          # a deterministic limit: wall-clock estimates must not steer the path
+    time_limit: float            # wall-clock seconds
+
+
+@dataclass(frozen=True)
+class Path:
+    """The phases a solve runs, in order: greedy start, then column generation, then (large sites)
+    the LP's roster as a start, the moves, day re-plans and neighbourhood search, or (small sites)
+    the full CP-SAT model."""
+
+    large: bool
+    moves_first: bool          # straight from the greedy start to the moves (no columns, no LP start)
+    column_generation: bool
+    lp_bound: bool             # the LP relaxation solves in the background from the start (large sites)
+    lp_start: bool             # a large site may wait for the LP's roster as its start
+    colgen_share: float = 0.0  # of the limit
+    dive_share: float = 0.0
+    master_share: float = 0.0
+
+
+def is_large(site: Site, tuning: Tuning = TUNING) -> bool:
+    return site.option_pairs > tuning.full_model_limit
+
+
+def greedy_affordable(site: Site, tuning: Tuning = TUNING) -> bool:
+    """Whether the greedy start fits its share of the limit (the largest Curtois sizes it may not)."""
+    work = site.option_pairs * site.shifts_each
+    return work <= tuning.greedy_units_per_second * tuning.greedy_share * site.time_limit
+
+
+def plans_moves_first(site: Site, tuning: Tuning = TUNING) -> bool:
+    """Before the greedy runs: the site goes to the moves first if its start turns out valid. The
+    moves build on their start's week shape, so such a start spreads weekly minimums (`spread`)."""
+    return tuning.moves_first and is_large(site, tuning) and site.moves_apply and not site.deterministic \
+        and site.days_replan_moves_days
+
+
+def choose_path(site: Site, start_valid: bool, check_seconds: float, left: float, total: float,
+                tuning: Tuning = TUNING) -> Path:
+    """The path once the greedy start is known: `start_valid` (it keeps every rule), `check_seconds`
+    (one validation of a roster), and the budget's units `left` of its `total` (seconds, or
+    deterministic time under a deterministic limit)."""
+    large = is_large(site, tuning)
+    moves_first = plans_moves_first(site, tuning) and start_valid
+    priceable = site.columns_apply and site.column_cost <= tuning.colgen_limit
+    # On a large site column generation's fixed costs grow with the agents: with little time for its
+    # size, the moves do more with all of it.
+    affordable = not large or site.deterministic or left >= tuning.colgen_min_checks * check_seconds
+    columns = priceable and affordable and not moves_first
+    shares = {}
+    if columns and large:
+        shares = dict(colgen_share=tuning.large_colgen_share * left / total, dive_share=tuning.large_dive_share)
+    elif columns:
+        shares = dict(colgen_share=tuning.colgen_share, dive_share=tuning.dive_share, master_share=tuning.master_share)
+    return Path(large=large, moves_first=moves_first, column_generation=columns, lp_bound=large and priceable,
+                lp_start=large and priceable and not moves_first, **shares)
+
+
+def free_model_fits(left: float, build_seconds: float, deterministic: bool, tuning: Tuning = TUNING) -> bool:
+    """Small sites, after the search under the LP's fixings: whether the free model, built again,
+    still has time to search once the neighbourhood search has had its share (else that search
+    takes all the time left)."""
+    return deterministic or (1 - tuning.small_lns_share) * left > build_seconds + tuning.full_model_min_solve
