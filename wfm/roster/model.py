@@ -33,6 +33,7 @@ from .costs import cost_term
 from .domain import Roster, RosterInput
 from .greedy import greedy_choice
 from .options import Grid, ShiftOption, blocked as options_blocked, eligible, expand_options, worked_shift
+from .rules import Rule
 
 Progress = Callable[[float, float, float], None]  # objective, bound, seconds
 
@@ -143,9 +144,9 @@ class RosterModel:
                     var = self.m.NewBoolVar(f"x[{a.id},{o.index}]")
                     self.x[a.id, o.index] = var
                     self.by_agent_day[a.id, o.day].append(o)
-                    rule = ("unavailable" if blocked else
-                            f"template cap {o.template}" if a.contract.template_caps.get(o.template) == 0
-                            else "template skills")
+                    rule = (Rule.UNAVAILABLE if blocked else
+                            f"{Rule.TEMPLATE_CAP} {o.template}" if a.contract.template_caps.get(o.template) == 0
+                            else Rule.SKILLS)
                     self._add(self.m.Add(var == 0), rule, a.id)
         self.works = {}
         for a in self.agents:
@@ -168,16 +169,16 @@ class RosterModel:
         for a in self.agents:
             for day in a.unavailable_days:
                 if day in days:
-                    self._add(self.m.Add(self.works[a.id, days[day]] == 0), "unavailable", a.id)
+                    self._add(self.m.Add(self.works[a.id, days[day]] == 0), Rule.UNAVAILABLE, a.id)
             for day, template in a.fixed.items():
                 if day not in days:
                     continue
                 d = days[day]
                 if template is None:
-                    self._add(self.m.Add(self.works[a.id, d] == 0), "fixed day off", a.id)
+                    self._add(self.m.Add(self.works[a.id, d] == 0), Rule.FIXED_DAY_OFF, a.id)
                 else:
                     chosen = [self.x[a.id, o.index] for o in self.by_agent_day[a.id, d] if o.template == template]
-                    self._add(self.m.Add(sum(chosen) == 1), "fixed shift", a.id)
+                    self._add(self.m.Add(sum(chosen) == 1), Rule.FIXED_SHIFT, a.id)
 
     # -- breaks and on-queue time --------------------------------------------------------------
     def _breaks(self):
@@ -345,25 +346,25 @@ class RosterModel:
                 paid = sum(self.x[a.id, o.index] * o.paid_minutes for d in week for o in self.by_agent_day[a.id, d])
                 days = sum(self.works[a.id, d] for d in week)
                 full = len(week) == 7  # minimums apply to whole weeks only
-                self._add(self.m.Add(paid <= math.floor(c.max_hours * 60 + 1e-9)), "contract max hours", a.id)
-                self._add(self.m.Add(days <= c.max_days), "contract max days", a.id)
+                self._add(self.m.Add(paid <= math.floor(c.max_hours * 60 + 1e-9)), Rule.CONTRACT_MAX_HOURS, a.id)
+                self._add(self.m.Add(days <= c.max_days), Rule.CONTRACT_MAX_DAYS, a.id)
                 if full and c.min_hours > 0:
-                    self._add(self.m.Add(paid >= math.ceil(c.min_hours * 60 - 1e-9)), "contract min hours", a.id)
+                    self._add(self.m.Add(paid >= math.ceil(c.min_hours * 60 - 1e-9)), Rule.CONTRACT_MIN_HOURS, a.id)
                 if full and c.min_days > 0:
-                    self._add(self.m.Add(days >= c.min_days), "contract min days", a.id)
+                    self._add(self.m.Add(days >= c.min_days), Rule.CONTRACT_MIN_DAYS, a.id)
             mine = [o for d in range(len(self.grid.days)) for o in self.by_agent_day[a.id, d]]
             if c.horizon_min_hours is not None or c.horizon_max_hours is not None:
                 total = sum(self.x[a.id, o.index] * o.paid_minutes for o in mine)
                 if c.horizon_max_hours is not None:
                     self._add(self.m.Add(total <= math.floor(c.horizon_max_hours * 60 + 1e-9)),
-                              "contract horizon max hours", a.id)
+                              Rule.CONTRACT_HORIZON_MAX_HOURS, a.id)
                 if c.horizon_min_hours is not None:
                     self._add(self.m.Add(total >= math.ceil(c.horizon_min_hours * 60 - 1e-9)),
-                              "contract horizon min hours", a.id)
+                              Rule.CONTRACT_HORIZON_MIN_HOURS, a.id)
             for t_id, cap in c.template_caps.items():
                 uses = [self.x[a.id, o.index] for o in mine if o.template == t_id]
                 if len(uses) > cap:
-                    self._add(self.m.Add(sum(uses) <= cap), f"template cap {t_id}", a.id)
+                    self._add(self.m.Add(sum(uses) <= cap), f"{Rule.TEMPLATE_CAP} {t_id}", a.id)
 
     def _rest(self):
         """Minimum rest between shifts; with rest 0 this still forbids overlapping shifts. Times are
@@ -390,7 +391,7 @@ class RosterModel:
                         if (ending, clash) == previous:
                             continue
                         previous = (ending, clash)
-                        self._add(self.m.Add(sum(self.x[a.id, i] for i in ending + clash) <= 1), "min rest", a.id)
+                        self._add(self.m.Add(sum(self.x[a.id, i] for i in ending + clash) <= 1), Rule.MIN_REST, a.id)
 
     def _not_followed_by(self):
         """A template's forbidden successors may not be worked the next day."""
@@ -401,7 +402,7 @@ class RosterModel:
                     banned = self.tmpl[o.template].not_followed_by
                     nxt = [self.x[a.id, p.index] for p in self.by_agent_day[a.id, d + 1] if p.template in banned]
                     if nxt:
-                        self._add(self.m.Add(self.x[a.id, o.index] + sum(nxt) <= 1), "not followed by", a.id)
+                        self._add(self.m.Add(self.x[a.id, o.index] + sum(nxt) <= 1), Rule.NOT_FOLLOWED_BY, a.id)
 
     def _consecutive_days(self):
         n = len(self.grid.days)
@@ -410,19 +411,19 @@ class RosterModel:
             w = [self.works[a.id, d] for d in range(n)]
             for s in range(n - r.max_consecutive_days):
                 self._add(self.m.Add(sum(w[s:s + r.max_consecutive_days + 1]) <= r.max_consecutive_days),
-                          "max consecutive days", a.id)
+                          Rule.MAX_CONSECUTIVE_DAYS, a.id)
             # Runs inside the horizon (bounded on both sides) of at least the minimum length:
             # forbid off, L worked, off (and work, L off, work) for every L below the minimum.
             for length in range(1, r.min_consecutive_days):
                 for s in range(n - length - 1):
                     inner = w[s + 1:s + 1 + length]
                     self._add(self.m.AddBoolOr([w[s]] + [v.Not() for v in inner] + [w[s + length + 1]]),
-                              "min consecutive days", a.id)
+                              Rule.MIN_CONSECUTIVE_DAYS, a.id)
             for length in range(1, r.min_consecutive_days_off):
                 for s in range(n - length - 1):
                     inner = w[s + 1:s + 1 + length]
                     self._add(self.m.AddBoolOr([w[s].Not()] + list(inner) + [w[s + length + 1].Not()]),
-                              "min consecutive days off", a.id)
+                              Rule.MIN_CONSECUTIVE_DAYS_OFF, a.id)
 
     def _weekend_flags(self):
         """Per agent: a boolean per weekend of the horizon, true if Sat or Sun is worked."""
@@ -449,7 +450,7 @@ class RosterModel:
             return
         for a, flags in self._weekend_flags().items():
             if limits[a] is not None and len(flags) > limits[a]:
-                self._add(self.m.Add(sum(flags) <= limits[a]), "max weekends", a)
+                self._add(self.m.Add(sum(flags) <= limits[a]), Rule.MAX_WEEKENDS, a)
 
     def _start_time_stability(self):
         k = self.data.rules.start_time_tolerance_minutes
@@ -459,7 +460,7 @@ class RosterModel:
             for d in range(len(self.grid.days) - 1):
                 both = [self.works[a.id, d], self.works[a.id, d + 1]]
                 diff = self._start(a.id, d + 1) - self._start(a.id, d)
-                lit = self._enforce("start time stability", a.id)
+                lit = self._enforce(Rule.START_TIME_STABILITY, a.id)
                 for c in (self.m.Add(diff <= k), self.m.Add(diff >= -k)):
                     c.OnlyEnforceIf(both + ([lit] if lit is not None else []))
 
@@ -475,7 +476,7 @@ class RosterModel:
             for d in (0, 1):
                 for o in self.by_agent_day[a.id, d]:
                     if (o.start - last_end).total_seconds() / 3600.0 < rules.min_rest_hours:
-                        self._add(self.m.Add(self.x[a.id, o.index] == 0), "min rest (previous roster)", a.id)
+                        self._add(self.m.Add(self.x[a.id, o.index] == 0), f"{Rule.MIN_REST} (previous roster)", a.id)
             worked = {s.day for s in prev}
             run = 0
             while first_day - timedelta(days=run + 1) in worked:
@@ -483,7 +484,7 @@ class RosterModel:
             allowed = max(a.rules(rules).max_consecutive_days - run, 0)  # a run already too long: rest first
             window = [self.works[a.id, d] for d in range(min(allowed + 1, len(self.grid.days)))]
             if run and len(window) == allowed + 1:
-                self._add(self.m.Add(sum(window) <= allowed), "max consecutive days (previous roster)", a.id)
+                self._add(self.m.Add(sum(window) <= allowed), f"{Rule.MAX_CONSECUTIVE_DAYS} (previous roster)", a.id)
 
     # -- soft goals ------------------------------------------------------------------------------
     def _preferences(self):

@@ -18,6 +18,7 @@ import pandas as pd
 from ..domain import zone
 from . import service_goal
 from .domain import Roster, RosterInput, Shift
+from .rules import Rule
 
 
 @dataclass
@@ -86,11 +87,11 @@ def validate(data: RosterInput, roster: Roster) -> Report:
     for s in roster.shifts:
         a, t = agents.get(s.agent), templates.get(s.template)
         if a is None or t is None:
-            v.append(Violation("unknown", s.agent, f"agent or template {s.template!r} not in the input"))
+            v.append(Violation(Rule.UNKNOWN, s.agent, f"agent or template {s.template!r} not in the input"))
             continue
         by_agent[s.agent].append(s)
         if s.day not in horizon_days:
-            v.append(Violation("horizon", s.agent, f"shift on {s.day} is outside the planning horizon"))
+            v.append(Violation(Rule.HORIZON, s.agent, f"shift on {s.day} is outside the planning horizon"))
         _check_shift(s, a, t, localized, step, data.horizon.interval_minutes, v)
 
     for agent_id, shifts in by_agent.items():
@@ -140,54 +141,55 @@ class _Localized:
 def _check_shift(s, a, t, localized: _Localized, step, minutes, v):
     start, end = localized.local(s.start), localized.local(s.end)
     if start.date() != s.day:
-        v.append(Violation("shift day", a.id, f"{s.template} starts {start} but is filed under {s.day}"))
+        v.append(Violation(Rule.SHIFT_DAY, a.id, f"{s.template} starts {start} but is filed under {s.day}"))
     wall = start.time().replace(tzinfo=None)
     if wall not in localized.starts(t):
-        v.append(Violation("start time", a.id, f"{t.id} may not start at {start.time()}"))
+        v.append(Violation(Rule.START_TIME, a.id, f"{t.id} may not start at {start.time()}"))
     first = localized.first_instant(s.day, wall)
     if first is None:
-        v.append(Violation("start time", a.id, f"{start.time()} does not exist on {s.day} (DST)"))
+        v.append(Violation(Rule.START_TIME, a.id, f"{start.time()} does not exist on {s.day} (DST)"))
     elif first != pd.Timestamp(s.start):
-        v.append(Violation("start time", a.id, f"{s.start} is the second {start.time()} of a DST day; "
+        v.append(Violation(Rule.START_TIME, a.id, f"{s.start} is the second {start.time()} of a DST day; "
                                               "shifts start at the first"))
     for label, t0 in [("break", b.start) for b in s.breaks] + [("break", b.end) for b in s.breaks] + \
             [("segment", g.start) for g in s.segments] + [("segment", g.end) for g in s.segments]:
         if (t0 - s.start) % step:  # both in UTC here: elapsed time
-            v.append(Violation("segments" if label == "segment" else "breaks", a.id,
+            v.append(Violation(Rule.SEGMENTS if label == "segment" else Rule.BREAKS, a.id,
                                f"{s.day}: {label} time {t0} is not on the {minutes}-minute grid"))
     if (s.end - s.start) != timedelta(minutes=t.length_minutes):
-        v.append(Violation("shift length", a.id, f"{t.id} lasts {t.length_minutes} min, not {s.end - s.start}"))
+        v.append(Violation(Rule.SHIFT_LENGTH, a.id, f"{t.id} lasts {t.length_minutes} min, not {s.end - s.start}"))
     if not t.crosses_midnight and end.date() != start.date() and end.time() != datetime.min.time():
-        v.append(Violation("crosses midnight", a.id, f"{t.id} on {s.day} ends {end}"))
+        v.append(Violation(Rule.CROSSES_MIDNIGHT, a.id, f"{t.id} on {s.day} ends {end}"))
     if t.skills and not set(t.skills) & set(a.skills):
-        v.append(Violation("skills", a.id, f"not eligible for template {t.id}"))
+        v.append(Violation(Rule.SKILLS, a.id, f"not eligible for template {t.id}"))
     # Breaks: as the template lists them, inside their windows, in order, not overlapping.
     if len(s.breaks) != len(t.breaks):
-        v.append(Violation("breaks", a.id, f"{s.day} {t.id}: {len(s.breaks)} breaks, template has {len(t.breaks)}"))
+        v.append(Violation(Rule.BREAKS, a.id, f"{s.day} {t.id}: {len(s.breaks)} breaks, template has {len(t.breaks)}"))
     previous_end = s.start
     for b, rule in zip(s.breaks, t.breaks):
         offset = (b.start - s.start).total_seconds() / 60
         if b.end - b.start != timedelta(minutes=rule.minutes):
-            v.append(Violation("breaks", a.id, f"{s.day} {rule.name} lasts {b.end - b.start}, not {rule.minutes} min"))
+            v.append(Violation(Rule.BREAKS, a.id,
+                               f"{s.day} {rule.name} lasts {b.end - b.start}, not {rule.minutes} min"))
         if not rule.earliest_minutes <= offset <= rule.latest_minutes:
-            v.append(Violation("breaks", a.id, f"{s.day} {rule.name} starts {offset:g} min into the shift, "
+            v.append(Violation(Rule.BREAKS, a.id, f"{s.day} {rule.name} starts {offset:g} min into the shift, "
                                                f"window {rule.earliest_minutes}-{rule.latest_minutes}"))
         if b.start < previous_end:
-            v.append(Violation("breaks", a.id, f"{s.day} {rule.name} overlaps or precedes the previous break"))
+            v.append(Violation(Rule.BREAKS, a.id, f"{s.day} {rule.name} overlaps or precedes the previous break"))
         previous_end = b.end
     # On-queue work: inside the shift, never during a break, on a queue the agent has.
     busy = sorted([(g.start, g.end, g.queue) for g in s.segments])
     for (g0, g1, q) in busy:
         if g0 < s.start or g1 > s.end:
-            v.append(Violation("segments", a.id, f"{s.day}: work on {q} outside the shift"))
+            v.append(Violation(Rule.SEGMENTS, a.id, f"{s.day}: work on {q} outside the shift"))
         if q not in a.skills or (t.skills and q not in t.skills):
-            v.append(Violation("skills", a.id, f"{s.day}: works queue {q} without the skill"))
+            v.append(Violation(Rule.SKILLS, a.id, f"{s.day}: works queue {q} without the skill"))
         for b in s.breaks:
             if g0 < b.end and b.start < g1:
-                v.append(Violation("segments", a.id, f"{s.day}: on queue during {b.name}"))
+                v.append(Violation(Rule.SEGMENTS, a.id, f"{s.day}: on queue during {b.name}"))
     for (_, p1, _), (n0, _, _) in zip(busy, busy[1:]):
         if n0 < p1:
-            v.append(Violation("segments", a.id, f"{s.day}: overlapping work segments"))
+            v.append(Violation(Rule.SEGMENTS, a.id, f"{s.day}: overlapping work segments"))
 
 
 def _check_agent(data, a, shifts, templates, v):
@@ -203,45 +205,45 @@ def _check_agent(data, a, shifts, templates, v):
             by_week[day_index[s.day] // 7].append(s)
     for day, got in on_day.items():
         if len(got) > 1:
-            v.append(Violation("one shift per day", a.id, f"{len(got)} shifts on {day}"))
+            v.append(Violation(Rule.ONE_SHIFT_PER_DAY, a.id, f"{len(got)} shifts on {day}"))
     for day in a.unavailable_days:
         if day in worked:
-            v.append(Violation("unavailable", a.id, f"works on {day}"))
+            v.append(Violation(Rule.UNAVAILABLE, a.id, f"works on {day}"))
     for p in a.unavailable_periods:
         for s in shifts:
             if s.start < p.end and p.start < s.end:
-                v.append(Violation("unavailable", a.id, f"shift {s.start}-{s.end} overlaps {p.start}-{p.end}"))
+                v.append(Violation(Rule.UNAVAILABLE, a.id, f"shift {s.start}-{s.end} overlaps {p.start}-{p.end}"))
     for day, template in a.fixed.items():
         if day not in day_index:
             continue
         got = on_day.get(day, [])
         if template is None and got:
-            v.append(Violation("fixed day off", a.id, f"works on {day}"))
+            v.append(Violation(Rule.FIXED_DAY_OFF, a.id, f"works on {day}"))
         if template is not None and got != [template]:
-            v.append(Violation("fixed shift", a.id, f"{day}: {template} required, got {got or 'day off'}"))
+            v.append(Violation(Rule.FIXED_SHIFT, a.id, f"{day}: {template} required, got {got or 'day off'}"))
     for w0 in range(0, len(days), 7):
         week = days[w0:w0 + 7]
         ws = by_week.get(w0 // 7, [])
         paid = sum(templates[s.template].paid_minutes for s in ws) / 60
         n = len({s.day for s in ws})
         if paid > c.max_hours + 1e-9:
-            v.append(Violation("contract max hours", a.id, f"week of {week[0]}: {paid:g} h > {c.max_hours:g} h"))
+            v.append(Violation(Rule.CONTRACT_MAX_HOURS, a.id, f"week of {week[0]}: {paid:g} h > {c.max_hours:g} h"))
         if n > c.max_days:
-            v.append(Violation("contract max days", a.id, f"week of {week[0]}: {n} days > {c.max_days}"))
+            v.append(Violation(Rule.CONTRACT_MAX_DAYS, a.id, f"week of {week[0]}: {n} days > {c.max_days}"))
         if len(week) == 7 and paid < c.min_hours - 1e-9:
-            v.append(Violation("contract min hours", a.id, f"week of {week[0]}: {paid:g} h < {c.min_hours:g} h"))
+            v.append(Violation(Rule.CONTRACT_MIN_HOURS, a.id, f"week of {week[0]}: {paid:g} h < {c.min_hours:g} h"))
         if len(week) == 7 and n < c.min_days:
-            v.append(Violation("contract min days", a.id, f"week of {week[0]}: {n} days < {c.min_days}"))
+            v.append(Violation(Rule.CONTRACT_MIN_DAYS, a.id, f"week of {week[0]}: {n} days < {c.min_days}"))
     for t_id, cap in c.template_caps.items():
         used = sum(s.template == t_id for s in shifts)
         if used > cap:
-            v.append(Violation(f"template cap {t_id}", a.id, f"{used} > {cap}"))
+            v.append(Violation(f"{Rule.TEMPLATE_CAP} {t_id}", a.id, f"{used} > {cap}"))
     rest = timedelta(hours=rules.min_rest_hours)
     previous = sorted((s for s in data.previous_shifts if s.agent == a.id), key=lambda s: s.start)
     timeline = previous[-1:] + shifts
     for prev, nxt in zip(timeline, timeline[1:]):
         if nxt.start - prev.end < rest:
-            v.append(Violation("min rest", a.id, f"{prev.end} -> {nxt.start}: {nxt.start - prev.end} < {rest}"))
+            v.append(Violation(Rule.MIN_REST, a.id, f"{prev.end} -> {nxt.start}: {nxt.start - prev.end} < {rest}"))
     k_start = rules.start_time_tolerance_minutes
     if k_start is not None:
         tz = zone(data.horizon.timezone)
@@ -252,7 +254,7 @@ def _check_agent(data, a, shifts, templates, v):
                 m0 = by_day[d].hour * 60 + by_day[d].minute
                 m1 = by_day[nxt].hour * 60 + by_day[nxt].minute
                 if abs(m1 - m0) > k_start:
-                    v.append(Violation("start time stability", a.id,
+                    v.append(Violation(Rule.START_TIME_STABILITY, a.id,
                                        f"{d} starts {by_day[d].time()}, {nxt} starts {by_day[nxt].time()}"))
     own = a.rules(rules)
     before = {s.day for s in previous}
@@ -264,28 +266,28 @@ def _check_agent(data, a, shifts, templates, v):
     for d, f in zip(days, flags):
         run = run + 1 if f else 0
         if run > own.max_consecutive_days:
-            v.append(Violation("max consecutive days", a.id, f"{run} days in a row up to {d}"))
+            v.append(Violation(Rule.MAX_CONSECUTIVE_DAYS, a.id, f"{run} days in a row up to {d}"))
     for start, length, working in _runs(flags):
         inside = start > 0 and start + length < len(days)  # runs cut by the horizon edge are exempt
         if inside and working and length < own.min_consecutive_days:
-            v.append(Violation("min consecutive days", a.id, f"only {length} day(s) in a row from {days[start]}"))
+            v.append(Violation(Rule.MIN_CONSECUTIVE_DAYS, a.id, f"only {length} day(s) in a row from {days[start]}"))
         if inside and not working and length < own.min_consecutive_days_off:
-            v.append(Violation("min consecutive days off", a.id,
+            v.append(Violation(Rule.MIN_CONSECUTIVE_DAYS_OFF, a.id,
                                f"only {length} day(s) off after {days[start - 1]}"))
     if own.max_weekends is not None:
         weekends = _weekends_worked(worked)
         if len(weekends) > own.max_weekends:
-            v.append(Violation("max weekends", a.id, f"{len(weekends)} weekends > {own.max_weekends}"))
+            v.append(Violation(Rule.MAX_WEEKENDS, a.id, f"{len(weekends)} weekends > {own.max_weekends}"))
     total = sum(templates[s.template].paid_minutes for s in shifts) / 60
     if c.horizon_max_hours is not None and total > c.horizon_max_hours + 1e-9:
-        v.append(Violation("contract horizon max hours", a.id, f"{total:g} h > {c.horizon_max_hours:g} h"))
+        v.append(Violation(Rule.CONTRACT_HORIZON_MAX_HOURS, a.id, f"{total:g} h > {c.horizon_max_hours:g} h"))
     if c.horizon_min_hours is not None and total < c.horizon_min_hours - 1e-9:
-        v.append(Violation("contract horizon min hours", a.id, f"{total:g} h < {c.horizon_min_hours:g} h"))
+        v.append(Violation(Rule.CONTRACT_HORIZON_MIN_HOURS, a.id, f"{total:g} h < {c.horizon_min_hours:g} h"))
     by_day = {s.day: s.template for s in shifts}
     for day, template in by_day.items():
         following = by_day.get(day + timedelta(days=1))
         if following is not None and following in templates[template].not_followed_by:
-            v.append(Violation("not followed by", a.id, f"{template} on {day} is followed by {following}"))
+            v.append(Violation(Rule.NOT_FOLLOWED_BY, a.id, f"{template} on {day} is followed by {following}"))
 
 
 def _runs(flags):
