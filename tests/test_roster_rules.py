@@ -80,7 +80,7 @@ CASES = {
     Rule.CONTRACT_MAX_HOURS: (site(contract={"max_hours": 30}), WEEKDAYS),
     Rule.CONTRACT_MIN_HOURS: (site(contract={"min_hours": 38}), WEEKDAYS),
     Rule.CONTRACT_MAX_DAYS: (site(contract={"max_days": 4, "max_hours": 40}), WEEKDAYS),
-    Rule.CONTRACT_MIN_DAYS: (site(contract={"min_days": 6}), WEEKDAYS),
+    Rule.CONTRACT_MIN_DAYS: (site(contract={"min_days": 6, "max_days": 6}), WEEKDAYS),
     Rule.CONTRACT_HORIZON_MAX_HOURS: (site(contract={"horizon_max_hours": 30}), WEEKDAYS),
     Rule.CONTRACT_HORIZON_MIN_HOURS: (site(contract={"horizon_min_hours": 38}), WEEKDAYS),
     Rule.TEMPLATE_CAP: (site(contract={"template_caps": {"D": 4}}), WEEKDAYS),
@@ -115,7 +115,7 @@ def test_the_validator_names_the_rule_a_roster_breaks(rule):
 
 
 @pytest.mark.parametrize("contract, agent, expected", [
-    ({"min_hours": 45, "max_hours": 40}, {}, {Rule.CONTRACT_MIN_HOURS, Rule.CONTRACT_MAX_HOURS}),
+    ({"min_hours": 40, "max_days": 2}, {}, {Rule.CONTRACT_MIN_HOURS, Rule.CONTRACT_MAX_DAYS}),
     ({"max_days": 5}, {"fixed": {d: "D" for d in WEEK[:6]}}, {Rule.FIXED_SHIFT, Rule.CONTRACT_MAX_DAYS}),
     ({}, {"fixed": {MON: "D"}, "unavailable_days": [MON]}, {Rule.FIXED_SHIFT, Rule.UNAVAILABLE}),
 ])

@@ -38,10 +38,11 @@ def zone(name: str) -> ZoneInfo:
 class Horizon(BaseModel):
     """The days being planned, in the site's local time."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
-    start: date
-    days: int = Field(gt=0, le=366)
+    # within the years pandas' timestamps can hold, so a horizon never overflows while it is built
+    start: date = Field(ge=date(1900, 1, 1), le=date(2199, 12, 31))
+    days: int = Field(gt=0, le=366, strict=True)
     interval_minutes: IntervalMinutes = 30
     timezone: str = "UTC"
 
@@ -85,6 +86,8 @@ class Horizon(BaseModel):
 class ServiceTarget(BaseModel):
     """What "enough agents" means for a queue. Any combination of targets may be set;
     the requirement is the fewest agents meeting all of them."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt target must not silently fall back to a default
 
     service_level: float | None = Field(0.8, description="fraction answered within answer_seconds, in (0, 1)")
     answer_seconds: float = Field(20.0, description="service-level threshold T, seconds")

@@ -8,20 +8,35 @@ of intervals. Requirements are given per horizon interval (`Horizon.interval_sta
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..domain import Horizon, ServiceTarget
 
+# Numbers are never read from strings or (for counts) from fractions, and every bound below holds
+# before any work starts: a value the solver would choke on is a validation error naming its field.
+Count = Annotated[int, Field(strict=True)]
+Number = Annotated[float, Field(strict=True)]
+MINUTES_A_DAY = 24 * 60
+WEIGHT_MAX = 1_000_000  # objective weights: far beyond any real use, far below CP-SAT's int64 objective
 
-class BreakRule(BaseModel):
+
+class Model(BaseModel):
+    """An input model: an unknown field is an error (a misspelt rule would otherwise be ignored),
+    numbers are finite."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class BreakRule(Model):
     """One break within a shift: `minutes` long, starting between `earliest_minutes` and
     `latest_minutes` after the shift starts. Breaks of a template are taken in list order."""
 
     name: str = "break"
-    minutes: int = Field(gt=0)
-    earliest_minutes: int = Field(ge=0)
-    latest_minutes: int = Field(ge=0)
+    minutes: Count = Field(gt=0, le=MINUTES_A_DAY)
+    earliest_minutes: Count = Field(ge=0, le=MINUTES_A_DAY)
+    latest_minutes: Count = Field(ge=0, le=MINUTES_A_DAY)
     paid: bool = True
 
     @model_validator(mode="after")
@@ -32,13 +47,13 @@ class BreakRule(BaseModel):
         return self
 
 
-class ShiftTemplate(BaseModel):
+class ShiftTemplate(Model):
     id: str = Field(min_length=1)
     start_times: list[time] = Field(default_factory=list, description="allowed local start times")
     earliest_start: time | None = None
     latest_start: time | None = None
-    step_minutes: int | None = None
-    length_minutes: int = Field(gt=0, le=24 * 60)
+    step_minutes: Count | None = Field(None, ge=1, le=MINUTES_A_DAY)
+    length_minutes: Count = Field(gt=0, le=MINUTES_A_DAY)
     crosses_midnight: bool = False
     breaks: list[BreakRule] = Field(default_factory=list)
     skills: list[str] = Field(default_factory=list, description="queues it may work; empty = any")
@@ -69,32 +84,43 @@ class ShiftTemplate(BaseModel):
         return self.length_minutes - sum(b.minutes for b in self.breaks if not b.paid)
 
 
-class Contract(BaseModel):
-    min_hours: float = Field(0, ge=0, description="paid hours per week, at least")
-    max_hours: float = Field(40, gt=0, description="paid hours per week, at most")
-    max_days: int = Field(5, ge=0, le=7)
-    min_days: int = Field(0, ge=0, le=7)
-    template_caps: dict[str, int] = Field(default_factory=dict, description="template id -> max shifts")
-    horizon_min_hours: float | None = Field(None, ge=0, description="paid hours over the whole horizon, at least")
-    horizon_max_hours: float | None = Field(None, ge=0, description="paid hours over the whole horizon, at most")
+class Contract(Model):
+    min_hours: Number = Field(0, ge=0, le=168, description="paid hours per week, at least")
+    max_hours: Number = Field(40, gt=0, le=168, description="paid hours per week, at most")
+    max_days: Count = Field(5, ge=0, le=7)
+    min_days: Count = Field(0, ge=0, le=7)
+    template_caps: dict[str, Annotated[int, Field(strict=True, ge=0, le=366)]] = Field(
+        default_factory=dict, description="template id -> max shifts")
+    horizon_min_hours: Number | None = Field(None, ge=0, le=24 * 366,
+                                             description="paid hours over the whole horizon, at least")
+    horizon_max_hours: Number | None = Field(None, ge=0, le=24 * 366,
+                                             description="paid hours over the whole horizon, at most")
     # Working-pattern rules of this contract; None = the roster-wide rule (RosterInput.rules).
-    max_consecutive_days: int | None = Field(None, ge=1)
-    min_consecutive_days: int | None = Field(None, ge=1)
-    min_consecutive_days_off: int | None = Field(None, ge=1)
-    max_weekends: int | None = Field(None, ge=0)
+    max_consecutive_days: Count | None = Field(None, ge=1, le=366)
+    min_consecutive_days: Count | None = Field(None, ge=1, le=366)
+    min_consecutive_days_off: Count | None = Field(None, ge=1, le=366)
+    max_weekends: Count | None = Field(None, ge=0, le=53)
+
+    @model_validator(mode="after")
+    def _ranges(self) -> "Contract":
+        if self.min_hours > self.max_hours:
+            raise ValueError(f"min_hours {self.min_hours:g} > max_hours {self.max_hours:g}: no week can keep both")
+        if self.min_days > self.max_days:
+            raise ValueError(f"min_days {self.min_days} > max_days {self.max_days}: no week can keep both")
+        return self
 
 
-class Preference(BaseModel):
+class Preference(Model):
     """A wish with a weight: a day off (`template` None) or a template on a date; `want`
     False means the agent would rather not."""
 
     day: date
     template: str | None = None
     want: bool = True
-    weight: int = Field(1, ge=0)
+    weight: Count = Field(1, ge=0, le=WEIGHT_MAX)
 
 
-class Period(BaseModel):
+class Period(Model):
     start: datetime
     end: datetime
 
@@ -107,7 +133,7 @@ class Period(BaseModel):
         return self
 
 
-class Agent(BaseModel):
+class Agent(Model):
     id: str = Field(min_length=1)
     skills: list[str] = Field(min_length=1)
     contract: Contract = Contract()
@@ -118,7 +144,7 @@ class Agent(BaseModel):
                                           description="date -> template id to work that day, "
                                                       "or None for a fixed day off")
     preferences: list[Preference] = Field(default_factory=list)
-    cost_per_hour: float = Field(0, ge=0)
+    cost_per_hour: Number = Field(0, ge=0, le=WEIGHT_MAX)
 
     def rules(self, roster_rules: "Rules") -> "AgentRules":
         """The working-pattern rules that bind this agent: its contract's where set, else the roster's."""
@@ -141,62 +167,66 @@ class AgentRules(BaseModel):
     max_weekends: int | None
 
 
-class Rules(BaseModel):
-    min_rest_hours: float = Field(11, ge=0)
-    max_consecutive_days: int = Field(6, ge=1)
-    min_consecutive_days: int = Field(1, ge=1, description=(
+class Rules(Model):
+    min_rest_hours: Number = Field(11, ge=0, le=168)
+    max_consecutive_days: Count = Field(6, ge=1, le=366)
+    min_consecutive_days: Count = Field(1, ge=1, le=366, description=(
         "working days in a row, at least (runs cut by the horizon's first or last day are exempt)"))
-    min_consecutive_days_off: int = Field(1, ge=1, description=(
+    min_consecutive_days_off: Count = Field(1, ge=1, le=366, description=(
         "days off in a row, at least (runs cut by the horizon's first or last day are exempt)"))
-    max_weekends: int | None = Field(None, ge=0, description="weekends (Sat or Sun worked) in the horizon")
-    start_time_tolerance_minutes: int | None = Field(
-        None, ge=0, description="on consecutive working days, local start times differ by at most this much")
+    max_weekends: Count | None = Field(None, ge=0, le=53, description="weekends (Sat or Sun worked) in the horizon")
+    start_time_tolerance_minutes: Count | None = Field(None, ge=0, le=MINUTES_A_DAY, description=(
+        "on consecutive working days, local start times differ by at most this much"))
 
 
-class Weights(BaseModel):
-    under: int = Field(100, ge=0, description="per agent-interval below requirement")
-    over: int = Field(10, ge=0, description="per agent-interval above requirement")
-    cost: float = Field(0.0, ge=0, description="per unit of paid cost")
-    preference: int = Field(1, ge=0, description="multiplies each preference's own weight")
-    fairness: int = Field(0, ge=0, description=(
+class Weights(Model):
+    under: Count = Field(100, ge=0, le=WEIGHT_MAX, description="per agent-interval below requirement")
+    over: Count = Field(10, ge=0, le=WEIGHT_MAX, description="per agent-interval above requirement")
+    cost: Number = Field(0.0, ge=0, le=WEIGHT_MAX, description="per unit of paid cost")
+    preference: Count = Field(1, ge=0, le=WEIGHT_MAX, description="multiplies each preference's own weight")
+    fairness: Count = Field(0, ge=0, le=WEIGHT_MAX, description=(
         "per unit of spread (max - min over agents) of weekends worked, night shifts, and unwanted shifts worked"))
-    change: int = Field(0, ge=0, description="repair mode: per shift changed from the reference roster")
-    service_goal: int = Field(0, ge=0, description=(
+    change: Count = Field(0, ge=0, le=WEIGHT_MAX,
+                          description="repair mode: per shift changed from the reference roster")
+    service_goal: Count = Field(0, ge=0, le=WEIGHT_MAX, description=(
         "service-goal mode: per contact expected to miss the service target, replacing under-coverage "
         "for queues whose requirement has volume, AHT and target (0 = off)"))
 
 
-class SolverParams(BaseModel):
-    time_limit_seconds: float = Field(30, gt=0)
-    workers: int = Field(1, ge=1)
-    seed: int = 0
-    deterministic_limit: float | None = Field(None, gt=0, description=(
+class SolverParams(Model):
+    time_limit_seconds: Number = Field(30, gt=0, le=86_400)
+    workers: Count = Field(1, ge=1, le=64)
+    seed: Count = Field(0, ge=-2**31, le=2**31 - 1, description="CP-SAT's random seed (a 32-bit integer)")
+    deterministic_limit: Number | None = Field(None, gt=0, le=86_400, description=(
         "CP-SAT deterministic time limit; with workers=1 and a seed, a solve stopped by it gives the same "
         "roster on any machine load (a wall-clock limit may stop at a different point)"))
 
 
-class QueueRequirement(BaseModel):
+class QueueRequirement(Model):
     queue: str
-    agents: list[float] = Field(description="required on-queue agents per horizon interval")
-    under_weights: list[int] | None = Field(None,
+    agents: list[Annotated[float, Field(strict=True, ge=0, le=100_000)]] = Field(
+        description="required on-queue agents per horizon interval")
+    under_weights: list[Annotated[int, Field(strict=True, ge=0, le=WEIGHT_MAX)]] | None = Field(None,
                                             description="per-interval under-coverage weight (overrides weights.under)")
-    volume: list[float] | None = Field(None, description="forecast contacts per interval (for projected SL)")
-    aht_seconds: list[float] | None = Field(None, description="forecast AHT per interval (for projected SL)")
+    volume: list[Annotated[float, Field(strict=True, ge=0, le=1e9)]] | None = Field(
+        None, description="forecast contacts per interval (for projected SL)")
+    aht_seconds: list[Annotated[float, Field(strict=True, ge=0, le=1e7)]] | None = Field(
+        None, description="forecast AHT per interval (for projected SL)")
     target: ServiceTarget | None = Field(None, description="service target (for projected SL)")
 
 
-class ShiftRequirement(BaseModel):
+class ShiftRequirement(Model):
     """Demand expressed as a number of shifts of a template on a day (as published rostering
     benchmarks state it), with its own penalty weights."""
 
     day: date
     template: str
-    count: int = Field(ge=0)
-    under_weight: int = Field(100, ge=0)
-    over_weight: int = Field(1, ge=0)
+    count: Count = Field(ge=0, le=100_000)
+    under_weight: Count = Field(100, ge=0, le=WEIGHT_MAX)
+    over_weight: Count = Field(1, ge=0, le=WEIGHT_MAX)
 
 
-class RosterInput(BaseModel):
+class RosterInput(Model):
     horizon: Horizon
     requirements: list[QueueRequirement] = Field(default_factory=list)
     shift_requirements: list[ShiftRequirement] = Field(default_factory=list)
@@ -252,13 +282,13 @@ class RosterInput(BaseModel):
         return self
 
 
-class Break(BaseModel):
+class Break(Model):
     name: str
     start: datetime
     end: datetime
 
 
-class Segment(BaseModel):
+class Segment(Model):
     """On-queue work: from start to end on one queue."""
 
     start: datetime
@@ -266,7 +296,7 @@ class Segment(BaseModel):
     queue: str
 
 
-class Shift(BaseModel):
+class Shift(Model):
     agent: str
     day: date
     template: str
@@ -283,7 +313,7 @@ class Shift(BaseModel):
         return v
 
 
-class Roster(BaseModel):
+class Roster(Model):
     shifts: list[Shift]
 
 
