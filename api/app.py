@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 
 from . import errors
 from .auth import Authenticator
-from .middleware import BodyLimit
+from .middleware import BodyLimit, LoopbackOnly
 from .routes import forecasts, health, jobs, plans, rosters, scenarios, staffing, ui
 from .runner import JobRunner, process_context
 from .schemas import ErrorBody, ForecastRequest, StaffingRequest
@@ -55,6 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (health, staffing, forecasts, rosters, jobs, plans, scenarios, ui):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    if not settings.auth:
+        app.add_middleware(LoopbackOnly)
     app.openapi = lambda: _openapi(app)
     logging.getLogger("wfm.api").setLevel(logging.INFO)
     return app

@@ -18,9 +18,10 @@ NO_AUTH_TENANT = "default"
 
 class Authenticator:
     """Looks keys up in the store, remembering good ones for `cache_seconds` (by hash, so no
-    key is kept in memory in clear)."""
+    key is kept in memory in clear): short, so a revoked key stops working within a second in
+    every process serving the same store."""
 
-    def __init__(self, store: Store, enabled: bool = True, cache_seconds: float = 30.0):
+    def __init__(self, store: Store, enabled: bool = True, cache_seconds: float = 0.5):
         self.store, self.enabled, self.cache_seconds = store, enabled, cache_seconds
         self._cache: dict[str, tuple[str, float]] = {}
 

@@ -12,18 +12,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 import secrets
 import time
 import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import (Boolean, Column, Float, Integer, MetaData, String, Table, Text, UniqueConstraint,
-                        create_engine, event, insert, select, text, update)
+                        create_engine, event, insert, inspect, or_, select, text, update)
 from sqlalchemy.exc import IntegrityError
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
 FINISHED = (SUCCEEDED, FAILED, CANCELLED)
 KEY_PREFIX = "wfm_"
+JOB_ID = re.compile(r"[0-9a-f]{32}")  # uuid4().hex: anything else names no job (and never reaches the driver)
 
 metadata = MetaData()
 
@@ -34,6 +37,7 @@ api_keys = Table(
     Column("key_hash", String(64), nullable=False, unique=True),  # sha256 of the key; the key is never stored
     Column("created_at", Float, nullable=False),
     Column("revoked", Boolean, nullable=False, default=False),
+    Column("expires_at", Float),  # None: never expires
 )
 
 jobs = Table(
@@ -59,6 +63,20 @@ jobs = Table(
     Column("finished_at", Float),
     UniqueConstraint("tenant", "idempotency_key", name="wfm_jobs_idempotency"),
 )
+
+
+@dataclass
+class ApiKeyInfo:
+    """What may be shown of a key: never the key, nor its hash."""
+    id: str
+    tenant: str
+    created_at: float
+    expires_at: float | None
+    revoked: bool
+
+    @property
+    def active(self) -> bool:
+        return not self.revoked and (self.expires_at is None or self.expires_at > time.time())
 
 
 class IdempotencyConflict(Exception):
@@ -111,6 +129,7 @@ class Store:
         kwargs = {"connect_args": {"check_same_thread": False, "timeout": 30}} if sqlite else {"pool_pre_ping": True}
         engine = create_engine(url, **kwargs)
         if sqlite:
+            _private_file(engine.url.database)
             event.listen(engine, "connect", _sqlite_pragmas)
         if schema:
             with engine.begin() as conn:
@@ -118,6 +137,7 @@ class Store:
             engine = engine.execution_options(schema_translate_map={None: schema})
         self.engine = engine
         metadata.create_all(engine)
+        _add_missing_columns(engine, schema)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -128,19 +148,56 @@ class Store:
 
     # --- API keys -------------------------------------------------------------------------
 
-    def create_api_key(self, tenant: str) -> str:
+    def create_api_key(self, tenant: str, expires_in_seconds: float | None = None) -> str:
         """A new key for `tenant`; only its hash is stored, so this is the one time it is seen."""
-        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        return self._new_key(tenant, expires_in_seconds)[1]
+
+    def _new_key(self, tenant: str, expires_in_seconds: float | None) -> tuple[str, str]:
+        key, key_id, now = KEY_PREFIX + secrets.token_urlsafe(32), uuid.uuid4().hex, time.time()
+        expires = now + expires_in_seconds if expires_in_seconds is not None else None
         with self.engine.begin() as conn:
-            conn.execute(insert(api_keys).values(id=uuid.uuid4().hex, tenant=tenant, key_hash=hash_key(key),
-                                                 created_at=time.time(), revoked=False))
-        return key
+            conn.execute(insert(api_keys).values(id=key_id, tenant=tenant, key_hash=hash_key(key), created_at=now,
+                                                 revoked=False, expires_at=expires))
+        return key_id, key
 
     def tenant_for_key(self, key: str) -> str | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(api_keys.c.tenant).where(api_keys.c.key_hash == hash_key(key),
-                                                               api_keys.c.revoked.is_(False))).first()
+            row = conn.execute(select(api_keys.c.tenant).where(
+                api_keys.c.key_hash == hash_key(key), api_keys.c.revoked.is_(False),
+                or_(api_keys.c.expires_at.is_(None), api_keys.c.expires_at > time.time()))).first()
         return row[0] if row else None
+
+    def list_api_keys(self, tenant: str | None = None) -> list[ApiKeyInfo]:
+        query = select(api_keys.c.id, api_keys.c.tenant, api_keys.c.created_at, api_keys.c.expires_at,
+                       api_keys.c.revoked).order_by(api_keys.c.tenant, api_keys.c.created_at)
+        if tenant is not None:
+            query = query.where(api_keys.c.tenant == tenant)
+        with self.engine.connect() as conn:
+            return [ApiKeyInfo(*row) for row in conn.execute(query)]
+
+    def revoke_api_key(self, key_id: str) -> bool:
+        """Revoke at once; False if no key has that id."""
+        with self.engine.begin() as conn:
+            return conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(revoked=True)).rowcount > 0
+
+    def rotate_api_key(self, key_id: str, grace_seconds: float = 0.0) -> tuple[str, str] | None:
+        """A new key for the same tenant (its id and the key, shown once); the old one stops working
+        at once, or after `grace_seconds` so clients can switch over. None if no key has that id."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(api_keys.c.tenant, api_keys.c.expires_at).where(
+                api_keys.c.id == key_id, api_keys.c.revoked.is_(False))).first()
+        if row is None:
+            return None
+        new = self._new_key(row.tenant, None)
+        with self.engine.begin() as conn:
+            if grace_seconds > 0:
+                ends = time.time() + grace_seconds
+                if row.expires_at is not None:
+                    ends = min(ends, row.expires_at)
+                conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(expires_at=ends))
+            else:
+                conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(revoked=True))
+        return new
 
     # --- submitting and reading jobs ------------------------------------------------------
 
@@ -181,6 +238,8 @@ class Store:
     def get(self, job_id: str, tenant: str | None = None, with_result: bool = False,
             with_input: bool = False) -> Job | None:
         """The job, or None if it does not exist or belongs to another tenant."""
+        if not JOB_ID.fullmatch(job_id):
+            return None
         cols = _summary_columns() + ([jobs.c.result] if with_result else []) + ([jobs.c.input] if with_input else [])
         query = select(*cols).where(jobs.c.id == job_id)
         if tenant is not None:
@@ -191,6 +250,8 @@ class Store:
 
     def cancel(self, job_id: str, tenant: str | None) -> Job | None:
         """Cancel a queued job at once; ask the runner to stop a running one."""
+        if not JOB_ID.fullmatch(job_id):
+            return None
         owned = [jobs.c.id == job_id] + ([jobs.c.tenant == tenant] if tenant is not None else [])
         with self.engine.begin() as conn:
             done = conn.execute(update(jobs).where(*owned, jobs.c.status == QUEUED).values(
@@ -250,7 +311,8 @@ class Store:
             conn.execute(update(jobs).where(*self._mine(job_id, owner)).values(progress=json.dumps(progress)))
 
     def finish(self, job_id: str, owner: str, result_json: str, progress: dict | None = None) -> bool:
-        values = dict(status=SUCCEEDED, result=result_json, finished_at=time.time(), owner=None, lease_until=None)
+        values = dict(status=SUCCEEDED, result=result_json, finished_at=time.time(), owner=None, lease_until=None,
+                      error=None)  # an earlier attempt's worker_lost is history, not this job's outcome
         if progress is not None:
             values["progress"] = json.dumps(progress)
         with self.engine.begin() as conn:
@@ -303,6 +365,27 @@ class Store:
                 status=QUEUED, owner=None, lease_until=None, worker_pid=None, error=json.dumps(
                     {"reason": "worker_lost", "message": "its worker stopped; queued again"}))).rowcount
         return counts
+
+
+def _private_file(path: str | None) -> None:
+    """The SQLite file holds every tenant's data and key hashes: readable by its owner only (0600)."""
+    if not path or path == ":memory:":
+        return
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
+def _add_missing_columns(engine, schema: str | None) -> None:
+    """Columns added since a database was made (create_all adds tables, never columns)."""
+    for table in (api_keys,):
+        have = {c["name"] for c in inspect(engine).get_columns(table.name, schema=schema)}
+        for column in table.columns:
+            if column.name not in have:
+                kind = column.type.compile(dialect=engine.dialect)
+                name = f'"{schema}".{table.name}' if schema else table.name
+                with engine.begin() as conn:
+                    conn.execute(text(f"ALTER TABLE {name} ADD COLUMN {column.name} {kind}"))
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

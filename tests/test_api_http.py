@@ -23,7 +23,7 @@ def make_client(tmp_path, **overrides):
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'jobs.db'}", solver_processes=2, max_agents=80,
                         max_templates=3, max_horizon_days=14, max_body_bytes=2_000_000, max_solve_seconds=60,
                         max_intervals=5000, lease_seconds=5, poll_seconds=0.05, **overrides)
-    return TestClient(create_app(settings))
+    return TestClient(create_app(settings), base_url="http://127.0.0.1")  # a loopback Host, as --no-auth needs
 
 
 @pytest.fixture(scope="module")

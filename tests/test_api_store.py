@@ -219,3 +219,19 @@ def test_a_runner_never_recovers_its_own_jobs(store):
     assert store.recover_expired(3, own="r1")[QUEUED] == 0  # r1 is alive: it is the one asking
     assert store.recover_expired(3, own="r2")[QUEUED] == 1
     assert store.get(job.id).status == QUEUED
+
+
+def test_a_job_that_succeeds_after_a_retry_shows_no_error(store):
+    job = store.submit("acme", "roster", "{}", 10.0)[0]
+    store.claim("r1", 30)
+    assert store.retry_or_fail(job.id, "r1", 3, "worker_died", "exit -9") == QUEUED
+    assert store.get(job.id).error["reason"] == "worker_died"
+    store.claim("r2", 30)
+    assert store.finish(job.id, "r2", "{}")
+    done = store.get(job.id)
+    assert done.status == SUCCEEDED and done.error is None and done.attempts == 2
+
+
+@pytest.mark.parametrize("job_id", ["abc\x00def", "0" * 31 + "\x00", "../etc", "A" * 32, "x" * 10_000])
+def test_an_id_of_no_job_shape_names_no_job_and_never_reaches_the_database(store, job_id):
+    assert store.get(job_id) is None and store.cancel(job_id, "acme") is None

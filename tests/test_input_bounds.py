@@ -100,3 +100,13 @@ def test_the_api_answers_422_with_the_field_path_and_accepts_no_job(client, chan
     fields = {f["field"] for f in res.json()["fields"]}
     path = "body." + re.sub(r"\.(\d+)", r"[\1]", field)  # the API writes list indexes in brackets
     assert any(f == path or f.startswith(path + ".") for f in fields), fields
+
+
+@pytest.mark.parametrize("path", ["/v1/jobs/{id}", "/v1/rosters/{id}", "/v1/plans/{id}", "/v1/scenarios/{id}",
+                                  "/v1/plans/{id}/roster.xlsx", "/v1/plans/{id}/report.html"])
+@pytest.mark.parametrize("job_id", ["abc%00def", "%00", "a" * 300])
+def test_an_id_that_names_no_job_is_a_404_on_every_job_path(client, path, job_id):
+    key = {"X-API-Key": client.app.state.store.create_api_key("bounds")}
+    res = client.get(path.format(id=job_id), headers=key)
+    assert res.status_code == 404, res.text
+    assert client.delete(f"/v1/jobs/{job_id}", headers=key).status_code == 404

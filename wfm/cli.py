@@ -466,17 +466,6 @@ apikey_app = typer.Typer(help="API keys for the HTTP service (stored hashed; eac
 app.add_typer(apikey_app, name="apikey", rich_help_panel=SERVICE)
 
 
-def _is_loopback(host: str) -> bool:
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 @app.command(rich_help_panel=SERVICE)
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to bind. Use 0.0.0.0 to serve the network (auth stays on)."),
@@ -497,9 +486,10 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from api.middleware import is_loopback
     from api.settings import Settings
 
-    if no_auth and not _is_loopback(host):
+    if no_auth and not is_loopback(host):
         fail(f"--no-auth refuses to bind {host}: without API keys the service may only listen on a loopback "
              "address (127.0.0.1, ::1, localhost)")
     try:
@@ -525,24 +515,87 @@ def serve(
                 proxy_headers=False)
 
 
-@apikey_app.command("create")
-def apikey_create(
-    tenant: str = typer.Option(..., help="Tenant the key belongs to: it sees only its own jobs."),
-    database_url: Optional[str] = typer.Option(None, help="Job store URL (default: WFM_DATABASE_URL, else sqlite:///wfm-jobs.db)."),
-) -> None:
-    """Create an API key and print it once (only its hash is stored)."""
+STORE_URL_HELP = "Job store URL (default: WFM_DATABASE_URL, else sqlite:///wfm-jobs.db)."
+
+
+def _key_store(database_url: str | None):
     from api.settings import Settings
     from api.store import Store
 
+    settings = Settings.from_env(database_url=database_url)
+    return Store(settings.database_url, settings.database_schema)
+
+
+@apikey_app.command("create")
+def apikey_create(
+    tenant: str = typer.Option(..., help="Tenant the key belongs to: it sees only its own jobs."),
+    expires_days: Optional[float] = typer.Option(None, min=0.0, help="Days until the key stops working "
+                                                                     "(default: never)."),
+    database_url: Optional[str] = typer.Option(None, help=STORE_URL_HELP),
+) -> None:
+    """Create an API key and print it once (only its hash is stored)."""
     if not tenant.strip() or len(tenant) > 200:
         fail(f"--tenant={tenant!r}: give a name of 1 to 200 characters")
-    settings = Settings.from_env(database_url=database_url)
-    store = Store(settings.database_url, settings.database_schema)
-    key = store.create_api_key(tenant.strip())
+    store = _key_store(database_url)
+    key = store.create_api_key(tenant.strip(), expires_days * 86_400 if expires_days is not None else None)
     store.dispose()
     print(key)
     err.print(f"API key for tenant [bold]{tenant.strip()}[/] (shown once; send it as the X-API-Key header)",
               highlight=False)
+
+
+@apikey_app.command("list")
+def apikey_list(
+    tenant: Optional[str] = typer.Option(None, help="Only this tenant's keys."),
+    database_url: Optional[str] = typer.Option(None, help=STORE_URL_HELP),
+) -> None:
+    """The keys (id, tenant, created, expires, status): never a key itself, which is not stored."""
+    from datetime import datetime, timezone
+
+    store = _key_store(database_url)
+    keys = store.list_api_keys(tenant)
+    store.dispose()
+
+    def when(t):
+        return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if t is not None else "never"
+
+    print("id,tenant,created,expires,status")
+    for k in keys:
+        status = "revoked" if k.revoked else "active" if k.active else "expired"
+        print(f"{k.id},{k.tenant},{when(k.created_at)},{when(k.expires_at)},{status}")
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(
+    key_id: str = typer.Argument(..., help="The key's id (from `wfm apikey list`)."),
+    database_url: Optional[str] = typer.Option(None, help=STORE_URL_HELP),
+) -> None:
+    """Revoke a key: every server on this store refuses it within a second."""
+    store = _key_store(database_url)
+    done = store.revoke_api_key(key_id)
+    store.dispose()
+    if not done:
+        fail(f"no API key has id {key_id!r} (see `wfm apikey list`)")
+    err.print(f"revoked {key_id}", highlight=False)
+
+
+@apikey_app.command("rotate")
+def apikey_rotate(
+    key_id: str = typer.Argument(..., help="The key's id (from `wfm apikey list`)."),
+    grace_minutes: float = typer.Option(0.0, min=0.0, help="Minutes the old key keeps working, so clients "
+                                                           "can switch (default: it stops at once)."),
+    database_url: Optional[str] = typer.Option(None, help=STORE_URL_HELP),
+) -> None:
+    """A new key for the same tenant, printed once; the old one stops now or after --grace-minutes."""
+    store = _key_store(database_url)
+    rotated = store.rotate_api_key(key_id, grace_minutes * 60)
+    store.dispose()
+    if rotated is None:
+        fail(f"no active API key has id {key_id!r} (see `wfm apikey list`)")
+    new_id, key = rotated
+    print(key)
+    err.print(f"new key {new_id} (shown once); the old key {key_id} "
+              + (f"works {grace_minutes:g} more minutes" if grace_minutes else "is revoked"), highlight=False)
 
 
 @app.command(rich_help_panel=PLANNING)

@@ -4,12 +4,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from ..auth import SECURITY, authenticate
-from ..errors import Invalid
+from ..errors import ApiError, Invalid
 from ..schemas import ErrorBody, StaffingRequest, StaffingResponse, parse_body
 from ..staffing import staff_request
 
 router = APIRouter(tags=["staffing"])
-ERRORS = {401: {"model": ErrorBody}, 413: {"model": ErrorBody}, 422: {"model": ErrorBody}}
+ERRORS = {401: {"model": ErrorBody}, 413: {"model": ErrorBody}, 415: {"model": ErrorBody}, 422: {"model": ErrorBody}}
 BODY = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": {"$ref": "#/components/schemas/StaffingRequest"}}}}, **SECURITY}
 
@@ -24,6 +24,9 @@ async def staffing(request: Request):
     The hottest route, so it skips the framework's dependency and body machinery: the key is
     checked and the body parsed straight into `StaffingRequest` (pydantic's JSON parser)."""
     await authenticate(request, request.headers.get("x-api-key"))
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json" and not kind.endswith("+json"):
+        raise ApiError(415, "unsupported_media_type", f"send the body as application/json, not {kind or 'no type'}")
     body = parse_body(StaffingRequest, await request.body())
     settings = request.app.state.settings
     size = sum(len(q.volume) for q in body.queues)
