@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from .errors import ApiError, Invalid
 from .settings import Settings
-from .store import FINISHED, IdempotencyConflict, Job, Store
+from .store import FINISHED, IdempotencyConflict, Job, Store, TooManyJobs
 
 
 class Limits:
@@ -59,6 +59,10 @@ def submit(store: Store, tenant: str, kind: str, input_json: str, time_limit: fl
     except IdempotencyConflict:
         raise ApiError(422, "idempotency_key_reused", "this Idempotency-Key was already used with a different "
                                                       "request; use a new key for a new request") from None
+    except TooManyJobs as exc:
+        raise ApiError(429, "too_many_jobs", f"this tenant has {exc.active} jobs queued or running, the most this "
+                                             f"server takes (WFM_MAX_JOBS_PER_TENANT={exc.limit}); wait for one "
+                                             "to finish or cancel one", limit=exc.limit) from None
 
 
 RESULTS = {"roster": "rosters", "plan": "plans", "scenarios": "scenarios"}  # job kind -> where its result is

@@ -243,6 +243,11 @@ class JobView(BaseModel):
     links: dict[str, str]
 
 
+class JobList(BaseModel):
+    jobs: list[JobView]
+    next: str | None = Field(description="the next page's path, or null on the last page")
+
+
 # --- rosters and plans ----------------------------------------------------------------------
 
 class ShiftRow(BaseModel):

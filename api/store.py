@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import (Boolean, Column, Float, Integer, MetaData, String, Table, Text, UniqueConstraint,
-                        create_engine, event, insert, inspect, or_, select, text, update)
+                        and_, create_engine, event, func, insert, inspect, or_, select, text, update)
 from sqlalchemy.exc import IntegrityError
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
@@ -83,6 +83,21 @@ class IdempotencyConflict(Exception):
     """The Idempotency-Key was used before with a different request."""
 
 
+class TooManyJobs(Exception):
+    """The tenant already has its quota of jobs queued or running."""
+
+    def __init__(self, active: int, limit: int):
+        super().__init__(f"{active} jobs queued or running; at most {limit} per tenant")
+        self.active, self.limit = active, limit
+
+
+def fair_order(heads: dict[str, float], running: dict[str, int]) -> list[str]:
+    """Tenants with queued jobs (tenant -> its oldest queued job's time) in the order their next
+    job should start: fewest jobs running first, then the one waiting longest. One tenant's
+    queue of a hundred jobs cannot hold the service while another tenant's one job waits."""
+    return sorted(heads, key=lambda t: (running.get(t, 0), heads[t], t))
+
+
 @dataclass
 class Job:
     id: str
@@ -123,8 +138,9 @@ def _summary_columns():
 
 
 class Store:
-    def __init__(self, url: str, schema: str | None = None):
-        self.url = url
+    def __init__(self, url: str, schema: str | None = None, max_active_jobs: int | None = None):
+        """`max_active_jobs`: a tenant's quota of jobs queued or running (None: no quota)."""
+        self.url, self.max_active_jobs = url, max_active_jobs
         sqlite = url.startswith("sqlite")
         kwargs = {"connect_args": {"check_same_thread": False, "timeout": 30}} if sqlite else {"pool_pre_ping": True}
         engine = create_engine(url, **kwargs)
@@ -202,9 +218,10 @@ class Store:
     # --- submitting and reading jobs ------------------------------------------------------
 
     def submit(self, tenant: str, kind: str, input_json: str, time_limit_seconds: float,
-               idempotency_key: str | None = None) -> tuple[Job, bool]:
+               idempotency_key: str | None = None, max_active: int | None = None) -> tuple[Job, bool]:
         """Queue a job; (job, created). A repeated Idempotency-Key with the same input returns
-        the first job; with a different input it raises IdempotencyConflict."""
+        the first job; with a different input it raises IdempotencyConflict. A tenant with
+        `max_active` jobs queued or running already gets TooManyJobs (a replay is never refused)."""
         request_hash = hashlib.sha256(f"{kind}\n{input_json}".encode()).hexdigest()
         now = time.time()
         row = dict(id=uuid.uuid4().hex, tenant=tenant, kind=kind, status=QUEUED, input=input_json,
@@ -214,6 +231,11 @@ class Store:
             existing = self._by_idempotency_key(tenant, idempotency_key)
             if existing is not None:
                 return self._replay(existing, request_hash), False
+        max_active = self.max_active_jobs if max_active is None else max_active
+        if max_active is not None:
+            active = self.active_jobs(tenant)
+            if active >= max_active:
+                raise TooManyJobs(active, max_active)
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(jobs).values(**row))
@@ -223,6 +245,29 @@ class Store:
                 raise
             return self._replay(existing, request_hash), False
         return self.get(row["id"], tenant), True
+
+    def active_jobs(self, tenant: str) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(jobs).where(
+                jobs.c.tenant == tenant, jobs.c.status.in_((QUEUED, RUNNING)))).scalar_one()
+
+    def list_jobs(self, tenant: str, kind: str | None = None, status: str | None = None, limit: int = 20,
+                  before: str | None = None) -> list[Job]:
+        """The tenant's jobs, newest first; `before` (a job id) pages on from that job."""
+        query = select(*_summary_columns()).where(jobs.c.tenant == tenant)
+        if kind is not None:
+            query = query.where(jobs.c.kind == kind)
+        if status is not None:
+            query = query.where(jobs.c.status == status)
+        if before is not None:
+            cursor = self.get(before, tenant)
+            if cursor is None:
+                return []
+            query = query.where(or_(jobs.c.created_at < cursor.created_at,
+                                    and_(jobs.c.created_at == cursor.created_at, jobs.c.id < cursor.id)))
+        query = query.order_by(jobs.c.created_at.desc(), jobs.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [Job.from_row(r) for r in conn.execute(query)]
 
     def _by_idempotency_key(self, tenant: str, key: str):
         with self.engine.connect() as conn:
@@ -264,14 +309,24 @@ class Store:
     # --- what a runner does ---------------------------------------------------------------
 
     def claim(self, owner: str, lease_seconds: float, limit: int = 1) -> list[Job]:
-        """Take up to `limit` queued jobs, oldest first, for `owner`."""
+        """Take up to `limit` queued jobs for `owner`, fairly across tenants (`fair_order`), each
+        tenant's oldest first."""
         claimed = []
         with self.engine.connect() as conn:
-            candidates = [r[0] for r in conn.execute(select(jobs.c.id).where(jobs.c.status == QUEUED)
-                                                     .order_by(jobs.c.created_at).limit(limit + 4))]
-        for job_id in candidates:
-            if len(claimed) >= limit:
-                break
+            heads = dict(conn.execute(select(jobs.c.tenant, func.min(jobs.c.created_at)).where(
+                jobs.c.status == QUEUED).group_by(jobs.c.tenant)).all())
+            running = dict(conn.execute(select(jobs.c.tenant, func.count()).where(
+                jobs.c.status == RUNNING).group_by(jobs.c.tenant)).all())
+        tries = 0
+        while heads and len(claimed) < limit and tries < limit + 4:
+            tries += 1
+            tenant = fair_order(heads, running)[0]
+            with self.engine.connect() as conn:
+                job_id = conn.execute(select(jobs.c.id).where(jobs.c.tenant == tenant, jobs.c.status == QUEUED)
+                                      .order_by(jobs.c.created_at).limit(1)).scalar()
+            if job_id is None:
+                del heads[tenant]
+                continue
             now = time.time()
             with self.engine.begin() as conn:
                 won = conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.status == QUEUED).values(
@@ -279,6 +334,7 @@ class Store:
                     attempts=jobs.c.attempts + 1, progress=None, worker_pid=None)).rowcount
             if won:
                 claimed.append(self.get(job_id, with_input=True))
+                running[tenant] = running.get(tenant, 0) + 1
         return claimed
 
     def _mine(self, job_id: str, owner: str):

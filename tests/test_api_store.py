@@ -11,10 +11,12 @@ import time
 import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import create_engine, select, text
 
-from api.store import (CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, IdempotencyConflict, Store, api_keys,
-                       hash_key)
+from api.store import (CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, IdempotencyConflict, Store, TooManyJobs,
+                       api_keys, fair_order, hash_key)
 
 PG_URL = os.environ.get("WFM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -235,3 +237,48 @@ def test_a_job_that_succeeds_after_a_retry_shows_no_error(store):
 @pytest.mark.parametrize("job_id", ["abc\x00def", "0" * 31 + "\x00", "../etc", "A" * 32, "x" * 10_000])
 def test_an_id_of_no_job_shape_names_no_job_and_never_reaches_the_database(store, job_id):
     assert store.get(job_id) is None and store.cancel(job_id, "acme") is None
+
+
+def test_claims_go_to_the_tenant_with_the_fewest_jobs_running_then_the_longest_waiting(store):
+    for _ in range(5):
+        store.submit("big", "roster", "{}", 5.0)
+    late = store.submit("small", "roster", "{}", 5.0)[0]  # queued after all of big's
+    first = store.claim("r1", 30)[0]
+    assert first.tenant == "big"                        # nobody runs anything: the longest waiting
+    second = store.claim("r1", 30)[0]
+    assert second.id == late.id                         # big runs one, small none: small's turn
+    assert store.claim("r1", 30)[0].tenant == "big"
+
+
+@given(st.dictionaries(st.sampled_from("abcdef"), st.floats(0, 100), min_size=1),
+       st.dictionaries(st.sampled_from("abcdef"), st.integers(0, 5)))
+def test_fair_order_puts_fewest_running_first_then_longest_waiting(heads, running):
+    order = fair_order(heads, running)
+    assert sorted(order) == sorted(heads)
+    keys = [(running.get(t, 0), heads[t]) for t in order]
+    assert keys == sorted(keys)
+
+
+def test_a_tenant_over_its_quota_is_refused_and_others_are_not(store):
+    store.max_active_jobs = 2
+    a, _ = store.submit("acme", "roster", "{}", 5.0, idempotency_key="k1")
+    store.submit("acme", "roster", "{}", 5.0)
+    with pytest.raises(TooManyJobs):
+        store.submit("acme", "roster", "{}", 5.0)
+    assert store.submit("acme", "roster", "{}", 5.0, idempotency_key="k1")[0].id == a.id  # a replay is served
+    assert store.submit("globex", "roster", "{}", 5.0)[1]
+    store.cancel(a.id, "acme")
+    assert store.submit("acme", "roster", "{}", 5.0)[1]  # a finished job frees its place
+
+
+def test_the_job_list_pages_newest_first_and_filters(store):
+    made = [store.submit("acme", "roster" if k % 2 else "plan", "{}", 5.0)[0] for k in range(5)]
+    store.submit("globex", "roster", "{}", 5.0)
+    page = store.list_jobs("acme", limit=2)
+    rest = store.list_jobs("acme", limit=10, before=page[-1].id)
+    assert [j.id for j in page + rest] == [j.id for j in reversed(made)]
+    assert {j.kind for j in store.list_jobs("acme", kind="plan")} == {"plan"}
+    assert len(store.list_jobs("acme", kind="plan")) == 3
+    store.cancel(made[0].id, "acme")
+    assert [j.id for j in store.list_jobs("acme", status="cancelled")] == [made[0].id]
+    assert store.list_jobs("globex", before=made[0].id) == []  # another tenant's job is no cursor

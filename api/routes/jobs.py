@@ -1,15 +1,35 @@
 import time
+from typing import Literal
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from ..auth import current_tenant
 from ..errors import ApiError
 from ..jobs import job_view
-from ..schemas import ErrorBody, JobView
+from ..schemas import ErrorBody, JobList, JobView
 
 router = APIRouter(tags=["jobs"])
 ERRORS = {401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 422: {"model": ErrorBody}}
+
+
+@router.get("/v1/jobs", response_model=JobList, responses=ERRORS,
+            summary="The tenant's jobs, newest first, a page at a time")
+def list_jobs(request: Request, tenant: str = Depends(current_tenant),
+              kind: Literal["roster", "plan", "scenarios"] | None = Query(None, description="only jobs of this kind"),
+              status: Literal["queued", "running", "succeeded", "failed", "cancelled"] | None = Query(
+                  None, description="only jobs in this state"),
+              limit: int = Query(20, ge=1, le=100, description="jobs per page"),
+              before: str | None = Query(None, max_length=64, description="the page after this job id "
+                                                                         "(the previous page's `next`)")):
+    found = request.app.state.store.list_jobs(tenant, kind, status, limit, before)
+    now = time.time()
+    page = {"jobs": [job_view(job, now) for job in found], "next": None}
+    if len(found) == limit:
+        query = {k: v for k, v in (("kind", kind), ("status", status)) if v is not None}
+        page["next"] = "/v1/jobs?" + urlencode({**query, "limit": limit, "before": found[-1].id})
+    return JSONResponse(page)
 
 
 @router.get("/v1/jobs/{job_id}", response_model=JobView, responses=ERRORS,
