@@ -42,13 +42,21 @@ class Limits:
 
 
 def check_limits(settings: Settings, *, days: int, agents: int, templates: int, solver,
-                 days_field: str = "horizon.days") -> None:
-    """Sizes the server accepts (WFM_MAX_*): a 422 naming each field over its limit."""
+                 days_field: str = "horizon.days", option_pairs: int | None = None) -> None:
+    """Sizes the server accepts (WFM_MAX_*): a 422 naming each field over its limit.
+    `option_pairs` (agents x shift options) bounds the roster model's size, and so its memory,
+    before a worker builds it."""
     limits = Limits(settings)
     limits.days(days_field, days)
     limits.agents("agents", agents)
     limits.templates("templates", templates)
     limits.solver("solver", solver.time_limit_seconds, solver.workers)
+    if option_pairs is not None and option_pairs > settings.max_option_pairs:
+        limits.problems.append({"field": "body.agents", "type": "limit_exceeded", "message":
+                                f"{agents:,} agents x {option_pairs // max(agents, 1):,} shift options (every start "
+                                f"of every template on every day) = {option_pairs:,} pairs; this server solves at "
+                                f"most {settings.max_option_pairs:,} (WFM_MAX_OPTION_PAIRS): fewer agents, templates, "
+                                "start times or days make it smaller"})
     limits.raise_any()
 
 

@@ -53,3 +53,18 @@ def test_a_tenant_past_its_quota_gets_429_and_another_tenant_does_not(client):
     assert "WFM_MAX_JOBS_PER_TENANT=4" in res.json()["message"]
     assert len(client.get("/v1/jobs?limit=100", headers={"X-API-Key": acme}).json()["jobs"]) == 4
     assert submit(client, globex).status_code == 202
+
+
+def test_a_roster_too_large_to_build_is_refused_before_a_job_exists(tmp_path):
+    # 3 agents x (7 days x 2 starts) = 42 pairs: over a limit of 40, within one of 42
+    for limit, expected in ((40, 422), (42, 202)):
+        settings = Settings(database_url=f"sqlite:///{tmp_path / f'{limit}.db'}", solver_processes=0,
+                            max_option_pairs=limit)
+        with TestClient(create_app(settings)) as c:
+            res = submit(c, c.app.state.store.create_api_key("acme"))
+            assert res.status_code == expected, res.text
+            if expected == 422:
+                [field] = res.json()["fields"]
+                assert field["field"] == "body.agents" and "= 42 pairs" in field["message"]
+                assert c.get("/v1/jobs", headers={"X-API-Key": c.app.state.store.create_api_key("acme")}
+                             ).json()["jobs"] == []

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from wfm.roster.domain import RosterInput
+from wfm.roster.options import count_options
 
 from ..auth import current_tenant
 from ..jobs import check_limits, finished_result, job_view, submit
@@ -43,7 +44,7 @@ def create_roster(request: Request, body: RosterInput = Body(openapi_examples=EX
     `Location`; the solve runs in a worker process within `solver.time_limit_seconds`."""
     state = request.app.state
     check_limits(state.settings, days=body.horizon.days, agents=len(body.agents), templates=len(body.templates),
-                 solver=body.solver)
+                 solver=body.solver, option_pairs=len(body.agents) * count_options(body))
     job, created = submit(state.store, tenant, "roster", body.model_dump_json(), body.solver.time_limit_seconds,
                           idempotency_key)
     return accepted(request, job, created)

@@ -124,6 +124,13 @@ def expand_options(data: RosterInput, grid: Grid) -> list[ShiftOption]:
     return out
 
 
+def count_options(data: RosterInput) -> int:
+    """How many shift options `expand_options` makes at most (every start of every template on
+    every day), counted without building them: what a service checks before it accepts a solve."""
+    step = data.horizon.interval_minutes
+    return data.horizon.days * sum(len(t.starts(step)) for t in data.templates)
+
+
 def eligible(data: RosterInput, agent, option: ShiftOption, templates: dict[str, ShiftTemplate]) -> bool:
     """The template lets the agent work at least one of its queues (a required one, when
     requirements are per queue), and the contract does not cap it at zero."""
