@@ -42,7 +42,8 @@ class Limits:
 
 
 def check_limits(settings: Settings, *, days: int, agents: int, templates: int, solver,
-                 days_field: str = "horizon.days", option_pairs: int | None = None) -> None:
+                 days_field: str = "horizon.days", option_pairs: int | None = None,
+                 replications: int | None = None) -> None:
     """Sizes the server accepts (WFM_MAX_*): a 422 naming each field over its limit.
     `option_pairs` (agents x shift options) bounds the roster model's size, and so its memory,
     before a worker builds it."""
@@ -57,6 +58,9 @@ def check_limits(settings: Settings, *, days: int, agents: int, templates: int, 
                                 f"of every template on every day) = {option_pairs:,} pairs; this server solves at "
                                 f"most {settings.max_option_pairs:,} (WFM_MAX_OPTION_PAIRS): fewer agents, templates, "
                                 "start times or days make it smaller"})
+    if replications is not None:
+        limits.over("simulation.replications", replications, settings.max_replications, "WFM_MAX_REPLICATIONS",
+                    "replications")
     limits.raise_any()
 
 

@@ -13,9 +13,10 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 from pydantic.json_schema import SkipJsonSchema
 
 from wfm.domain import ServiceTarget, zone
-from wfm.plan import ForecastSettings, HistorySource, PlanConfig, RosterSettings
+from wfm.plan import ForecastSettings, HistorySource, PlanConfig, PlanMetrics, RosterSettings
 from wfm.roster.domain import Agent, Roster, Rules, ShiftTemplate, SolverParams, Weights
 from wfm.scenarios import ScenarioRequest
+from wfm.simulate import SimulationOptions
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -289,7 +290,8 @@ class RosterResult(BaseModel):
 
 
 class PlanRequest(BaseModel):
-    """History + targets + agents + templates: forecast, requirements and roster in one job."""
+    """History + targets + agents + templates: forecast, requirements, roster and its simulation
+    in one job (`wfm plan` on inline data)."""
 
     history: list[dict[str, HistoryValue]] = Field(min_length=1)
     forecast: ForecastOptions
@@ -300,6 +302,10 @@ class PlanRequest(BaseModel):
     rules: Rules = Field(default_factory=Rules)
     weights: Weights = Field(default_factory=Weights)
     solver: SolverParams = Field(default_factory=SolverParams)
+    simulation: SimulationOptions | None = Field(
+        default_factory=SimulationOptions, description=(
+            "play the roster out contact by contact, as `wfm plan` does (a fraction of a second for a week of a "
+            "30-agent site); null to skip"))
 
     @model_validator(mode="after")
     def _targets(self) -> "PlanRequest":
@@ -313,6 +319,9 @@ class PlanResult(BaseModel):
     requirements: list[dict[str, Any]]
     staffing_summary: list[dict[str, Any]]
     roster: RosterResult
+    metrics: PlanMetrics | None = Field(None, description="the plan's figures, as in summary.json of `wfm plan`")
+    simulation: list[dict[str, Any]] | None = Field(
+        None, description="simulated service per queue and overall (simulation_summary.csv of `wfm plan`)")
 
 
 # --- scenarios ------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """What the service computes: forecasts, roster jobs, plan jobs and scenario sets, from validated
 input to JSON-ready results. Plain functions (no HTTP); roster, plan and scenario jobs run in
-worker processes started by `api.runner`, forecasts in a process pool.
+worker processes started by `api.runner`, forecasts in a process pool. A plan job is
+`wfm.plan.run_plan` on the request's data; a scenario job is `wfm.scenarios.run_scenarios`.
 
 Domain failures are raised as `JobError(reason, message, details)`; the runner stores them on
 the job and the API shows them as 4xx with the reason.
@@ -8,8 +9,6 @@ the job and the API shows them as 4xx with the reason.
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import tempfile
 import threading
@@ -17,11 +16,11 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
 import orjson
 import pandas as pd
 
 from wfm.errors import InputError
+from wfm.rostering import clean as _clean
 
 
 class JobError(Exception):
@@ -38,17 +37,6 @@ class JobError(Exception):
 
 def _job_error(reason, message, details):
     return JobError(reason, message, **details)
-
-
-def _clean(value):
-    """JSON-safe scalars: NaN/inf become null, numpy scalars become Python ones."""
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    return value
 
 
 def records(frame: pd.DataFrame) -> list[dict]:
@@ -74,7 +62,7 @@ def forecast_history(history: bytes | list[dict], suffix: str, options: dict) ->
     if isinstance(history, list):
         history = rows_to_csv(history)
     result, report = _run_forecast(history, suffix, options)
-    return _forecast_json(result, report)
+    return forecast_json(result.first_day, result.chosen, report, result.outliers, result.forecast, result.scores)
 
 
 def history_options(options: dict):
@@ -120,12 +108,12 @@ def _run_forecast(history: bytes, suffix: str, options: dict):
             raise JobError("invalid_history", str(exc)) from None
 
 
-def _forecast_json(result, report) -> dict:
-    return {"first_day": result.first_day.isoformat(), "chosen_models": result.chosen,
+def forecast_json(first_day, chosen, report, outliers, forecast, scores) -> dict:
+    return {"first_day": first_day.isoformat(), "chosen_models": chosen,
             "ingest": {"rows_read": report.rows_read, "rows_kept": report.rows_kept, "dropped": report.dropped,
                        "summary": report.summary()},
-            "outlier_days": {q: [str(d) for d in days] for q, days in result.outliers.items()},
-            "intervals": records(result.forecast), "backtest": records(result.scores)}
+            "outlier_days": {q: [str(d) for d in days] for q, days in outliers.items()},
+            "intervals": records(forecast), "backtest": records(scores)}
 
 
 def rows_to_csv(rows: list[dict]) -> bytes:
@@ -155,67 +143,104 @@ def solve_roster_json(input_json: str, progress=None) -> dict:
 
 
 def roster_result(data, progress=None) -> dict:
-    from wfm.roster.report import evaluate_roster, roster_frame
-    from wfm.roster.solver import solve_roster
+    from wfm.rostering import solve_checked
 
-    started = time.perf_counter()
     try:
-        solved = solve_roster(data, progress)
+        outcome = solve_checked(data, progress)
     except InputError as exc:
         raise JobError("invalid_roster_input", str(exc), field=exc.field) from None
-    solve_end = time.perf_counter()
-    if solved.roster is None:
+    return roster_json(outcome)
+
+
+def roster_json(outcome) -> dict:
+    """A roster job's answer (and a plan's `roster`): `wfm.rostering.roster_summary` with the shifts,
+    the coverage and the roster itself; no roster is a job error."""
+    from wfm.roster.report import roster_frame
+    from wfm.rostering import roster_summary
+
+    if outcome.roster is None:
+        solved = outcome.solved
         if solved.status == "INFEASIBLE":
             raise JobError("infeasible", "no roster satisfies the hard rules: " + "; ".join(solved.conflicts),
                            conflicts=solved.conflicts, solver_status=solved.status)
         raise JobError("no_roster", f"no roster found within the time limit (solver status {solved.status})",
                        solver_status=solved.status)
-    report, coverage, totals, why = evaluate_roster(data, solved.roster)
-    shifts, coverage_rows = records(roster_frame(data, solved.roster)), records(coverage)
-    timings = {"solve_seconds": round(solve_end - started, 3),
-               "report_seconds": round(time.perf_counter() - solve_end, 3)}
-    return {
-        "status": solved.status, "objective": _clean(report.objective), "solver_objective": _clean(solved.objective),
-        "bound": _clean(solved.bound), "gap": _clean(solved.gap), "seconds": round(solved.seconds, 3),
-        "feasible": report.feasible, "violations": [str(v) for v in report.violations],
-        "kpis": {k: _clean(totals[k]) for k in ("under_hours", "over_hours", "paid_hours", "cost", "shifts")},
-        "penalties": {k: _clean(v) for k, v in report.penalties.items()},
-        "explanation": [{k: _clean(v) for k, v in row.items()} for row in why],
-        "agents": [{k: _clean(v) for k, v in row.items()} for row in totals["agents"]],
-        "shifts": shifts, "coverage": coverage_rows, "roster": solved.roster.model_dump(mode="json"),
-        "timings": timings,
-    }
+    return {**roster_summary(outcome), "shifts": records(roster_frame(outcome.data, outcome.roster)),
+            "coverage": records(outcome.coverage), "roster": outcome.roster.model_dump(mode="json"),
+            "timings": outcome.timings}
 
 
-# --- plans: history -> forecast -> requirements -> roster -----------------------------------
+# --- plans: wfm.plan.run_plan on the request's data ----------------------------------------
 
-def run_plan(plan: dict, progress=None) -> dict:
-    """plan: history (rows), forecast options, targets per queue (and a default), roster setup
-    (templates, agents, rules, weights, solver). The roster covers the forecast days."""
-    from wfm.domain import Horizon, ServiceTarget
-    from wfm.roster.build import roster_input
-    from wfm.staffing.frames import staff_by_queue, summarize
+# The plan's readers take files: the job writes the request's rows to a private folder under
+# these names, and says the request's field wherever a message would show the file.
+PLAN_FILES = {"history.csv": "history", "calendar.csv": "forecast.special_days"}
+# What a plan step's bad input is called in a failed job.
+PLAN_REASONS = {"forecast": "invalid_history", "requirements": "invalid_targets", "roster": "invalid_roster_input",
+                "simulation": "invalid_simulation"}
 
-    options = plan["forecast"]
-    result, report = _run_forecast(rows_to_csv(plan["history"]), ".csv", options)
-    targets = {q: ServiceTarget(**t) for q, t in plan["targets"].items()}
-    default = ServiceTarget(**plan["default_target"]) if plan.get("default_target") else None
-    minutes = options["interval_minutes"]
-    to_staff = result.forecast.assign(open=result.forecast["volume_upper"] > 0)
-    try:
-        req = staff_by_queue(to_staff, minutes, targets, default)
-    except InputError as exc:
-        raise JobError("invalid_targets", str(exc), field=exc.field) from None
-    horizon = Horizon(start=result.first_day, days=options["days"], interval_minutes=minutes,
-                      timezone=options["timezone"])
-    setup = {k: plan[k] for k in ("templates", "agents", "rules", "weights", "solver") if plan.get(k) is not None}
-    try:
-        data = roster_input(req, horizon, setup, {**{q: default for q in req["queue"].unique()
-                                                      if default is not None}, **targets})
-    except (InputError, ValueError) as exc:
-        raise JobError("invalid_roster_input", str(exc)) from None
-    return {"forecast": _forecast_json(result, report), "requirements": records(req),
-            "staffing_summary": records(summarize(req, minutes)), "roster": roster_result(data, progress)}
+
+def plan_job(payload: str, progress=None) -> dict:
+    """A plan job: the `PlanRequest` (history rows, forecast options, targets, roster setup,
+    simulation) through `wfm.plan.run_plan` -> forecast, requirements, staffing summary,
+    roster, the plan's metrics and the simulation summary. The roster covers the forecast days."""
+    from wfm.plan import run_plan
+    from wfm.staffing.frames import summarize
+
+    from .schemas import PlanRequest
+
+    request = PlanRequest.model_validate_json(payload)
+    with tempfile.TemporaryDirectory(prefix="wfm-plan-") as folder:
+        scrub = Scrubber(Path(folder), PLAN_FILES)
+        try:
+            result = run_plan(plan_config(request, Path(folder)), progress=progress)
+        except InputError as exc:
+            raise _plan_error(exc, scrub) from None
+    base, details = result.base, result.details
+    req = result.requirements.drop(columns=["open"], errors="ignore")
+    return {"forecast": forecast_json(base.horizon.start, details.chosen, details.ingest, details.outliers,
+                                      base.forecast, base.backtest),
+            "requirements": records(req), "staffing_summary": records(summarize(req, base.horizon.interval_minutes)),
+            "roster": roster_json(result.roster),
+            "metrics": {k: _clean(v) for k, v in result.metrics.model_dump().items()},
+            "simulation": None if result.simulation is None else records(result.simulation.summary)}
+
+
+def plan_config(request, folder: Path):
+    """The `wfm.plan.PlanConfig` of a plan request: its rows written as the files a config names."""
+    from wfm.plan import parse_config
+
+    options, columns = request.forecast, request.forecast.columns
+    history = {"file": _write(folder / "history.csv", rows_to_csv(request.history)),
+               "country": options.country, "subdivision": options.subdivision,
+               "timestamp_col": columns.timestamp, "queue_col": columns.queue, "channel_col": columns.channel,
+               "handle_col": columns.handle_seconds, "volume_col": columns.volume,
+               "interval_start_col": columns.interval_start, "aht_col": columns.aht_seconds,
+               "timestamp_format": options.timestamp_format, "on_bad_row": options.on_bad_row}
+    if options.special_days:
+        history["calendar"] = _write(folder / "calendar.csv", _calendar_csv(options.special_days))
+    setup = request.model_dump(mode="json", include={"templates", "agents", "rules", "weights", "solver"})
+    raw = {"timezone": options.timezone, "interval_minutes": options.interval_minutes, "history": history,
+           "forecast": {"days": options.days, "model": options.model, "level": options.level, "folds": options.folds},
+           "queues": {q: t.model_dump(mode="json") for q, t in request.targets.items()},
+           "default_target": None if request.default_target is None else request.default_target.model_dump(mode="json"),
+           "roster": setup, "simulation": None if request.simulation is None else request.simulation.model_dump()}
+    return parse_config(raw, source="plan")
+
+
+def _calendar_csv(special_days: dict) -> bytes:
+    days = pd.DataFrame({"date": [d.isoformat() for d in special_days], "name": "special",
+                         "factor": list(special_days.values())})
+    return days.to_csv(index=False).encode()
+
+
+def _plan_error(exc: InputError, scrub) -> JobError:
+    """Bad input a plan step found, as the job's error: the step's reason, and the field (and
+    history line) as the request names them."""
+    value = scrub(exc.value) if isinstance(exc.value, str) else exc.value
+    message = scrub(str(InputError(exc.field, value, exc.reason, exc.row, exc.line)))
+    details = {"field": exc.field} if exc.line is None else {"field": exc.field, "line": exc.line}
+    return JobError(PLAN_REASONS.get(exc.stage, "invalid_plan"), message, **details)
 
 
 # --- scenario sets: the base plan and its what-ifs, compared --------------------------------
@@ -265,9 +290,7 @@ def scenario_request(job, folder: Path):
                                                                                    "calendar"})
         history["file"] = _write(folder / "history.csv", rows_to_csv(base.history.rows))
         if base.history.special_days:
-            days = pd.DataFrame({"date": [d.isoformat() for d in base.history.special_days], "name": "special",
-                                 "factor": list(base.history.special_days.values())})
-            history["calendar"] = _write(folder / "calendar.csv", days.to_csv(index=False).encode())
+            history["calendar"] = _write(folder / "calendar.csv", _calendar_csv(base.history.special_days))
         raw["history"] = history
     raw["forecast"] = base.forecast.model_dump(mode="json", exclude_unset=True, exclude={"rows", "file"})
     if base.forecast.rows is not None:
@@ -335,11 +358,11 @@ def _request_field(field: str) -> str:
 class Scrubber:
     """Replaces the job's private file paths in a message by the request fields they hold."""
 
-    def __init__(self, folder: Path):
-        self.folder = folder
+    def __init__(self, folder: Path, files: dict[str, str] | None = None):
+        self.folder, self.files = folder, INLINE_FILES if files is None else files
 
     def __call__(self, text: str) -> str:
-        for name, field in INLINE_FILES.items():
+        for name, field in self.files.items():
             text = text.replace(str(self.folder / name), field)
         return text.replace(str(self.folder), "(inline data)")
 
@@ -399,7 +422,7 @@ class Counting:
 
 # Each job gets its payload and a function that records a progress dict on the job.
 JOBS = {"roster": lambda payload, send: solve_roster_json(payload, Throttled(send)),
-        "plan": lambda payload, send: run_plan(json.loads(payload), Throttled(send)),
+        "plan": lambda payload, send: plan_job(payload, Throttled(send)),
         "scenarios": run_scenario_set}
 
 

@@ -1,5 +1,5 @@
 """The manager-facing outputs on small hand-made inputs: roster.xlsx, the tables behind the
-report, the report's sections, and the requirements-only what-ifs."""
+report, the report's sections (what-ifs: tests/test_scenarios.py)."""
 
 from __future__ import annotations
 
@@ -13,14 +13,11 @@ import pandas as pd
 import pytest
 from hypothesis import given, strategies as st
 
-from wfm.domain import Horizon, ServiceTarget
-from wfm.errors import InputError
+from wfm.domain import Horizon
 from wfm.outputs.report import SECTIONS, ReportInput, render_report
 from wfm.outputs.tables import daily_kpis, timeline_frame, weighted_sl
 from wfm.outputs.workbook import weeks_of, write_roster_workbook
 from wfm.roster.domain import Break, Roster, Shift
-from wfm.staffing.requirements import required_agents
-from wfm.whatif import WhatIf, compare_whatifs
 
 TZ = "Europe/Berlin"
 
@@ -97,7 +94,8 @@ def test_daily_kpis_add_up_per_day_and_for_the_week():
     cov = _coverage(date(2026, 6, 1), 2)
     cov.loc[cov.index[:24], ["under", "volume", "service_level"]] = [2, 30.0, 0.5]   # Monday
     cov.loc[cov.index[24:], ["over", "volume", "service_level"]] = [1, 10.0, 1.0]    # Tuesday
-    shifts = pd.DataFrame([_shift_row("a", "2026-06-01", "x", "y", paid=8), _shift_row("b", "2026-06-02", "x", "y", paid=4),
+    shifts = pd.DataFrame([_shift_row("a", "2026-06-01", "x", "y", paid=8),
+                           _shift_row("b", "2026-06-02", "x", "y", paid=4),
                            _shift_row("c", "2026-06-02", "x", "y", paid=4)])
     k = daily_kpis(cov, shifts, 60, TZ).set_index("day")
     assert k.loc["Mon 2026-06-01", "under_hours"] == 48 and k.loc["Mon 2026-06-01", "contacts"] == 720
@@ -131,68 +129,3 @@ def test_report_without_a_roster_still_has_every_section_and_says_why():
     assert "20.0%" in page                        # the backtest WAPE in the accuracy table
     assert re.search(r"<script[^>]*\bsrc\s*=", page, re.I) is None   # plotly.js inlined, nothing fetched
     assert "Plotly.newPlot" in page
-
-
-# --- what-ifs -----------------------------------------------------------------------------
-
-def _demand(days: int = 2) -> pd.DataFrame:
-    starts = Horizon(start=date(2026, 6, 1), days=days, interval_minutes=30, timezone=TZ).interval_starts()
-    rng = np.random.default_rng(1)
-    rows = []
-    for q in ("billing", "tech"):
-        vol = np.where((starts.hour >= 8) & (starts.hour < 18), rng.uniform(10, 60, len(starts)), 0.0)
-        rows.append(pd.DataFrame({"interval_start": starts, "queue": q, "volume": vol, "aht_seconds": 240.0,
-                                  "open": vol > 0}))
-    return pd.concat(rows, ignore_index=True)
-
-
-TARGETS = {"billing": ServiceTarget(service_level=0.8, answer_seconds=20, shrinkage=0.3),
-           "tech": ServiceTarget(service_level=0.8, answer_seconds=60, shrinkage=0.25, concurrency=2)}
-
-
-def test_a_scenario_that_changes_nothing_equals_the_base():
-    table = compare_whatifs(_demand(), 30, TARGETS, [WhatIf("same")])
-    assert table["scenario"].tolist() == ["base", "same"]
-    deltas = table.filter(like="_delta").iloc[1]
-    assert (deltas.abs() < 1e-12).all()
-
-
-def test_shrinkage_changes_fte_by_the_ceiling_rule_and_nothing_else():
-    demand = _demand()
-    table = compare_whatifs(demand, 30, TARGETS, [WhatIf("s40", shrinkage=0.4)]).set_index("scenario")
-    # independently: on-queue agents per interval from the base, ceil(agents / (1 - 0.4)), 2 days = 2/7 week
-    hours = 0
-    for q, t in TARGETS.items():
-        d = demand[demand["queue"] == q]
-        agents = required_agents(d["volume"], d["aht_seconds"], 30, t, open_mask=d["open"].to_numpy()).agents
-        hours += sum(math.ceil(a / 0.6 - 1e-9) for a in agents) * 0.5
-    assert table.loc["s40", "required_fte"] == pytest.approx(hours / 40 / (2 / 7))
-    assert table.loc["s40", "required_hours"] == table.loc["base", "required_hours"]
-    assert table.loc["s40", "service_level"] == table.loc["base", "service_level"]
-
-
-def test_more_volume_with_the_same_roster_means_worse_service_and_more_under_coverage():
-    demand = _demand()
-    base = compare_whatifs(demand, 30, TARGETS, [])
-    # The roster in force: exactly the base requirement, as on-queue agents.
-    from wfm.staffing.frames import staff_by_queue
-
-    roster = staff_by_queue(demand, 30, TARGETS).rename(columns={"agents": "on_queue"})
-    table = compare_whatifs(demand, 30, TARGETS, [WhatIf("v+15", volume_multiplier=1.15),
-                                                  WhatIf("aht+20", aht_add_seconds=20)],
-                            on_queue=roster).set_index("scenario")
-    assert table.loc["base", "under_hours"] == 0
-    assert table.loc["base", "service_level"] == pytest.approx(base["service_level"].iloc[0])
-    for name in ("v+15", "aht+20"):
-        assert table.loc[name, "service_level"] < table.loc["base", "service_level"]
-        assert table.loc[name, "under_hours"] > 0 and table.loc[name, "required_fte_delta"] > 0
-    assert table.loc["v+15", "contacts"] == pytest.approx(1.15 * table.loc["base", "contacts"])
-
-
-@pytest.mark.parametrize("kwargs, field", [({"volume_multiplier": -1}, "volume_multiplier"),
-                                           ({"shrinkage": 1.0}, "shrinkage"),
-                                           ({"aht_add_seconds": float("nan")}, "aht_add_seconds")])
-def test_bad_whatif_values_name_the_field(kwargs, field):
-    with pytest.raises(InputError) as info:
-        WhatIf("x", **kwargs)
-    assert info.value.field == field

@@ -14,6 +14,7 @@ from wfm.cli import app
 from wfm.domain import Horizon, ServiceTarget
 from wfm.errors import InputError
 from wfm.plan import load_config, parse_config, run_plan
+from wfm.plan_files import write_plan
 from wfm.staffing import required_agents
 
 runner = CliRunner()
@@ -107,7 +108,8 @@ def small_config(tmp_path, **extra):
 
 
 def test_plan_from_a_forecast_file_over_the_25_hour_day(tmp_path):
-    result = run_plan(small_config(tmp_path), tmp_path / "out")
+    result = run_plan(small_config(tmp_path))
+    write_plan(result, tmp_path / "out")
     assert result.ok and result.base.horizon.days == 2
     req = result.requirements
     assert len(req) == 49  # Saturday 24 h + Sunday 25 h (clocks go back)

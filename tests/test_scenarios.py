@@ -102,6 +102,40 @@ def test_aht_change_and_bad_overrides_are_named():
         Scenario(name="s", rules={"max_weekend": 2})
 
 
+# --------------------------------------------------------------------------- everyday what-ifs
+
+
+def test_simple_what_ifs_change_only_what_they_say(tmp_path):
+    """Scenario.simple (volume factor, AHT seconds, shrinkage), as the API's plan what-ifs and the
+    demo's sample set use it, against the base's own requirement (no roster in force)."""
+    import math
+
+    from wfm.staffing.requirements import required_agents
+
+    config = {**write_base(tmp_path), "simulation": None}
+    del config["roster"]
+    base_config = parse_config(config, tmp_path)
+    report = run_scenarios(ScenarioRequest(base=base_config, scenarios=[
+        Scenario.simple("same"), Scenario.simple("s40", shrinkage=0.4), Scenario.simple("v+15", volume_multiplier=1.15),
+        Scenario.simple("aht+120", aht_add_seconds=120)]))
+    base, same, s40, v15, aht = report.base.metrics, *(r.metrics for r in report.scenarios)
+    assert all(d is None or abs(d) < 1e-12 for d in report.scenarios[0].deltas.values())
+    # shrinkage: scheduled = ceil(on-queue agents / (1 - 0.4)) per interval, computed here from the
+    # forecast file; 2 days are 2/7 of a week of 40-hour FTEs
+    hours = 0
+    frame = forecast_frame()
+    for queue, part in frame.groupby("queue"):
+        target = ServiceTarget(**config["queues"][queue])
+        agents = required_agents(part["volume"], part["aht_seconds"], 60, target,
+                                 open_mask=(part["volume_upper"] > 0).to_numpy()).agents
+        hours += sum(math.ceil(a / 0.6 - 1e-9) for a in agents)
+    assert s40.required_fte == pytest.approx(hours / 40 / (2 / 7))
+    assert s40.required_hours == base.required_hours and s40.service_level == base.service_level
+    assert v15.contacts == pytest.approx(1.15 * base.contacts) and v15.required_hours > base.required_hours
+    assert aht.contacts == base.contacts and aht.required_hours > base.required_hours
+    assert Scenario.simple("none").volume == [] and Scenario.simple("none").aht == []
+
+
 # --------------------------------------------------------------------------- the two modes
 
 

@@ -320,8 +320,8 @@ def roster(
     writes the benchmark's grid (employee, shift per day) and prints one JSON line (objective as
     the validator scores it, status, bound, seconds)."""
     from .roster.domain import RosterInput
-    from .roster.report import evaluate_roster, roster_frame
-    from .roster.solver import solve_roster
+    from .roster.report import roster_frame
+    from .rostering import roster_summary, solve_checked
 
     if str(input) == "curtois":
         if instance is None:
@@ -346,31 +346,27 @@ def roster(
         data = data.model_copy(update={"solver": params})
     try:
         if format == "json":
-            result = solve_roster(data)
+            result = solve_checked(data)
         else:
             with SolverDisplay(err, data.solver.time_limit_seconds, f"rostering {len(data.agents)} agents") as show:
-                result = solve_roster(data, show)
+                result = solve_checked(data, show)
     except InputError as exc:
         fail(str(exc))
     if result.roster is None:
-        reason = "; ".join(result.conflicts) or "no roster found within the time limit"
         if format == "json":
-            print(json.dumps({"status": result.status, "conflicts": result.conflicts, "seconds": result.seconds}))
-        err.print(f"[bold red]no roster ({result.status}):[/] {reason}", highlight=False)
+            print(json.dumps({"status": result.status, "conflicts": result.solved.conflicts,
+                              "seconds": result.seconds}))
+        err.print(f"[bold red]no roster ({result.status}):[/] {result.reason}", highlight=False)
         raise typer.Exit(EXIT_NO_RESULT)
-    report, cov, tot, why = evaluate_roster(data, result.roster)
+    report, cov, tot, why = result.check, result.coverage, result.totals, result.explanation
     if out is not None:
         write_csv_frame(roster_frame(data, result.roster), out)
     if coverage is not None:
         write_csv_frame(cov, coverage)
-    summary = {"status": result.status, "objective": report.objective, "solver_objective": result.objective,
-               "bound": result.bound, "gap": result.gap, "seconds": round(result.seconds, 2),
-               "feasible": report.feasible, "violations": [str(v) for v in report.violations],
-               "under_hours": tot["under_hours"], "over_hours": tot["over_hours"], "paid_hours": tot["paid_hours"],
-               "cost": tot["cost"], "shifts": tot["shifts"], "penalties": report.penalties,
-               "explanation": why, "agents": tot["agents"]}
+    summary = roster_summary(result)
+    summary.update(summary.pop("kpis"))  # this command's JSON has the KPIs at the top level
     if format == "json":
-        print(json.dumps(summary, default=float))
+        print(json.dumps(summary))
         if not report.feasible:
             raise typer.Exit(EXIT_RULES_BROKEN)
         return
@@ -613,17 +609,19 @@ def plan(
     Exit codes: 0 done, 1 no roster found (forecast and requirements are still written),
     2 bad input, 3 the roster breaks a rule (a solver bug)."""
     from .plan import load_config, run_plan
+    from .plan_files import write_plan
 
     try:
         cfg = load_config(config, interval=interval, timezone=timezone, time_limit=time_limit, seed=seed,
                           workers=workers)
         solver = cfg.roster.solver if cfg.roster is not None else None
         with SolverDisplay(err, solver.time_limit_seconds if solver else None, "rostering", lazy=True) as show:
-            result = run_plan(cfg, out, log=lambda m: err.print(m, highlight=False), progress=show)
+            result = run_plan(cfg, log=lambda m: err.print(m, highlight=False), progress=show)
     except InputError as exc:
         fail(str(exc))
+    written = write_plan(result, out)
     _print_metrics("Plan", result.metrics)
-    for name, path in result.written.items():
+    for name, path in written.items():
         console.print(f"{name:>18}: {path}", highlight=False)
     if result.roster is not None and result.roster.roster is None:
         err.print(f"[bold red]no roster ({result.roster.status}):[/] {result.roster.reason}", highlight=False)

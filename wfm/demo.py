@@ -1,13 +1,14 @@
-"""`make demo` / `wfm demo`: the pipeline on sample_data/, outputs in out/.
+"""`make demo` / `wfm demo`: the plan of sample_data/plan.yaml, outputs in out/.
 
-ticket history -> interval forecast (backtested, with prediction intervals) -> agents needed
-per interval -> a validated roster for the named agents of sample_data/roster_setup.json ->
-a few what-if scenarios -> roster.xlsx and report.html for the support manager.
+The plan pipeline (`wfm.plan.run_plan`: ticket history -> interval forecast, backtested, with
+prediction intervals -> agents needed per interval -> a validated roster for the named agents
+-> simulation -> metrics) writes the files of `wfm plan`; the demo adds a few what-if scenarios
+(the scenario runner against this roster), roster.xlsx and report.html for the support manager.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,10 +16,12 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from .domain import ServiceTarget
 from .io import write_csv
 from .live import SolverDisplay
-from .staffing.frames import staff_by_queue, summarize
+
+SCENARIO_NOTE = ("Requirements-only what-ifs ({source}): each scenario's demand is staffed again (FTE needed); "
+                 "service, under-coverage and the simulated SL are what this week's roster delivers against it if "
+                 "nothing else changes.")
 
 
 @dataclass
@@ -32,107 +35,84 @@ class DemoResult:
 
 def run_demo(data: Path, out: Path, console: Console, time_limit: float | None = None,
              seed: int | None = None, progress_console: Console | None = None) -> DemoResult:
-    from forecasts.service import HistoryOptions, load_intervals, make_calendar
-    from forecasts.pipeline import forecast as make_forecast
+    from .errors import InputError
     from .outputs.report import ReportInput, write_report
+    from .outputs.tables import accuracy_table, week_headline
+    from .plan import load_config, run_plan
+    from .plan_files import write_plan
 
-    config = json.loads((data / "staffing.json").read_text())
-    minutes, tz = config["interval_minutes"], config["timezone"]
-    targets = {q: ServiceTarget(**t) for q, t in config["queues"].items()}
-    res = DemoResult()
+    config = load_config(data / "plan.yaml", time_limit=time_limit, seed=seed)
+    if config.history is None:
+        raise InputError("history", None, f"the demo forecasts from history: {data / 'plan.yaml'} needs history.file")
+    limit = config.roster.solver.time_limit_seconds if config.roster and config.roster.solver else None
+    with SolverDisplay(progress_console or console, limit, "rostering", lazy=True) as show:
+        result = run_plan(config, progress=show)
+    base, details, outcome = result.base, result.details, result.roster
+    console.print(details.ingest.summary(), highlight=False)
+    res = DemoResult(written=write_plan(result, out))
 
-    history, ingest = load_intervals(data / "tickets.csv.gz", HistoryOptions(timezone=tz, interval_minutes=minutes))
-    console.print(ingest.summary(), highlight=False)
-    result = make_forecast(history, config["forecast_days"], tz, minutes,
-                           calendar=make_calendar(calendar_file=data / "calendar.csv"))
-    res.written["forecast"] = write_csv(result.forecast, out / "forecast.csv")
-    res.written["backtest"] = write_csv(result.scores, out / "backtest.csv")
+    report = ReportInput(first_day=base.horizon.start, timezone=base.horizon.timezone,
+                         interval_minutes=base.horizon.interval_minutes, history=details.history,
+                         forecast=base.forecast, scores=base.backtest, chosen=details.chosen,
+                         requirements=result.requirements.drop(columns=["open"], errors="ignore"))
+    _roster_step(result, out, res, report)
 
-    # Closed where the forecast is sure nothing comes (its upper band is 0): no minimum staffing there.
-    demand = result.forecast.assign(open=result.forecast["volume_upper"] > 0)
-    req = staff_by_queue(demand, minutes, targets)
-    res.written["requirements"] = write_csv(req, out / "requirements.csv")
-    res.written["staffing_summary"] = write_csv(summarize(req, minutes), out / "staffing_summary.csv")
-
-    report = ReportInput(first_day=result.first_day, timezone=tz, interval_minutes=minutes, history=history,
-                         forecast=result.forecast, scores=result.scores, chosen=result.chosen, requirements=req)
-    _roster_step(data, out, result.first_day, req, targets, minutes, tz, time_limit, seed,
-                 progress_console or console, res, report)
-
-    scenarios, note = demo_scenarios(data, res.roster, demand, minutes, targets, report.coverage)
+    scenarios, note = demo_scenarios(data, config, base, res.roster)
     res.written["scenarios"] = write_csv(scenarios, out / "scenarios.csv")
     report.scenarios, report.scenario_note = scenarios, note
     res.written["report"] = write_report(report, out / "report.html")
 
     paid = None if report.shifts is None else float(report.shifts["paid_hours"].sum())
-    from .outputs.tables import accuracy_table, week_headline
-
-    res.headline = week_headline(req, report.coverage, paid, minutes)
-    _print_summary(console, accuracy_table(result.scores, result.chosen), res, report, scenarios)
+    res.headline = week_headline(report.requirements, report.coverage, paid, base.horizon.interval_minutes)
+    if outcome is None:
+        res.reason = "the plan has no roster section"
+    _print_summary(console, accuracy_table(base.backtest, details.chosen), res, report, scenarios)
     return res
 
 
-def demo_scenarios(data: Path, roster, demand: pd.DataFrame, minutes: int, targets: dict[str, ServiceTarget],
-                   coverage: pd.DataFrame | None) -> tuple[pd.DataFrame, str]:
+def demo_scenarios(data: Path, config, base, roster) -> tuple[pd.DataFrame, str]:
     """The demo's scenario step: the comparison table (base first) and a sentence on what it means.
 
-    With a roster, the sample scenario set (`sample_data/scenarios.yaml`) runs through the scenario
-    runner (`wfm/scenarios.py`, requirements mode) against this very roster; without one, the
-    requirements-only stand-in of `wfm/whatif.py` (same table columns) still shows the staffing."""
-    from .whatif import SAMPLE_WHATIFS, compare_whatifs
+    The sample scenario set (`scenarios.yaml` of the data folder; else `wfm.scenarios.SAMPLE_SCENARIOS`)
+    runs through the scenario runner in requirements mode against the demo's roster, on the demo's
+    own forecast; without a roster, service is that of each scenario's own requirement."""
+    from .scenarios import SAMPLE_SCENARIOS, ScenarioRequest, load_request, run_scenarios
 
-    if roster is not None and (data / "scenarios.yaml").exists():
-        from .scenarios import load_request, run_scenarios
-
-        request = load_request(data / "scenarios.yaml").model_copy(update={"base_roster": roster})
-        table = run_scenarios(request).table()
-        note = ("Requirements-only what-ifs (sample_data/scenarios.yaml): each scenario's demand is staffed "
-                "again (FTE needed); service, under-coverage and the simulated SL are what this week's roster "
-                "delivers against it if nothing else changes.")
-        return table, note
-    table = compare_whatifs(demand, minutes, targets, SAMPLE_WHATIFS, on_queue=coverage)
-    note = ("Requirements-only what-ifs: each scenario's demand is staffed again (FTE needed); service and "
-            "under-coverage are what this week's roster delivers against it if nothing else changes. "
-            "Shrinkage changes the FTE to employ, not the roster's on-queue time.")
-    return table, note
+    path = data / "scenarios.yaml"
+    if path.exists():
+        request, source = load_request(path, mode="requirements"), f"{data.name}/scenarios.yaml"
+    else:
+        request, source = ScenarioRequest(base=config, scenarios=SAMPLE_SCENARIOS), "the sample set"
+    request = request.model_copy(update={"base_roster": roster})
+    in_force = base if roster is not None else dataclasses.replace(base, setup=None)  # nothing to solve again
+    return run_scenarios(request, base=in_force).table(), SCENARIO_NOTE.format(source=source)
 
 
-def _roster_step(data, out, first_day, req, targets, minutes, tz, time_limit, seed, progress_console,
-                 res: DemoResult, report) -> None:
-    from .domain import Horizon
+def _roster_step(result, out: Path, res: DemoResult, report) -> None:
     from .outputs.tables import timeline_frame
     from .outputs.workbook import write_roster_workbook
-    from .roster.build import roster_input
-    from .roster.report import evaluate_roster, roster_frame
-    from .roster.solver import solve_roster
+    from .roster.report import roster_frame
 
-    setup = json.loads((data / "roster_setup.json").read_text())
-    overrides = {k: v for k, v in (("time_limit_seconds", time_limit), ("seed", seed)) if v is not None}
-    setup["solver"] = {**setup.get("solver", {}), **overrides}
-    horizon = Horizon(start=first_day, days=7, interval_minutes=minutes, timezone=tz)
-    data_in = roster_input(req, horizon, setup, targets)
-    limit = data_in.solver.time_limit_seconds
-    with SolverDisplay(progress_console, limit, f"rostering {len(data_in.agents)} agents") as show:
-        solved = solve_roster(data_in, show)
-    report.agents = [a.id for a in data_in.agents]
-    if solved.roster is None:
-        res.reason = f"{solved.status}: {'; '.join(solved.conflicts) or 'no roster within the time limit'}"
-        report.solve = {"status": solved.status, "reason": res.reason}
+    outcome, tz = result.roster, result.base.horizon.timezone
+    if outcome is None:
         return
-    res.roster = solved.roster
-    check, cov, tot, why = evaluate_roster(data_in, solved.roster)
-    shifts = roster_frame(data_in, solved.roster)
-    res.written["roster"] = write_csv(shifts, out / "roster.csv")
-    res.written["coverage"] = write_csv(cov, out / "coverage.csv")
+    report.agents = [a.id for a in outcome.data.agents]
+    if outcome.roster is None:
+        res.reason = f"{outcome.status}: {outcome.reason}"
+        report.solve = {"status": outcome.status, "reason": res.reason}
+        return
+    res.roster = outcome.roster
+    check, cov = outcome.check, outcome.coverage
+    shifts = roster_frame(outcome.data, outcome.roster)
     res.written["roster_xlsx"] = write_roster_workbook(shifts, cov, tz, out / "roster.xlsx", report.agents)
     res.roster_ok = check.feasible
     if not check.feasible:
         res.reason = f"the roster breaks {len(check.violations)} hard rules: {check.violations[0]}"
     report.coverage, report.shifts = cov, shifts
-    report.timeline = timeline_frame(solved.roster, tz)
-    report.explanation = why
-    report.solve = {"status": solved.status, "gap": solved.gap, "seconds": solved.seconds,
-                    "feasible": check.feasible, "violations": len(check.violations), "shifts": tot["shifts"]}
+    report.timeline = timeline_frame(outcome.roster, tz)
+    report.explanation = outcome.explanation
+    report.solve = {"status": outcome.status, "gap": outcome.gap, "seconds": outcome.seconds,
+                    "feasible": check.feasible, "violations": len(check.violations), "shifts": outcome.totals["shifts"]}
 
 
 def _pct(v) -> str:

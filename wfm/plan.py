@@ -1,15 +1,19 @@
-"""The plan pipeline: history -> forecast -> requirements -> roster -> simulation, from one config.
+"""The plan pipeline: history -> forecast -> requirements -> roster -> simulation -> metrics, from
+one config. The only place these stages run in sequence: `wfm plan`, `wfm demo`, the API's plan
+job and the scenario runner all come here.
 
 `load_config(path)` reads a YAML or JSON plan config (validated by `PlanConfig`; paths are
-relative to the config file), `run_plan(config, out)` runs every stage and writes its outputs
-to a folder. The stages are plain functions on a `PlanBase` (the forecast and the site
-setup, computed once) so scenarios (`wfm.scenarios`) rerun the later stages with overrides.
+relative to the config file), `run_plan(config)` runs every stage and returns a `PlanResult`;
+`wfm.plan_files.write_plan(result, out)` writes its files. The stages are plain functions on a
+`PlanBase` (the forecast and the site setup, computed once) so scenarios (`wfm.scenarios`)
+rerun the later stages with overrides.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Literal
@@ -21,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .domain import Horizon, ServiceTarget, zone
 from .errors import InputError
 from .roster.domain import Agent, Rules, Shift, ShiftTemplate, SolverParams, Weights
+from .rostering import RosterOutcome, solve_checked
 from .simulate import SimulationOptions
 
 Log = Callable[[str], None]
@@ -48,6 +53,10 @@ class HistorySource(_Strict):
     queue_col: str | None = "queue"
     channel_col: str | None = "channel"
     handle_col: str | None = "handle_seconds"
+    volume_col: str | None = Field(None, description=(
+        "interval reports: contacts offered column (default: volume/offered/calls/contacts/count)"))
+    interval_start_col: str = Field("interval_start", description="interval reports: interval start column")
+    aht_col: str | None = Field("aht_seconds", description="interval reports: AHT column in seconds")
     timestamp_format: str | None = None
     on_bad_row: Literal["error", "drop"] = "error"
 
@@ -93,7 +102,8 @@ class PlanConfig(_Strict):
     interval_minutes: Literal[15, 30, 60] = 30
     history: HistorySource | None = None
     forecast: ForecastSettings = ForecastSettings()
-    queues: dict[str, QueueTarget] = Field(min_length=1, description="service target per queue")
+    queues: dict[str, QueueTarget] = Field(default_factory=dict, description="service target per queue")
+    default_target: QueueTarget | None = Field(None, description="target of forecast queues not under `queues`")
     fte_hours: float = Field(40.0, gt=0, description="paid hours of one full-time equivalent per week")
     roster: RosterSettings | None = Field(None, description="agents and rules; none = stop at requirements")
     simulation: SimulationOptions | None = Field(SimulationOptions(), description="none = do not simulate")
@@ -111,6 +121,8 @@ class PlanConfig(_Strict):
     def _one_source(self) -> "PlanConfig":
         if (self.history is None) == (self.forecast.file is None):
             raise ValueError("give either history.file (to forecast) or forecast.file (a forecast to plan from)")
+        if not self.queues and self.default_target is None:
+            raise ValueError("queues: give a service target per queue (or a default_target)")
         return self
 
 
@@ -215,12 +227,19 @@ def roster_setup(config: PlanConfig) -> dict | None:
         setup = RosterSetup.model_validate(merged)
     except ValidationError as exc:
         raise InputError("roster", str(config.roster.setup or "inline"), describe(exc)) from None
-    for agent in setup.agents:
-        unknown = sorted(set(agent.skills) - set(config.queues))
-        if unknown:
-            raise InputError("roster.agents", agent.id, f"skill(s) {unknown} are not queues of this plan; "
-                             f"queues are {sorted(config.queues)}")
+    if config.default_target is None:  # else the queues are known once forecast: checked then
+        check_skills(setup.agents, config.queues)
     return setup.model_dump(mode="json")
+
+
+def check_skills(agents, queues) -> None:
+    for agent in agents:
+        skills = agent.skills if hasattr(agent, "skills") else agent["skills"]
+        unknown = sorted(set(skills) - set(queues))
+        if unknown:
+            agent_id = agent.id if hasattr(agent, "id") else agent["id"]
+            raise InputError("roster.agents", agent_id, f"skill(s) {unknown} are not queues of this plan; "
+                             f"queues are {sorted(queues)}")
 
 
 # --------------------------------------------------------------------------- the base
@@ -248,47 +267,78 @@ class PlanBase:
         return self.horizon.days / 7.0
 
 
+@dataclass
+class ForecastDetails:
+    """What the forecast stage saw besides the forecast (for reports and the API's answer);
+    empty when the plan reads a forecast file."""
+
+    history: pd.DataFrame | None = None      # the intervals the forecast was fitted on
+    chosen: dict[str, str] = field(default_factory=dict)    # queue -> model
+    outliers: dict[str, list] = field(default_factory=dict)  # queue -> days left out
+    ingest: object = None                    # forecasts.ingest.IngestReport: rows read, kept, dropped
+
+
 def prepare_base(config: PlanConfig, log: Log = _quiet) -> PlanBase:
     """Forecast (or read the forecast) and gather the site setup: the part of a plan that
     scenarios share."""
+    return _prepare(config, log)[0]
+
+
+def _prepare(config: PlanConfig, log: Log) -> tuple[PlanBase, ForecastDetails]:
     setup = roster_setup(config)
-    residuals, scores, notes = {}, None, []
+    residuals, scores, notes, details = {}, None, [], ForecastDetails()
     if config.history is not None:
-        forecast, horizon, residuals, scores, notes = _forecast_history(config, log)
+        forecast, horizon, residuals, scores, notes, details = _forecast_history(config, log)
     else:
         forecast, horizon = _read_forecast(config)
-    missing = sorted(set(forecast["queue"]) - set(config.queues))
-    if missing:
-        raise InputError("queues", missing, f"the forecast has queue(s) {missing} without a service target; "
-                         f"add them under `queues` (targets are given for {sorted(config.queues)})")
-    forecast = forecast[forecast["queue"].isin(list(config.queues))].reset_index(drop=True)
-    targets = {q: ServiceTarget(**t.model_dump()) for q, t in config.queues.items()}
+    targets = _targets(config, sorted(set(forecast["queue"])))
+    if setup is not None and config.default_target is not None:
+        _in_stage(check_skills, "roster")(setup["agents"], targets)
+    forecast = forecast[forecast["queue"].isin(list(targets))].reset_index(drop=True)
     base = PlanBase(horizon=horizon, forecast=forecast, targets=targets, setup=setup,
                     fte_hours=config.fte_hours, percentile=config.forecast.percentile, level=config.forecast.level,
                     residuals=residuals, simulation=config.simulation, backtest=scores, notes=notes)
     sim = config.simulation
     if sim is not None and (sim.arrivals == "history" or sim.handle_times == "history"):
         base.history_contacts = _history_for_simulation(config, horizon)
-    return base
+    return base, details
+
+
+def _targets(config: PlanConfig, queues: list[str]) -> dict[str, ServiceTarget]:
+    """The service target of every queue: the config's, else its default_target."""
+    missing = [q for q in queues if q not in config.queues]
+    if missing and config.default_target is None:
+        error = InputError("queues", missing, f"the forecast has queue(s) {missing} without a service target; "
+                           f"add them under `queues` (targets are given for {sorted(config.queues)})")
+        error.stage = "requirements"  # a matter of targets, not of the history
+        raise error
+    targets = {q: ServiceTarget(**t.model_dump()) for q, t in config.queues.items()}
+    for queue in missing:
+        targets[queue] = ServiceTarget(**config.default_target.model_dump())
+    return targets
 
 
 def _forecast_history(config: PlanConfig, log: Log):
     from forecasts.ingest import ColumnMap
-    from forecasts.service import HistoryOptions, make_calendar, run_forecast
+    from forecasts.pipeline import forecast
+    from forecasts.service import HistoryOptions, load_intervals, make_calendar
 
     h, f = config.history, config.forecast
     columns = ColumnMap(timestamp=h.timestamp_col, queue=h.queue_col, channel=h.channel_col,
-                        handle_seconds=h.handle_col)
+                        handle_seconds=h.handle_col, volume=h.volume_col, interval_start=h.interval_start_col,
+                        aht_seconds=h.aht_col)
     opts = HistoryOptions(timezone=config.timezone, interval_minutes=config.interval_minutes, columns=columns,
                           timestamp_format=h.timestamp_format, on_bad_row=h.on_bad_row)
     calendar = make_calendar(h.country, h.subdivision, h.calendar)
-    result, report = run_forecast(h.file, opts, f.days, f.model, calendar, f.level, f.folds)
+    history, report = load_intervals(h.file, opts)  # what forecasts.service.run_forecast does, keeping the history
+    result = forecast(history, f.days, config.timezone, config.interval_minutes, f.model, calendar, f.level, f.folds)
     log(f"history: {report.summary()}")
     log("forecast: " + ", ".join(f"{q} by {m}" for q, m in result.chosen.items()) + f", from {result.first_day}")
     horizon = Horizon(start=result.first_day, days=f.days, interval_minutes=config.interval_minutes,
                       timezone=config.timezone)
     notes = [f"{q}: new level since {since} (x{ratio:.2f})" for q, (ratio, since) in result.level_shifts.items()]
-    return result.forecast, horizon, result.residuals, result.scores, notes
+    details = ForecastDetails(history, result.chosen, result.outliers, report)
+    return result.forecast, horizon, result.residuals, result.scores, notes, details
 
 
 def _read_forecast(config: PlanConfig):
@@ -388,35 +438,12 @@ def requirements(frame: pd.DataFrame, base: PlanBase, targets: dict[str, Service
     return staff_by_queue(frame[cols], base.horizon.interval_minutes, targets)
 
 
-@dataclass
-class RosterOutcome:
-    data: object = None          # RosterInput
-    roster: object = None        # Roster, or None when none was found
-    status: str = ""
-    reason: str | None = None
-    coverage: pd.DataFrame | None = None
-    totals: dict | None = None
-    explanation: list = field(default_factory=list)
-    seconds: float = 0.0
-    gap: float | None = None
-
-
 def build_roster(req: pd.DataFrame, base: PlanBase, setup: dict, targets: dict[str, ServiceTarget],
                  progress=None) -> RosterOutcome:
     """Roster the requirement with CP-SAT and score it with the independent validator."""
     from .roster.build import roster_input
-    from .roster.report import evaluate_roster
-    from .roster.solver import solve_roster
 
-    data = roster_input(req, base.horizon, setup, targets)
-    solved = solve_roster(data, progress)
-    if solved.roster is None:
-        reason = "; ".join(solved.conflicts) or "no roster found within the time limit"
-        return RosterOutcome(data, None, solved.status, reason, seconds=solved.seconds)
-    report, cov, tot, why = evaluate_roster(data, solved.roster)
-    reason = None if report.feasible else (
-        f"the validator found {len(report.violations)} broken rule(s), e.g. {report.violations[0]}")
-    return RosterOutcome(data, solved.roster, solved.status, reason, cov, tot, why, solved.seconds, solved.gap)
+    return solve_checked(roster_input(req, base.horizon, setup, targets), progress)
 
 
 # --------------------------------------------------------------------------- measures
@@ -557,34 +584,53 @@ class PlanResult:
     requirements: pd.DataFrame
     metrics: PlanMetrics
     roster: RosterOutcome | None = None
-    simulation: object = None
-    written: dict[str, Path] = field(default_factory=dict)
+    simulation: object = None                # wfm.simulate result, when simulated
+    details: ForecastDetails = field(default_factory=ForecastDetails)
 
     @property
     def ok(self) -> bool:
         return self.roster is None or self.roster.reason is None
 
 
-def run_plan(config: PlanConfig, out: Path | None = None, log: Log = _quiet, progress=None,
-             executor=None) -> PlanResult:
-    """History -> forecast -> requirements -> roster -> simulation; outputs written to `out`.
+STAGES = ("forecast", "requirements", "roster", "simulation")
 
-    A roster that cannot be found (or breaks a rule) still leaves the forecast and requirement
-    outputs written; `PlanResult.ok` is False and `roster.reason` says why."""
-    from .io import write_csv
-    from .staffing.frames import summarize
 
-    base = prepare_base(config, log)
-    req = requirements(demand(base), base, base.targets)
-    written: dict[str, Path] = {}
-    if out is not None:
-        out = Path(out)
-        written["forecast"] = write_csv(base.forecast, out / "forecast.csv")
-        if base.backtest is not None:
-            written["backtest"] = write_csv(base.backtest, out / "backtest.csv")
-        written["requirements"] = write_csv(req.drop(columns=["open"], errors="ignore"), out / "requirements.csv")
-        written["staffing_summary"] = write_csv(summarize(req, base.horizon.interval_minutes),
-                                                out / "staffing_summary.csv")
+@contextmanager
+def stage(name: str):
+    """Bad input found in this step of a plan says so (`InputError.stage`): the API answers with
+    the step's reason. A bare ValueError (e.g. an unknown holiday country) becomes an InputError."""
+    try:
+        yield
+    except InputError as exc:
+        exc.stage = exc.stage or name
+        raise
+    except ValueError as exc:
+        error = InputError(name, type(exc).__name__, str(exc))
+        error.stage = name
+        raise error from None
+
+
+def _in_stage(fn, name: str):
+    def run(*args, **kwargs):
+        with stage(name):
+            return fn(*args, **kwargs)
+    return run
+
+
+def run_plan(config: PlanConfig, log: Log = _quiet, progress=None, executor=None) -> PlanResult:
+    """History -> forecast -> requirements -> roster -> simulation -> metrics. Writes nothing
+    (`wfm.plan_files.write_plan` does). `log`: one line per step; `progress(objective, bound,
+    seconds)`: the roster solver's improvements; `executor`: where simulation replications run.
+    The config decides the rest: no `roster` section stops at requirements, `simulation: null`
+    does not simulate.
+
+    A roster that cannot be found (or breaks a rule) still leaves the forecast and requirements;
+    `PlanResult.ok` is False and `roster.reason` says why. Bad input raises InputError with the
+    step that found it in `.stage`."""
+    with stage("forecast"):
+        base, details = _prepare(config, log)
+    with stage("requirements"):
+        req = requirements(demand(base), base, base.targets)
     log(f"requirements: {req['scheduled_agents'].sum() * base.horizon.interval_minutes / 60:,.0f} scheduled hours "
         f"for {base.horizon.days} days from {base.horizon.start}")
     outcome = None
@@ -592,35 +638,13 @@ def run_plan(config: PlanConfig, out: Path | None = None, log: Log = _quiet, pro
     if base.setup is not None:
         log(f"rostering {len(base.setup['agents'])} agents (time limit "
             f"{base.setup['solver']['time_limit_seconds']:g} s) ...")
-        outcome = build_roster(req, base, base.setup, base.targets, progress)
-        if out is not None:
-            written["roster_input"] = _write_text(out / "roster_input.json", outcome.data.model_dump_json(indent=1))
+        with stage("roster"):
+            outcome = build_roster(req, base, base.setup, base.targets, progress)
         if outcome.roster is None or outcome.reason is not None:
             log(f"no usable roster ({outcome.status}): {outcome.reason}")
         if outcome.roster is not None:
             on_queue, totals = on_queue_by_queue(outcome.coverage), outcome.totals
-            if out is not None:
-                from .roster.report import roster_frame
-
-                written["roster"] = write_csv(roster_frame(outcome.data, outcome.roster), out / "roster.csv")
-                written["roster_json"] = _write_text(out / "roster.json", outcome.roster.model_dump_json(indent=1))
-                written["coverage"] = write_csv(outcome.coverage, out / "coverage.csv")
     simulate = base.simulation if (outcome is None or outcome.roster is not None) else None
-    metrics, sim = measure(base, req, base.targets, on_queue, totals, simulate, executor)
-    if out is not None:
-        if sim is not None:
-            written["simulation"] = write_csv(sim.intervals, out / "simulation.csv")
-            written["simulation_summary"] = write_csv(sim.summary, out / "simulation_summary.csv")
-        summary = {"horizon": base.horizon.model_dump(mode="json"), "metrics": metrics.model_dump(mode="json"),
-                   "roster": None if outcome is None else {
-                       "status": outcome.status, "problem": outcome.reason, "seconds": round(outcome.seconds, 2),
-                       "gap": outcome.gap, "explanation": outcome.explanation},
-                   "notes": base.notes}
-        written["summary"] = _write_text(out / "summary.json", json.dumps(summary, indent=1, default=str))
-    return PlanResult(base, req, metrics, outcome, sim, written)
-
-
-def _write_text(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
+    with stage("simulation"):
+        metrics, sim = measure(base, req, base.targets, on_queue, totals, simulate, executor)
+    return PlanResult(base, req, metrics, outcome, sim, details)

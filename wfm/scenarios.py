@@ -133,6 +133,23 @@ class Scenario(_Strict):
         return [k for k in ("hire", "remove", "templates", "add_templates", "remove_templates", "rules", "weights",
                             "solver") if getattr(self, k)]
 
+    @classmethod
+    def simple(cls, name: str, volume_multiplier: float = 1.0, aht_add_seconds: float = 0.0,
+               shrinkage: float | None = None) -> "Scenario":
+        """The everyday what-if: all volume times a factor, seconds added to every AHT, every queue's shrinkage."""
+        return cls(name=name, volume=[VolumeChange(multiplier=volume_multiplier)] if volume_multiplier != 1 else [],
+                   aht=[AhtChange(add_seconds=aht_add_seconds)] if aht_add_seconds else [], shrinkage=shrinkage)
+
+
+# The what-ifs of a report when the site has no scenario set of its own.
+SAMPLE_SCENARIOS = [
+    Scenario.simple("volume +15%", volume_multiplier=1.15),
+    Scenario.simple("AHT +20 s", aht_add_seconds=20),
+    Scenario.simple("shrinkage 35%", shrinkage=0.35),
+    Scenario.simple("volume +15%, AHT +20 s, shrinkage 35%", volume_multiplier=1.15, aht_add_seconds=20,
+                    shrinkage=0.35),
+]
+
 
 # --------------------------------------------------------------------------- request and report
 

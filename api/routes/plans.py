@@ -14,14 +14,16 @@ router = APIRouter(tags=["plans"])
 
 
 @router.post("/v1/plans", status_code=202, response_model=JobView, responses=ERRORS,
-             summary="Queue forecast -> requirements -> roster as one job")
+             summary="Queue forecast -> requirements -> roster -> simulation as one job")
 def create_plan(body: PlanRequest, request: Request, tenant: str = Depends(current_tenant),
                 idempotency_key: str | None = IDEMPOTENCY):
-    """History rows and forecast options, service targets per queue, and the roster setup
-    (templates, agents, rules, weights, solver). The roster covers the forecast days."""
+    """History rows and forecast options, service targets per queue, the roster setup
+    (templates, agents, rules, weights, solver) and the simulation (null to skip): `wfm plan` on
+    inline data. The roster covers the forecast days."""
     state = request.app.state
     check_limits(state.settings, days=body.forecast.days, agents=len(body.agents), templates=len(body.templates),
-                 solver=body.solver, days_field="forecast.days")
+                 solver=body.solver, days_field="forecast.days",
+                 replications=None if body.simulation is None else body.simulation.replications)
     if len(body.history) > state.settings.max_history_rows:
         raise ApiError(422, "validation_error", f"{len(body.history)} history rows; this server accepts at most "
                        f"{state.settings.max_history_rows} (WFM_MAX_HISTORY_ROWS)")
@@ -33,7 +35,7 @@ def create_plan(body: PlanRequest, request: Request, tenant: str = Depends(curre
 @router.get("/v1/plans/{job_id}", response_model=PlanResult,
             responses={**ERRORS, 409: {"model": ErrorBody, "description": "not finished, failed or cancelled"},
                        200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
-            summary="Forecast, requirements and roster of a plan job")
+            summary="Forecast, requirements, roster and metrics of a plan job")
 def get_plan(job_id: str, request: Request, tenant: str = Depends(current_tenant),
              table: Literal["forecast", "requirements", "shifts", "coverage"] = Query(
                  "requirements", description="with Accept: text/csv, the table to send")):
@@ -63,14 +65,19 @@ def _finished_plan(request: Request, job_id: str, tenant: str):
              summary="Compare what-ifs (volume, AHT, shrinkage) with a finished plan")
 def plan_scenarios(job_id: str, body: WhatIfRequest, request: Request, tenant: str = Depends(current_tenant)):
     """Each scenario's demand is staffed again (FTE needed); service level and under-coverage
-    are what the plan's roster delivers against it. Synchronous: milliseconds per scenario."""
-    from wfm.whatif import WhatIf
+    are what the plan's roster delivers against it (the scenario runner in requirements mode).
+    Synchronous: milliseconds per scenario."""
+    from wfm.errors import InputError
+    from wfm.scenarios import Scenario
 
     from ..plan_outputs import scenario_table
     from ..work import records
 
     plan = _finished_plan(request, job_id, tenant)
-    table = scenario_table(plan, [WhatIf(**s.model_dump()) for s in body.scenarios])
+    try:
+        table = scenario_table(plan, [Scenario.simple(**s.model_dump()) for s in body.scenarios])
+    except InputError as exc:
+        raise ApiError(422, "invalid_scenario", str(exc), field=exc.field) from None
     return {"scenarios": records(table)}
 
 
