@@ -185,6 +185,7 @@ def plan_job(payload: str, progress=None) -> dict:
     simulation) through `wfm.plan.run_plan` -> forecast, requirements, staffing summary,
     roster, the plan's metrics and the simulation summary. The roster covers the forecast days."""
     from wfm.plan import run_plan
+    from wfm.plan_files import metrics_json
     from wfm.staffing.frames import summarize
 
     from .schemas import PlanRequest
@@ -202,7 +203,7 @@ def plan_job(payload: str, progress=None) -> dict:
                                       base.forecast, base.backtest),
             "requirements": records(req), "staffing_summary": records(summarize(req, base.horizon.interval_minutes)),
             "roster": roster_json(result.roster),
-            "metrics": {k: _clean(v) for k, v in result.metrics.model_dump().items()},
+            "metrics": metrics_json(result.metrics),
             "simulation": None if result.simulation is None else records(result.simulation.summary)}
 
 

@@ -38,7 +38,8 @@ def test_sample_plan_end_to_end(tmp_path):
     assert m["under_hours"] == pytest.approx((cov["required"] - cov["on_queue"]).clip(lower=0).sum() * 0.5)
     assert m["over_hours"] == pytest.approx((cov["on_queue"] - cov["required"]).clip(lower=0).sum() * 0.5)
     assert m["contacts"] == pytest.approx(req["volume"].sum())
-    assert 0 <= m["simulated_service_level_low"] <= m["simulated_service_level"] <= m["simulated_service_level_high"] <= 1
+    assert (0 <= m["simulated_service_level_low"] <= m["simulated_service_level"]
+            <= m["simulated_service_level_high"] <= 1)
     sim = pd.read_csv(out / "simulation.csv")
     assert set(sim["queue"]) == {"billing", "tech"} and len(sim) == len(cov)
     assert "SL simulated" in res.stdout
@@ -57,7 +58,8 @@ def test_yaml_and_json_configs_are_the_same_plan(tmp_path):
 
 
 @pytest.mark.parametrize("change,message", [
-    ({"queues": {"billing": {"service_level": 1.5}}}, "queues.billing: service_level=1.5: must be strictly between 0 and 1"),
+    ({"queues": {"billing": {"service_level": 1.5}}},
+     "queues.billing: service_level=1.5: must be strictly between 0 and 1"),
     ({"queues": {"billing": {"servce_level": 0.8}}}, "queues.billing.servce_level: Extra inputs are not permitted"),
     ({"timezone": "Mars/Olympus"}, "timezone: not an IANA timezone name"),
     ({"interval_minutes": 20}, "interval_minutes: Input should be 15, 30 or 60 (got 20)"),

@@ -131,7 +131,8 @@ def _print_summary(console: Console, accuracy: pd.DataFrame, res: DemoResult, re
     table.add_row("FTE needed (40 h)", f"{h['required_fte']:.1f} to employ (after shrinkage); "
                                        f"{h['on_queue_fte']:.1f} on queue")
     if report.shifts is not None:
-        table.add_row("FTE rostered", f"{h['rostered_fte']:.1f} ({len(report.shifts)} shifts, {len(report.agents)} agents)")
+        table.add_row("FTE rostered",
+                      f"{h['rostered_fte']:.1f} ({len(report.shifts)} shifts, {len(report.agents)} agents)")
         table.add_row("projected SL", _pct(h["projected_sl"]))
         table.add_row("under-coverage", f"{h['under_hours']:.1f} agent-hours")
         table.add_row("roster", f"{s['status']}, gap {_pct(s['gap'])}, "
@@ -144,7 +145,6 @@ def _print_summary(console: Console, accuracy: pd.DataFrame, res: DemoResult, re
         table.add_row("hardest scenario", f"{w['scenario']}: needs {w['required_fte']:.1f} FTE, "
                                           f"projected SL {_pct(w['service_level'])}")
     console.print(table)
-    files = Table(title="Files", show_header=False, title_justify="left")
+    console.print("Files", highlight=False)  # one line each, as `wfm plan` lists them: a path is never wrapped
     for name, path in res.written.items():
-        files.add_row(name, str(path))
-    console.print(files)
+        console.print(f"{name:>18}: {path}", highlight=False, soft_wrap=True)

@@ -204,7 +204,8 @@ def _resolved(config: PlanConfig, folder: Path) -> PlanConfig:
             "file": at(config.history.file) or config.history.file,
             "calendar": at(config.history.calendar) or config.history.calendar})
     if config.forecast.file is not None:
-        update["forecast"] = config.forecast.model_copy(update={"file": at(config.forecast.file) or config.forecast.file})
+        update["forecast"] = config.forecast.model_copy(
+            update={"file": at(config.forecast.file) or config.forecast.file})
     if config.roster is not None and config.roster.setup is not None:
         update["roster"] = config.roster.model_copy(update={"setup": at(config.roster.setup) or config.roster.setup})
     return config.model_copy(update=update)
@@ -555,7 +556,8 @@ def _service(frame: pd.DataFrame) -> dict:
     if counted.any():
         worst = int(np.flatnonzero(counted)[np.argmin(sl[counted])])
         out["service_level_worst"] = float(sl[worst])
-        out["worst_interval"] = f"{frame['queue'].iloc[worst]} {pd.Timestamp(frame['interval_start'].iloc[worst]).isoformat()}"
+        when = pd.Timestamp(frame["interval_start"].iloc[worst]).isoformat()
+        out["worst_interval"] = f"{frame['queue'].iloc[worst]} {when}"
     asa = frame["asa_seconds"].to_numpy(float)
     ab = frame["abandon_rate"].to_numpy(float)
     answered = vol * (1.0 - np.nan_to_num(ab, nan=0.0))  # ASA is the mean wait of answered contacts
@@ -604,8 +606,8 @@ def stage(name: str):
     except InputError as exc:
         exc.stage = exc.stage or name
         raise
-    except ValueError as exc:
-        error = InputError(name, type(exc).__name__, str(exc))
+    except ValueError as exc:  # a pydantic ValidationError is one too: said field by field
+        error = InputError(name, type(exc).__name__, describe(exc) if isinstance(exc, ValidationError) else str(exc))
         error.stage = name
         raise error from None
 
@@ -629,22 +631,48 @@ def run_plan(config: PlanConfig, log: Log = _quiet, progress=None, executor=None
     step that found it in `.stage`."""
     with stage("forecast"):
         base, details = _prepare(config, log)
+    result = plan_from_base(base, log=log, progress=progress, executor=executor)
+    result.details = details
+    return result
+
+
+@dataclass
+class InForce:
+    """A roster already in force: on-queue agents per queue, and its totals (paid hours, cost)."""
+
+    on_queue: dict[str, np.ndarray]
+    totals: dict
+
+
+_BASE = object()  # "as in the base"
+
+
+def plan_from_base(base: PlanBase, frame: pd.DataFrame | None = None, targets: dict[str, ServiceTarget] | None = None,
+                   setup=_BASE, in_force: InForce | None = None, simulation=_BASE, log: Log = _quiet,
+                   progress=None, executor=None) -> PlanResult:
+    """Requirements -> roster -> simulation -> metrics from a prepared base: `run_plan` after
+    the forecast, and each scenario of `wfm.scenarios` with its overrides. `frame`: the demand to
+    staff (default `demand(base)`); `targets`: per queue (default the base's); `setup`: the roster
+    setup to roster (default the base's; None = no new roster); `in_force`: measure this roster
+    instead of rostering; `simulation`: options (default the base's; None = do not simulate)."""
+    targets = base.targets if targets is None else targets
+    setup = base.setup if setup is _BASE else setup
+    simulation = base.simulation if simulation is _BASE else simulation
     with stage("requirements"):
-        req = requirements(demand(base), base, base.targets)
+        req = requirements(demand(base) if frame is None else frame, base, targets)
     log(f"requirements: {req['scheduled_agents'].sum() * base.horizon.interval_minutes / 60:,.0f} scheduled hours "
         f"for {base.horizon.days} days from {base.horizon.start}")
     outcome = None
-    on_queue = totals = None
-    if base.setup is not None:
-        log(f"rostering {len(base.setup['agents'])} agents (time limit "
-            f"{base.setup['solver']['time_limit_seconds']:g} s) ...")
+    on_queue, totals = (in_force.on_queue, in_force.totals) if in_force is not None else (None, None)
+    if setup is not None and in_force is None:
+        log(f"rostering {len(setup['agents'])} agents (time limit {setup['solver']['time_limit_seconds']:g} s) ...")
         with stage("roster"):
-            outcome = build_roster(req, base, base.setup, base.targets, progress)
+            outcome = build_roster(req, base, setup, targets, progress)
         if outcome.roster is None or outcome.reason is not None:
             log(f"no usable roster ({outcome.status}): {outcome.reason}")
         if outcome.roster is not None:
             on_queue, totals = on_queue_by_queue(outcome.coverage), outcome.totals
-    simulate = base.simulation if (outcome is None or outcome.roster is not None) else None
+    simulate = simulation if (outcome is None or outcome.roster is not None) else None
     with stage("simulation"):
-        metrics, sim = measure(base, req, base.targets, on_queue, totals, simulate, executor)
-    return PlanResult(base, req, metrics, outcome, sim, details)
+        metrics, sim = measure(base, req, targets, on_queue, totals, simulate, executor)
+    return PlanResult(base, req, metrics, outcome, sim)

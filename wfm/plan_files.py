@@ -37,20 +37,31 @@ def write_plan(result: PlanResult, out: Path) -> dict[str, Path]:
     if result.simulation is not None:
         written["simulation"] = write_csv(result.simulation.intervals, out / "simulation.csv")
         written["simulation_summary"] = write_csv(result.simulation.summary, out / "simulation_summary.csv")
-    written["summary"] = write_text(out / "summary.json", json.dumps(summary(result), indent=1, default=str))
+    written["summary"] = write_text(out / "summary.json",
+                                    json.dumps(summary(result), indent=1, default=str, allow_nan=False))
     return written
 
 
 def summary(result: PlanResult) -> dict:
     """summary.json: the horizon, the plan's metrics, how the roster went, and the forecast's notes."""
+    from .rostering import clean
+
     outcome = result.roster
     roster = None
     if outcome is not None:
         roster = {"status": outcome.status, "problem": outcome.reason, "seconds": round(outcome.seconds, 2),
-                  "gap": outcome.gap, "explanation": outcome.explanation,
-                  "objective": None if outcome.check is None else outcome.check.objective}
-    return {"horizon": result.base.horizon.model_dump(mode="json"), "metrics": result.metrics.model_dump(mode="json"),
+                  "gap": clean(outcome.gap),
+                  "explanation": [{k: clean(v) for k, v in row.items()} for row in outcome.explanation],
+                  "objective": None if outcome.check is None else clean(outcome.check.objective)}
+    return {"horizon": result.base.horizon.model_dump(mode="json"), "metrics": metrics_json(result.metrics),
             "roster": roster, "notes": result.base.notes}
+
+
+def metrics_json(metrics) -> dict:
+    """PlanMetrics as strict JSON (an unbounded ASA is null, never Infinity), as the API sends them."""
+    from .rostering import clean
+
+    return {k: clean(v) for k, v in metrics.model_dump().items()}
 
 
 def write_text(path: Path, text: str) -> Path:

@@ -32,8 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .domain import ServiceTarget
 from .errors import InputError
-from .plan import (PlanBase, PlanConfig, PlanMetrics, RosterSetup, _Strict, build_roster, demand, describe,
-                   measure, on_queue_by_queue, parse_config, prepare_base, read_structured, requirements)
+from .plan import (InForce, PlanBase, PlanConfig, PlanMetrics, RosterSetup, _Strict, build_roster, demand, describe,
+                   on_queue_by_queue, parse_config, plan_from_base, prepare_base, read_structured, requirements)
 from .roster.domain import Agent, Contract, Roster, Rules, ShiftTemplate, SolverParams, Weights
 from .simulate import SimulationOptions
 
@@ -51,7 +51,8 @@ class VolumeChange(_Strict):
     queues: list[str] | None = None
     days: list[str] | None = Field(None, description="weekday names (monday, tue, ...) or dates (2026-05-25)")
     start_time: clock | None = Field(None, description="local clock time, from (inclusive)")
-    end_time: clock | None = Field(None, description="local clock time, until (exclusive); before start_time wraps midnight")
+    end_time: clock | None = Field(None, description=(
+        "local clock time, until (exclusive); before start_time wraps midnight"))
 
     @field_validator("days")
     @classmethod
@@ -331,7 +332,8 @@ def apply_roster(base: PlanBase, s: Scenario) -> dict:
     if not agents:
         raise InputError("remove", s.remove.model_dump() if s.remove else None, "no agents would be left")
     setup["agents"] = agents
-    templates = [t.model_dump(mode="json") for t in s.templates] if s.templates is not None else list(setup["templates"])
+    templates = ([t.model_dump(mode="json") for t in s.templates] if s.templates is not None
+                 else list(setup["templates"]))
     unknown = sorted(set(s.remove_templates) - {t["id"] for t in templates})
     if unknown:
         raise InputError("remove_templates", unknown, "no such template(s)")
@@ -356,14 +358,6 @@ def apply_roster(base: PlanBase, s: Scenario) -> dict:
 
 
 @dataclass
-class InForce:
-    """The roster in force in requirements mode: on-queue agents per queue, and its totals."""
-
-    on_queue: dict[str, np.ndarray]
-    totals: dict
-
-
-@dataclass
 class ScenarioTask:
     base: PlanBase
     scenario: Scenario
@@ -380,44 +374,37 @@ class ScenarioOutcome:
 
 
 def run_scenario(task: ScenarioTask) -> ScenarioOutcome:
-    """Demand -> requirements -> (roster) -> metrics for one scenario. Raises InputError with
-    the reason when the scenario cannot be planned (the executor reports it)."""
+    """The base plan with this scenario's overrides (`wfm.plan.plan_from_base`): demand ->
+    requirements -> (roster) -> simulation -> metrics. Raises InputError with the reason when the
+    scenario cannot be planned (the executor reports it)."""
     started = time.perf_counter()
     base, s = task.base, task.scenario
     frame = apply_demand(base, demand(base, s.percentile), s)
     targets = apply_targets(base, s)
-    req = requirements(frame, base, targets)
     notes, frames = [], {}
-    if task.keep_frames:
-        frames["requirements"] = req.drop(columns=["open"], errors="ignore")
-    roster_status = None
     if task.mode == "roster":
-        setup = apply_roster(base, s)
-        try:
-            outcome = build_roster(req, base, setup, targets)
-        except ValidationError as exc:
-            raise InputError("roster", s.name, describe(exc)) from None
-        roster_status = outcome.status
+        result = plan_from_base(base, frame, targets, setup=apply_roster(base, s), simulation=task.simulation)
+        outcome = result.roster
         if outcome.roster is None or outcome.reason is not None:
             raise InputError("roster", outcome.status, outcome.reason)
-        on_queue, totals = on_queue_by_queue(outcome.coverage), outcome.totals
         if task.keep_frames:
             from .roster.report import roster_frame
 
             frames["roster"] = roster_frame(outcome.data, outcome.roster)
             frames["coverage"] = outcome.coverage
     else:
-        on_queue, totals = (task.in_force.on_queue, task.in_force.totals) if task.in_force else (None, None)
+        result = plan_from_base(base, frame, targets, setup=None, in_force=task.in_force, simulation=task.simulation)
         if s.roster_changes():
             notes.append(f"roster changes ({', '.join(s.roster_changes())}) take effect with --mode roster only")
         if task.in_force is None:
             notes.append("no roster in force: service is that of the requirement itself")
-    metrics, sim = measure(base, req, targets, on_queue, totals, task.simulation)
-    if sim is not None and task.keep_frames:
-        frames["simulation"] = sim.summary
-    return ScenarioOutcome(ScenarioResult(name=s.name, status="ok", mode=task.mode, metrics=metrics, notes=notes,
-                                          roster_status=roster_status, seconds=time.perf_counter() - started),
-                           frames)
+    if task.keep_frames:
+        frames = {"requirements": result.requirements.drop(columns=["open"], errors="ignore"), **frames}
+        if result.simulation is not None:
+            frames["simulation"] = result.simulation.summary
+    return ScenarioOutcome(ScenarioResult(name=s.name, status="ok", mode=task.mode, metrics=result.metrics,
+                                          notes=notes, roster_status=result.roster and result.roster.status,
+                                          seconds=time.perf_counter() - started), frames)
 
 
 # --------------------------------------------------------------------------- the set
