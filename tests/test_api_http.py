@@ -80,8 +80,8 @@ def test_staffing_matches_the_textbook_example_and_the_library(client, keys):
     assert res.status_code == 200, res.text
     q = res.json()["queues"][0]
     assert q["agents"][0] == 14 and q["scheduled_agents"][0] == 20 and q["agents"][1] == 0
-    lib = required_agents([100, 0, 250], [180, 0, 200], 30, ServiceTarget(service_level=0.8, answer_seconds=20,
-                                                                           shrinkage=0.3), open_mask=[True, False, True])
+    target = ServiceTarget(service_level=0.8, answer_seconds=20, shrinkage=0.3)
+    lib = required_agents([100, 0, 250], [180, 0, 200], 30, target, open_mask=[True, False, True])
     assert q["agents"] == lib.agents.tolist() and q["scheduled_agents"] == lib.scheduled_agents.tolist()
     assert q["service_level"][0] == pytest.approx(lib.service_level[0]) and q["service_level"][0] >= 0.8
     assert q["interval_start"][2] == "2026-03-29T03:00:00+02:00"  # the DST jump is kept as given
@@ -123,7 +123,8 @@ def test_staffing_validation_errors_name_the_field(client, keys, queue, field, t
 
 
 def test_malformed_json_and_wrong_types_are_422_not_500(client, keys):
-    res = client.post("/v1/staffing", content=b'{"queues": [', headers={**keys["acme"], "Content-Type": "application/json"})
+    res = client.post("/v1/staffing", content=b'{"queues": [',
+                      headers={**keys["acme"], "Content-Type": "application/json"})
     assert res.status_code == 422 and res.json()["fields"][0]["type"] == "json_invalid"
     res = client.post("/v1/staffing", json={"interval_minutes": 20, "queues": "x"}, headers=keys["acme"])
     assert res.status_code == 422
@@ -271,8 +272,10 @@ def test_forecast_from_json_rows_and_from_an_upload(client, keys):
     fc = res.json()
     # History ends Friday 2026-03-27; the forecast week starts the next day and holds the 23-hour DST day.
     assert fc["first_day"] == "2026-03-28" and len(fc["intervals"]) == 7 * 24 - 1
-    daily = pd.DataFrame(fc["intervals"]).assign(day=lambda f: f["interval_start"].str[:10]).groupby("day")["volume"].sum()
-    assert daily["2026-03-30"] > daily["2026-03-31"] > 0 and daily["2026-03-28"] == 0  # Mondays busier; Saturdays closed
+    intervals = pd.DataFrame(fc["intervals"])
+    daily = intervals.assign(day=intervals["interval_start"].str[:10]).groupby("day")["volume"].sum()
+    # Mondays busier; Saturdays closed
+    assert daily["2026-03-30"] > daily["2026-03-31"] > 0 and daily["2026-03-28"] == 0
     assert fc["ingest"]["rows_read"] == len(rows) and {s["model"] for s in fc["backtest"]} >= {"seasonal_naive"}
     csv = pd.DataFrame(rows).to_csv(index=False).encode()
     up = client.post("/v1/forecasts", files={"file": ("tickets.csv", csv, "text/csv")},
@@ -323,6 +326,28 @@ def test_plan_runs_forecast_staffing_and_roster_in_one_job(client, keys):
     assert res.status_code == 422 and "default_target" in res.json()["message"]
     res = client.post("/v1/plans", json={**body, "forecast": {**body["forecast"], "days": 15}}, headers=h)
     assert res.status_code == 422 and res.json()["fields"][0]["field"] == "body.forecast.days"
+
+
+def test_plan_job_names_the_step_and_the_row_of_bad_input(client, keys):
+    h = keys["acme"]
+    setup = json.loads(roster_input(agents=2, seconds=2).model_dump_json())
+    rows = history_rows(weeks=4)
+    rows[3]["created_at"] = "yesterday-ish"
+    body = {"history": rows, "forecast": {"timezone": "Europe/Berlin", "interval_minutes": 60},
+            "targets": {"billing": {}}, "templates": setup["templates"], "solver": setup["solver"],
+            "agents": [{"id": "a0", "skills": ["billing"]}]}
+    view = wait(client, client.post("/v1/plans", json=body, headers=h).json()["id"], h)
+    error = view["error"]
+    assert view["status"] == "failed" and error["reason"] == "invalid_history", view
+    assert error["line"] == 5 and "yesterday-ish" in error["message"] and "/tmp" not in error["message"]
+    # a target for another queue only: the forecast's queue has none
+    body = {**body, "history": history_rows(weeks=4), "targets": {"sales": {}},
+            "agents": [{"id": "a0", "skills": ["sales"]}]}
+    view = wait(client, client.post("/v1/plans", json=body, headers=h).json()["id"], h)
+    assert view["error"]["reason"] == "invalid_targets" and "'billing'" in view["error"]["message"], view
+    res = client.post("/v1/plans", json={**body, "simulation": {"replications": 500}}, headers=h)
+    assert res.status_code == 422 and res.json()["fields"][0]["field"] == "body.simulation.replications", res.text
+    assert "WFM_MAX_REPLICATIONS" in res.text
 
 
 def test_without_auth_every_caller_is_one_local_tenant(tmp_path):
