@@ -228,18 +228,18 @@ def roster_setup(config: PlanConfig) -> dict | None:
         setup = RosterSetup.model_validate(merged)
     except ValidationError as exc:
         raise InputError("roster", str(config.roster.setup or "inline"), describe(exc)) from None
+    setup = setup.model_dump(mode="json")
     if config.default_target is None:  # else the queues are known once forecast: checked then
-        check_skills(setup.agents, config.queues)
-    return setup.model_dump(mode="json")
+        check_skills(setup["agents"], config.queues)
+    return setup
 
 
-def check_skills(agents, queues) -> None:
+def check_skills(agents: list[dict], queues) -> None:
+    """Every skill of every agent is a queue of the plan."""
     for agent in agents:
-        skills = agent.skills if hasattr(agent, "skills") else agent["skills"]
-        unknown = sorted(set(skills) - set(queues))
+        unknown = sorted(set(agent["skills"]) - set(queues))
         if unknown:
-            agent_id = agent.id if hasattr(agent, "id") else agent["id"]
-            raise InputError("roster.agents", agent_id, f"skill(s) {unknown} are not queues of this plan; "
+            raise InputError("roster.agents", agent["id"], f"skill(s) {unknown} are not queues of this plan; "
                              f"queues are {sorted(queues)}")
 
 
@@ -294,7 +294,8 @@ def _prepare(config: PlanConfig, log: Log) -> tuple[PlanBase, ForecastDetails]:
         forecast, horizon = _read_forecast(config)
     targets = _targets(config, sorted(set(forecast["queue"])))
     if setup is not None and config.default_target is not None:
-        _in_stage(check_skills, "roster")(setup["agents"], targets)
+        with stage("roster"):
+            check_skills(setup["agents"], targets)
     forecast = forecast[forecast["queue"].isin(list(targets))].reset_index(drop=True)
     base = PlanBase(horizon=horizon, forecast=forecast, targets=targets, setup=setup,
                     fte_hours=config.fte_hours, percentile=config.forecast.percentile, level=config.forecast.level,
@@ -607,16 +608,9 @@ def stage(name: str):
         exc.stage = exc.stage or name
         raise
     except ValueError as exc:  # a pydantic ValidationError is one too: said field by field
-        error = InputError(name, type(exc).__name__, describe(exc) if isinstance(exc, ValidationError) else str(exc))
+        error = InputError(name, "invalid", describe(exc) if isinstance(exc, ValidationError) else str(exc))
         error.stage = name
         raise error from None
-
-
-def _in_stage(fn, name: str):
-    def run(*args, **kwargs):
-        with stage(name):
-            return fn(*args, **kwargs)
-    return run
 
 
 def run_plan(config: PlanConfig, log: Log = _quiet, progress=None, executor=None) -> PlanResult:
