@@ -68,3 +68,13 @@ def test_a_roster_too_large_to_build_is_refused_before_a_job_exists(tmp_path):
                 assert field["field"] == "body.agents" and "= 42 pairs" in field["message"]
                 assert c.get("/v1/jobs", headers={"X-API-Key": c.app.state.store.create_api_key("acme")}
                              ).json()["jobs"] == []
+
+
+def test_a_plan_whose_roster_is_too_large_is_refused_before_a_job_exists(tmp_path):
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'plan.db'}", solver_processes=0, max_option_pairs=1000)
+    with TestClient(create_app(settings)) as c:
+        key = {"X-API-Key": c.app.state.store.create_api_key("acme")}
+        body = c.get("/ui/sample-plan").json()  # the sample site: 30 agents, a week of 30-minute starts
+        res = c.post("/v1/plans", json=body, headers=key)
+        assert res.status_code == 422 and res.json()["fields"][0]["field"] == "body.agents", res.text
+        assert c.get("/v1/jobs", headers=key).json()["jobs"] == []

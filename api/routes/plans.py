@@ -4,6 +4,8 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from wfm.roster.options import options_at_most
+
 from ..auth import current_tenant
 from ..errors import ApiError
 from ..jobs import check_limits, finished_result, submit
@@ -21,8 +23,9 @@ def create_plan(body: PlanRequest, request: Request, tenant: str = Depends(curre
     (templates, agents, rules, weights, solver) and the simulation (null to skip): `wfm plan` on
     inline data. The roster covers the forecast days."""
     state = request.app.state
+    pairs = len(body.agents) * options_at_most(body.templates, body.forecast.days, body.forecast.interval_minutes)
     check_limits(state.settings, days=body.forecast.days, agents=len(body.agents), templates=len(body.templates),
-                 solver=body.solver, days_field="forecast.days",
+                 solver=body.solver, days_field="forecast.days", option_pairs=pairs,
                  replications=None if body.simulation is None else body.simulation.replications)
     if len(body.history) > state.settings.max_history_rows:
         raise ApiError(422, "validation_error", f"{len(body.history)} history rows; this server accepts at most "

@@ -127,8 +127,11 @@ def expand_options(data: RosterInput, grid: Grid) -> list[ShiftOption]:
 def count_options(data: RosterInput) -> int:
     """How many shift options `expand_options` makes at most (every start of every template on
     every day), counted without building them: what a service checks before it accepts a solve."""
-    step = data.horizon.interval_minutes
-    return data.horizon.days * sum(len(t.starts(step)) for t in data.templates)
+    return options_at_most(data.templates, data.horizon.days, data.horizon.interval_minutes)
+
+
+def options_at_most(templates: list[ShiftTemplate], days: int, interval_minutes: int) -> int:
+    return days * sum(len(t.starts(interval_minutes)) for t in templates)
 
 
 def eligible(data: RosterInput, agent, option: ShiftOption, templates: dict[str, ShiftTemplate]) -> bool:
