@@ -151,7 +151,7 @@ def start_server(folder: Path, port: int, processes: int = 1) -> tuple[subproces
     key = subprocess.run([wfm, "apikey", "create", "--tenant", "bench"], env=env, check=True,
                          capture_output=True, text=True).stdout.strip()
     server = subprocess.Popen([wfm, "serve", "--port", str(port), "--log-level", "warning",
-                               "--workers", str(processes)], env=env,
+                               "--http-processes", str(processes)], env=env,
                               stdout=subprocess.DEVNULL, stderr=open(folder / "server.log", "w"))
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
@@ -243,7 +243,7 @@ def main():
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--processes", default="1,2", help="HTTP worker processes to compare (wfm serve --workers)")
+    parser.add_argument("--processes", default="1,2", help="HTTP worker processes to compare (wfm serve --http-processes)")
     parser.add_argument("--roster-agents", type=int, default=200)
     parser.add_argument("--roster-time-limit", type=float, default=60)
     parser.add_argument("--roster-workers", type=int, default=2)
@@ -259,7 +259,7 @@ def main():
     loads = {n: staffing_load(args, n) for n in (int(p) for p in args.processes.split(","))}
     roster = None if args.skip_roster else roster_job(args)
 
-    print(f"API benchmark: `wfm serve --workers N` (auth on, SQLite), loopback, {os.cpu_count()} CPUs, load client in "
+    print(f"API benchmark: `wfm serve --http-processes N` (auth on, SQLite), loopback, {os.cpu_count()} CPUs, load client in "
           f"a separate process; load average before the run {load_avg:.2f}. Payload: 1 week x 30 min "
           f"(336 intervals, {len(staffing_body()):,} B)\n")
     print("endpoint | server processes | clients | seconds | requests | errors | req/s | p50 ms | p90 ms | p99 ms | "

@@ -6,7 +6,7 @@
     .venv-bench/bin/python bench/roster_strength.py --part scale --sizes 200 --limits 60 --seeds 0,1,2,3,4
 
 1. Curtois-Qu instances 1-12 (../shared/benchmarks/curtois), each through the scripts' contract
-   `wfm roster curtois InstanceN.txt --time-limit 60 --workers 2 --out roster.csv` in its own
+   `wfm roster curtois InstanceN.txt --time-limit 60 --solver-threads 2 --out roster.csv` in its own
    process: the validated objective against the published best known, and, as the baseline of the
    same run, the plain CP-SAT model of the same input (the full model from a greedy hint, no
    column generation or neighbourhood search) with the same limits.
@@ -57,7 +57,7 @@ def curtois_table(instances: list[int], limit: float, workers: int, baseline: bo
         best = curtois.best_known(path)
         with tempfile.TemporaryDirectory() as tmp:
             out = subprocess.run([str(WFM), "roster", "curtois", str(path), "--time-limit", str(limit),
-                                  "--workers", str(workers), "--out", f"{tmp}/roster.csv"],
+                                  "--solver-threads", str(workers), "--out", f"{tmp}/roster.csv"],
                                  capture_output=True, text=True)
         line = json.loads(out.stdout.strip().splitlines()[-1])
         row = [f"Instance{i}", size, f"{best:,}", f"{line['objective']:,.0f}",
@@ -98,7 +98,7 @@ def curtois_large_table(limit: float, workers: int) -> None:
             path = Path(tmp) / "instance.txt"
             path.write_text(generate(employees, days, shifts))
             line, peak = _run_measured([str(WFM), "roster", "curtois", str(path), "--time-limit", str(limit),
-                                        "--workers", str(workers), "--out", f"{tmp}/roster.csv"])
+                                        "--solver-threads", str(workers), "--out", f"{tmp}/roster.csv"])
         objective = "-" if line.get("objective") is None else f"{line['objective']:,.0f}"
         bound = "-" if line.get("bound") is None else f"{line['bound']:,.0f}"
         print(f"{employees} x {days} x {shifts} | {objective} | {bound} | {line.get('status')} | "
@@ -262,7 +262,7 @@ def scale_table(sizes: list[int], limits: list[float], workers: int, seeds: list
 
 def _scale_run(n: int, limit: float, workers: int, seed: int) -> dict:
     out = subprocess.run([sys.executable, __file__, "--run-scale", str(n), "--time-limit", str(limit),
-                          "--workers", str(workers), "--seed", str(seed)], capture_output=True, text=True)
+                          "--solver-threads", str(workers), "--seed", str(seed)], capture_output=True, text=True)
     try:
         return json.loads(out.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):

@@ -43,7 +43,7 @@ class Server:
     def __init__(self, env, port, log: Path, workers: int = 1):
         self.url = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen([WFM, "serve", "--port", str(port), "--log-level", "warning",
-                                      "--workers", str(workers)], env=env,
+                                      "--http-processes", str(workers)], env=env,
                                      stdout=subprocess.DEVNULL, stderr=open(log, "a"), start_new_session=True)
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -133,7 +133,7 @@ def _children(pid: int) -> list[int]:
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc to see the worker processes")
 def test_two_http_workers_share_one_job_store(tmp_path, servers):
-    """`wfm serve --workers 2`: two HTTP processes (each with its own job runner) on one SQLite
+    """`wfm serve --http-processes 2`: two HTTP processes (each with its own job runner) on one SQLite
     store; every job is solved exactly once (no two runners claim it) and staffing answers."""
     db = tmp_path / "jobs.db"
     env = {**os.environ, "WFM_DATABASE_URL": f"sqlite:///{db}", "WFM_POLL_SECONDS": "0.1"}
@@ -180,7 +180,7 @@ def test_no_auth_refuses_a_network_address_and_apikey_needs_a_tenant(tmp_path):
     assert res.exit_code == 2 and "refuses to bind 0.0.0.0" in res.output
     res = runner.invoke(app, ["serve", "--no-auth", "--host", "192.168.1.10"])
     assert res.exit_code == 2
-    res = runner.invoke(app, ["serve", "--no-auth", "--workers", "2"])
-    assert res.exit_code == 2 and "one worker process" in res.output
+    res = runner.invoke(app, ["serve", "--no-auth", "--http-processes", "2"])
+    assert res.exit_code == 2 and "one HTTP process" in res.output
     res = runner.invoke(app, ["apikey", "create", "--tenant", " ", "--database-url", f"sqlite:///{tmp_path / 'k.db'}"])
     assert res.exit_code == 2 and "--tenant" in res.output

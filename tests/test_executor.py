@@ -49,7 +49,7 @@ def test_make_executor_chooses_by_address_environment_and_workers(monkeypatch):
     with pytest.raises(InputError, match="tcp://host:8786"):
         make_executor(dask="scheduler:8786")
     monkeypatch.delenv(DASK_ENV)
-    with pytest.raises(InputError, match="workers"):
+    with pytest.raises(InputError, match="processes"):
         make_executor(0)
 
 

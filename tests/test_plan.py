@@ -24,7 +24,7 @@ SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 def test_sample_plan_end_to_end(tmp_path):
     out = tmp_path / "plan"
     res = runner.invoke(app, ["plan", str(SAMPLE / "plan.yaml"), "--out", str(out), "--time-limit", "4",
-                              "--workers", "1"])
+                              "--solver-threads", "1"])
     assert res.exit_code == 0, res.output
     for name in ("forecast.csv", "backtest.csv", "requirements.csv", "staffing_summary.csv", "roster_input.json",
                  "roster.csv", "roster.json", "coverage.csv", "simulation.csv", "simulation_summary.csv",

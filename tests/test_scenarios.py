@@ -208,7 +208,7 @@ def test_scenario_command_writes_the_comparison(tmp_path):
                       {"name": "no such agent", "remove": {"agents": ["zz"]}}]}))
     out = tmp_path / "out"
     res = runner.invoke(app, ["scenario", "run", str(tmp_path / "set.yaml"), "--mode", "roster", "--out", str(out),
-                              "--workers", "1", "--time-limit", "1"])
+                              "--processes", "1", "--time-limit", "1"])
     assert res.exit_code == 0, res.output
     table = pd.read_csv(out / "comparison.csv")
     assert list(table["scenario"]) == ["base", "monday +15%", "no such agent"]
@@ -237,7 +237,7 @@ def test_simulate_command_on_a_plan_folder(tmp_path):
     res = runner.invoke(app, ["plan", str(tmp_path / "plan.yaml"), "--out", str(tmp_path / "plan")])
     assert res.exit_code == 0, res.output
     res = runner.invoke(app, ["simulate", str(tmp_path / "plan"), "--replications", "3", "--out", str(tmp_path / "sim"),
-                              "--workers", "1"])
+                              "--processes", "1"])
     assert res.exit_code == 0, res.output
     summary = pd.read_csv(tmp_path / "sim" / "simulation_summary.csv")
     assert list(summary["queue"]) == ["calls", "mail", "all"]

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from .domain import ServiceTarget
 from .errors import InputError
+from .jsonout import strict_json
 from .live import SolverDisplay
 
 MANUAL = """wfm: workforce management for contact centers. From your contact history it forecasts \
@@ -75,10 +76,16 @@ def fail(message: str) -> None:
     raise typer.Exit(EXIT_INPUT)
 
 
-def _finite(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+# `--workers` meant solver threads in some commands and processes in others; each meaning now has
+# its own name. The old spelling still works for a while, with a note on stderr.
+OLD_WORKERS = typer.Option(None, "--workers", hidden=True, help="Deprecated: see the command's help.")
+
+
+def _renamed(new_value, old_value, new_name: str):
+    if old_value is None:
+        return new_value
+    err.print(f"[yellow]note:[/] --workers is deprecated here; use {new_name}", highlight=False)
+    return old_value if new_value is None else new_value
 
 
 def _target(**kwargs) -> ServiceTarget:
@@ -150,8 +157,7 @@ def staff(
         return
     summary = summarize(req, minutes)
     if format == "json":
-        print(json.dumps({"interval_minutes": minutes, "queues": [
-            {k: _finite(v) for k, v in row.items()} for row in summary.to_dict("records")]}))
+        print(strict_json({"interval_minutes": minutes, "queues": summary.to_dict("records")}))
         return
     _print_summary(summary, minutes, out)
 
@@ -173,7 +179,7 @@ def _staff_single(volume, aht, minutes, target, deadline_minutes, format):
             f"+concurrency{target.concurrency}" if target.concurrency > 1 else "")
     row = {"volume": volume, "aht_seconds": aht, "interval_minutes": minutes, **row}
     if format == "json":
-        print(json.dumps({k: _finite(v) for k, v in row.items()}))
+        print(strict_json(row))
         return
     table = Table(title="Staffing for one interval", show_header=False)
     for k, v in row.items():
@@ -192,7 +198,7 @@ def _print_summary(summary, minutes, out):
                       _pct(r.get("service_level")), _num(r.get("asa_seconds")), _pct(r.get("occupancy")))
     console.print(table)
     if out is not None:
-        console.print(f"requirements written to [bold]{out}[/]")
+        err.print(f"requirements written to [bold]{out}[/]")
 
 
 def _pct(v):
@@ -281,7 +287,7 @@ def forecast(
         err.print(f"{queue}: {name}{extra}", highlight=False)
     if out is not None:
         write_csv(result.forecast, out)
-        console.print(f"forecast of {days} days from {result.first_day} written to [bold]{out}[/]")
+        err.print(f"forecast of {days} days from {result.first_day} written to [bold]{out}[/]")
     else:
         write_csv(result.forecast, sys.stdout)
 
@@ -304,7 +310,9 @@ def roster(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the roster CSV (one row per agent shift) here."),
     coverage: Optional[Path] = typer.Option(None, help="Write coverage per queue and interval (required, on-queue, under, over, projected SL)."),
     time_limit: Optional[float] = typer.Option(None, help="Solver time limit in seconds (overrides the input)."),
-    workers: Optional[int] = typer.Option(None, help="Solver threads; 1 gives the same roster for the same input and seed."),
+    solver_threads: Optional[int] = typer.Option(None, help=(
+        "CP-SAT solver threads (solver.workers in the input); 1 gives the same roster for the same input and seed.")),
+    workers: Optional[int] = OLD_WORKERS,
     seed: Optional[int] = typer.Option(None, help="Solver random seed."),
     format: str = typer.Option("table", "--format", "-f", help="table (summary and explanation) or json (one line)."),
 ) -> None:
@@ -316,13 +324,14 @@ def roster(
     Exit codes: 0 a roster; 1 none (the conflicting rules and agents are named, or the time
     limit ran out first); 2 bad input; 3 the roster breaks a hard rule (a solver bug).
 
-    Benchmark mode: wfm roster curtois Instance7.txt --time-limit 60 --workers 2 --out roster.csv
+    Benchmark mode: wfm roster curtois Instance7.txt --time-limit 60 --solver-threads 2 --out roster.csv
     writes the benchmark's grid (employee, shift per day) and prints one JSON line (objective as
     the validator scores it, status, bound, seconds)."""
     from .roster.domain import RosterInput
     from .roster.report import roster_frame
     from .rostering import roster_summary, solve_checked
 
+    workers = _renamed(solver_threads, workers, "--solver-threads")
     if str(input) == "curtois":
         if instance is None:
             fail("curtois: give the instance file, e.g. wfm roster curtois Instance1.txt")
@@ -354,8 +363,8 @@ def roster(
         fail(str(exc))
     if result.roster is None:
         if format == "json":
-            print(json.dumps({"status": result.status, "conflicts": result.solved.conflicts,
-                              "seconds": result.seconds}))
+            print(strict_json({"status": result.status, "conflicts": result.solved.conflicts,
+                               "seconds": result.seconds}))
         err.print(f"[bold red]no roster ({result.status}):[/] {result.reason}", highlight=False)
         raise typer.Exit(EXIT_NO_RESULT)
     report, cov, tot, why = result.check, result.coverage, result.totals, result.explanation
@@ -366,7 +375,7 @@ def roster(
     summary = roster_summary(result)
     summary.update(summary.pop("kpis"))  # this command's JSON has the KPIs at the top level
     if format == "json":
-        print(json.dumps(summary))
+        print(strict_json(summary))
         if not report.feasible:
             raise typer.Exit(EXIT_RULES_BROKEN)
         return
@@ -397,7 +406,7 @@ def _curtois(instance: Path, out: Optional[Path], time_limit, workers, seed) -> 
     from .roster.validator import validate
 
     if time_limit is not None and time_limit <= 0 or workers is not None and workers < 1:
-        fail("--time-limit must be > 0 and --workers >= 1")
+        fail("--time-limit must be > 0 and --solver-threads >= 1")
     try:
         data = curtois.load(instance, time_limit=time_limit or 60, workers=workers or 2, seed=seed or 0)
     except FileNotFoundError:
@@ -406,7 +415,7 @@ def _curtois(instance: Path, out: Optional[Path], time_limit, workers, seed) -> 
         fail(f"{instance}: {exc}")
     result = solve_roster(data)
     if result.roster is None:
-        print(json.dumps({"objective": None, "status": result.status, "bound": result.bound,
+        print(strict_json({"objective": None, "status": result.status, "bound": result.bound,
                           "seconds": round(result.seconds, 2), "conflicts": result.conflicts}))
         raise typer.Exit(EXIT_NO_RESULT)
     report = validate(data, result.roster)
@@ -416,7 +425,7 @@ def _curtois(instance: Path, out: Optional[Path], time_limit, workers, seed) -> 
             writer.writerow(curtois.header(data))
             writer.writerows(curtois.grid_rows(data, result.roster))
     best = curtois.best_known(instance)
-    print(json.dumps({"objective": report.objective, "status": result.status, "bound": result.bound,
+    print(strict_json({"objective": report.objective, "status": result.status, "bound": result.bound,
                       "seconds": round(result.seconds, 2), "best_known": best,
                       "gap_to_best_known": curtois.gap(report.objective, best), "feasible": report.feasible,
                       "violations": [str(v) for v in report.violations[:10]]}))
@@ -428,7 +437,7 @@ def write_csv_frame(frame, path):
     from .io import write_csv
 
     write_csv(frame, path)
-    console.print(f"written: [bold]{path}[/]")
+    err.print(f"written: [bold]{path}[/]")  # stdout carries only results (the JSON)
 
 
 @app.command(rich_help_panel=PIPELINE)
@@ -471,9 +480,11 @@ def serve(
     solver_processes: Optional[int] = typer.Option(None, help="Roster/plan jobs solved at once (WFM_SOLVER_PROCESSES)."),
     no_auth: bool = typer.Option(False, "--no-auth", help="Serve without API keys. Only on a loopback address."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
-    workers: int = typer.Option(1, min=1, max=64, help="HTTP worker processes (uvicorn). One per core serves "
-                                                        "synchronous calls such as staffing on every core; each "
-                                                        "runs its own job runner on the shared job store."),
+    http_processes: Optional[int] = typer.Option(None, min=1, max=64, help=(
+        "HTTP worker processes (uvicorn), default 1. One per core serves synchronous calls such as staffing on every "
+        "core; each runs its own job runner on the shared job store.")),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, max=64, hidden=True,
+                                          help="Deprecated: --http-processes."),
 ) -> None:
     """Run the HTTP API and its web view (FastAPI on uvicorn): the page at /ui, OpenAPI docs at /docs.
 
@@ -485,6 +496,7 @@ def serve(
     from api.middleware import is_loopback
     from api.settings import Settings
 
+    workers = _renamed(http_processes, workers, "--http-processes") or 1
     if no_auth and not is_loopback(host):
         fail(f"--no-auth refuses to bind {host}: without API keys the service may only listen on a loopback "
              "address (127.0.0.1, ::1, localhost)")
@@ -499,7 +511,7 @@ def serve(
         uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, proxy_headers=False)
         return
     if no_auth:  # worker processes build their settings from WFM_*, and no variable switches auth off
-        fail("--no-auth serves with one worker process only (drop --workers)")
+        fail("--no-auth serves with one HTTP process only (drop --http-processes)")
     from api.store import Store
 
     # The workers read their settings from the environment they inherit; the tables are made
@@ -602,7 +614,9 @@ def plan(
     timezone: Optional[str] = typer.Option(None, help="Site timezone (IANA); overrides the config."),
     time_limit: Optional[float] = typer.Option(None, help="Roster solver time limit in seconds; overrides the config."),
     seed: Optional[int] = typer.Option(None, help="Roster solver seed; overrides the config."),
-    workers: Optional[int] = typer.Option(None, help="Roster solver threads; overrides the config."),
+    solver_threads: Optional[int] = typer.Option(None, help=(
+        "CP-SAT solver threads (roster.solver.workers); overrides the config.")),
+    workers: Optional[int] = OLD_WORKERS,
 ) -> None:
     """History -> forecast -> requirements -> roster -> simulation, every output written to --out.
 
@@ -611,6 +625,7 @@ def plan(
     from .plan import load_config, run_plan
     from .plan_files import write_plan
 
+    workers = _renamed(solver_threads, workers, "--solver-threads")
     try:
         cfg = load_config(config, interval=interval, timezone=timezone, time_limit=time_limit, seed=seed,
                           workers=workers)
@@ -667,7 +682,9 @@ def scenario_run(
     timezone: Optional[str] = typer.Option(None, help="Site timezone; overrides the base config."),
     time_limit: Optional[float] = typer.Option(None, help="Roster solver time limit per roster, seconds."),
     seed: Optional[int] = typer.Option(None, help="Roster solver and simulation seed."),
-    workers: Optional[int] = typer.Option(None, help="Scenarios run at once in local processes (default: CPU count; 1 = in this process)."),
+    processes: Optional[int] = typer.Option(None, help=(
+        "Scenarios run at once in local processes (default: CPU count; 1 = in this process).")),
+    workers: Optional[int] = OLD_WORKERS,
     dask: Optional[str] = typer.Option(None, help="Run on this Dask scheduler (tcp://host:8786); default: $WFM_DASK_SCHEDULER."),
     format: str = typer.Option("table", "--format", "-f", help="table or json (the report, one line)."),
 ) -> None:
@@ -687,7 +704,7 @@ def scenario_run(
             sim = request.simulation if "simulation" in request.model_fields_set else request.base.simulation
             if sim is not None:
                 request = request.model_copy(update={"simulation": sim.model_copy(update={"seed": seed})})
-        executor = make_executor(workers, dask)
+        executor = make_executor(_renamed(processes, workers, "--processes"), dask)
         frames = {} if out is not None else None
         report = run_scenarios(request, executor, lambda m: err.print(m, highlight=False), tables=frames)
     except InputError as exc:
@@ -711,7 +728,7 @@ def _write_scenarios(out, report, frames):
     for name, tables in frames.items():
         for kind, frame in tables.items():
             write_csv(frame, out / slug(name) / f"{kind}.csv")
-    console.print(f"written: [bold]{out / 'comparison.csv'}[/], report.json and one folder per scenario")
+    err.print(f"written: [bold]{out / 'comparison.csv'}[/], report.json and one folder per scenario")
 
 
 def _cell(m, deltas, fields, kind):
@@ -765,7 +782,9 @@ def simulate(
     arrivals: str = typer.Option("poisson", help="poisson (at the forecast rate) or history (replay the history's contacts; moved by whole weeks when it ends before the roster)."),
     handle_times: str = typer.Option("exponential", help="exponential (forecast AHT) or history (resampled, scaled to the forecast AHT)."),
     timezone: Optional[str] = typer.Option(None, help="Timezone for history timestamps without an offset (default: the roster's)."),
-    workers: Optional[int] = typer.Option(None, help="Replications run in this many local processes (default: CPU count)."),
+    processes: Optional[int] = typer.Option(None, help=(
+        "Replications run in this many local processes (default: CPU count).")),
+    workers: Optional[int] = OLD_WORKERS,
     dask: Optional[str] = typer.Option(None, help="Run replications on this Dask scheduler; default: $WFM_DASK_SCHEDULER."),
 ) -> None:
     """Play a roster out contact by contact and compare the simulated SL, ASA, abandonment and
@@ -792,7 +811,7 @@ def simulate(
             if history is None:
                 fail("--arrivals history and --handle-times history need --history FILE")
             contacts = read_contacts(history, timezone or data.horizon.timezone)
-        with make_executor(workers, dask) as executor:
+        with make_executor(_renamed(processes, workers, "--processes"), dask) as executor:
             result = simulate_roster(data, shifts, options, executor, contacts)
     except InputError as exc:
         fail(str(exc))

@@ -196,5 +196,5 @@ def make_executor(workers: int | None = None, dask: str | None = None) -> Execut
     if workers is None:
         workers = os.cpu_count() or 1
     if workers < 1:
-        raise InputError("workers", workers, "must be >= 1")
+        raise InputError("processes", workers, "must be >= 1")
     return SequentialExecutor() if workers == 1 else ProcessExecutor(workers)

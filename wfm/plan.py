@@ -457,7 +457,7 @@ class PlanMetrics(BaseModel):
     are contact-weighted; the worst interval is taken over intervals with at least one
     forecast contact. None = not applicable (no roster, no patience for abandonment)."""
 
-    model_config = ConfigDict(ser_json_inf_nan="strings")
+    model_config = ConfigDict(ser_json_inf_nan="null")  # strict JSON: an unbounded ASA is null
 
     contacts: float
     required_fte: float = Field(description="scheduled agent-hours needed / (fte_hours x weeks)")

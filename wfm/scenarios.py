@@ -177,7 +177,7 @@ class ScenarioRequest(BaseModel):
 
 
 class ScenarioResult(BaseModel):
-    model_config = ConfigDict(ser_json_inf_nan="strings")
+    model_config = ConfigDict(ser_json_inf_nan="null")  # strict JSON: an unbounded ASA is null
 
     name: str
     status: Literal["ok", "failed"]
@@ -191,7 +191,7 @@ class ScenarioResult(BaseModel):
 
 
 class ScenarioReport(BaseModel):
-    model_config = ConfigDict(ser_json_inf_nan="strings")
+    model_config = ConfigDict(ser_json_inf_nan="null")  # strict JSON: an unbounded ASA is null
 
     mode: Mode
     horizon_start: date
