@@ -221,7 +221,7 @@ def forecast(
     interval: int = typer.Option(60, help="Interval length in minutes: 15, 30 or 60."),
     timezone: str = typer.Option(..., help="Site timezone (IANA, e.g. Europe/Berlin): intervals and days are local."),
     model: str = typer.Option("auto", help="seasonal_naive, weekly_profile, daily_profile, or auto (best backtest WAPE per queue)."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the forecast CSV here."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the forecast CSV here (with backtest: the scores CSV)."),
     level: float = typer.Option(0.9, help="Prediction-interval level for volume_lower/volume_upper, e.g. 0.9."),
     folds: int = typer.Option(4, help="Backtest folds of one week each (rolling origin)."),
     country: Optional[str] = typer.Option(None, help="Public holidays of this country (ISO code, e.g. DE, US) as special days."),
@@ -278,6 +278,9 @@ def forecast(
     err.print(report.summary(), highlight=False)
     _print_scores(scores, level)
     if mode == "backtest":
+        if out is not None:
+            write_csv(scores, out)
+            err.print(f"backtest scores written to [bold]{out}[/]")
         return
     for queue, name in result.chosen.items():
         extra = f"; outlier days left out: {', '.join(map(str, result.outliers[queue]))}" if result.outliers.get(queue) else ""

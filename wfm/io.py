@@ -117,9 +117,99 @@ def read_interval_csv(path: str | Path, timezone: str | None = None) -> pd.DataF
     return out
 
 
+ZIP_MAGIC = b"PK\x03\x04"                          # .xlsx is a zip archive
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"          # .xls (Excel 97-2003) is an OLE2 file
+
+
+def spreadsheet_kind(path) -> str | None:
+    """'xlsx' or 'xls' when the file's bytes are an Excel workbook, whatever its name says;
+    None for anything else (text, gzip, Parquet) or for a path that cannot be opened."""
+    import zipfile
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except (OSError, TypeError, ValueError):
+        return None
+    if head == OLE_MAGIC:
+        return "xls"
+    if head.startswith(ZIP_MAGIC):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                return "xlsx" if "xl/workbook.xml" in archive.namelist() else None
+        except zipfile.BadZipFile:
+            return None
+    return None
+
+
+def _cell_text(value) -> str:
+    from datetime import datetime
+
+    if value is None:
+        return ""
+    if isinstance(value, datetime):  # a date cell: ISO text, as a CSV export would have it
+        return value.isoformat(sep=" ")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def read_xlsx_table(path, field: str) -> pd.DataFrame:
+    """The first worksheet of an .xlsx workbook as strings, like a CSV of it: row 1 is the
+    header, sheet row N is 'line N' in error messages. Fully empty rows are skipped."""
+    import io
+
+    import openpyxl
+
+    try:  # from the bytes: openpyxl refuses a path whose name does not end in .xlsx
+        book = openpyxl.load_workbook(io.BytesIO(Path(path).read_bytes()), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
+        raise InputError(field, str(path), f"this looks like an Excel workbook but cannot be read ({exc}); "
+                                           "save it as CSV") from None
+    try:
+        rows = [[_cell_text(v) for v in row] for row in book.worksheets[0].iter_rows(values_only=True)]
+    finally:
+        book.close()
+    while rows and not any(rows[-1]):
+        rows.pop()
+    if not rows:
+        raise InputError(field, str(path), "the workbook's first sheet is empty")
+    header = rows[0]
+    while header and header[-1] == "":  # trailing formatted-but-empty columns
+        header = header[:-1]
+    if not header:
+        raise InputError(field, str(path), "the workbook's first sheet has no header row")
+    body = [r[:len(header)] + [""] * (len(header) - len(r)) for r in rows[1:]]
+    for number, row in enumerate(rows[1:], start=2):
+        if any(row[len(header):]):
+            raise InputError(field, str(path), "cannot be read as a table: a row has more cells than the header",
+                             line=number)
+    return pd.DataFrame(body, columns=header, dtype=str)
+
+
 def read_text_table(path, field: str, sep: str = ",") -> pd.DataFrame:
     """A delimited text file as strings. UTF-8 (with or without BOM), else Windows-1252 as
-    spreadsheet exports often are; errors name the file and, from the parser, the line."""
+    spreadsheet exports often are; errors name the file and, from the parser, the line.
+    An .xlsx workbook (told by its bytes, not its name) is read from its first sheet; an old
+    binary .xls gets a message to save it as CSV."""
+    kind = spreadsheet_kind(path)
+    if kind == "xls":
+        raise InputError(field, str(path), "this looks like an Excel workbook (.xls, Excel 97-2003): save it as "
+                                           "CSV (File > Save As > CSV UTF-8), or as .xlsx, which wfm reads directly")
+    if kind == "xlsx":
+        frame = read_xlsx_table(path, field)
+    else:
+        frame = _read_delimited(path, field, sep)
+    names = [str(c).strip() for c in frame.columns]
+    dupes = sorted({c.rsplit(".", 1)[0] for c in names if "." in c and c.rsplit(".", 1)[0] in names})
+    if kind == "xlsx":
+        dupes = sorted({c for c in names if names.count(c) > 1})
+    if dupes:
+        raise InputError("columns", names, f"column {dupes[0]!r} appears more than once")
+    return frame
+
+
+def _read_delimited(path, field: str, sep: str) -> pd.DataFrame:
     last_error = None
     for encoding in ("utf-8-sig", "cp1252", "latin-1"):
         try:
@@ -146,10 +236,6 @@ def read_text_table(path, field: str, sep: str = ",") -> pd.DataFrame:
             raise InputError(field, str(path), exc.strerror or str(exc)) from None
     else:
         raise InputError(field, str(path), f"unreadable text encoding ({last_error})")
-    names = [str(c).strip() for c in frame.columns]
-    dupes = sorted({c.rsplit(".", 1)[0] for c in names if "." in c and c.rsplit(".", 1)[0] in names})
-    if dupes:
-        raise InputError("columns", names, f"column {dupes[0]!r} appears more than once")
     return frame
 
 

@@ -71,6 +71,12 @@ async function readText(file) {
   return await file.text();
 }
 
+// An Excel workbook, told by its first bytes whatever its name: .xlsx (a zip) or .xls (OLE2).
+function isWorkbook(head) {
+  const starts = (sig) => sig.every((b, i) => head[i] === b);
+  return starts([0x50, 0x4b, 0x03, 0x04]) || starts([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]);
+}
+
 // RFC 4180 CSV (or TSV) to row objects; empty cells become null.
 function parseDelimited(text, delimiter) {
   const rows = [];
@@ -101,6 +107,9 @@ async function loadUpload() {
   const file = $("#history-file").files[0];
   if (!file) return;
   $("#data-status").textContent = `Reading ${file.name} ...`;
+  if (isWorkbook(new Uint8Array(await file.slice(0, 8).arrayBuffer()))) {
+    throw new Error(`${file.name}: this looks like an Excel workbook: save it as CSV`);
+  }
   const text = await readText(file);
   const history = parseDelimited(text, file.name.includes(".tsv") ? "\t" : ",");
   const queues = [...new Set(history.map((r) => r.queue || "all"))].sort();
