@@ -220,7 +220,8 @@ def _read_delimited(path, field: str, sep: str) -> pd.DataFrame:
                                     index_col=False, encoding=encoding)
             break
         except pd.errors.ParserWarning:
-            raise InputError(field, str(path), "cannot be read as a table: a row has more fields than the header") from None
+            raise InputError(field, str(path),
+                             "cannot be read as a table: a row has more fields than the header") from None
         except UnicodeDecodeError as exc:
             last_error = exc
             continue
