@@ -27,8 +27,8 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 
 if not CHROMIUM.exists():
     pytest.skip("browser test skipped: no /usr/bin/chromium (apt-get install -y chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api",
-                               reason="browser test skipped: the playwright package is missing (pip install -e '.[dev]')")
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="browser test skipped: the playwright package is missing (pip install -e '.[dev]')")
 
 
 def _free_port() -> int:
@@ -103,6 +103,9 @@ def test_a_plan_clicked_through_in_the_browser_shows_the_roster(server, browser,
     assert "FEASIBLE" in kpis or "OPTIMAL" in kpis
     gantt = page.inner_text("#gantt")
     assert "billing-01" in gantt and "part-08" in gantt            # agents as rows
+    ticks = page.eval_on_selector("#gantt", "el => el.layout.xaxis.ticktext")
+    assert "06:00" in ticks and "18:00" in ticks and any(t[:3] in ("Mon", "Tue") for t in ticks)   # time axis
+    assert "06:00" in gantt                                         # drawn, not only configured
     bars = page.eval_on_selector("#gantt", "el => el.data.map(t => [t.name, t.x.length])")
     assert dict(bars)["breaks"] > 0 and sum(n for name, n in bars if name.startswith("shift")) > 50
     coverage = page.eval_on_selector("#coverage-chart", "el => el.data.map(t => t.name + ' ' + t.y.length)")

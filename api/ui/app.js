@@ -249,6 +249,24 @@ function wallText(ms) {
   return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:00`;
 }
 
+// Wall-clock ticks every 6 hours from the midnight before `first` to the one after `last` (ms):
+// "06:00" within a day, "Mon 02 Mar" at midnight (as wfm.outputs.charts.hour_ticks).
+function hourTicks(first, last) {
+  const day = 86400000, step = 6 * 3600000;
+  const start = Math.floor(first / day) * day;
+  const end = Math.max(Math.ceil(last / day) * day, start + day);
+  const names = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+  const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  const values = [], labels = [];
+  for (let t = start; t <= end; t += step) {
+    const d = new Date(t);
+    values.push(wallText(t));
+    labels.push(d.getUTCHours() === 0
+      ? `${names[d.getUTCDay()]} ${pad(d.getUTCDate())} ${months[d.getUTCMonth()]}` : `${pad(d.getUTCHours())}:00`);
+  }
+  return { values, labels };
+}
+
 // "break 12:00-12:30; lunch 14:30-15:00" within a shift -> [{name, start, end}] in wall-clock ms
 function parseBreaks(text, shiftStartMs) {
   if (!text) return [];
@@ -284,9 +302,16 @@ function drawGantt(shifts, agents) {
     hovertext: breaks.map((b) => `${b.agent} ${b.name} ${wallText(b.start).slice(11, 16)}-${wallText(b.end).slice(11, 16)}`),
     hoverinfo: "text",
   });
+  const starts = shifts.map((s) => wallMs(wall(s.start))), ends = shifts.map((s) => wallMs(wall(s.end)));
+  const ticks = hourTicks(Math.min(...starts), Math.max(...ends));
   Plotly.newPlot("gantt", traces, {
-    barmode: "overlay", height: 22 * agents.length + 120, margin: { t: 30, r: 10, b: 40, l: 90 },
-    xaxis: { type: "date" }, legend: { orientation: "h", y: 1.02, yanchor: "bottom" },
+    barmode: "overlay", height: 22 * agents.length + 140, margin: { t: 30, r: 10, b: 60, l: 90 },
+    // Explicit ticks: a printout shows the hours of each day, not only the dates.
+    xaxis: { type: "date", tickmode: "array", tickvals: ticks.values, ticktext: ticks.labels, showgrid: true,
+             gridcolor: "#d0d0d0", range: [ticks.values[0], ticks.values[ticks.values.length - 1]],
+             minor: { dtick: 3600000, showgrid: true, gridcolor: "#f0f0f0" }, ticks: "outside", mirror: "ticks",
+             tickfont: { size: 10 }, title: { text: "site time (every 6 hours; day names at midnight)" } },
+    legend: { orientation: "h", y: 1.02, yanchor: "bottom" },
     yaxis: { type: "category", categoryorder: "array", categoryarray: [...agents].reverse() },
   }, { displaylogo: false, responsive: true });
 }

@@ -116,10 +116,27 @@ def gantt_figure(timeline: pd.DataFrame, agents: list[str] | None = None) -> go.
     if len(breaks):
         fig.add_trace(_bars(breaks, "breaks", BREAK_COLOUR, 0.45))
     fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(agents)), type="category")
-    fig.update_xaxes(type="date")
-    fig.update_layout(**{**LAYOUT, "hovermode": "closest"}, barmode="overlay", height=22 * len(agents) + 120,
+    if len(timeline):
+        ticks, labels = hour_ticks(timeline["start"].min(), timeline["end"].max())
+        # Explicit ticks: a printout shows the hours of each day, not only the dates.
+        fig.update_xaxes(type="date", tickmode="array", tickvals=ticks, ticktext=labels, showgrid=True,
+                         gridcolor="#d0d0d0", range=[ticks[0], ticks[-1]], tickfont=dict(size=10),
+                         minor=dict(dtick=3600 * 1000, showgrid=True, gridcolor="#f0f0f0"), mirror="ticks",
+                         ticks="outside", title_text="site time (every 6 hours; day names at midnight)")
+    fig.update_layout(**{**LAYOUT, "hovermode": "closest"}, barmode="overlay", height=22 * len(agents) + 140,
                       legend=dict(orientation="h", y=1.02, yanchor="bottom"))
     return fig
+
+
+def hour_ticks(first, last, every_hours: int = 6) -> tuple[list[pd.Timestamp], list[str]]:
+    """Wall-clock ticks every `every_hours` from the midnight before `first` to the one after
+    `last`: '06:00' within a day and 'Mon 02 Mar' at each midnight."""
+    start = pd.Timestamp(first).floor("D")
+    end = pd.Timestamp(last).ceil("D")
+    end = end if end > start else start + pd.Timedelta(days=1)
+    ticks = list(pd.date_range(start, end, freq=f"{every_hours}h"))
+    labels = [t.strftime("%a %d %b") if t.hour == 0 and t.minute == 0 else t.strftime("%H:%M") for t in ticks]
+    return ticks, labels
 
 
 def _bars(part: pd.DataFrame, name: str, colour: str, width: float) -> go.Bar:
