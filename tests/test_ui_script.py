@@ -45,3 +45,22 @@ def test_web_gantt_ticks_match_the_report(first, last):
     ticks, labels = hour_ticks(pd.Timestamp(first), pd.Timestamp(last))
     assert got["labels"] == labels
     assert [pd.Timestamp(v) for v in got["values"]] == ticks
+
+
+def test_web_scenario_rows_say_needs_roster_mode_instead_of_zero():
+    rows = [{"scenario": "lose three", "contacts": 1000.0, "required_fte": 20.0, "required_fte_delta": 0.0,
+             "service_level": 0.8, "service_level_delta": 0.0, "under_hours": 4.0, "under_hours_delta": None,
+             "needs_roster_mode": "remove"},
+            {"scenario": "busier, hires", "contacts": 1200.0, "required_fte": 24.0, "required_fte_delta": 4.0,
+             "service_level": 0.7, "service_level_delta": -0.1, "under_hours": 9.0, "under_hours_delta": 5.0,
+             "needs_roster_mode": "hire"},
+            {"scenario": "same", "contacts": 1000.0, "required_fte": 20.0, "required_fte_delta": 0.0,
+             "service_level": 0.8, "service_level_delta": 0.0, "under_hours": 4.0, "under_hours_delta": 0.0}]
+    code = script_functions("NEEDS_ROSTER", "fmt", "scenarioCells")
+    out = subprocess.run([NODE, "-e", code + f"\nconsole.log(JSON.stringify({json.dumps(rows)}.map(scenarioCells)))"],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    lose, mixed, same = json.loads(out.stdout)
+    assert [lose[i] for i in (3, 5, 7)] == ["needs roster mode"] * 3 and lose[8] == "remove: needs roster mode"
+    assert [mixed[i] for i in (3, 5, 7)] == ["+4.0", "-10.0 pt", "+5.0"] and mixed[8] == "hire: needs roster mode"
+    assert [same[i] for i in (3, 5, 7, 8)] == ["+0.0", "+0.0 pt", "+0.0", ""]

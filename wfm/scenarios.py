@@ -188,6 +188,9 @@ class ScenarioResult(BaseModel):
     metrics: PlanMetrics | None = None
     deltas: dict[str, float | None] = Field(default_factory=dict, description="metric minus the base's")
     notes: list[str] = Field(default_factory=list)
+    needs_roster_mode: list[str] = Field(default_factory=list, description=(
+        "roster changes (hire, remove, rules, ...) a requirements-mode run did not apply: its figures "
+        "do not show them"))
 
 
 class ScenarioReport(BaseModel):
@@ -214,6 +217,7 @@ class ScenarioReport(BaseModel):
             row["roster_status"] = r.roster_status
             row["error"] = r.error
             row["notes"] = "; ".join(r.notes)
+            row["needs_roster_mode"] = ", ".join(r.needs_roster_mode)
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -402,9 +406,11 @@ def run_scenario(task: ScenarioTask) -> ScenarioOutcome:
         frames = {"requirements": result.requirements.drop(columns=["open"], errors="ignore"), **frames}
         if result.simulation is not None:
             frames["simulation"] = result.simulation.summary
+    unapplied = s.roster_changes() if task.mode == "requirements" else []
     return ScenarioOutcome(ScenarioResult(name=s.name, status="ok", mode=task.mode, metrics=result.metrics,
                                           notes=notes, roster_status=result.roster and result.roster.status,
-                                          seconds=time.perf_counter() - started), frames)
+                                          seconds=time.perf_counter() - started, needs_roster_mode=unapplied),
+                           frames)
 
 
 # --------------------------------------------------------------------------- the set

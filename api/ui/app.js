@@ -384,13 +384,8 @@ async function compareScenarios() {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ scenarios }),
   })).json();
   const rows = res.scenarios;
-  const pct = (v) => (v == null ? "-" : `${(100 * v).toFixed(1)}%`);
-  const dpct = (v) => (v == null ? "-" : `${v >= 0 ? "+" : ""}${(100 * v).toFixed(1)} pt`);
-  const dnum = (v) => (v == null ? "-" : `${v >= 0 ? "+" : ""}${v.toFixed(1)}`);
-  $("#scenario-table tbody").innerHTML = rows.map((r) => `<tr><td>${escapeHtml(r.scenario)}</td>
-    <td>${fmt(r.contacts, 0)}</td><td>${fmt(r.required_fte, 1)}</td><td>${dnum(r.required_fte_delta)}</td>
-    <td>${pct(r.service_level)}</td><td>${dpct(r.service_level_delta)}</td>
-    <td>${fmt(r.under_hours, 1)}</td><td>${dnum(r.under_hours_delta)}</td></tr>`).join("");
+  $("#scenario-table tbody").innerHTML = rows.map((r) =>
+    `<tr>${scenarioCells(r).map((c) => `<td>${escapeHtml(c)}</td>`).join("")}</tr>`).join("");
   Plotly.newPlot("scenario-chart", [
     { type: "bar", x: rows.map((r) => r.scenario), y: rows.map((r) => r.required_fte), name: "FTE needed",
       marker: { color: "#4c78a8" } },
@@ -399,6 +394,20 @@ async function compareScenarios() {
   ], { grid: { rows: 1, columns: 2, pattern: "independent" }, height: 300, margin: { t: 30, r: 10, b: 80, l: 50 },
        yaxis: { title: { text: "FTE needed" } }, yaxis2: { title: { text: "projected SL" }, tickformat: ".0%" },
        showlegend: false }, { displaylogo: false, responsive: true });
+}
+
+// One scenario row as the table shows it. A scenario whose roster changes (hires, removals,
+// rules) this run did not apply shows "needs roster mode" where its change would be, never "+0.0".
+const NEEDS_ROSTER = "needs roster mode";
+function scenarioCells(r) {
+  const pending = r.needs_roster_mode || "";
+  const pct = (v) => (v == null ? "-" : `${(100 * v).toFixed(1)}%`);
+  const delta = (v, text) => (pending && (v == null || Math.abs(v) < 1e-9) ? NEEDS_ROSTER : v == null ? "-" : text(v));
+  const dpct = (v) => delta(v, (x) => `${x >= 0 ? "+" : ""}${(100 * x).toFixed(1)} pt`);
+  const dnum = (v) => delta(v, (x) => `${x >= 0 ? "+" : ""}${x.toFixed(1)}`);
+  return [r.scenario, fmt(r.contacts, 0), fmt(r.required_fte, 1), dnum(r.required_fte_delta), pct(r.service_level),
+    dpct(r.service_level_delta), fmt(r.under_hours, 1), dnum(r.under_hours_delta),
+    pending ? `${pending}: ${NEEDS_ROSTER}` : ""];
 }
 
 // --- helpers --------------------------------------------------------------------------------

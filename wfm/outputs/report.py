@@ -184,14 +184,41 @@ def _explanation(data: ReportInput) -> str:
     return intro + _figure(charts.explanation_figure(data.explanation)) + table
 
 
+NEEDS_ROSTER = "needs roster mode"
+SCENARIO_COLUMNS = [
+    ("scenario", "scenario", "text"), ("contacts", "contacts", "int"), ("required_fte", "FTE needed", "num"),
+    ("required_fte_delta", "vs base", "dnum"), ("service_level", "projected SL", "pct"),
+    ("service_level_delta", "vs base", "dpct"), ("under_hours", "under-coverage h", "num"),
+    ("under_hours_delta", "vs base", "dnum")]
+
+
+def needs_roster_mode(row: dict) -> str:
+    """The roster changes a requirements-mode scenario did not apply ('' when none)."""
+    value = row.get("needs_roster_mode")
+    return value if isinstance(value, str) else ""
+
+
+def scenario_cell(row: dict, column: str, kind: str) -> str:
+    """A change the scenario's run could not show (it needs a new roster) reads 'needs roster
+    mode', never '+0.0'."""
+    value = row.get(column)
+    unchanged = value is None or (isinstance(value, float) and (not math.isfinite(value) or abs(value) < 1e-9))
+    if column.endswith("_delta") and needs_roster_mode(row) and (unchanged or value == 0):
+        return NEEDS_ROSTER
+    return ("-" if value is None else str(value)) if kind == "text" else _fmt(value, kind)
+
+
 def _scenarios(data: ReportInput) -> str:
     if data.scenarios is None or data.scenarios.empty:
         return "<p>No scenarios were run.</p>"
-    table = _table(data.scenarios, [
-        ("scenario", "scenario", "text"), ("contacts", "contacts", "int"), ("required_fte", "FTE needed", "num"),
-        ("required_fte_delta", "vs base", "dnum"), ("service_level", "projected SL", "pct"),
-        ("service_level_delta", "vs base", "dpct"), ("under_hours", "under-coverage h", "num"),
-        ("under_hours_delta", "vs base", "dnum")], cls="scenarios")
+    head = "".join(f"<th>{html.escape(h)}</th>" for _, h, _ in SCENARIO_COLUMNS) + "<th>note</th>"
+    rows = []
+    for r in data.scenarios.to_dict("records"):
+        cells = "".join(f'<td class="{k}">{html.escape(scenario_cell(r, c, k))}</td>' for c, _, k in SCENARIO_COLUMNS)
+        pending = needs_roster_mode(r)
+        note = f"{pending}: {NEEDS_ROSTER} (wfm scenario run --mode roster)" if pending else ""
+        rows.append(f'<tr>{cells}<td class="text">{html.escape(note)}</td></tr>')
+    table = f'<table class="scenarios"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
     return (f"<p>{html.escape(data.scenario_note)}</p>" + table
             + _figure(charts.scenario_figure(data.scenarios)))
 
@@ -205,6 +232,7 @@ padding:12px 20px;margin:18px 0}h2{margin-top:4px;color:#1f3b57}
 .cards{display:flex;flex-wrap:wrap;gap:12px}.card{border:1px solid #dde5ee;border-radius:6px;padding:10px 14px;
 min-width:170px;background:#f5f8fb}.card .label{font-size:.8em;color:#555}.card .value{font-size:1.6em;font-weight:600}
 .card .note{font-size:.75em;color:#777;max-width:220px}
-table{border-collapse:collapse;margin:8px 0;font-size:.9em}th,td{border-bottom:1px solid #e6e6e6;padding:4px 10px;text-align:right}
+table{border-collapse:collapse;margin:8px 0;font-size:.9em}
+th,td{border-bottom:1px solid #e6e6e6;padding:4px 10px;text-align:right}
 th{background:#f0f3f6}td.text,th:first-child{text-align:left}
 """

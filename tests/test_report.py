@@ -1,0 +1,59 @@
+"""report.html read as a manager reads it: scenarios that need a new roster say so instead of
+showing '+0.0'."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pandas as pd
+
+from wfm.executor import SequentialExecutor
+from wfm.outputs.report import ReportInput, render_report
+from wfm.scenarios import Scenario, run_scenarios
+from test_scenarios import HORIZON, TZ, forecast_frame, request  # the scenario tests' small site (conftest path)
+
+
+def scenario_rows(page: str) -> dict[str, list[str]]:
+    body = page.split('<table class="scenarios">', 1)[1].split("</table>", 1)[0]
+    rows = {}
+    for tr in re.findall(r"<tr>(.*?)</tr>", body.split("<tbody>", 1)[1], re.S):
+        cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)]
+        rows[cells[0]] = cells[1:]
+    return rows
+
+
+def report_with(table: pd.DataFrame) -> str:
+    fc = forecast_frame()
+    req = fc.assign(agents=2, scheduled_agents=3)
+    scores = pd.DataFrame([{"model": "daily_profile", "queue": q, "folds": 1, "wape": 0.2, "mase": 0.8,
+                            "bias": 0.0, "coverage": 0.9} for q in ("calls", "mail")])
+    return render_report(ReportInput(
+        first_day=date.fromisoformat(str(HORIZON.start)), timezone=TZ, interval_minutes=60,
+        history=fc[["interval_start", "queue", "volume"]], forecast=fc, scores=scores,
+        chosen={"calls": "daily_profile", "mail": "daily_profile"}, requirements=req,
+        solve={"status": "UNKNOWN", "reason": "not rostered here"}, scenarios=table, scenario_note="what-ifs"))
+
+
+def test_requirements_mode_scenarios_that_need_a_roster_say_so(tmp_path):
+    req = request(tmp_path, [
+        Scenario(name="lose two agents", remove={"count": 2}),
+        Scenario(name="no weekend limit", rules={"max_weekends": 2}),
+        Scenario(name="busier, two hires", volume=[{"multiplier": 1.4}], hire=[{"count": 2, "skills": ["calls"]}]),
+        Scenario(name="busier", volume=[{"multiplier": 1.4}]),
+    ])
+    report = run_scenarios(req, SequentialExecutor())
+    assert [s.needs_roster_mode for s in report.scenarios] == [["remove"], ["rules"], ["hire"], []]
+    table = report.table()
+    rows = scenario_rows(report_with(table))
+    for name in ("lose two agents", "no weekend limit"):  # nothing but the roster changes
+        deltas = [rows[name][i] for i in (2, 4, 6)]
+        assert deltas == ["needs roster mode"] * 3, (name, rows[name])
+        assert "+0.0" not in " ".join(rows[name])
+        assert rows[name][-1].startswith(f"{'remove' if 'lose' in name else 'rules'}: needs roster mode")
+    mixed, plain = rows["busier, two hires"], rows["busier"]
+    assert mixed[2].startswith("+") and mixed[2] == plain[2]  # the extra volume's FTE is real
+    assert mixed[-1].startswith("hire: needs roster mode") and plain[-1] == ""
+    assert "needs roster mode" not in " ".join(plain)
+    # the CSV the demo and `scenario run --out` write carries the same flag
+    assert list(table["needs_roster_mode"]) == ["", "remove", "rules", "hire", ""]
