@@ -107,7 +107,7 @@ def report_html(plan: Plan) -> str:
         forecast=pd.DataFrame(forecast["intervals"]), scores=pd.DataFrame(forecast["backtest"]),
         chosen=forecast["chosen_models"], requirements=plan.requirements, coverage=plan.coverage,
         shifts=plan.shifts, timeline=timeline_frame(Roster.model_validate(roster["roster"]), plan.timezone),
-        agents=plan.agents, explanation=roster["explanation"],
+        agents=plan.agents, explanation=roster["explanation"], targets=plan.targets,
         solve={"status": roster["status"], "gap": roster["gap"], "seconds": roster["seconds"],
                "feasible": roster["feasible"], "violations": len(roster["violations"])},
         scenarios=scenario_table(plan, SAMPLE_SCENARIOS),

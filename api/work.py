@@ -204,7 +204,19 @@ def plan_job(payload: str, progress=None) -> dict:
             "requirements": records(req), "staffing_summary": records(summarize(req, base.horizon.interval_minutes)),
             "roster": roster_json(result.roster),
             "metrics": metrics_json(result.metrics),
-            "simulation": None if result.simulation is None else records(result.simulation.summary)}
+            "simulation": None if result.simulation is None else records(result.simulation.summary),
+            "headline": headline_json(result)}
+
+
+def headline_json(result) -> dict:
+    """The figures report.html and the console show (wfm.outputs.headline), with the rows the
+    web view draws as cards."""
+    from wfm.outputs.headline import headline_rows, plan_headline
+
+    headline = plan_headline(result)
+    headline["rows"] = [{"label": label, "value": value, "note": note}
+                        for label, value, note in headline_rows(headline)]
+    return headline
 
 
 def plan_config(request, folder: Path):

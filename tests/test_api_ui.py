@@ -122,3 +122,33 @@ def test_plan_outputs_need_a_finished_plan_of_ones_own(client, key, plan_id):
     wait(client, job["id"], key)
     res = client.post(f"/v1/plans/{job['id']}/scenarios", headers=key, json={"scenarios": [{"name": "x"}]})
     assert res.status_code == 404 and "roster job" in res.json()["message"]
+
+
+def card_rows(page: str) -> list[tuple[str, str, str]]:
+    cards = re.findall(r'<div class="card"><div class="label">(.*?)</div><div class="value">(.*?)</div>'
+                       r'<div class="note">(.*?)</div></div>', page)
+    import html
+
+    return [tuple(html.unescape(x) for x in card) for card in cards]
+
+
+def test_web_view_and_report_show_one_set_of_headline_figures(client, key, plan_id):
+    result = client.get(f"/v1/plans/{plan_id}", headers=key).json()
+    head = result["headline"]
+    rows = [(r["label"], r["value"], r["note"]) for r in head["rows"]]
+    page = client.get(f"/v1/plans/{plan_id}/report.html", headers=key).text
+    assert card_rows(page)[:len(rows)] == rows            # the report's cards are the web view's
+    labels = [r[0] for r in rows]
+    assert labels[:3] == ["contacts forecast", "on-queue hours needed / rostered", "shrinkage"]
+    # same basis: both on-queue, recomputed here from the tables the result carries
+    needed = sum(r["agents"] for r in result["requirements"])
+    rostered = sum(c["on_queue"] for c in result["roster"]["coverage"])
+    assert head["required_on_queue_hours"] == pytest.approx(needed)       # 60-minute intervals
+    assert head["rostered_on_queue_hours"] == pytest.approx(rostered)
+    assert rows[1][1] == f"{needed:,.0f} / {rostered:,.0f}"
+    assert head["shrinkage"] == {"billing": 0.3} and rows[2][1] == "30%"
+    worst = head["worst_interval"]
+    assert worst["text"] in rows[3][2] and "inf" not in json.dumps(head).lower()
+    # the optimality gap is a footnote, never a headline card
+    assert not any("gap" in " ".join(r).lower() for r in rows)
+    assert "optimality gap" in head["solver"] and 'class="footnote"' in page

@@ -38,12 +38,18 @@ def test_demo_writes_every_file_and_says_where(demo):
 def test_demo_prints_the_managers_summary(demo):
     out, res = demo
     text = re.sub(r"\s+", " ", res.stdout)
-    for phrase in ("forecast accuracy billing", "forecast accuracy tech", "WAPE", "FTE needed", "FTE rostered",
-                   "projected SL", "under-coverage", "agent-hours"):
+    for phrase in ("forecast accuracy billing", "forecast accuracy tech", "WAPE", "on-queue hours needed / rostered",
+                   "shrinkage", "30%", "paid hours to employ", "projected service level", "worst interval:",
+                   "under-coverage", "agent-hours"):
         assert phrase in text, phrase
     cov = pd.read_csv(out / "coverage.csv")
+    req = pd.read_csv(out / "requirements.csv")
     under = cov["under"].sum() * 0.5   # 30-minute intervals
-    assert f"{under:.1f} agent-hours" in text
+    assert f"under-coverage: {under:.1f} h" in text
+    # needed and rostered on one basis (on-queue agent-hours), recomputed from the files
+    assert f"{req['agents'].sum() * 0.5:,.0f} / {cov['on_queue'].sum() * 0.5:,.0f}" in text
+    assert "inf" not in text.lower().replace("information", "")
+    assert "gap" not in text.split("1. Solver")[0]       # the optimality gap is a footnote only
 
 
 def test_demo_tables_agree_with_each_other(demo):
@@ -110,3 +116,16 @@ def test_demo_scenarios_compare_with_the_base(demo):
 def test_demo_refuses_a_bad_time_limit_with_exit_2(tmp_path):
     res = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--time-limit", "0"])
     assert res.exit_code == 2 and "--time-limit" in res.output
+
+
+def test_demo_report_headline_is_the_consoles_and_the_gap_is_a_footnote(demo):
+    out, res = demo
+    page = (out / "report.html").read_text()
+    summary = page.split('<section id="summary">', 1)[1].split("</section>", 1)[0]
+    cards = summary.split('<p class="footnote">')[0]
+    assert "on-queue hours needed / rostered" in cards and "worst interval:" in cards
+    assert "gap" not in cards and "inf" not in cards.lower()
+    assert "optimality gap" in summary.split('<p class="footnote">')[1]
+    text = re.sub(r"\s+", " ", res.stdout)
+    worst = re.search(r"worst interval: ([^<]*?)</div>", cards).group(1)
+    assert worst.split(",")[0] in text      # the same worst interval in both

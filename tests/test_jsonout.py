@@ -65,6 +65,18 @@ def test_every_json_file_of_a_plan_is_strict_json(plan_out):
     summary = strict_loads((folder / "plan" / "summary.json").read_text())
     # Three agents cannot cover two queues all week: somewhere contacts wait without end.
     assert summary["metrics"]["asa_seconds_worst"] is None
+    worst = summary["headline"]["worst_interval"]
+    assert worst["state"] == "unstaffed" and worst["asa_seconds"] is None
+
+
+def test_plan_console_says_unstaffed_never_inf(plan_out):
+    folder, _, res = plan_out
+    summary = strict_loads((folder / "plan" / "summary.json").read_text())
+    text = " ".join(res.stdout.split())
+    assert "unstaffed" in text and "inf" not in text.lower()
+    when = summary["headline"]["worst_interval"]["text"].split(": unstaffed")[0]   # "Mon 25 May 08:00 billing"
+    assert when in text
+    assert "ASA s week / worst" in text and "unbounded" in text
 
 
 def test_roster_json_on_stdout_is_only_the_json(plan_out, tmp_path):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 import sys
@@ -211,6 +210,11 @@ def _signed_pct(v):
 
 def _num(v):
     return "-" if v is None or not math.isfinite(v) else f"{v:.1f}"
+
+
+def _wait(v):
+    """A wait in seconds; an infinite one (fewer agents than the work) is 'unbounded', not inf."""
+    return "unbounded" if v is not None and math.isinf(v) else _num(v)
 
 
 @app.command(context_settings={"allow_interspersed_args": True}, rich_help_panel=PIPELINE)
@@ -638,7 +642,8 @@ def plan(
     except InputError as exc:
         fail(str(exc))
     written = write_plan(result, out)
-    _print_metrics("Plan", result.metrics)
+    _print_headline(result)
+    _print_metrics("Plan: every measure", result.metrics, result.base.horizon.timezone)
     for name, path in written.items():
         console.print(f"{name:>18}: {path}", highlight=False)
     if result.roster is not None and result.roster.roster is None:
@@ -649,20 +654,42 @@ def plan(
         raise typer.Exit(3)
 
 
-def _print_metrics(title, m):
+def _print_headline(result):
+    from .outputs.headline import headline_rows, plan_headline
+
+    h = plan_headline(result)
+    table = Table(title="Plan: the headline", show_header=False)
+    for label, value, note in headline_rows(h):
+        table.add_row(label, value, note)
+    console.print(table)
+    if h["solver"]:
+        console.print(f"Note: {h['solver']}", highlight=False)
+
+
+def _print_metrics(title, m, timezone=None):
     table = Table(title=title, show_header=False)
     rows = [("contacts", f"{m.contacts:,.0f}"), ("required FTE", f"{m.required_fte:,.1f}"),
             ("scheduled paid hours", _num(m.scheduled_paid_hours)), ("cost", _num(m.cost)),
             ("under / over agent-hours", f"{_num(m.under_hours)} / {_num(m.over_hours)}"),
             ("SL (Erlang) week / worst", f"{_pct(m.service_level)} / {_pct(m.service_level_worst)}"),
-            ("worst interval", m.worst_interval or "-"),
-            ("ASA s week / worst", f"{_num(m.asa_seconds)} / {_num(m.asa_seconds_worst)}"),
+            ("worst-SL interval", _interval_text(m.worst_interval, timezone)),
+            ("ASA s week / worst", f"{_num(m.asa_seconds)} / {_wait(m.asa_seconds_worst)}"),
             ("abandonment week / worst", f"{_pct(m.abandon_rate)} / {_pct(m.abandon_rate_worst)}"),
             ("occupancy week / worst", f"{_pct(m.occupancy)} / {_pct(m.occupancy_worst)}"),
             ("SL simulated", _sim_sl(m))]
     for k, v in rows:
         table.add_row(k, v)
     console.print(table)
+
+
+def _interval_text(worst: str | None, timezone: str | None) -> str:
+    """PlanMetrics.worst_interval ('queue ISO-start') as 'Fri 05 Jun 11:30 queue'."""
+    from .outputs.headline import interval_label
+
+    if not worst or timezone is None:
+        return worst or "-"
+    queue, start = worst.rsplit(" ", 1)
+    return interval_label(queue, start, timezone)
 
 
 def _sim_sl(m):
@@ -736,10 +763,7 @@ def _write_scenarios(out, report, frames):
 
 def _cell(m, deltas, fields, kind):
     """'value' or 'week / worst', and the change against the base on a second line."""
-    def num(v):  # an unbounded ASA (fewer agents than the Erlang C load) is not a missing one
-        return "∞" if v is not None and math.isinf(v) else _num(v)
-
-    fmt = {"pct": _pct, "num": num, "int": lambda x: "-" if x is None else f"{x:,.0f}"}[kind]
+    fmt = {"pct": _pct, "num": _wait, "int": lambda x: "-" if x is None else f"{x:,.0f}"}[kind]
     text = " / ".join(fmt(getattr(m, f)) for f in fields)
     changes = [deltas.get(f) for f in fields]
     if all(d is None or abs(d) < 1e-9 for d in changes):

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pandas as pd
 from rich.console import Console
-from rich.table import Table
 
 from .io import write_csv
 from .live import SolverDisplay
@@ -36,8 +35,8 @@ class DemoResult:
 def run_demo(data: Path, out: Path, console: Console, time_limit: float | None = None,
              seed: int | None = None, progress_console: Console | None = None) -> DemoResult:
     from .errors import InputError
-    from .outputs.report import ReportInput, write_report
-    from .outputs.tables import accuracy_table, week_headline
+    from .outputs.report import ReportInput, summary_headline, write_report
+    from .outputs.tables import accuracy_table
     from .plan import load_config, run_plan
     from .plan_files import write_plan
 
@@ -54,7 +53,8 @@ def run_demo(data: Path, out: Path, console: Console, time_limit: float | None =
     report = ReportInput(first_day=base.horizon.start, timezone=base.horizon.timezone,
                          interval_minutes=base.horizon.interval_minutes, history=details.history,
                          forecast=base.forecast, scores=base.backtest, chosen=details.chosen,
-                         requirements=result.requirements.drop(columns=["open"], errors="ignore"))
+                         requirements=result.requirements.drop(columns=["open"], errors="ignore"),
+                         targets=base.targets, fte_hours=base.fte_hours)
     _roster_step(result, out, res, report)
 
     scenarios, note = demo_scenarios(data, config, base, res.roster)
@@ -62,8 +62,7 @@ def run_demo(data: Path, out: Path, console: Console, time_limit: float | None =
     report.scenarios, report.scenario_note = scenarios, note
     res.written["report"] = write_report(report, out / "report.html")
 
-    paid = None if report.shifts is None else float(report.shifts["paid_hours"].sum())
-    res.headline = week_headline(report.requirements, report.coverage, paid, base.horizon.interval_minutes)
+    res.headline = summary_headline(report)
     if outcome is None:
         res.reason = "the plan has no roster section"
     _print_summary(console, accuracy_table(base.backtest, details.chosen), res, report, scenarios)
@@ -120,31 +119,29 @@ def _pct(v) -> str:
 
 
 def _print_summary(console: Console, accuracy: pd.DataFrame, res: DemoResult, report, scenarios) -> None:
+    """One line per figure, never wrapped mid-phrase (a script or a narrow terminal reads it whole)."""
+    from .outputs.headline import headline_rows
+
     h, s = res.headline, report.solve
-    table = Table(title=f"The week from {report.first_day:%a %d %b %Y}", show_header=False, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column()
-    for r in accuracy.to_dict("records"):
-        table.add_row(f"forecast accuracy {r['queue']}",
-                      f"WAPE {_pct(r['wape'])} ({r['model']}; seasonal naive {_pct(r['seasonal_naive_wape'])})")
-    table.add_row("contacts forecast", f"{h['contacts']:,.0f}")
-    table.add_row("FTE needed (40 h)", f"{h['required_fte']:.1f} to employ (after shrinkage); "
-                                       f"{h['on_queue_fte']:.1f} on queue")
+    lines = [(f"forecast accuracy {r['queue']}",
+              f"WAPE {_pct(r['wape'])} ({r['model']}; seasonal naive {_pct(r['seasonal_naive_wape'])})")
+             for r in accuracy.to_dict("records")]
+    lines += [(label, f"{value}  [dim]({note})[/]") for label, value, note in headline_rows(h)]
     if report.shifts is not None:
-        table.add_row("FTE rostered",
-                      f"{h['rostered_fte']:.1f} ({len(report.shifts)} shifts, {len(report.agents)} agents)")
-        table.add_row("projected SL", _pct(h["projected_sl"]))
-        table.add_row("under-coverage", f"{h['under_hours']:.1f} agent-hours")
-        table.add_row("roster", f"{s['status']}, gap {_pct(s['gap'])}, "
-                                f"{'all hard rules hold' if s['feasible'] else 'RULES BROKEN'}")
+        lines.append(("roster", f"{s['status']}, {len(report.shifts)} shifts for {len(report.agents)} agents, "
+                                f"{'all hard rules hold' if s['feasible'] else 'RULES BROKEN'} (note 1)"))
     else:
-        table.add_row("roster", f"[bold red]none[/] ({res.reason})")
+        lines.append(("roster", f"[bold red]none[/] ({res.reason})"))
     worst = scenarios.iloc[1:].sort_values("service_level").head(1).to_dict("records")
     if worst:
         w = worst[0]
-        table.add_row("hardest scenario", f"{w['scenario']}: needs {w['required_fte']:.1f} FTE, "
-                                          f"projected SL {_pct(w['service_level'])}")
-    console.print(table)
+        lines.append(("hardest scenario", f"{w['scenario']}: needs {w['required_fte']:.1f} FTE to employ, "
+                                          f"projected SL {_pct(w['service_level'])}"))
+    console.print(f"[bold]The week from {report.first_day:%a %d %b %Y}[/]")
+    for label, text in lines:
+        console.print(f"  [bold]{label}[/]: {text}", highlight=False, soft_wrap=True)
+    if h.get("solver"):
+        console.print(f"  1. {h['solver']}", highlight=False, soft_wrap=True)
     console.print("Files", highlight=False)  # one line each, as `wfm plan` lists them: a path is never wrapped
     for name, path in res.written.items():
         console.print(f"{name:>18}: {path}", highlight=False, soft_wrap=True)

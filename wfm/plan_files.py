@@ -7,9 +7,10 @@ coverage.csv; simulation.csv and simulation_summary.csv when simulated; summary.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from .jsonout import strict_json
+from .outputs.headline import plan_headline
 from .plan import PlanResult
 
 
@@ -37,13 +38,13 @@ def write_plan(result: PlanResult, out: Path) -> dict[str, Path]:
     if result.simulation is not None:
         written["simulation"] = write_csv(result.simulation.intervals, out / "simulation.csv")
         written["simulation_summary"] = write_csv(result.simulation.summary, out / "simulation_summary.csv")
-    written["summary"] = write_text(out / "summary.json",
-                                    json.dumps(summary(result), indent=1, default=str, allow_nan=False))
+    written["summary"] = write_text(out / "summary.json", strict_json(summary(result), indent=1, default=str))
     return written
 
 
 def summary(result: PlanResult) -> dict:
-    """summary.json: the horizon, the plan's metrics, how the roster went, and the forecast's notes."""
+    """summary.json: the horizon, the plan's metrics, how the roster went, the forecast's notes and
+    the headline figures (wfm.outputs.headline, as report.html and the console show them)."""
     from .rostering import clean
 
     outcome = result.roster
@@ -54,7 +55,7 @@ def summary(result: PlanResult) -> dict:
                   "explanation": [{k: clean(v) for k, v in row.items()} for row in outcome.explanation],
                   "objective": None if outcome.check is None else clean(outcome.check.objective)}
     return {"horizon": result.base.horizon.model_dump(mode="json"), "metrics": metrics_json(result.metrics),
-            "roster": roster, "notes": result.base.notes}
+            "roster": roster, "notes": result.base.notes, "headline": plan_headline(result)}
 
 
 def metrics_json(metrics) -> dict:

@@ -216,14 +216,12 @@ async function showResult(id) {
   const result = await (await api(`/v1/plans/${id}`)).json();
   state.result = result;
   const r = result.roster;
-  const contacts = result.requirements.reduce((s, x) => s + (x.volume || 0), 0);
-  const sl = weighted(r.coverage, "service_level", "volume");
-  cards([["status", r.status, r.feasible ? "every hard rule holds" : "RULES BROKEN"],
-    ["contacts forecast", fmt(contacts, 0), "all queues"],
-    ["shifts", fmt(r.kpis.shifts, 0), `${fmt(r.kpis.paid_hours, 0)} paid hours`],
-    ["projected SL", sl == null ? "-" : `${(100 * sl).toFixed(1)}%`, "contact-weighted"],
-    ["under-coverage", `${fmt(r.kpis.under_hours, 1)} h`, "agent-hours short"],
-    ["over-coverage", `${fmt(r.kpis.over_hours, 1)} h`, `gap ${r.gap == null ? "-" : (100 * r.gap).toFixed(1) + "%"}`]]);
+  // The headline the server built (wfm.outputs.headline): the same figures as report.html and the console.
+  const h = result.headline;
+  cards([...h.rows.map((row) => [row.label, row.value, row.note]),
+    ["roster", r.status, `${fmt(r.kpis.shifts, 0)} shifts; ${r.feasible ? "every hard rule holds" : "RULES BROKEN"}` +
+      (h.solver ? " (see note 1)" : "")]]);
+  $("#kpi-note").textContent = h.solver ? `1. ${h.solver}` : "";
   $("#results").hidden = false;
   drawGantt(r.shifts, state.plan.agents.map((a) => a.id));
   drawCoverage(r.coverage);
@@ -414,14 +412,6 @@ function scenarioCells(r) {
 
 function fmt(v, digits) {
   return v == null ? "-" : Number(v).toLocaleString("en", { minimumFractionDigits: digits, maximumFractionDigits: digits });
-}
-
-function weighted(rows, value, weight) {
-  let num = 0, den = 0;
-  for (const r of rows) {
-    if (r[value] != null && r[weight] > 0) { num += r[value] * r[weight]; den += r[weight]; }
-  }
-  return den > 0 ? num / den : null;
 }
 
 function escapeHtml(text) {

@@ -15,7 +15,8 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from . import charts
-from .tables import accuracy_table, daily_kpis, week_headline
+from .headline import headline_rows, week_headline
+from .tables import accuracy_table, daily_kpis
 
 # (id, heading): every report has these sections, in this order (tests check each one).
 SECTIONS = [("summary", "Summary"), ("forecast", "Forecast vs history"),
@@ -42,6 +43,8 @@ class ReportInput:
     explanation: list[dict] = field(default_factory=list)
     scenarios: pd.DataFrame | None = None   # whatif.compare_whatifs (or the scenario runner's table)
     scenario_note: str = ""
+    targets: dict | None = None             # queue -> ServiceTarget: ASA and the worst interval in words
+    fte_hours: float = 40.0
 
 
 def write_report(data: ReportInput, path: str | Path) -> Path:
@@ -111,27 +114,28 @@ def _card(label: str, value: str, note: str = "") -> str:
             f'<div class="value">{html.escape(value)}</div><div class="note">{html.escape(note)}</div></div>')
 
 
-def _summary(data: ReportInput) -> str:
+def summary_headline(data: ReportInput) -> dict:
     paid = None if data.shifts is None else float(data.shifts["paid_hours"].sum())
-    head = week_headline(data.requirements, data.coverage, paid, data.interval_minutes)
+    return week_headline(data.requirements, data.coverage, paid, data.interval_minutes, data.fte_hours,
+                         data.targets, data.timezone, data.solve if data.shifts is not None else None)
+
+
+def _summary(data: ReportInput) -> str:
+    head = summary_headline(data)
     acc = accuracy_table(data.scores, data.chosen)
     s = data.solve
-    roster_note = (f"optimality gap {_fmt(s.get('gap'), 'pct')}, "
-                   f"{'validator: all rules hold' if s.get('feasible') else 'validator: VIOLATIONS'}"
-                   if data.shifts is not None else f"no roster: {s.get('reason', '')}")
-    cards = "".join([
-        _card("contacts forecast", _fmt(head["contacts"], "int"), "all queues, the week"),
-        _card("FTE needed", _fmt(head["required_fte"], "num"),
-              f"to employ: scheduled hours after shrinkage / 40 h; {_fmt(head['on_queue_fte'], 'num')} on queue"),
-        _card("FTE rostered", _fmt(head["rostered_fte"], "num"), "paid hours of the roster / 40 h"),
-        _card("projected service level", _fmt(head["projected_sl"], "pct"), "Erlang, contact-weighted, the roster's agents"),
-        _card("under-coverage", f"{_fmt(head['under_hours'], 'num')} h", "agent-hours below the requirement"),
-        _card("roster", str(s.get("status", "none")), roster_note),
-    ])
+    if data.shifts is not None:
+        validator = "validator: all rules hold" if s.get("feasible") else "validator: VIOLATIONS"
+        roster_note = f"{len(data.shifts)} shifts; {validator}" + (" (see note 1)" if head["solver"] else "")
+    else:
+        roster_note = f"no roster: {s.get('reason', '')}"
+    cards = "".join([_card(label, value, note) for label, value, note in headline_rows(head)]
+                    + [_card("roster", str(s.get("status", "none")), roster_note)])
+    footnote = (f'<p class="footnote">1. {html.escape(head["solver"])}</p>' if head["solver"] else "")
     accuracy = _table(acc, [("queue", "queue", "text"), ("model", "model chosen", "text"),
                             ("wape", "WAPE (backtest)", "pct"), ("seasonal_naive_wape", "seasonal naive WAPE", "pct"),
                             ("band_coverage", "band coverage", "pct")])
-    return (f'<div class="cards">{cards}</div>\n<h3>Forecast accuracy</h3>\n'
+    return (f'<div class="cards">{cards}</div>\n{footnote}<h3>Forecast accuracy</h3>\n'
             f"<p>Rolling-origin backtest over the last weeks of history; WAPE = absolute errors / contacts. "
             f"Band coverage: how often actual volume fell inside the prediction band.</p>{accuracy}")
 
@@ -231,7 +235,7 @@ main{padding:8px 28px 40px;max-width:1400px}section{background:#fff;border:1px s
 padding:12px 20px;margin:18px 0}h2{margin-top:4px;color:#1f3b57}
 .cards{display:flex;flex-wrap:wrap;gap:12px}.card{border:1px solid #dde5ee;border-radius:6px;padding:10px 14px;
 min-width:170px;background:#f5f8fb}.card .label{font-size:.8em;color:#555}.card .value{font-size:1.6em;font-weight:600}
-.card .note{font-size:.75em;color:#777;max-width:220px}
+.card .note{font-size:.75em;color:#777;max-width:260px}.footnote{font-size:.8em;color:#666}
 table{border-collapse:collapse;margin:8px 0;font-size:.9em}
 th,td{border-bottom:1px solid #e6e6e6;padding:4px 10px;text-align:right}
 th{background:#f0f3f6}td.text,th:first-child{text-align:left}

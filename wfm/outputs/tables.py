@@ -1,5 +1,6 @@
 """Tables the report, the workbook and the demo summary read: times as the site's wall clock,
-the roster as a timeline (shifts and breaks), KPIs per day and the week's headline figures.
+the roster as a timeline (shifts and breaks) and KPIs per day (the week's headline figures
+are in `headline`).
 
 Inputs are the pipeline's frames (or the API's JSON records of them): timestamps may be
 tz-aware values or ISO strings with offsets; every output time is the site's local time.
@@ -12,6 +13,7 @@ import pandas as pd
 
 from ..domain import zone
 from ..roster.domain import Roster
+from .headline import weighted_sl, week_headline  # noqa: F401  (the headline's home; re-exported)
 
 
 def local(values, timezone: str) -> pd.Series:
@@ -38,13 +40,6 @@ def timeline_frame(roster: Roster, timezone: str) -> pd.DataFrame:
     if len(frame):
         frame["start"], frame["end"] = wall_clock(frame["start"], timezone), wall_clock(frame["end"], timezone)
     return frame
-
-
-def weighted_sl(service_level, volume) -> float:
-    """Contact-weighted service level over intervals with contacts (NaN when there are none)."""
-    sl, vol = np.asarray(service_level, float), np.asarray(volume, float)
-    ok = np.isfinite(sl) & (vol > 0)
-    return float(np.average(sl[ok], weights=vol[ok])) if ok.any() else float("nan")
 
 
 def daily_kpis(coverage: pd.DataFrame, shifts: pd.DataFrame, interval_minutes: int, timezone: str) -> pd.DataFrame:
@@ -78,21 +73,3 @@ def accuracy_table(scores: pd.DataFrame, chosen: dict[str, str]) -> pd.DataFrame
         rows.append({"queue": queue, "model": model, "wape": s["wape"].get((queue, model), np.nan),
                      "seasonal_naive_wape": naive, "band_coverage": s["coverage"].get((queue, model), np.nan)})
     return pd.DataFrame(rows, columns=["queue", "model", "wape", "seasonal_naive_wape", "band_coverage"])
-
-
-def week_headline(requirements: pd.DataFrame, coverage: pd.DataFrame | None, paid_hours: float | None,
-                  interval_minutes: int, fte_hours: float = 40.0) -> dict:
-    """The few figures a manager asks first: contacts, FTE needed (after shrinkage, and on queue)
-    and rostered (paid hours, per week of `fte_hours`), projected SL of the roster, under-coverage
-    agent-hours."""
-    hours = interval_minutes / 60
-    weeks = max(requirements["interval_start"].nunique() * hours / 168, 1e-9)
-    out = {"contacts": float(requirements["volume"].sum()),
-           "required_fte": float(requirements["scheduled_agents"].sum() * hours / fte_hours / weeks),
-           "on_queue_fte": float(requirements["agents"].sum() * hours / fte_hours / weeks),
-           "rostered_fte": None if paid_hours is None else paid_hours / fte_hours / weeks,
-           "projected_sl": None, "under_hours": None}
-    if coverage is not None:
-        out["projected_sl"] = weighted_sl(coverage["service_level"], coverage["volume"].fillna(0.0))
-        out["under_hours"] = float(coverage["under"].sum() * hours)
-    return out
