@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from wfm.executor import SequentialExecutor
@@ -57,3 +58,30 @@ def test_requirements_mode_scenarios_that_need_a_roster_say_so(tmp_path):
     assert "needs roster mode" not in " ".join(plain)
     # the CSV the demo and `scenario run --out` write carries the same flag
     assert list(table["needs_roster_mode"]) == ["", "remove", "rules", "hire", ""]
+
+
+def test_kpis_per_day_name_each_days_worst_interval_in_words():
+    from wfm.domain import ServiceTarget
+
+    fc = forecast_frame()   # two days, 08:00-18:00, calls and mail
+    req = fc.assign(agents=np.where(fc["volume"] > 0, 3, 0), scheduled_agents=np.where(fc["volume"] > 0, 4, 0))
+    cov = req[["queue", "interval_start"]].assign(required=req["agents"], scheduled=req["agents"],
+                                                  on_queue=req["agents"], under=0, over=0,
+                                                  service_level=0.9, volume=req["volume"])
+    first_calls = req.index[(req["queue"] == "calls") & (req["volume"] > 0)][0]   # Monday 08:00
+    cov.loc[first_calls, ["on_queue", "under"]] = [0, 3]
+    page = render_report(ReportInput(
+        first_day=date.fromisoformat(str(HORIZON.start)), timezone=TZ, interval_minutes=60,
+        history=fc[["interval_start", "queue", "volume"]], forecast=fc,
+        scores=pd.DataFrame([{"model": "m", "queue": q, "folds": 1, "wape": 0.2, "mase": 1, "bias": 0,
+                              "coverage": 0.9} for q in ("calls", "mail")]),
+        chosen={"calls": "m", "mail": "m"}, requirements=req, coverage=cov,
+        shifts=pd.DataFrame(columns=["agent", "day", "template", "start", "end", "paid_hours", "breaks", "queues"]),
+        targets={"calls": ServiceTarget(service_level=0.8, answer_seconds=20),
+                 "mail": ServiceTarget(service_level=0.8, answer_seconds=60)}))
+    kpis = page.split('<table class="kpis">', 1)[1].split("</table>", 1)[0]
+    rows = [re.findall(r"<td[^>]*>(.*?)</td>", tr) for tr in re.findall(r"<tr>(.*?)</tr>", kpis.split("<tbody>")[1])]
+    monday, tuesday, week = rows
+    assert monday[-1] == "Mon 01 Jun 08:00 calls: unstaffed (30 contacts expected, no agent on queue)"
+    assert week[-1] == monday[-1] and tuesday[-1].startswith("Tue 02 Jun ") and "ASA" in tuesday[-1]
+    assert "inf" not in kpis.lower()

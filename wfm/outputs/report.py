@@ -169,11 +169,30 @@ def _daily(data: ReportInput) -> str:
     if data.coverage is None:
         return "<p>No roster, so no KPIs per day.</p>"
     kpis = daily_kpis(data.coverage, data.shifts, data.interval_minutes, data.timezone)
-    return _table(kpis, [("day", "day", "text"), ("contacts", "contacts", "int"),
-                         ("required_hours", "agent-hours needed", "num"), ("on_queue_hours", "on-queue hours", "num"),
-                         ("under_hours", "under-coverage h", "num"), ("over_hours", "over-coverage h", "num"),
-                         ("service_level", "projected SL", "pct"), ("shifts", "shifts", "int"),
-                         ("paid_hours", "paid hours", "num")], cls="kpis")
+    columns = [("day", "day", "text"), ("contacts", "contacts", "int"),
+               ("required_hours", "agent-hours needed", "num"), ("on_queue_hours", "on-queue hours", "num"),
+               ("under_hours", "under-coverage h", "num"), ("over_hours", "over-coverage h", "num"),
+               ("service_level", "projected SL", "pct"), ("shifts", "shifts", "int"),
+               ("paid_hours", "paid hours", "num")]
+    if data.targets:
+        kpis["worst"] = daily_worst(data)
+        columns.append(("worst", "worst interval (SL, ASA)", "text"))
+    return _table(kpis, columns, cls="kpis")
+
+
+def daily_worst(data: ReportInput) -> list[str]:
+    """Per local day and for the week: the worst interval in words (daily_kpis' rows, in order)."""
+    from .headline import interval_service, worst_interval
+    from .tables import local
+
+    service = interval_service(data.requirements, data.interval_minutes, data.targets, data.coverage)
+    days = local(service["interval_start"], data.timezone).dt.date.to_numpy()
+    texts = []
+    for day in sorted(set(days)):
+        worst = worst_interval(service[days == day], data.timezone)
+        texts.append("-" if worst is None else worst["text"])
+    worst = worst_interval(service, data.timezone)
+    return texts + ["-" if worst is None else worst["text"]]
 
 
 def _explanation(data: ReportInput) -> str:
