@@ -64,3 +64,20 @@ def test_web_scenario_rows_say_needs_roster_mode_instead_of_zero():
     assert [lose[i] for i in (3, 5, 7)] == ["needs roster mode"] * 3 and lose[8] == "remove: needs roster mode"
     assert [mixed[i] for i in (3, 5, 7)] == ["+4.0", "-10.0 pt", "+5.0"] and mixed[8] == "hire: needs roster mode"
     assert [same[i] for i in (3, 5, 7, 8)] == ["+0.0", "+0.0 pt", "+0.0", ""]
+
+
+def test_web_upload_tells_a_workbook_by_its_bytes(tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.save(tmp_path / "history.csv")
+    heads = {"xlsx": list((tmp_path / "history.csv").read_bytes()[:8]),
+             "xls": [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1],
+             "csv": list(b"created_"), "gzip": [0x1F, 0x8B, 8, 0, 0, 0, 0, 0]}
+    code = script_functions("isWorkbook") + (
+        f"\nconst heads = {json.dumps(heads)};"
+        "\nconsole.log(JSON.stringify(Object.fromEntries(Object.entries(heads).map(([k, v]) => "
+        "[k, isWorkbook(new Uint8Array(v))]))))")
+    out = subprocess.run([NODE, "-e", code], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == {"xlsx": True, "xls": True, "csv": False, "gzip": False}
