@@ -37,7 +37,8 @@ def staffing_body() -> bytes:
     starts = np.arange(7 * 48)
     hour = (starts % 48) / 2
     day = np.array([1.15, 1.05, 1.0, 1.0, 0.95, 0.5, 0.3])[starts // 48]
-    shape = np.where((hour >= 7) & (hour < 21), np.exp(-((hour - 10.5) ** 2) / 5) + 0.8 * np.exp(-((hour - 15) ** 2) / 6), 0)
+    peaks = np.exp(-((hour - 10.5) ** 2) / 5) + 0.8 * np.exp(-((hour - 15) ** 2) / 6)
+    shape = np.where((hour >= 7) & (hour < 21), peaks, 0)
     volume = np.round(120 * shape * day, 1)
     body = {"interval_minutes": 30,
             "target": {"service_level": 0.8, "answer_seconds": 20, "max_occupancy": 0.9, "shrinkage": 0.3},
@@ -243,7 +244,8 @@ def main():
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--processes", default="1,2", help="HTTP worker processes to compare (wfm serve --http-processes)")
+    parser.add_argument("--processes", default="1,2",
+                        help="HTTP worker processes to compare (wfm serve --http-processes)")
     parser.add_argument("--roster-agents", type=int, default=200)
     parser.add_argument("--roster-time-limit", type=float, default=60)
     parser.add_argument("--roster-workers", type=int, default=2)
@@ -259,8 +261,8 @@ def main():
     loads = {n: staffing_load(args, n) for n in (int(p) for p in args.processes.split(","))}
     roster = None if args.skip_roster else roster_job(args)
 
-    print(f"API benchmark: `wfm serve --http-processes N` (auth on, SQLite), loopback, {os.cpu_count()} CPUs, load client in "
-          f"a separate process; load average before the run {load_avg:.2f}. Payload: 1 week x 30 min "
+    print(f"API benchmark: `wfm serve --http-processes N` (auth on, SQLite), loopback, {os.cpu_count()} CPUs, "
+          f"load client in a separate process; load average before the run {load_avg:.2f}. Payload: 1 week x 30 min "
           f"(336 intervals, {len(staffing_body()):,} B)\n")
     print("endpoint | server processes | clients | seconds | requests | errors | req/s | p50 ms | p90 ms | p99 ms | "
           "max ms | load generator")
@@ -284,7 +286,8 @@ def main():
         obj = "-" if roster["objective"] is None else f"{roster['objective']:,.0f}"
         fp = "-" if roster["first_progress"] is None else f"{roster['first_progress']:.1f}"
         t = roster["timings"]
-        print(f"{roster['agents']} agents, 1 week | {roster['time_limit']:g} | {roster['workers']} | {roster['status']} | "
+        print(f"{roster['agents']} agents, 1 week | {roster['time_limit']:g} | {roster['workers']} | "
+              f"{roster['status']} | "
               f"{roster['seconds']:.1f} | {t.get('solve_seconds', float('nan')):.1f} | "
               f"{t.get('report_seconds', float('nan')):.1f} | {fp} | {obj} | "
               f"{'ok' if roster['feasible'] else roster['error'] or 'violations'} | {roster['shifts']} | "

@@ -144,8 +144,8 @@ def _small_through_the_cli(tmp_path, seconds: float) -> tuple[dict, list[list[st
     """SMALL solved by `wfm roster curtois`: its JSON line and the CSV grid's rows."""
     path, out = tmp_path / "small.txt", tmp_path / "roster.csv"
     path.write_text(SMALL)
-    res = CliRunner().invoke(app, ["roster", "curtois", str(path), "--time-limit", str(seconds), "--solver-threads", "1",
-                                   "--out", str(out)])
+    res = CliRunner().invoke(app, ["roster", "curtois", str(path), "--time-limit", str(seconds),
+                                   "--solver-threads", "1", "--out", str(out)])
     assert res.exit_code == 0, res.output
     return json.loads(res.output.strip().splitlines()[-1]), list(csv.reader(out.open()))
 
