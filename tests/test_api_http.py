@@ -407,3 +407,29 @@ def test_jobs_run_the_same_on_postgresql():
         with engine.begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         engine.dispose()
+
+
+def test_a_workbook_upload_is_read_or_refused_by_its_bytes(client, keys):
+    import openpyxl
+
+    rows = history_rows(weeks=4)
+    form = {"timezone": "Europe/Berlin", "interval_minutes": "60", "days": "7"}
+    csv = pd.DataFrame(rows).to_csv(index=False).encode()
+    book = openpyxl.Workbook()
+    frame = pd.DataFrame(rows)
+    book.active.append(list(frame.columns))
+    for row in frame.itertuples(index=False):
+        book.active.append([None if v is None or v != v else v for v in row])
+    xlsx = io.BytesIO()
+    book.save(xlsx)
+    as_csv = client.post("/v1/forecasts", files={"file": ("t.csv", csv, "text/csv")}, data=form, headers=keys["acme"])
+    for name in ("tickets.xlsx", "tickets.csv"):   # a workbook renamed .csv is still a workbook
+        up = client.post("/v1/forecasts", files={"file": (name, xlsx.getvalue(), "application/octet-stream")},
+                         data=form, headers=keys["acme"])
+        assert up.status_code == 200, up.text
+        assert up.json()["intervals"] == as_csv.json()["intervals"]
+    xls = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4096)
+    res = client.post("/v1/forecasts", files={"file": ("tickets.csv", xls, "text/csv")}, data=form,
+                      headers=keys["acme"])
+    assert res.status_code == 422 and "this looks like an Excel workbook" in res.json()["message"]
+    assert "save it as CSV" in res.json()["message"]
