@@ -43,7 +43,8 @@ sample_data/plan.yaml; what-ifs on it: [cyan]wfm scenario run[/] sample_data/sce
 
 Options mean the same in every command: --out/-o the file or folder to write, --interval minutes \
 (15, 30 or 60), --timezone the site's IANA zone, --time-limit solver seconds, --seed the solver's \
-random seed. [cyan]wfm COMMAND --help[/] lists every option with its unit."""
+random seed, --solver-threads CP-SAT threads (solver.workers in a setup file), --processes local worker \
+processes. [cyan]wfm COMMAND --help[/] lists every option with its unit."""
 
 EPILOG = """[bold]Exit codes[/], the same for every command: 0 done; 1 no result (no roster within the \
 time limit, or rules that cannot all hold, named in the message); 2 bad input or options (the message \
