@@ -85,3 +85,29 @@ def test_kpis_per_day_name_each_days_worst_interval_in_words():
     assert monday[-1] == "Mon 01 Jun 08:00 calls: unstaffed (30 contacts expected, no agent on queue)"
     assert week[-1] == monday[-1] and tuesday[-1].startswith("Tue 02 Jun ") and "ASA" in tuesday[-1]
     assert "inf" not in kpis.lower()
+
+
+def test_the_coverage_heat_map_hovers_each_intervals_sl_and_asa_in_words():
+    from wfm.domain import ServiceTarget
+    from wfm.outputs import charts
+    from wfm.outputs.report import with_service_text
+
+    fc = forecast_frame()
+    req = fc.assign(agents=np.where(fc["volume"] > 0, 3, 0), scheduled_agents=np.where(fc["volume"] > 0, 4, 0))
+    cov = req[["queue", "interval_start"]].assign(required=req["agents"], scheduled=req["agents"],
+                                                  on_queue=req["agents"], under=0, over=0, service_level=0.9,
+                                                  volume=req["volume"])
+    busy = req.index[(req["queue"] == "calls") & (req["volume"] > 0)]
+    cov.loc[busy[0], "on_queue"] = 0
+    data = ReportInput(first_day=date.fromisoformat(str(HORIZON.start)), timezone=TZ, interval_minutes=60,
+                       history=fc, forecast=fc, scores=pd.DataFrame(), chosen={}, requirements=req, coverage=cov,
+                       targets={"calls": ServiceTarget(service_level=0.8, answer_seconds=20),
+                                "mail": ServiceTarget(service_level=0.8, answer_seconds=60)})
+    texts = with_service_text(data).set_index(cov.index)["service_text"]
+    assert texts[busy[0]] == "unstaffed" and texts[busy[1]].startswith("SL ") and ", ASA " in texts[busy[1]]
+    assert texts[req.index[req["volume"] == 0][0]] == "no contacts"
+    fig = charts.coverage_heatmap(with_service_text(data), TZ)
+    calls = fig.data[0]
+    assert "%{customdata[2]}" in calls.hovertemplate
+    flat = [cell[2] for row in calls.customdata for cell in row]
+    assert "unstaffed" in flat and not any("inf" in str(t) for t in flat)

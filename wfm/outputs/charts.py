@@ -72,13 +72,17 @@ def coverage_heatmap(coverage: pd.DataFrame, timezone: str) -> go.Figure:
         grid = lambda col, how: part.pivot_table(index="day", columns="clock", values=col, aggfunc=how  # noqa: E731
                                                  ).reindex(index=days, columns=clocks)
         gap, req, have = grid("gap", "min"), grid("required", "max"), grid("on_queue", "min")
-        custom = pd.concat([req.stack(future_stack=True), have.stack(future_stack=True)], axis=1).to_numpy()
+        layers = [req.stack(future_stack=True), have.stack(future_stack=True)]
+        hover = "%{y} %{x}<br>required %{customdata[0]}<br>on queue %{customdata[1]}<br>gap %{z}"
+        if "service_text" in part:  # the projected SL/ASA in words (a repeated clock time shows its first)
+            layers.append(grid("service_text", "first").stack(future_stack=True))
+            hover += "<br>%{customdata[2]}"
+        custom = pd.concat(layers, axis=1).to_numpy()
         fig.add_trace(go.Heatmap(
             z=gap.to_numpy(), x=clocks, y=days, zmid=0, zmin=-limit, zmax=limit, colorscale="RdBu",
-            customdata=custom.reshape(len(days), len(clocks), 2), showscale=row == 1,
+            customdata=custom.reshape(len(days), len(clocks), len(layers)), showscale=row == 1,
             colorbar=dict(title="agents", len=0.5),
-            hovertemplate="%{y} %{x}<br>required %{customdata[0]}<br>on queue %{customdata[1]}"
-                          "<br>gap %{z}<extra>" + q + "</extra>"), row=row, col=1)
+            hovertemplate=hover + "<extra>" + q + "</extra>"), row=row, col=1)
         fig.update_yaxes(autorange="reversed", row=row, col=1)
     fig.update_xaxes(tickangle=-60)
     fig.update_layout(**LAYOUT, height=270 * len(queues) + 60)

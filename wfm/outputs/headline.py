@@ -81,6 +81,19 @@ def interval_label(queue: str, start, timezone: str) -> str:
     return f"{start:%a %d %b %H:%M} {queue}"
 
 
+def service_text(row: dict) -> str:
+    """One interval's projected service in words: 'SL 85%, ASA 12 s', 'unstaffed' (contacts and
+    nobody on queue), 'SL 0%, ASA unbounded' or 'no contacts'."""
+    if not row["volume"] > 0:
+        return "no contacts"
+    if row["on_queue"] == 0:
+        return "unstaffed"
+    sl, asa = row["service_level"], row["asa_seconds"]
+    if sl is None or (isinstance(sl, float) and math.isnan(sl)):
+        return "-"
+    return f"SL {100 * sl:.0f}%, ASA {duration_text(asa)}"
+
+
 def worst_interval(service: pd.DataFrame, timezone: str) -> dict | None:
     """The interval with the lowest projected SL among those with at least one contact (the
     longest ASA breaks ties), in words. state: 'unstaffed' (contacts and no agent on queue),

@@ -150,11 +150,28 @@ def _coverage(data: ReportInput) -> str:
     if data.coverage is None:
         return "<p>No roster, so nothing is scheduled yet.</p>"
     return ("<p>Heat map: on-queue agents minus the agents needed, by day and time of day. Red is short "
-            "(service suffers), blue is spare.</p>"
-            + _figure(charts.coverage_heatmap(data.coverage, data.timezone))
+            "(service suffers), blue is spare. Hover for the projected SL and ASA of each interval.</p>"
+            + _figure(charts.coverage_heatmap(with_service_text(data), data.timezone))
             + "<p>The same over the week: agents needed (red), on queue (blue) and on shift including "
               "breaks (dotted).</p>"
             + _figure(charts.coverage_lines(data.coverage, data.timezone)))
+
+
+def with_service_text(data: ReportInput) -> pd.DataFrame:
+    """The roster's coverage with each interval's projected service in words ('SL 85%, ASA 12 s',
+    'unstaffed', 'no contacts'), for the heat map's hover."""
+    if not data.targets:
+        return data.coverage
+    from .headline import interval_service, service_text
+
+    service = interval_service(data.requirements, data.interval_minutes, data.targets, data.coverage)
+    texts = [service_text(r) for r in service.to_dict("records")]
+    keyed = pd.DataFrame({"queue": service["queue"].to_numpy(), "service_text": texts,
+                          "key": pd.to_datetime(service["interval_start"], utc=True, format="ISO8601").to_numpy()})
+    cov = data.coverage.assign(key=pd.to_datetime(data.coverage["interval_start"], utc=True,
+                                                  format="ISO8601").to_numpy())
+    merged = cov.merge(keyed, on=["queue", "key"], how="left").drop(columns=["key"])
+    return merged.assign(service_text=merged["service_text"].fillna("-"))
 
 
 def _roster(data: ReportInput) -> str:
