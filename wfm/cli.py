@@ -99,22 +99,34 @@ def _target(**kwargs) -> ServiceTarget:
 def staff(
     volume: Optional[float] = typer.Option(None, help="Contacts offered in one interval (single-interval mode)."),
     aht: Optional[float] = typer.Option(None, help="Average handle time per contact, seconds (talk + hold + wrap)."),
-    input: Optional[Path] = typer.Option(None, "--input", "-i", help="CSV with interval_start,volume,aht_seconds[,queue][,open]."),
+    input: Optional[Path] = typer.Option(None, "--input", "-i", help=(
+        "CSV with interval_start,volume,aht_seconds[,queue][,open].")),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the requirements CSV here."),
-    interval: Optional[int] = typer.Option(None, help="Interval length in minutes: 15, 30 or 60. Inferred from --input when omitted; 30 for a single interval."),
-    timezone: Optional[str] = typer.Option(None, help="IANA timezone for timestamps without a UTC offset, and for output (e.g. Europe/Berlin)."),
-    sl: float = typer.Option(0.8, help="Service-level target: fraction answered within --answer-seconds, strictly between 0 and 1."),
-    no_sl: bool = typer.Option(False, "--no-sl", help="No service-level target (use ASA, occupancy or abandonment targets only)."),
+    interval: Optional[int] = typer.Option(None, help=(
+        "Interval length in minutes: 15, 30 or 60. Inferred from --input when omitted; 30 for a single interval.")),
+    timezone: Optional[str] = typer.Option(None, help=(
+        "IANA timezone for timestamps without a UTC offset, and for output (e.g. Europe/Berlin).")),
+    sl: float = typer.Option(0.8, help=(
+        "Service-level target: fraction answered within --answer-seconds, strictly between 0 and 1.")),
+    no_sl: bool = typer.Option(False, "--no-sl", help=(
+        "No service-level target (use ASA, occupancy or abandonment targets only).")),
     answer_seconds: float = typer.Option(20.0, help="Service-level threshold T in seconds (the 20 in 80/20)."),
     asa_seconds: Optional[float] = typer.Option(None, help="Cap on average speed of answer, seconds."),
     max_occupancy: Optional[float] = typer.Option(None, help="Cap on agent occupancy, in (0, 1], e.g. 0.85."),
-    shrinkage: float = typer.Option(0.0, help="Share of paid time off the queue (breaks, training, absence), in [0, 1). scheduled = ceil(agents / (1 - shrinkage))."),
-    patience_seconds: Optional[float] = typer.Option(None, help="Mean caller patience, seconds. Switches to Erlang A (abandonment)."),
-    abandon_rate: Optional[float] = typer.Option(None, help="Cap on abandoned/offered, in (0, 1). Needs --patience-seconds."),
-    concurrency: int = typer.Option(1, help="Chat: sessions one agent handles at once; AHT is then per session at that concurrency."),
+    shrinkage: float = typer.Option(0.0, help=(
+        "Share of paid time off the queue (breaks, training, absence), in [0, 1). scheduled = ceil(agents / (1 - "
+        "shrinkage)).")),
+    patience_seconds: Optional[float] = typer.Option(None, help=(
+        "Mean caller patience, seconds. Switches to Erlang A (abandonment).")),
+    abandon_rate: Optional[float] = typer.Option(None, help=(
+        "Cap on abandoned/offered, in (0, 1). Needs --patience-seconds.")),
+    concurrency: int = typer.Option(1, help=(
+        "Chat: sessions one agent handles at once; AHT is then per session at that concurrency.")),
     min_agents: int = typer.Option(0, help="Minimum on-queue agents in every open interval."),
-    deadline_minutes: Optional[float] = typer.Option(None, help="Back-office/email: every item must be finished within this many minutes (workload model, no queueing)."),
-    format: str = typer.Option("table", "--format", "-f", help="Output: table, json or csv (csv goes to stdout when --out is not given)."),
+    deadline_minutes: Optional[float] = typer.Option(None, help=(
+        "Back-office/email: every item must be finished within this many minutes (workload model, no queueing).")),
+    format: str = typer.Option("table", "--format", "-f", help=(
+        "Output: table, json or csv (csv goes to stdout when --out is not given).")),
 ) -> None:
     """Agents needed per interval to meet a service target (Erlang C, Erlang A, chat, back office).
 
@@ -221,29 +233,40 @@ def _wait(v):
 @app.command(context_settings={"allow_interspersed_args": True}, rich_help_panel=PIPELINE)
 def forecast(
     args: list[str] = typer.Argument(..., metavar="[backtest] HISTORY",
-                                     help="History file (CSV, TSV, .gz or Parquet). Prefix with 'backtest' to only score models."),
+                                     help=(
+                                         "History file (CSV, TSV, .gz or Parquet). Prefix with 'backtest' to only "
+                                         "score models.")),
     days: int = typer.Option(7, help="Days to forecast, starting the day after the last day of history."),
     interval: int = typer.Option(60, help="Interval length in minutes: 15, 30 or 60."),
     timezone: str = typer.Option(..., help="Site timezone (IANA, e.g. Europe/Berlin): intervals and days are local."),
-    model: str = typer.Option("auto", help="seasonal_naive, weekly_profile, daily_profile, or auto (best backtest WAPE per queue)."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the forecast CSV here (with backtest: the scores CSV)."),
+    model: str = typer.Option("auto", help=(
+        "seasonal_naive, weekly_profile, daily_profile, or auto (best backtest WAPE per queue).")),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help=(
+        "Write the forecast CSV here (with backtest: the scores CSV).")),
     level: float = typer.Option(0.9, help="Prediction-interval level for volume_lower/volume_upper, e.g. 0.9."),
     folds: int = typer.Option(4, help="Backtest folds of one week each (rolling origin)."),
-    country: Optional[str] = typer.Option(None, help="Public holidays of this country (ISO code, e.g. DE, US) as special days."),
+    country: Optional[str] = typer.Option(None, help=(
+        "Public holidays of this country (ISO code, e.g. DE, US) as special days.")),
     subdivision: Optional[str] = typer.Option(None, help="State/province for --country holidays, e.g. BY."),
-    calendar: Optional[Path] = typer.Option(None, help="CSV of special days: date[,name][,factor]. factor = volume vs a normal day; empty = learn from history."),
+    calendar: Optional[Path] = typer.Option(None, help=(
+        "CSV of special days: date[,name][,factor]. factor = volume vs a normal day; empty = learn from history.")),
     timestamp_col: str = typer.Option("created_at", help="Contact timestamp column; 'date+time' joins two columns."),
-    timestamp_format: Optional[str] = typer.Option(None, help="strftime format for non-ISO timestamps, e.g. '%y%m%d %H:%M:%S'."),
+    timestamp_format: Optional[str] = typer.Option(None, help=(
+        "strftime format for non-ISO timestamps, e.g. '%y%m%d %H:%M:%S'.")),
     queue_col: str = typer.Option("queue", help="Queue column (optional in the file)."),
     channel_col: str = typer.Option("channel", help="Channel column (optional in the file)."),
     handle_col: str = typer.Option("handle_seconds", help="Handle-time column in seconds (optional)."),
     interval_start_col: str = typer.Option("interval_start", help="Interval reports: interval start column."),
-    volume_col: Optional[str] = typer.Option(None, help="Interval reports: contacts offered column (default: volume/offered/calls/contacts/count)."),
+    volume_col: Optional[str] = typer.Option(None, help=(
+        "Interval reports: contacts offered column (default: volume/offered/calls/contacts/count).")),
     aht_col: str = typer.Option("aht_seconds", help="Interval reports: AHT column in seconds (optional)."),
-    ignore_offset: bool = typer.Option(False, "--ignore-offset", help="Read timestamps as local wall-clock time even if they carry an offset or Z."),
+    ignore_offset: bool = typer.Option(False, "--ignore-offset", help=(
+        "Read timestamps as local wall-clock time even if they carry an offset or Z.")),
     max_handle_seconds: float = typer.Option(14400, help="Handle times above this are bad rows (seconds)."),
-    on_bad_row: str = typer.Option("error", help="error: stop at the first bad row, naming line and column; drop: skip bad rows and report them."),
-    drop_if: list[str] = typer.Option([], help="Skip rows where COLUMN=VALUE (repeatable), e.g. outcome=PHANTOM. Counted in the summary."),
+    on_bad_row: str = typer.Option("error", help=(
+        "error: stop at the first bad row, naming line and column; drop: skip bad rows and report them.")),
+    drop_if: list[str] = typer.Option([], help=(
+        "Skip rows where COLUMN=VALUE (repeatable), e.g. outcome=PHANTOM. Counted in the summary.")),
 ) -> None:
     """Forecast contact volume (with prediction intervals) and AHT per interval.
 
@@ -288,7 +311,8 @@ def forecast(
             err.print(f"backtest scores written to [bold]{out}[/]")
         return
     for queue, name in result.chosen.items():
-        extra = f"; outlier days left out: {', '.join(map(str, result.outliers[queue]))}" if result.outliers.get(queue) else ""
+        outliers = result.outliers.get(queue)
+        extra = f"; outlier days left out: {', '.join(map(str, outliers))}" if outliers else ""
         if queue in result.level_shifts:
             ratio, since = result.level_shifts[queue]
             extra += f"; new level since {since}: x{ratio:.2f} of before"
@@ -312,11 +336,14 @@ def _print_scores(scores, level):
 
 @app.command(rich_help_panel=PIPELINE)
 def roster(
-    input: Path = typer.Argument(..., help="Roster input JSON (horizon, requirements, templates, agents, rules, weights); "
-                                           "or the word curtois followed by a Curtois-Qu benchmark instance file."),
+    input: Path = typer.Argument(..., help=(
+        "Roster input JSON (horizon, requirements, templates, agents, rules, weights); "
+        "or the word curtois followed by a Curtois-Qu benchmark instance file.")),
     instance: Optional[Path] = typer.Argument(None, help="With `curtois`: the benchmark instance (InstanceN.txt)."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the roster CSV (one row per agent shift) here."),
-    coverage: Optional[Path] = typer.Option(None, help="Write coverage per queue and interval (required, on-queue, under, over, projected SL)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help=(
+        "Write the roster CSV (one row per agent shift) here.")),
+    coverage: Optional[Path] = typer.Option(None, help=(
+        "Write coverage per queue and interval (required, on-queue, under, over, projected SL).")),
     time_limit: Optional[float] = typer.Option(None, help="Solver time limit in seconds (overrides the input)."),
     solver_threads: Optional[int] = typer.Option(None, help=(
         "CP-SAT solver threads (solver.workers in the input); 1 gives the same roster for the same input and seed.")),
@@ -452,7 +479,9 @@ def write_csv_frame(frame, path):
 def demo(out: Path = typer.Option(Path("out"), "--out", "-o", help="Folder for the demo outputs."),
          data: Path = typer.Option(Path("sample_data"), help="Folder with the sample inputs."),
          time_limit: Optional[float] = typer.Option(None, "--time-limit", "--roster-seconds",
-                                                    help="Roster solver time limit in seconds (default: the setup's, 30)."),
+                                                    help=(
+                                                        "Roster solver time limit in seconds (default: the setup's,"
+                                                        " 30).")),
          seed: Optional[int] = typer.Option(None, help="Roster solver random seed (default: the setup's, 0).")) -> None:
     """Run the whole pipeline on the sample data: forecast, requirements, roster, scenarios,
     roster.xlsx and report.html in --out; prints a summary and where each file is.
@@ -485,7 +514,8 @@ def serve(
     port: int = typer.Option(8000, help="TCP port."),
     database_url: Optional[str] = typer.Option(None, help="SQLAlchemy URL of the job store (default: WFM_DATABASE_URL, "
                                                           "else sqlite:///wfm-jobs.db)."),
-    solver_processes: Optional[int] = typer.Option(None, help="Roster/plan jobs solved at once (WFM_SOLVER_PROCESSES)."),
+    solver_processes: Optional[int] = typer.Option(None, help=(
+        "Roster/plan jobs solved at once (WFM_SOLVER_PROCESSES).")),
     no_auth: bool = typer.Option(False, "--no-auth", help="Serve without API keys. Only on a loopback address."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
     http_processes: Optional[int] = typer.Option(None, min=1, max=64, help=(
@@ -707,8 +737,11 @@ app.add_typer(scenario_app, name="scenario", rich_help_panel=PLANNING)
 @scenario_app.command("run")
 def scenario_run(
     file: Path = typer.Argument(..., help="Scenario file (YAML or JSON): base plan, mode and scenarios."),
-    mode: Optional[str] = typer.Option(None, help="requirements (seconds; the base roster stays in force) or roster (reroster every scenario); overrides the file."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for comparison.csv, report.json and each scenario's tables."),
+    mode: Optional[str] = typer.Option(None, help=(
+        "requirements (seconds; the base roster stays in force) or roster (reroster every scenario); overrides the "
+        "file.")),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help=(
+        "Folder for comparison.csv, report.json and each scenario's tables.")),
     interval: Optional[int] = typer.Option(None, help="Interval length in minutes; overrides the base config."),
     timezone: Optional[str] = typer.Option(None, help="Site timezone; overrides the base config."),
     time_limit: Optional[float] = typer.Option(None, help="Roster solver time limit per roster, seconds."),
@@ -716,7 +749,8 @@ def scenario_run(
     processes: Optional[int] = typer.Option(None, help=(
         "Scenarios run at once in local processes (default: CPU count; 1 = in this process).")),
     workers: Optional[int] = OLD_WORKERS,
-    dask: Optional[str] = typer.Option(None, help="Run on this Dask scheduler (tcp://host:8786); default: $WFM_DASK_SCHEDULER."),
+    dask: Optional[str] = typer.Option(None, help=(
+        "Run on this Dask scheduler (tcp://host:8786); default: $WFM_DASK_SCHEDULER.")),
     format: str = typer.Option("table", "--format", "-f", help="table or json (the report, one line)."),
 ) -> None:
     """Run a scenario set and compare every scenario with the base: required FTE, paid hours,
@@ -800,20 +834,28 @@ def _print_comparison(report):
 
 @app.command(rich_help_panel=PLANNING)
 def simulate(
-    plan: Path = typer.Argument(..., help="A folder written by `wfm plan` (roster_input.json, roster.json), or a roster input JSON with --roster."),
+    plan: Path = typer.Argument(..., help=(
+        "A folder written by `wfm plan` (roster_input.json, roster.json), or a roster input JSON with --roster.")),
     roster: Optional[Path] = typer.Option(None, help="Roster JSON (default: roster.json beside the input)."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for simulation.csv (per interval) and simulation_summary.csv."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help=(
+        "Folder for simulation.csv (per interval) and simulation_summary.csv.")),
     replications: int = typer.Option(10, help="Seeded replications behind each confidence interval (>= 2)."),
     seed: int = typer.Option(0, help="Simulation seed: the same seed gives the same numbers."),
     confidence: float = typer.Option(0.95, help="Confidence level of the intervals."),
-    history: Optional[Path] = typer.Option(None, help="Contact history (created_at, queue, handle_seconds) for --arrivals history or --handle-times history."),
-    arrivals: str = typer.Option("poisson", help="poisson (at the forecast rate) or history (replay the history's contacts; moved by whole weeks when it ends before the roster)."),
-    handle_times: str = typer.Option("exponential", help="exponential (forecast AHT) or history (resampled, scaled to the forecast AHT)."),
-    timezone: Optional[str] = typer.Option(None, help="Timezone for history timestamps without an offset (default: the roster's)."),
+    history: Optional[Path] = typer.Option(None, help=(
+        "Contact history (created_at, queue, handle_seconds) for --arrivals history or --handle-times history.")),
+    arrivals: str = typer.Option("poisson", help=(
+        "poisson (at the forecast rate) or history (replay the history's contacts; moved by whole weeks when it "
+        "ends before the roster).")),
+    handle_times: str = typer.Option("exponential", help=(
+        "exponential (forecast AHT) or history (resampled, scaled to the forecast AHT).")),
+    timezone: Optional[str] = typer.Option(None, help=(
+        "Timezone for history timestamps without an offset (default: the roster's).")),
     processes: Optional[int] = typer.Option(None, help=(
         "Replications run in this many local processes (default: CPU count).")),
     workers: Optional[int] = OLD_WORKERS,
-    dask: Optional[str] = typer.Option(None, help="Run replications on this Dask scheduler; default: $WFM_DASK_SCHEDULER."),
+    dask: Optional[str] = typer.Option(None, help=(
+        "Run replications on this Dask scheduler; default: $WFM_DASK_SCHEDULER.")),
 ) -> None:
     """Play a roster out contact by contact and compare the simulated SL, ASA, abandonment and
     occupancy (with confidence intervals) with what Erlang promised for it."""
