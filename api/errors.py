@@ -49,7 +49,8 @@ def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
     fields = []
     for e in exc.errors():
         msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
-        fields.append({"field": field_path(e.get("loc", ())), "message": msg, "type": str(e.get("type", "value_error"))})
+        kind = str(e.get("type", "value_error"))
+        fields.append({"field": field_path(e.get("loc", ())), "message": msg, "type": kind})
     return invalid(fields)
 
 

@@ -176,7 +176,8 @@ def main():
     print(f"Scenario benchmark: 200 agents, 7 days x 30-min intervals, 2 queues, {os.cpu_count()} cores "
           f"(load average at the end {os.getloadavg()[0]:.1f}); base roster solved once beforehand in "
           f"{base_seconds:.0f} s; every roster: CP-SAT 1 thread, seed 0, deterministic limit "
-          f"{args.deterministic_limit:g} (wall cap {args.time_limit:g} s); every scenario simulated with 5 replications")
+          f"{args.deterministic_limit:g} (wall cap {args.time_limit:g} s); "
+          "every scenario simulated with 5 replications")
     print()
     print("backend | requirements-only: ok | s (median of %d) | x sequential | task s / wall s | "
           "re-roster (incl. base): ok | s | x sequential | task s / wall s | paid h, all rosters | "

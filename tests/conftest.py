@@ -19,5 +19,6 @@ import pytest  # noqa: E402
 def dask_address():
     """A small in-process Dask cluster (2 workers, threads) shared by the tests that need one."""
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
         yield cluster.scheduler_address

@@ -25,7 +25,9 @@ def test_erlang_a_sl_never_falls_as_the_answer_time_grows():
 
 
 def test_looser_erlang_a_target_never_needs_more_agents():
-    t = lambda sec: ServiceTarget(service_level=0.8, answer_seconds=sec, patience_seconds=20)
+    def t(sec):
+        return ServiceTarget(service_level=0.8, answer_seconds=sec, patience_seconds=20)
+
     assert required_agents([300], [180], 30, t(1000)).agents[0] <= required_agents([300], [180], 30, t(200)).agents[0]
 
 
@@ -73,7 +75,8 @@ def test_errors_name_the_csv_line_even_after_sorting(tmp_path):
 
 
 def test_windows_1252_file_is_read(tmp_path):
-    body = "interval_start,queue,volume,aht_seconds\n2026-01-05T08:00:00+01:00,Zürich,5,200\n2026-01-05T08:30:00+01:00,Zürich,6,200\n"
+    body = ("interval_start,queue,volume,aht_seconds\n2026-01-05T08:00:00+01:00,Zürich,5,200\n"
+            "2026-01-05T08:30:00+01:00,Zürich,6,200\n")
     res = staff("--input", _csv(tmp_path, body, encoding="cp1252"), "--format", "csv")
     assert res.exit_code == 0, res.output and "Zürich" in res.stdout
 

@@ -164,7 +164,8 @@ class IntervalSeries(BaseModel):
                 raise ValueError(f"{name}: has {len(values)} values for {n} intervals")
         for i, ts in enumerate(self.interval_start):
             if ts.tzinfo is None or ts.utcoffset() is None:
-                raise ValueError(f"row {i}, interval_start={ts.isoformat()!r}: timestamp needs a UTC offset or timezone")
+                raise ValueError(f"row {i}, interval_start={ts.isoformat()!r}: "
+                                 "timestamp needs a UTC offset or timezone")
         return self
 
     def to_frame(self) -> pd.DataFrame:

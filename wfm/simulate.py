@@ -293,7 +293,8 @@ def _metrics(horizon, starts, demands, counts, confidence, step):
             if name in promised:
                 frame[f"erlang_{name}"] = promised[name]
         frames.append(frame)
-        rows.append(_summary_row(d.queue, {k: v[qi:qi + 1] for k, v in counts.items()}, [servers], [d], confidence, step))
+        rows.append(_summary_row(d.queue, {k: v[qi:qi + 1] for k, v in counts.items()}, [servers], [d], confidence,
+                                 step))
     rows.append(_summary_row("all", counts, [np.asarray(d.servers, float) for d in demands], demands, confidence, step))
     return pd.concat(frames, ignore_index=True), pd.DataFrame(rows)
 

@@ -38,7 +38,8 @@ def accepted(request: Request, job, created: bool) -> JSONResponse:
 
 @router.post("/v1/rosters", status_code=202, response_model=JobView, responses=ERRORS,
              summary="Queue a roster solve; poll the job, then fetch the roster")
-def create_roster(request: Request, body: RosterInput = Body(openapi_examples=EXAMPLE), tenant: str = Depends(current_tenant),
+def create_roster(request: Request, body: RosterInput = Body(openapi_examples=EXAMPLE),
+                  tenant: str = Depends(current_tenant),
                   idempotency_key: str | None = IDEMPOTENCY):
     """The body is a roster input (as for `wfm roster`). Answers 202 with the job and its
     `Location`; the solve runs in a worker process within `solver.time_limit_seconds`."""
