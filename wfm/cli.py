@@ -296,6 +296,100 @@ def _print_scores(scores, level):
     err.print(table)
 
 
+KPI_HELP = """Achieved KPIs per interval, day or week, per queue and for all queues together (queue `all`).
+
+wfm kpi HISTORY.csv --timezone Europe/Berlin --interval 60 --answer-seconds 20 --by day --out kpi.csv
+
+The history is read as by `wfm forecast` (same files and column options). KPI columns, by default: \
+wait_seconds (time to answer, or to abandon), abandoned (true/false; or --abandoned-if outcome=HANG), \
+and for tickets first_response_at, resolved_at and csat. A KPI whose column is missing is left out, with a note.
+
+[bold]Definitions.[/] offered = contacts created in the period; answered = offered - abandoned.
+
+service_level = answered within --answer-seconds (wait <= T) / offered: abandoned contacts count against \
+it (--exclude-short-abandons S takes contacts abandoned within S seconds out of its denominator).
+
+asa_seconds = mean wait of answered contacts; abandon_rate = abandoned / offered; aht_seconds = mean \
+handle time of answered contacts with a handle time above 0.
+
+first_response_p50/p90_seconds, resolution_p50_seconds = percentiles (linear interpolation) of the time \
+from created_at, over the contacts that have one; resolved_rate = contacts with a resolved_at / offered; \
+csat_mean = mean of the csat_responses scores given. See docs/kpi.md."""
+
+
+def _column_values(items: list[str], option: str) -> dict[str, list[str]]:
+    """COLUMN=VALUE options (repeatable) -> {column: [values]}."""
+    out: dict[str, list[str]] = {}
+    for item in items:
+        if "=" not in item:
+            fail(f"{option}={item!r}: use COLUMN=VALUE")
+        col, value = item.split("=", 1)
+        out.setdefault(col.strip(), []).append(value.strip())
+    return out
+
+
+@app.command(help=KPI_HELP, rich_help_panel=PIPELINE)
+def kpi(
+    history: Path = typer.Argument(..., help="History file (CSV, TSV, .gz or Parquet), one row per contact."),
+    timezone: str = typer.Option(..., help="Site timezone (IANA, e.g. Europe/Berlin): intervals, days and weeks are "
+                                           "local."),
+    interval: int = typer.Option(60, help="Interval length in minutes for --by interval: 15, 30 or 60."),
+    answer_seconds: float = typer.Option(20.0, help="Service-level threshold T in seconds: answered with wait <= T "
+                                                    "counts as within target."),
+    by: str = typer.Option("interval", help="Period of each row: interval, day or week (weeks start on Monday)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the KPI CSV here (default: stdout)."),
+    exclude_short_abandons: Optional[float] = typer.Option(None, help="Contacts abandoned within this many seconds "
+                                                                      "leave the service level's denominator."),
+    abandoned_if: list[str] = typer.Option([], help="Abandoned where COLUMN=VALUE (repeatable values), e.g. "
+                                                    "outcome=HANG; instead of the abandoned column."),
+    wait_col: str = typer.Option("wait_seconds", help="Wait column in seconds: time to answer, or to abandon."),
+    abandoned_col: str = typer.Option("abandoned", help="Abandoned flag column (true/false, yes/no, 1/0)."),
+    first_response_col: str = typer.Option("first_response_at", help="Tickets: first response timestamp column."),
+    resolved_col: str = typer.Option("resolved_at", help="Tickets: resolution timestamp column."),
+    csat_col: str = typer.Option("csat", help="Customer-satisfaction score column (empty: no response)."),
+    timestamp_col: str = typer.Option("created_at", help="Contact timestamp column; 'date+time' joins two columns."),
+    timestamp_format: Optional[str] = typer.Option(None, help="strftime format for non-ISO timestamps (every "
+                                                              "timestamp column), e.g. '%y%m%d %H:%M:%S'."),
+    queue_col: str = typer.Option("queue", help="Queue column (optional in the file)."),
+    channel_col: str = typer.Option("channel", help="Channel column (optional in the file)."),
+    handle_col: str = typer.Option("handle_seconds", help="Handle-time column in seconds (optional)."),
+    ignore_offset: bool = typer.Option(False, "--ignore-offset", help="Read timestamps as local wall-clock time even "
+                                                                      "if they carry an offset or Z."),
+    max_handle_seconds: float = typer.Option(14400, help="Handle times above this are bad rows (seconds)."),
+    on_bad_row: str = typer.Option("error", help="error: stop at the first bad row, naming line and column; drop: "
+                                                 "skip bad rows and report them."),
+    drop_if: list[str] = typer.Option([], help="Skip rows where COLUMN=VALUE (repeatable), e.g. outcome=PHANTOM. "
+                                               "Counted in the summary."),
+) -> None:
+    from forecasts.ingest import ColumnMap
+    from forecasts.service import HistoryOptions
+    from .io import write_csv
+    from .kpi import KpiColumns, KpiOptions, compute_kpis
+
+    columns = ColumnMap(timestamp=timestamp_col, queue=queue_col, channel=channel_col, handle_seconds=handle_col)
+    opts = HistoryOptions(timezone=timezone, interval_minutes=interval, columns=columns,
+                          timestamp_format=timestamp_format, ignore_offset=ignore_offset,
+                          max_handle_seconds=max_handle_seconds, on_bad_row=on_bad_row,
+                          drop_if=_column_values(drop_if, "--drop-if"))
+    options = KpiOptions(answer_seconds=answer_seconds, by=by, exclude_short_abandons=exclude_short_abandons,
+                         abandoned_if=_column_values(abandoned_if, "--abandoned-if"),
+                         columns=KpiColumns(wait_seconds=wait_col, abandoned=abandoned_col,
+                                            first_response_at=first_response_col, resolved_at=resolved_col,
+                                            csat=csat_col))
+    try:
+        result = compute_kpis(history, opts, options)
+    except InputError as exc:
+        fail(str(exc))
+    err.print(result.report.summary(), highlight=False)
+    for note in result.notes:
+        err.print(f"note: {note}", highlight=False)
+    if out is None:
+        write_csv(result.table, sys.stdout)
+        return
+    write_csv(result.table, out)
+    console.print(f"KPIs of {len(result.table):,} rows (by {by}) written to [bold]{out}[/]")
+
+
 @app.command(rich_help_panel=PIPELINE)
 def roster(
     input: Path = typer.Argument(..., help="Roster input JSON (horizon, requirements, templates, agents, rules, weights); "
