@@ -227,7 +227,7 @@ def period_starts(ts_utc: pd.Series, by: str, interval_minutes: int, timezone: s
         return local_bucket(ts_utc, interval_minutes, timezone).dt.tz_convert(timezone)
     day = ts_utc.dt.tz_convert(timezone).dt.tz_localize(None).dt.normalize()
     if by == "week":
-        day = day - pd.to_timedelta(day.dt.dayofweek, unit="D")
+        day = day - pd.to_timedelta(day.dt.day_of_week, unit="D")
     # A midnight that DST skips (a few zones) starts the day at the first valid instant.
     return day.dt.tz_localize(timezone, ambiguous=True, nonexistent="shift_forward")
 
