@@ -92,7 +92,8 @@ def _target(**kwargs) -> ServiceTarget:
 def staff(
     volume: Optional[float] = typer.Option(None, help="Contacts offered in one interval (single-interval mode)."),
     aht: Optional[float] = typer.Option(None, help="Average handle time per contact, seconds (talk + hold + wrap)."),
-    input: Optional[Path] = typer.Option(None, "--input", "-i", help="CSV with interval_start,volume,aht_seconds[,queue][,open]."),
+    input: Optional[Path] = typer.Option(None, "--input", "-i", help="CSV with interval_start,volume,aht_seconds"
+                                         "[,queue][,open][,agents]. An agents column: the service those agents give."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the requirements CSV here."),
     interval: Optional[int] = typer.Option(None, help="Interval length in minutes: 15, 30 or 60. Inferred from --input when omitted; 30 for a single interval."),
     timezone: Optional[str] = typer.Option(None, help="IANA timezone for timestamps without a UTC offset, and for output (e.g. Europe/Berlin)."),
@@ -108,15 +109,22 @@ def staff(
     min_agents: int = typer.Option(0, help="Minimum on-queue agents in every open interval."),
     deadline_minutes: Optional[float] = typer.Option(None, help="Back-office/email: every item must be finished within this many minutes (workload model, no queueing)."),
     format: str = typer.Option("table", "--format", "-f", help="Output: table, json or csv (csv goes to stdout when --out is not given)."),
+    agents: Optional[int] = typer.Option(None, help="On-queue agents: answer the SL, ASA, occupancy (and abandonment "
+                                                    "with --patience-seconds) they give, in every interval; "
+                                                    "overrides an agents column."),
 ) -> None:
-    """Agents needed per interval to meet a service target (Erlang C, Erlang A, chat, back office).
+    """Agents needed per interval to meet a service target (Erlang C, Erlang A, chat, back office);
+    or, with --agents or an agents column, the service a given headcount gives.
 
     Single interval:  wfm staff --volume 100 --aht 180 --interval 30 --sl 0.8 --answer-seconds 20 --format json
 
     Whole file:       wfm staff --input volumes.csv --out requirements.csv
+
+    Given headcount:  wfm staff --volume 100 --aht 180 --interval 30 --agents 12 --format json
     """
     from .io import REQUIREMENT_COLUMNS, infer_interval_minutes, read_interval_csv, write_csv
     from .staffing.frames import staff_frame, summarize
+    from .staffing.headcount import service_frame
 
     if format not in ("table", "json", "csv"):
         fail(f"--format={format!r}: use table, json or csv")
@@ -130,15 +138,21 @@ def staff(
         if input is None:
             if volume is None or aht is None:
                 fail("give --volume and --aht for one interval, or --input FILE for many")
-            _staff_single(volume, aht, interval or 30, target, deadline_minutes, format)
+            _staff_single(volume, aht, interval or 30, target, deadline_minutes, format, agents)
             return
         frame = read_interval_csv(input, timezone)
+        if (agents is not None or "agents" in frame) and deadline_minutes is not None:
+            fail("--deadline-minutes staffs back-office work; a given headcount (--agents, agents column) "
+                 "is for queues")
         minutes = interval or infer_interval_minutes(frame["interval_start"], frame["queue"])
         if interval is not None and frame.groupby("queue").size().max() > 1:
             spacing = infer_interval_minutes(frame["interval_start"], frame["queue"], strict=False)
             if spacing != interval:
                 fail(f"--interval={interval}: the file's intervals are {spacing:g} minutes apart")
-        req = staff_frame(frame, minutes, target, deadline_minutes)
+        if agents is not None or "agents" in frame:
+            req = service_frame(frame, minutes, target, agents)
+        else:
+            req = staff_frame(frame, minutes, target, deadline_minutes)
     except InputError as exc:
         fail(str(exc))
     columns = REQUIREMENT_COLUMNS + [c for c in ("abandon_rate", "workload_agents", "utc_offset_minutes") if c in req]
@@ -156,16 +170,20 @@ def staff(
     _print_summary(summary, minutes, out)
 
 
-def _staff_single(volume, aht, minutes, target, deadline_minutes, format):
+def _staff_single(volume, aht, minutes, target, deadline_minutes, format, agents=None):
     from .staffing.backoffice import backoffice_requirement
+    from .staffing.headcount import service_for_agents
     from .staffing.requirements import required_agents
 
+    if agents is not None and deadline_minutes is not None:
+        fail("--deadline-minutes staffs back-office work; --agents is for queues")
     if deadline_minutes is not None:
         res = backoffice_requirement([volume], [aht], minutes, deadline_minutes,
                                      utilization=target.max_occupancy or 1.0, shrinkage=target.shrinkage)
         row = {k: (float(v[0]) if k == "workload_agents" else int(v[0])) for k, v in res.items()}
     else:
-        res = required_agents([volume], [aht], minutes, target)
+        res = (required_agents([volume], [aht], minutes, target) if agents is None
+               else service_for_agents([volume], [aht], minutes, agents, target))
         row = {k: float(v) for k, v in res.to_frame().iloc[0].items()}
         row["agents"], row["scheduled_agents"] = int(row["agents"]), int(row["scheduled_agents"])
         row["load_erlangs"] = float(res.load_erlangs[0])
