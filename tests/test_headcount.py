@@ -124,3 +124,14 @@ def test_cli_bad_headcount_names_the_line(tmp_path):
     assert res.exit_code == 2 and "line 3, agents=-2.0" in res.stderr
     res = runner.invoke(app, ["staff", "--input", str(path), "--agents", "5", "--deadline-minutes", "60"])
     assert res.exit_code == 2 and "--deadline-minutes" in res.stderr
+
+
+def test_cli_summary_keeps_an_unbounded_asa(tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text("interval_start,volume,aht_seconds\n2026-03-02T09:00:00+01:00,100,180\n"
+                    "2026-03-02T09:30:00+01:00,100,180\n")
+    res = runner.invoke(app, ["staff", "--input", str(path), "--agents", "9", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)["queues"][0]
+    # 9 agents under 10 Erlangs: nobody is answered in time and the wait has no bound (null, not a number)
+    assert summary["service_level"] == 0 and summary["asa_seconds"] is None and summary["occupancy"] == 1

@@ -86,11 +86,12 @@ def summarize(req: pd.DataFrame, interval_minutes: int) -> pd.DataFrame:
         }
         agents = g["agents"].to_numpy(float)
         if "occupancy" in g:  # busy agent-time over on-queue agent-time (answered work, open intervals)
-            row["occupancy"] = float((g["occupancy"].to_numpy(float) * agents).sum() / agents.sum()) if agents.sum() else 0.0
+            busy = (g["occupancy"].to_numpy(float) * agents).sum()
+            row["occupancy"] = float(busy / agents.sum()) if agents.sum() else 0.0
         for metric in ("service_level", "asa_seconds", "abandon_rate"):
             if metric in g:  # contact-weighted; NaN when nothing was offered
                 values = g[metric].to_numpy(float)
-                ok = np.isfinite(values) & (vol > 0)
+                ok = ~np.isnan(values) & (vol > 0)  # an unbounded ASA (too few agents given) stays unbounded
                 row[metric] = float(np.average(values[ok], weights=vol[ok])) if ok.any() else float("nan")
         rows.append(row)
     return pd.DataFrame(rows)
