@@ -274,3 +274,14 @@ def test_real_calls_match_plain_pandas():
                          ("abandon_rate", "abandon_rate"), ("aht_seconds", "aht")):
         np.testing.assert_allclose(got[mine].to_numpy(float), expected[theirs].to_numpy(float), rtol=1e-3,
                                    err_msg=mine)
+
+
+def test_last_days_keep_the_history_s_last_local_days(tmp_path):
+    # the last day is Monday 30 March (Berlin); the last 2 days are 29 and 30 March, whatever the UTC date
+    text = ("created_at,wait_seconds,abandoned\n2026-03-28T12:00:00+01:00,1,false\n"
+            "2026-03-28T23:30:00Z,1,false\n2026-03-29T12:00:00+02:00,1,false\n2026-03-30T09:00:00+02:00,1,false\n")
+    table = kpis(write(tmp_path, text), by="day", last_days=2).table
+    assert [str(t.date()) for t in table["period_start"]] == ["2026-03-29", "2026-03-30"]
+    assert list(table["offered"]) == [2, 1]  # 23:30Z on the 28th is 00:30 on the 29th in Berlin
+    with pytest.raises(InputError):
+        kpis(write(tmp_path, text), last_days=0)

@@ -358,6 +358,7 @@ def kpi(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the KPI CSV here (default: stdout)."),
     exclude_short_abandons: Optional[float] = typer.Option(None, help="Contacts abandoned within this many seconds "
                                                                       "leave the service level's denominator."),
+    last_days: Optional[int] = typer.Option(None, help="Only the history's last N local days (7: its last week)."),
     abandoned_if: list[str] = typer.Option([], help="Abandoned where COLUMN=VALUE (repeatable values), e.g. "
                                                     "outcome=HANG; instead of the abandoned column."),
     wait_col: str = typer.Option("wait_seconds", help="Wait column in seconds: time to answer, or to abandon."),
@@ -390,6 +391,7 @@ def kpi(
                           max_handle_seconds=max_handle_seconds, on_bad_row=on_bad_row,
                           drop_if=_column_values(drop_if, "--drop-if"))
     options = KpiOptions(answer_seconds=answer_seconds, by=by, exclude_short_abandons=exclude_short_abandons,
+                         last_days=last_days,
                          abandoned_if=_column_values(abandoned_if, "--abandoned-if"),
                          columns=KpiColumns(wait_seconds=wait_col, abandoned=abandoned_col,
                                             first_response_at=first_response_col, resolved_at=resolved_col,

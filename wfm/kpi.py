@@ -61,6 +61,7 @@ class KpiOptions:
     answer_seconds: float = 20.0
     by: str = "interval"
     exclude_short_abandons: float | None = None
+    last_days: int | None = None  # only the history's last N local days (its last week: 7)
     abandoned_if: dict[str, list[str]] = field(default_factory=dict)  # COLUMN -> values meaning abandoned
     columns: KpiColumns = field(default_factory=KpiColumns)
 
@@ -72,6 +73,8 @@ class KpiOptions:
         short = self.exclude_short_abandons
         if short is not None and not (np.isfinite(short) and short > 0):
             raise InputError("exclude_short_abandons", short, "must be a finite number of seconds > 0")
+        if self.last_days is not None and not (isinstance(self.last_days, int) and self.last_days >= 1):
+            raise InputError("last_days", self.last_days, "must be a whole number of days >= 1")
         if len(self.abandoned_if) > 1:
             raise InputError("abandoned_if", self.abandoned_if, "name one column (COLUMN=VALUE, repeatable values)")
 
@@ -100,7 +103,13 @@ def compute_kpis(path: str | Path, history: HistoryOptions, options: KpiOptions 
             and report.native_minutes > history.interval_minutes:
         raise InputError("interval", history.interval_minutes, f"the interval report has {report.native_minutes:g}"
                          f"-minute rows; report KPIs at {report.native_minutes:g} minutes or coarser")
+    kept = len(records)
+    if options.last_days is not None:
+        records = _last_days(records, options.last_days, history.timezone)
     contacts, notes = contact_kpi_inputs(records, report, history, options)
+    if len(records) < kept:
+        first = contacts["ts"].dt.tz_convert(history.timezone).min().date()
+        notes.append(f"the last {options.last_days} days only (from {first}): {len(records):,} of {kept:,} rows")
     contacts["period_start"] = period_starts(contacts["ts"], options.by, history.interval_minutes, history.timezone)
     table = kpi_table(contacts, options)
     return KpiResult(table, notes, report)
@@ -127,6 +136,13 @@ def contact_kpi_inputs(records: pd.DataFrame, report: IngestReport, history: His
     if out.empty:
         raise InputError("history", "history", "no usable rows: " + report.summary())
     return out, notes
+
+
+def _last_days(records: pd.DataFrame, days: int, timezone: str) -> pd.DataFrame:
+    """The records of the last `days` local calendar days of the history (its last day included)."""
+    local_day = records["ts"].dt.tz_convert(timezone).dt.date
+    first = local_day.max() - pd.Timedelta(days=days - 1)
+    return records[(local_day >= first).to_numpy()].reset_index(drop=True)
 
 
 class _RowChecker:
