@@ -927,6 +927,71 @@ def simulate(
     console.print(table)
 
 
+@app.command(rich_help_panel=PLANNING)
+def review(
+    plan_dir: Path = typer.Argument(..., help="A folder written by `wfm plan` (summary.json, forecast.csv, "
+                                              "requirements.csv; coverage.csv and roster_input.json with a roster)."),
+    actuals: Path = typer.Option(..., help="What happened: contact history covering the plan's days (read as by "
+                                           "`wfm forecast` and `wfm kpi`)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for review_intervals.csv and "
+                                                                 "review_days.csv."),
+    sl: float = typer.Option(0.8, help="Service-level target for queues the plan has no target for (a plan "
+                                       "without a roster)."),
+    answer_seconds: float = typer.Option(20.0, help="Its threshold T in seconds."),
+    timestamp_col: str = typer.Option("created_at", help="Contact timestamp column; 'date+time' joins two columns."),
+    timestamp_format: Optional[str] = typer.Option(None, help="strftime format for non-ISO timestamps."),
+    queue_col: str = typer.Option("queue", help="Queue column (optional in the file)."),
+    handle_col: str = typer.Option("handle_seconds", help="Handle-time column in seconds (optional)."),
+    wait_col: str = typer.Option("wait_seconds", help="Wait column in seconds (for the achieved service level)."),
+    abandoned_col: str = typer.Option("abandoned", help="Abandoned flag column (true/false)."),
+    abandoned_if: list[str] = typer.Option([], help="Abandoned where COLUMN=VALUE, e.g. outcome=HANG."),
+    drop_if: list[str] = typer.Option([], help="Skip rows where COLUMN=VALUE (repeatable)."),
+) -> None:
+    """Plan against actuals: forecast vs actual volume and AHT (WAPE, bias), agents required vs
+    rostered vs needed (the actuals staffed to the same target), promised vs achieved service
+    level, per interval and per day. Definitions: wfm.review's docstring and docs/kpi.md."""
+    from forecasts.ingest import ColumnMap
+    from forecasts.service import HistoryOptions
+    from .io import write_csv
+    from .kpi import KpiColumns, KpiOptions
+    from .review import review_plan
+
+    columns = ColumnMap(timestamp=timestamp_col, queue=queue_col, handle_seconds=handle_col)
+    reading = HistoryOptions(timezone="UTC", columns=columns, timestamp_format=timestamp_format,
+                             drop_if=_column_values(drop_if, "--drop-if"))
+    kpi_options = KpiOptions(answer_seconds=answer_seconds, abandoned_if=_column_values(abandoned_if, "--abandoned-if"),
+                             columns=KpiColumns(wait_seconds=wait_col, abandoned=abandoned_col))
+    try:
+        result = review_plan(plan_dir, actuals, reading, kpi_options,
+                             _target(service_level=sl, answer_seconds=answer_seconds))
+    except InputError as exc:
+        fail(str(exc))
+    for note in result.notes:
+        err.print(f"note: {note}", highlight=False)
+    if out is not None:
+        write_csv(result.intervals, out / "review_intervals.csv")
+        write_csv(result.days, out / "review_days.csv")
+        err.print(f"written: {out / 'review_intervals.csv'}, {out / 'review_days.csv'}", highlight=False)
+    _print_review(result.days)
+
+
+def _print_review(days):
+    table = Table(title="Plan against actuals, per day")
+    heads = [("day", "day"), ("queue", "queue"), ("forecast", "forecast_volume"), ("actual", "actual_volume"),
+             ("WAPE", "volume_wape"), ("bias", "volume_bias"), ("AHT bias", "aht_bias"),
+             ("req. h", "required_hours"), ("rostered h", "rostered_hours"), ("needed h", "needed_hours"),
+             ("SL promised", "promised_service_level"), ("SL achieved", "achieved_service_level")]
+    heads = [(label, col) for label, col in heads if col in days]
+    for label, _ in heads:
+        table.add_column(label, justify="left" if label in ("day", "queue") else "right")
+    fmt = {"volume_wape": _pct, "volume_bias": _signed_pct, "aht_bias": _signed_pct,
+           "promised_service_level": _pct, "achieved_service_level": _pct}
+    for r in days.to_dict("records"):
+        table.add_row(*[str(r[c]) if c in ("day", "queue") else fmt.get(c, lambda v: f"{v:,.0f}")(r[c])
+                        for _, c in heads])
+    (Console(width=max(console.width, 150)) if not console.is_terminal else console).print(table)
+
+
 def _read(path: Path, what: str) -> str:
     try:
         return path.read_text()
