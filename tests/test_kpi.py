@@ -285,3 +285,15 @@ def test_last_days_keep_the_history_s_last_local_days(tmp_path):
     assert list(table["offered"]) == [2, 1]  # 23:30Z on the 28th is 00:30 on the 29th in Berlin
     with pytest.raises(InputError):
         kpis(write(tmp_path, text), last_days=0)
+
+
+def test_plan_history_kpis_cover_the_sample_history_s_last_week():
+    from wfm.kpi import plan_history_kpis
+    from wfm.plan import load_config
+
+    sample = Path(__file__).resolve().parents[1] / "sample_data"
+    result = plan_history_kpis(load_config(sample / "plan.yaml"))
+    days = sorted({str(t.date()) for t in result.table["period_start"]})
+    assert days == [f"2026-05-{d}" for d in range(18, 25)]  # the history ends on Sunday 24 May 2026
+    assert sorted(result.table["queue"].unique()) == ["all", "billing", "tech"]
+    assert any("last 7 days" in n for n in result.notes)

@@ -318,3 +318,18 @@ def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
     """numerator / denominator, NaN where the denominator is 0 (nothing to measure)."""
     den = denominator.astype(float)
     return numerator.astype(float) / den.where(den > 0)
+
+
+def plan_history_kpis(config, last_days: int = 7, by: str = "day") -> KpiResult:
+    """KPIs of a plan config's history (`wfm.plan.PlanConfig.history`, read with its column
+    mapping, timezone and interval) over its last `last_days` days: the demo's kpi.csv."""
+    from forecasts.ingest import ColumnMap
+
+    h = config.history
+    if h is None:
+        raise InputError("history", None, "the plan has no history to report KPIs on")
+    columns = ColumnMap(timestamp=h.timestamp_col, queue=h.queue_col, channel=h.channel_col,
+                        handle_seconds=h.handle_col)
+    reading = HistoryOptions(timezone=config.timezone, interval_minutes=config.interval_minutes, columns=columns,
+                             timestamp_format=h.timestamp_format, on_bad_row=h.on_bad_row)
+    return compute_kpis(h.file, reading, KpiOptions(by=by, last_days=last_days))
