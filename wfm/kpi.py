@@ -36,6 +36,7 @@ from .domain import zone
 from .errors import InputError
 
 ALL = "all"
+READER_COLUMNS = ("ts", "series", "volume", "handle_sum", "handled", "line")  # read_history's own
 BY = ("interval", "day", "week")
 TRUE = {"true", "t", "yes", "y", "1"}
 FALSE = {"false", "f", "no", "n", "0"}
@@ -96,6 +97,9 @@ def compute_kpis(path: str | Path, history: HistoryOptions, options: KpiOptions 
     cols = options.columns
     carry = tuple(c for c in (cols.wait_seconds, cols.abandoned, cols.first_response_at, cols.resolved_at,
                               cols.csat, *options.abandoned_if) if c)
+    clash = [c for c in carry if c in READER_COLUMNS]
+    if clash:
+        raise InputError("columns", clash[0], "cannot be read as a KPI column: the reader uses this name; rename it")
     records, report = read_history(path, history.timezone, history.columns, history.timestamp_format,
                                    history.max_handle_seconds, history.on_bad_row, history.drop_if,
                                    history.ignore_offset, carry=carry)
@@ -184,7 +188,7 @@ def _abandonment(checker: _RowChecker, cols: KpiColumns, options: KpiOptions, no
     if options.abandoned_if:
         column, values = next(iter(options.abandoned_if.items()))
         if not checker.has(column):
-            raise InputError("abandoned_if", column, f"no such column; columns are {_file_columns(checker)}")
+            raise InputError("abandoned_if", column, "no such column in the history")
         checker.values["abandoned"] = checker.text(column).isin(values).to_numpy()
         return
     if not checker.has(cols.abandoned):
@@ -194,10 +198,6 @@ def _abandonment(checker: _RowChecker, cols: KpiColumns, options: KpiOptions, no
     text = checker.text(cols.abandoned).str.lower()
     checker.bad(~text.isin(TRUE | FALSE).to_numpy(), cols.abandoned, "abandoned must be true or false")
     checker.values["abandoned"] = text.isin(TRUE).to_numpy()
-
-
-def _file_columns(checker: _RowChecker) -> list[str]:
-    return [c for c in checker.records.columns if c not in ("ts", "series", "volume", "handle_sum", "handled", "line")]
 
 
 def _wait(checker: _RowChecker, column: str | None, notes: list[str]) -> None:
