@@ -129,3 +129,35 @@ def test_cli(tmp_path):
     assert len(pd.read_csv(out / "review_intervals.csv")) == 2
     res = runner.invoke(app, ["review", str(tmp_path / "nope"), "--actuals", str(actuals(tmp_path))])
     assert res.exit_code == 2 and "not a folder written by" in res.stderr
+
+
+def test_review_of_a_real_plan_over_the_25_hour_day(tmp_path):
+    """`wfm plan` on a two-day forecast (clocks go back on the Sunday), then actuals exactly as
+    forecast: no error, no bias, needed = required, every contact answered at once."""
+    from wfm.domain import Horizon
+
+    starts = Horizon(start="2026-10-24", days=2, interval_minutes=60, timezone="Europe/Berlin").interval_starts()
+    busy = (starts.hour >= 8) & (starts.hour < 18)
+    pd.DataFrame({"interval_start": [t.isoformat() for t in starts], "queue": "q",
+                  "volume": [40.0 if b else 0.0 for b in busy], "aht_seconds": 240.0}).to_csv(
+        tmp_path / "forecast.csv", index=False)
+    config = {"timezone": "Europe/Berlin", "interval_minutes": 60, "forecast": {"file": "forecast.csv"},
+              "queues": {"q": {"service_level": 0.8, "answer_seconds": 20}},
+              "roster": {"templates": [{"id": "day", "start_times": ["08:00"], "length_minutes": 600}],
+                         "agents": [{"id": f"a{k}", "skills": ["q"], "contract": {"max_hours": 40}} for k in range(8)],
+                         "solver": {"time_limit_seconds": 3, "workers": 1}},
+              "simulation": None}
+    (tmp_path / "plan.json").write_text(json.dumps(config))
+    res = runner.invoke(app, ["plan", str(tmp_path / "plan.json"), "--out", str(tmp_path / "plan")])
+    assert res.exit_code == 0, res.output
+    contacts = [(t + pd.Timedelta(seconds=90 * k)).isoformat() for t, b in zip(starts, busy) if b for k in range(40)]
+    pd.DataFrame({"created_at": contacts, "queue": "q", "handle_seconds": 240, "wait_seconds": 0,
+                  "abandoned": "false"}).to_csv(tmp_path / "actuals.csv", index=False)
+    result = review_plan(tmp_path / "plan", tmp_path / "actuals.csv")
+    assert len(result.intervals) == 49  # 24 + 25 hours
+    days = result.days
+    assert list(days["actual_volume"]) == [400, 400] and (days["volume_wape"] == 0).all()
+    assert (days["volume_bias"] == 0).all() and days["aht_bias"].abs().max() < 1e-12
+    assert (days["needed_hours"] == days["required_hours"]).all()
+    assert (days["rostered_hours"] >= days["required_hours"]).all()
+    assert (days["achieved_service_level"] == 1).all() and result.notes == []
