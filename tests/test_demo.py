@@ -16,7 +16,7 @@ from wfm.outputs.report import SECTIONS
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 FILES = ["forecast.csv", "backtest.csv", "requirements.csv", "staffing_summary.csv", "roster.csv", "coverage.csv",
-         "roster.xlsx", "scenarios.csv", "report.html"]
+         "roster.xlsx", "scenarios.csv", "report.html", "kpi.csv"]
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +110,10 @@ def test_demo_scenarios_compare_with_the_base(demo):
 def test_demo_refuses_a_bad_time_limit_with_exit_2(tmp_path):
     res = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--time-limit", "0"])
     assert res.exit_code == 2 and "--time-limit" in res.output
+
+
+def test_demo_kpis_are_the_history_s_last_week(demo):
+    out, _ = demo
+    kpi = pd.read_csv(out / "kpi.csv")
+    assert sorted(kpi["period_start"].str[:10].unique()) == [f"2026-05-{d}" for d in range(18, 25)]
+    assert set(kpi["queue"]) == {"all", "billing", "tech"} and kpi["service_level"].between(0, 1).all()
