@@ -14,9 +14,9 @@ from fastapi.openapi.utils import get_openapi
 from . import errors
 from .auth import Authenticator
 from .middleware import BodyLimit, LoopbackOnly
-from .routes import forecasts, health, jobs, plans, rosters, scenarios, staffing, ui
+from .routes import forecasts, health, jobs, kpis, plans, rosters, scenarios, staffing, ui
 from .runner import JobRunner, process_context
-from .schemas import ErrorBody, ForecastRequest, StaffingRequest
+from .schemas import ErrorBody, ForecastRequest, KpiRequest, StaffingRequest
 from .settings import Settings
 from .store import Store
 
@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="wfm", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     errors.install(app)
-    for module in (health, staffing, forecasts, rosters, jobs, plans, scenarios, ui):
+    for module in (health, staffing, forecasts, kpis, rosters, jobs, plans, scenarios, ui):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if not settings.auth:
@@ -69,7 +69,7 @@ def _openapi(app: FastAPI) -> dict:
         return app.openapi_schema
     schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    for model in (ForecastRequest, StaffingRequest):
+    for model in (ForecastRequest, KpiRequest, StaffingRequest):
         extra = model.model_json_schema(ref_template="#/components/schemas/{model}")
         for name, definition in extra.pop("$defs", {}).items():
             components.setdefault(name, definition)

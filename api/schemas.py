@@ -63,11 +63,14 @@ class StaffingQueue(BaseModel):
         None, description="interval starts with UTC offset (optional; echoed back, must increase)")
     open: list[bool] | None = Field(None, description="false for closed intervals (0 agents)")
     target: ServiceTarget | None = Field(None, description="this queue's target (default: the request's)")
+    agents: list[Annotated[int, Field(ge=0)]] | None = Field(
+        None, description="on-queue agents per interval: answer the service they give instead of staffing "
+                          "(the target's answer_seconds, patience, concurrency and shrinkage apply)")
 
     @model_validator(mode="after")
     def _lengths(self) -> "StaffingQueue":
         n = len(self.volume)
-        for name in ("aht_seconds", "interval_start", "open"):
+        for name in ("aht_seconds", "interval_start", "open", "agents"):
             values = getattr(self, name)
             if values is not None and len(values) != n:
                 raise ValueError(f"{name} has {len(values)} values for {n} volumes")
@@ -168,6 +171,64 @@ class ForecastRequest(ForecastOptions):
     history: list[dict[str, HistoryValue]] = Field(
         min_length=1, description="one object per contact (created_at, queue, handle_seconds, ...) "
                                   "or per interval (interval_start, volume, aht_seconds)")
+
+
+# --- KPIs -----------------------------------------------------------------------------------
+
+class KpiColumnNames(BaseModel):
+    """Which history column holds each KPI input (see `wfm kpi --help`); absent ones leave their KPIs out."""
+
+    wait_seconds: Name | None = "wait_seconds"
+    abandoned: Name | None = "abandoned"
+    first_response_at: Name | None = "first_response_at"
+    resolved_at: Name | None = "resolved_at"
+    csat: Name | None = "csat"
+
+
+class KpiOptions(BaseModel):
+    timezone: str = Field(description="site timezone (IANA): intervals, days and weeks are local",
+                          examples=["Europe/Berlin"])
+    interval_minutes: Literal[15, 30, 60] = 60
+    by: Literal["interval", "day", "week"] = Field("interval", description="period of each row (weeks: Monday on)")
+    answer_seconds: NonNegative = Field(20.0, description="service-level threshold T: answered with wait <= T")
+    exclude_short_abandons: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
+        None, description="contacts abandoned within this many seconds leave the service level's denominator")
+    abandoned_if: dict[Name, list[str]] = Field(
+        default_factory=dict, max_length=1,
+        description='abandoned where this column has one of these values, e.g. {"outcome": ["HANG"]}; '
+                    'instead of the abandoned column')
+    drop_if: dict[Name, list[str]] = Field(
+        default_factory=dict, description='skip rows where a column has one of these values, '
+                                          'e.g. {"outcome": ["PHANTOM"]}')
+    columns: ColumnNames = Field(default_factory=ColumnNames)
+    kpi_columns: KpiColumnNames = Field(default_factory=KpiColumnNames)
+    timestamp_format: str | None = Field(None, max_length=100, description="strftime format for non-ISO times")
+    on_bad_row: Literal["error", "drop"] = "error"
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        zone(v)
+        return v
+
+
+class KpiRequest(KpiOptions):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "timezone": "Europe/Berlin", "by": "day", "answer_seconds": 20,
+        "history": [{"created_at": "2026-05-04T08:12:00+02:00", "queue": "billing", "handle_seconds": 312,
+                     "wait_seconds": 14, "abandoned": False}]}]})
+
+    history: list[dict[str, HistoryValue]] = Field(min_length=1, description="one object per contact")
+
+
+class KpiResponse(BaseModel):
+    by: str
+    interval_minutes: int
+    ingest: IngestSummary
+    notes: list[str] = Field(description="KPIs left out for want of their columns, and why")
+    columns: list[str] = Field(description="the columns of every row, in order")
+    rows: list[dict[str, str | float | int | None]] = Field(
+        description="one per period and queue (and queue `all`); null: nothing to measure")
 
 
 class ForecastInterval(BaseModel):

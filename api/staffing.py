@@ -9,7 +9,7 @@ import numpy as np
 
 from wfm.domain import ServiceTarget
 from wfm.errors import InputError
-from wfm.staffing import backoffice_requirement, required_agents
+from wfm.staffing import backoffice_requirement, required_agents, service_for_agents
 
 from .schemas import StaffingQueue, StaffingRequest
 
@@ -33,6 +33,8 @@ def _staff_queue(q: StaffingQueue, target: ServiceTarget, minutes: int, deadline
         f"+concurrency{target.concurrency}" if target.concurrency > 1 else "")
     out = {"queue": q.queue, "model": model,
            "interval_start": [t.isoformat() for t in q.interval_start] if q.interval_start else None}
+    if q.agents is not None and deadline is not None:
+        raise InputError("agents", "given", "deadline_minutes staffs back-office work; a given headcount is for queues")
     if deadline is not None:
         res = backoffice_requirement(vol, aht, minutes, deadline, is_open,
                                      utilization=target.max_occupancy or 1.0, shrinkage=target.shrinkage)
@@ -40,7 +42,9 @@ def _staff_queue(q: StaffingQueue, target: ServiceTarget, minutes: int, deadline
         out["workload_agents"] = np.asarray(res["workload_agents"], float)
         metrics = {}
     else:
-        res = required_agents(vol, aht, minutes, target, open_mask=is_open)
+        # with agents given, the reverse question: the service those agents give
+        res = (required_agents(vol, aht, minutes, target, open_mask=is_open) if q.agents is None
+               else service_for_agents(vol, aht, minutes, np.asarray(q.agents, float), target))
         agents, scheduled = res.agents, res.scheduled_agents
         metrics = {"service_level": res.service_level, "asa_seconds": res.asa_seconds, "occupancy": res.occupancy}
         if res.abandon_rate is not None:
@@ -62,6 +66,6 @@ def _summary(vol, agents, scheduled, metrics, minutes) -> dict:
     for name in ("service_level", "asa_seconds", "abandon_rate"):
         if name in metrics:  # contact-weighted, over intervals where something was offered
             values = np.asarray(metrics[name], float)
-            ok = np.isfinite(values) & (vol > 0)
+            ok = ~np.isnan(values) & (vol > 0)  # an unbounded ASA (too few agents given) stays unbounded
             out[name] = float(np.average(values[ok], weights=vol[ok])) if ok.any() else None
     return out

@@ -155,11 +155,14 @@ def _localize(naive: pd.Series, timezone: str) -> pd.Series:
 
 def read_history(path, timezone: str, columns: ColumnMap | None = None, timestamp_format: str | None = None,
                  max_handle_seconds: float = 4 * 3600, on_bad_row: str = "error",
-                 drop_if: dict[str, list[str]] | None = None, ignore_offset: bool = False):
+                 drop_if: dict[str, list[str]] | None = None, ignore_offset: bool = False,
+                 carry: tuple[str, ...] = ()):
     """Read contacts or an interval report into records: (frame, report).
 
     The frame has `ts` (UTC), `series` (queue, or queue/channel), `volume`, `handle_sum`
-    (seconds over handled contacts) and `handled` (contacts with a handle time).
+    (seconds over handled contacts) and `handled` (contacts with a handle time). With `carry`,
+    it also has `line` (the file line of each row) and the raw text of those of the `carry`
+    columns the file has, for callers that need more than volume and handle time (KPIs).
     """
     if on_bad_row not in ("error", "drop"):
         raise InputError("on_bad_row", on_bad_row, "use 'error' or 'drop'")
@@ -212,7 +215,12 @@ def read_history(path, timezone: str, columns: ColumnMap | None = None, timestam
     series = _series_names(frame, cols)
     handle = np.nan_to_num(handle, nan=0.0)
     out = pd.DataFrame({"ts": ts, "series": series, "volume": volume,
-                        "handle_sum": np.where(handled > 0, handle * handled, 0.0), "handled": handled})[keep]
+                        "handle_sum": np.where(handled > 0, handle * handled, 0.0), "handled": handled})
+    if carry:
+        out["line"] = _line(np.arange(len(frame)))
+        for name in (c for c in carry if c in frame.columns):
+            out[name] = frame[name].to_numpy()
+    out = out[keep]
     report.rows_kept = int(keep.sum())
     if kind == "intervals":
         report.native_minutes = _native_minutes(ts[keep], series[keep])

@@ -16,7 +16,7 @@ from wfm.outputs.report import SECTIONS
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 FILES = ["forecast.csv", "backtest.csv", "requirements.csv", "staffing_summary.csv", "roster.csv", "coverage.csv",
-         "roster.xlsx", "scenarios.csv", "report.html"]
+         "roster.xlsx", "scenarios.csv", "report.html", "kpi.csv"]
 
 
 @pytest.fixture(scope="module")
@@ -129,3 +129,10 @@ def test_demo_report_headline_is_the_consoles_and_the_gap_is_a_footnote(demo):
     text = re.sub(r"\s+", " ", res.stdout)
     worst = re.search(r"worst interval: ([^<]*?)</div>", cards).group(1)
     assert worst.split(",")[0] in text      # the same worst interval in both
+
+
+def test_demo_kpis_are_the_history_s_last_week(demo):
+    out, _ = demo
+    kpi = pd.read_csv(out / "kpi.csv")
+    assert sorted(kpi["period_start"].str[:10].unique()) == [f"2026-05-{d}" for d in range(18, 25)]
+    assert set(kpi["queue"]) == {"all", "billing", "tech"} and kpi["service_level"].between(0, 1).all()

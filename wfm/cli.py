@@ -100,7 +100,8 @@ def staff(
     volume: Optional[float] = typer.Option(None, help="Contacts offered in one interval (single-interval mode)."),
     aht: Optional[float] = typer.Option(None, help="Average handle time per contact, seconds (talk + hold + wrap)."),
     input: Optional[Path] = typer.Option(None, "--input", "-i", help=(
-        "CSV with interval_start,volume,aht_seconds[,queue][,open].")),
+        "CSV with interval_start,volume,aht_seconds[,queue][,open][,agents]. An agents column: the service those "
+        "agents give.")),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the requirements CSV here."),
     interval: Optional[int] = typer.Option(None, help=(
         "Interval length in minutes: 15, 30 or 60. Inferred from --input when omitted; 30 for a single interval.")),
@@ -127,15 +128,22 @@ def staff(
         "Back-office/email: every item must be finished within this many minutes (workload model, no queueing).")),
     format: str = typer.Option("table", "--format", "-f", help=(
         "Output: table, json or csv (csv goes to stdout when --out is not given).")),
+    agents: Optional[int] = typer.Option(None, help="On-queue agents: answer the SL, ASA, occupancy (and abandonment "
+                                                    "with --patience-seconds) they give, in every interval; "
+                                                    "overrides an agents column."),
 ) -> None:
-    """Agents needed per interval to meet a service target (Erlang C, Erlang A, chat, back office).
+    """Agents needed per interval to meet a service target (Erlang C, Erlang A, chat, back office);
+    or, with --agents or an agents column, the service a given headcount gives.
 
     Single interval:  wfm staff --volume 100 --aht 180 --interval 30 --sl 0.8 --answer-seconds 20 --format json
 
     Whole file:       wfm staff --input volumes.csv --out requirements.csv
+
+    Given headcount:  wfm staff --volume 100 --aht 180 --interval 30 --agents 12 --format json
     """
     from .io import REQUIREMENT_COLUMNS, infer_interval_minutes, read_interval_csv, write_csv
     from .staffing.frames import staff_frame, summarize
+    from .staffing.headcount import service_frame
 
     if format not in ("table", "json", "csv"):
         fail(f"--format={format!r}: use table, json or csv")
@@ -149,15 +157,21 @@ def staff(
         if input is None:
             if volume is None or aht is None:
                 fail("give --volume and --aht for one interval, or --input FILE for many")
-            _staff_single(volume, aht, interval or 30, target, deadline_minutes, format)
+            _staff_single(volume, aht, interval or 30, target, deadline_minutes, format, agents)
             return
         frame = read_interval_csv(input, timezone)
+        if (agents is not None or "agents" in frame) and deadline_minutes is not None:
+            fail("--deadline-minutes staffs back-office work; a given headcount (--agents, agents column) "
+                 "is for queues")
         minutes = interval or infer_interval_minutes(frame["interval_start"], frame["queue"])
         if interval is not None and frame.groupby("queue").size().max() > 1:
             spacing = infer_interval_minutes(frame["interval_start"], frame["queue"], strict=False)
             if spacing != interval:
                 fail(f"--interval={interval}: the file's intervals are {spacing:g} minutes apart")
-        req = staff_frame(frame, minutes, target, deadline_minutes)
+        if agents is not None or "agents" in frame:
+            req = service_frame(frame, minutes, target, agents)
+        else:
+            req = staff_frame(frame, minutes, target, deadline_minutes)
     except InputError as exc:
         fail(str(exc))
     columns = REQUIREMENT_COLUMNS + [c for c in ("abandon_rate", "workload_agents", "utc_offset_minutes") if c in req]
@@ -174,16 +188,20 @@ def staff(
     _print_summary(summary, minutes, out)
 
 
-def _staff_single(volume, aht, minutes, target, deadline_minutes, format):
+def _staff_single(volume, aht, minutes, target, deadline_minutes, format, agents=None):
     from .staffing.backoffice import backoffice_requirement
+    from .staffing.headcount import service_for_agents
     from .staffing.requirements import required_agents
 
+    if agents is not None and deadline_minutes is not None:
+        fail("--deadline-minutes staffs back-office work; --agents is for queues")
     if deadline_minutes is not None:
         res = backoffice_requirement([volume], [aht], minutes, deadline_minutes,
                                      utilization=target.max_occupancy or 1.0, shrinkage=target.shrinkage)
         row = {k: (float(v[0]) if k == "workload_agents" else int(v[0])) for k, v in res.items()}
     else:
-        res = required_agents([volume], [aht], minutes, target)
+        res = (required_agents([volume], [aht], minutes, target) if agents is None
+               else service_for_agents([volume], [aht], minutes, agents, target))
         row = {k: float(v) for k, v in res.to_frame().iloc[0].items()}
         row["agents"], row["scheduled_agents"] = int(row["agents"]), int(row["scheduled_agents"])
         row["load_erlangs"] = float(res.load_erlangs[0])
@@ -332,6 +350,102 @@ def _print_scores(scores, level):
         table.add_row(r["model"], str(r["queue"]), str(r["folds"]), _pct(r["wape"]), f"{r['mase']:.3f}",
                       _signed_pct(r["bias"]), _pct(r["coverage"]))
     err.print(table)
+
+
+KPI_HELP = """Achieved KPIs per interval, day or week, per queue and for all queues together (queue `all`).
+
+wfm kpi HISTORY.csv --timezone Europe/Berlin --interval 60 --answer-seconds 20 --by day --out kpi.csv
+
+The history is read as by `wfm forecast` (same files and column options). KPI columns, by default: \
+wait_seconds (time to answer, or to abandon), abandoned (true/false; or --abandoned-if outcome=HANG), \
+and for tickets first_response_at, resolved_at and csat. A KPI whose column is missing is left out, with a note.
+
+[bold]Definitions.[/] offered = contacts created in the period; answered = offered - abandoned.
+
+service_level = answered within --answer-seconds (wait <= T) / offered: abandoned contacts count against \
+it (--exclude-short-abandons S takes contacts abandoned within S seconds out of its denominator).
+
+asa_seconds = mean wait of answered contacts; abandon_rate = abandoned / offered; aht_seconds = mean \
+handle time of answered contacts with a handle time above 0.
+
+first_response_p50/p90_seconds, resolution_p50_seconds = percentiles (linear interpolation) of the time \
+from created_at, over the contacts that have one; resolved_rate = contacts with a resolved_at / offered; \
+csat_mean = mean of the csat_responses scores given. See docs/kpi.md."""
+
+
+def _column_values(items: list[str], option: str) -> dict[str, list[str]]:
+    """COLUMN=VALUE options (repeatable) -> {column: [values]}."""
+    out: dict[str, list[str]] = {}
+    for item in items:
+        if "=" not in item:
+            fail(f"{option}={item!r}: use COLUMN=VALUE")
+        col, value = item.split("=", 1)
+        out.setdefault(col.strip(), []).append(value.strip())
+    return out
+
+
+@app.command(help=KPI_HELP, rich_help_panel=PIPELINE)
+def kpi(
+    history: Path = typer.Argument(..., help="History file (CSV, TSV, .gz or Parquet), one row per contact."),
+    timezone: str = typer.Option(..., help="Site timezone (IANA, e.g. Europe/Berlin): intervals, days and weeks are "
+                                           "local."),
+    interval: int = typer.Option(60, help="Interval length in minutes for --by interval: 15, 30 or 60."),
+    answer_seconds: float = typer.Option(20.0, help="Service-level threshold T in seconds: answered with wait <= T "
+                                                    "counts as within target."),
+    by: str = typer.Option("interval", help="Period of each row: interval, day or week (weeks start on Monday)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the KPI CSV here (default: stdout)."),
+    exclude_short_abandons: Optional[float] = typer.Option(None, help="Contacts abandoned within this many seconds "
+                                                                      "leave the service level's denominator."),
+    last_days: Optional[int] = typer.Option(None, help="Only the history's last N local days (7: its last week)."),
+    abandoned_if: list[str] = typer.Option([], help="Abandoned where COLUMN=VALUE (repeatable values), e.g. "
+                                                    "outcome=HANG; instead of the abandoned column."),
+    wait_col: str = typer.Option("wait_seconds", help="Wait column in seconds: time to answer, or to abandon."),
+    abandoned_col: str = typer.Option("abandoned", help="Abandoned flag column (true/false, yes/no, 1/0)."),
+    first_response_col: str = typer.Option("first_response_at", help="Tickets: first response timestamp column."),
+    resolved_col: str = typer.Option("resolved_at", help="Tickets: resolution timestamp column."),
+    csat_col: str = typer.Option("csat", help="Customer-satisfaction score column (empty: no response)."),
+    timestamp_col: str = typer.Option("created_at", help="Contact timestamp column; 'date+time' joins two columns."),
+    timestamp_format: Optional[str] = typer.Option(None, help="strftime format for non-ISO timestamps (every "
+                                                              "timestamp column), e.g. '%y%m%d %H:%M:%S'."),
+    queue_col: str = typer.Option("queue", help="Queue column (optional in the file)."),
+    channel_col: str = typer.Option("channel", help="Channel column (optional in the file)."),
+    handle_col: str = typer.Option("handle_seconds", help="Handle-time column in seconds (optional)."),
+    ignore_offset: bool = typer.Option(False, "--ignore-offset", help="Read timestamps as local wall-clock time even "
+                                                                      "if they carry an offset or Z."),
+    max_handle_seconds: float = typer.Option(14400, help="Handle times above this are bad rows (seconds)."),
+    on_bad_row: str = typer.Option("error", help="error: stop at the first bad row, naming line and column; drop: "
+                                                 "skip bad rows and report them."),
+    drop_if: list[str] = typer.Option([], help="Skip rows where COLUMN=VALUE (repeatable), e.g. outcome=PHANTOM. "
+                                               "Counted in the summary."),
+) -> None:
+    from forecasts.ingest import ColumnMap
+    from forecasts.service import HistoryOptions
+    from .io import write_csv
+    from .kpi import KpiColumns, KpiOptions, compute_kpis
+
+    columns = ColumnMap(timestamp=timestamp_col, queue=queue_col, channel=channel_col, handle_seconds=handle_col)
+    opts = HistoryOptions(timezone=timezone, interval_minutes=interval, columns=columns,
+                          timestamp_format=timestamp_format, ignore_offset=ignore_offset,
+                          max_handle_seconds=max_handle_seconds, on_bad_row=on_bad_row,
+                          drop_if=_column_values(drop_if, "--drop-if"))
+    options = KpiOptions(answer_seconds=answer_seconds, by=by, exclude_short_abandons=exclude_short_abandons,
+                         last_days=last_days,
+                         abandoned_if=_column_values(abandoned_if, "--abandoned-if"),
+                         columns=KpiColumns(wait_seconds=wait_col, abandoned=abandoned_col,
+                                            first_response_at=first_response_col, resolved_at=resolved_col,
+                                            csat=csat_col))
+    try:
+        result = compute_kpis(history, opts, options)
+    except InputError as exc:
+        fail(str(exc))
+    err.print(result.report.summary(), highlight=False)
+    for note in result.notes:
+        err.print(f"note: {note}", highlight=False)
+    if out is None:
+        write_csv(result.table, sys.stdout)
+        return
+    write_csv(result.table, out)
+    console.print(f"KPIs of {len(result.table):,} rows (by {by}) written to [bold]{out}[/]")
 
 
 @app.command(rich_help_panel=PIPELINE)
@@ -900,6 +1014,71 @@ def simulate(
                       f"{_num(r['asa_seconds'])} ({_num(r['asa_seconds_low'])}-{_num(r['asa_seconds_high'])})",
                       _pct(r["abandon_rate"]), _pct(r["occupancy"]))
     console.print(table)
+
+
+@app.command(rich_help_panel=PLANNING)
+def review(
+    plan_dir: Path = typer.Argument(..., help="A folder written by `wfm plan` (summary.json, forecast.csv, "
+                                              "requirements.csv; coverage.csv and roster_input.json with a roster)."),
+    actuals: Path = typer.Option(..., help="What happened: contact history covering the plan's days (read as by "
+                                           "`wfm forecast` and `wfm kpi`)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for review_intervals.csv and "
+                                                                 "review_days.csv."),
+    sl: float = typer.Option(0.8, help="Service-level target for queues the plan has no target for (a plan "
+                                       "without a roster)."),
+    answer_seconds: float = typer.Option(20.0, help="Its threshold T in seconds."),
+    timestamp_col: str = typer.Option("created_at", help="Contact timestamp column; 'date+time' joins two columns."),
+    timestamp_format: Optional[str] = typer.Option(None, help="strftime format for non-ISO timestamps."),
+    queue_col: str = typer.Option("queue", help="Queue column (optional in the file)."),
+    handle_col: str = typer.Option("handle_seconds", help="Handle-time column in seconds (optional)."),
+    wait_col: str = typer.Option("wait_seconds", help="Wait column in seconds (for the achieved service level)."),
+    abandoned_col: str = typer.Option("abandoned", help="Abandoned flag column (true/false)."),
+    abandoned_if: list[str] = typer.Option([], help="Abandoned where COLUMN=VALUE, e.g. outcome=HANG."),
+    drop_if: list[str] = typer.Option([], help="Skip rows where COLUMN=VALUE (repeatable)."),
+) -> None:
+    """Plan against actuals: forecast vs actual volume and AHT (WAPE, bias), agents required vs
+    rostered vs needed (the actuals staffed to the same target), promised vs achieved service
+    level, per interval and per day. Definitions: wfm.review's docstring and docs/kpi.md."""
+    from forecasts.ingest import ColumnMap
+    from forecasts.service import HistoryOptions
+    from .io import write_csv
+    from .kpi import KpiColumns, KpiOptions
+    from .review import review_plan
+
+    columns = ColumnMap(timestamp=timestamp_col, queue=queue_col, handle_seconds=handle_col)
+    reading = HistoryOptions(timezone="UTC", columns=columns, timestamp_format=timestamp_format,
+                             drop_if=_column_values(drop_if, "--drop-if"))
+    kpi_options = KpiOptions(answer_seconds=answer_seconds, abandoned_if=_column_values(abandoned_if, "--abandoned-if"),
+                             columns=KpiColumns(wait_seconds=wait_col, abandoned=abandoned_col))
+    try:
+        result = review_plan(plan_dir, actuals, reading, kpi_options,
+                             _target(service_level=sl, answer_seconds=answer_seconds))
+    except InputError as exc:
+        fail(str(exc))
+    for note in result.notes:
+        err.print(f"note: {note}", highlight=False)
+    if out is not None:
+        write_csv(result.intervals, out / "review_intervals.csv")
+        write_csv(result.days, out / "review_days.csv")
+        err.print(f"written: {out / 'review_intervals.csv'}, {out / 'review_days.csv'}", highlight=False)
+    _print_review(result.days)
+
+
+def _print_review(days):
+    table = Table(title="Plan against actuals, per day")
+    heads = [("day", "day"), ("queue", "queue"), ("forecast", "forecast_volume"), ("actual", "actual_volume"),
+             ("WAPE", "volume_wape"), ("bias", "volume_bias"), ("AHT bias", "aht_bias"),
+             ("req. h", "required_hours"), ("rostered h", "rostered_hours"), ("needed h", "needed_hours"),
+             ("SL promised", "promised_service_level"), ("SL achieved", "achieved_service_level")]
+    heads = [(label, col) for label, col in heads if col in days]
+    for label, _ in heads:
+        table.add_column(label, justify="left" if label in ("day", "queue") else "right")
+    fmt = {"volume_wape": _pct, "volume_bias": _signed_pct, "aht_bias": _signed_pct,
+           "promised_service_level": _pct, "achieved_service_level": _pct}
+    for r in days.to_dict("records"):
+        table.add_row(*[str(r[c]) if c in ("day", "queue") else fmt.get(c, lambda v: f"{v:,.0f}")(r[c])
+                        for _, c in heads])
+    (Console(width=max(console.width, 150)) if not console.is_terminal else console).print(table)
 
 
 def _read(path: Path, what: str) -> str:

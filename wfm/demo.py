@@ -35,6 +35,7 @@ class DemoResult:
 def run_demo(data: Path, out: Path, console: Console, time_limit: float | None = None,
              seed: int | None = None, progress_console: Console | None = None) -> DemoResult:
     from .errors import InputError
+    from .kpi import plan_history_kpis
     from .outputs.report import ReportInput, summary_headline, write_report
     from .outputs.tables import accuracy_table
     from .plan import load_config, run_plan
@@ -49,6 +50,8 @@ def run_demo(data: Path, out: Path, console: Console, time_limit: float | None =
     base, details, outcome = result.base, result.details, result.roster
     console.print(details.ingest.summary(), highlight=False)
     res = DemoResult(written=write_plan(result, out))
+    # how the history's last week went: the KPIs a support manager is judged by
+    res.written["kpi"] = write_csv(plan_history_kpis(config).table, out / "kpi.csv")
 
     report = ReportInput(first_day=base.horizon.start, timezone=base.horizon.timezone,
                          interval_minutes=base.horizon.interval_minutes, history=details.history,

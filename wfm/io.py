@@ -81,7 +81,7 @@ def numeric_column(frame: pd.DataFrame, column: str, allow_missing: bool = False
 
 
 def read_interval_csv(path: str | Path, timezone: str | None = None) -> pd.DataFrame:
-    """Read `interval_start,volume,aht_seconds[,queue][,open]` into a typed frame.
+    """Read `interval_start,volume,aht_seconds[,queue][,open][,agents]` into a typed frame.
 
     Errors name the CSV line and column. AHT may be empty on zero-volume rows.
     """
@@ -107,6 +107,8 @@ def read_interval_csv(path: str | Path, timezone: str | None = None) -> pd.DataF
             i = int(np.flatnonzero(~known.to_numpy())[0])
             raise InputError("open", frame["open"].iloc[i], "use true/false or 1/0", line=_line(i))
         out["open"] = ~flags.isin(["0", "false", "no"])
+    if "agents" in frame:  # on-queue agents given: `wfm staff` answers the service they give
+        out["agents"] = numeric_column(frame, "agents")
     if timezone is None:  # keep each row's own offset so output reads in the site's local time
         out["utc_offset_minutes"] = utc_offsets(frame["interval_start"])
     dupes = out.duplicated(["queue", "interval_start"]).to_numpy()

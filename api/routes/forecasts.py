@@ -40,22 +40,22 @@ OPENAPI_BODY = {"requestBody": {"required": True, "content": {
 async def create_forecast(request: Request, _tenant: str = Depends(current_tenant)):
     """JSON (`history` rows and options) or a multipart upload (`file` plus the options as form
     fields). Runs in a worker process; answers when the forecast is done."""
-    history, suffix, options = await _read(request)
+    history, suffix, options = await read_history_body(request)
     try:
-        result = await _in_pool(request.app, history, suffix, options)
+        result = await in_pool(request.app, work.forecast_history, history, suffix, options)
     except work.JobError as exc:
         raise ApiError(422, exc.reason, exc.message, **exc.details) from None
     # orjson: a NaN anywhere (say, an AHT nobody handled) becomes null instead of breaking JSON
     return Response(orjson.dumps(result, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
 
 
-async def _in_pool(app, history, suffix, options) -> dict:
-    """Forecast in the process pool; a pool whose worker died (say, out of memory) is replaced
-    and the forecast tried once more."""
+async def in_pool(app, func, *args):
+    """`func(*args)` in the forecast process pool; a pool whose worker died (say, out of memory)
+    is replaced and the call tried once more."""
     for attempt in (1, 2):
         pool = app.state.forecast_pool
         try:
-            return await asyncio.wrap_future(pool.submit(work.forecast_history, history, suffix, options))
+            return await asyncio.wrap_future(pool.submit(func, *args))
         except BrokenProcessPool:
             if attempt == 2:
                 raise
@@ -64,7 +64,10 @@ async def _in_pool(app, history, suffix, options) -> dict:
                 pool.shutdown(wait=False)
 
 
-async def _read(request: Request) -> tuple[bytes | list[dict], str, dict]:
+async def read_history_body(request: Request, options_model=ForecastOptions, request_model=ForecastRequest
+                            ) -> tuple[bytes | list[dict], str, dict]:
+    """(history bytes or JSON rows, file suffix, options) from a JSON body or a multipart upload,
+    validated against `options_model` / `request_model` (which has the `history` rows)."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     limit = request.app.state.settings.max_history_rows
     if kind == "multipart/form-data":
@@ -73,7 +76,7 @@ async def _read(request: Request) -> tuple[bytes | list[dict], str, dict]:
         if upload is None or isinstance(upload, str):
             raise _invalid("body.file", "missing: upload the history as the form field 'file'", "missing")
         fields = {k: _form_value(v) for k, v in form.items() if k != "file" and isinstance(v, str)}
-        options = _validate(ForecastOptions, fields)
+        options = _validate(options_model, fields)
         name = (upload.filename or "history.csv").lower()
         suffix = next((s for s in SUFFIXES if name.endswith(s)), ".csv")
         return await upload.read(), suffix, options.model_dump(mode="json")
@@ -81,7 +84,7 @@ async def _read(request: Request) -> tuple[bytes | list[dict], str, dict]:
         raise ApiError(415, "unsupported_media_type", "send application/json (history rows) or "
                                                       "multipart/form-data (a history file)")
     body = await request.body()
-    req = _validate(ForecastRequest, body, json_text=True)
+    req = _validate(request_model, body, json_text=True)
     if len(req.history) > limit:
         raise _invalid("body.history", f"{len(req.history)} rows; at most {limit} (WFM_MAX_HISTORY_ROWS)",
                        "limit_exceeded")

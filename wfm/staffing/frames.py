@@ -91,7 +91,7 @@ def summarize(req: pd.DataFrame, interval_minutes: int) -> pd.DataFrame:
         for metric in ("service_level", "asa_seconds", "abandon_rate"):
             if metric in g:  # contact-weighted; NaN when nothing was offered
                 values = g[metric].to_numpy(float)
-                ok = np.isfinite(values) & (vol > 0)
+                ok = ~np.isnan(values) & (vol > 0)  # an unbounded ASA (too few agents given) stays unbounded
                 row[metric] = float(np.average(values[ok], weights=vol[ok])) if ok.any() else float("nan")
         rows.append(row)
     return pd.DataFrame(rows)
