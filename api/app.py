@@ -8,8 +8,14 @@ import logging
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 
+from pathlib import Path
+
+import fastapi_offline
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 
 from . import errors
 from .auth import Authenticator
@@ -49,8 +55,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.forecast_pool.shutdown(wait=False, cancel_futures=True)
             store.dispose()
 
-    app = FastAPI(title="wfm", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="wfm", version="1", description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
+    _serve_docs_offline(app)
     errors.install(app)
     for module in (health, staffing, forecasts, kpis, rosters, jobs, plans, scenarios, ui):
         app.include_router(module.router)
@@ -77,3 +84,31 @@ def _openapi(app: FastAPI) -> dict:
     components.setdefault("ErrorBody", ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}"))
     app.openapi_schema = schema
     return schema
+
+
+# Swagger UI and ReDoc from the installed fastapi-offline package, not from a CDN: /docs and
+# /redoc work on a machine with no internet (FastAPI's "self-hosting JavaScript and CSS" recipe).
+DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
+DOCS_ASSETS_URL = "/docs-assets"
+
+
+def _serve_docs_offline(app: FastAPI) -> None:
+    app.mount(DOCS_ASSETS_URL, StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
+    favicon = f"{DOCS_ASSETS_URL}/favicon.png"
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title=f"{app.title} - Swagger UI",
+                                   oauth2_redirect_url=app.swagger_ui_oauth2_redirect_url,
+                                   swagger_js_url=f"{DOCS_ASSETS_URL}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{DOCS_ASSETS_URL}/swagger-ui.css", swagger_favicon_url=favicon)
+
+    @app.get(app.swagger_ui_oauth2_redirect_url, include_in_schema=False)
+    def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url=app.openapi_url, title=f"{app.title} - ReDoc",
+                              redoc_js_url=f"{DOCS_ASSETS_URL}/redoc.standalone.js", redoc_favicon_url=favicon,
+                              with_google_fonts=False)
