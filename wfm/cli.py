@@ -53,7 +53,7 @@ validator (a solver bug; nothing is published silently); 130 interrupted. Messag
 results to stdout or --out."""
 
 # `wfm --help` lists commands in the order a newcomer uses them, not the order they are defined.
-ORDER = ["demo", "forecast", "staff", "roster", "plan", "scenario", "simulate", "serve", "apikey"]
+ORDER = ["demo", "forecast", "staff", "roster", "plan", "scenario", "simulate", "site", "serve", "apikey"]
 
 
 class ManualOrder(typer.core.TyperGroup):
@@ -944,6 +944,38 @@ def _print_comparison(report):
     for r in report.scenarios:
         for note in r.notes:
             err.print(f"{r.name}: {note}", highlight=False)
+
+
+site_app = typer.Typer(help="Site setups: agents, contracts, templates, rules (docs/site-setup.md).",
+                        no_args_is_help=True)
+app.add_typer(site_app, name="site", rich_help_panel=PLANNING)
+
+
+@site_app.command("from-csv")
+def site_from_csv(
+    staff: Path = typer.Argument(..., help="Staff list CSV, one row per agent: id, skills (a;b), min_hours, ..."),
+    base: Optional[Path] = typer.Option(None, help="Setup file (JSON/YAML) to take templates, rules, weights and "
+                                                   "solver from; its agents are replaced."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Setup JSON to write (default: stdout)."),
+) -> None:
+    """Make the agents of a site setup from a staff list, the rest from --base."""
+    from .site import setup_from_csv
+
+    for path in (staff, base):
+        if path is not None and not path.is_file():
+            fail(f"{path}: no such file")
+    try:
+        setup = setup_from_csv(staff, base)
+    except InputError as exc:
+        fail(f"{staff if exc.field != 'base' else base}: {exc}")
+    text = json.dumps(setup, indent=1) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.write_text(text)
+    err.print(f"{len(setup['agents'])} agents written to {out}"
+              + ("" if "templates" in setup else "; add templates (and rules, weights) before rostering"),
+              highlight=False)
 
 
 @app.command(rich_help_panel=PLANNING)

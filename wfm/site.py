@@ -1,0 +1,157 @@
+"""A staff list (CSV, one row per agent) made into the agents of a site setup.
+
+Columns: `id` and `skills` are required; every other column is optional and an empty cell keeps
+the default (docs/site-setup.md gives each one's meaning, unit and default). Lists inside a cell
+are separated by `;`: `skills` (`billing;tech`), `unavailable_days` (dates, or ranges
+`2026-05-27..2026-05-29`) and `template_caps` (`late=2;night=1`). Shift templates, rules and
+weights do not come from a staff list: `setup_from_csv` takes them from a base setup.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from .errors import InputError
+from .roster.domain import Agent, Rules, ShiftTemplate, SolverParams, Weights
+
+REQUIRED = ("id", "skills")
+CONTRACT = ("min_hours", "max_hours", "min_days", "max_days", "horizon_min_hours", "horizon_max_hours",
+            "max_consecutive_days", "min_consecutive_days", "min_consecutive_days_off", "max_weekends")
+COLUMNS = REQUIRED + CONTRACT + ("cost_per_hour", "unavailable_days", "template_caps")
+ZIP_MAGIC = b"PK\x03\x04"  # .xlsx files are zip archives
+
+
+def agents_from_csv(path: Path, templates: set[str] | None = None) -> list[Agent]:
+    """One Agent per row; a bad cell raises InputError with its line and column. `templates`: the
+    template ids `template_caps` may name (None: not checked)."""
+    raw = Path(path).read_bytes()
+    if raw.startswith(ZIP_MAGIC):
+        raise InputError("file", str(path), "this looks like an Excel workbook: save it as CSV (comma-separated)")
+    reader = csv.DictReader(io.StringIO(raw.decode("utf-8-sig")))
+    header = [name.strip() for name in reader.fieldnames or []]
+    _check_header(header)
+    reader.fieldnames = header
+    agents, seen = [], {}
+    for row in reader:
+        line = reader.line_num
+        agent = _agent(row, line)
+        unknown = sorted(set(agent.contract.template_caps) - templates) if templates is not None else []
+        if unknown:
+            raise InputError("template_caps", row["template_caps"], f"no template {unknown[0]!r} in the setup; "
+                             f"templates are {', '.join(sorted(templates))}", line=line)
+        if agent.id in seen:
+            raise InputError("id", agent.id, f"the same id is on line {seen[agent.id]}", line=line)
+        seen[agent.id] = line
+        agents.append(agent)
+    if not agents:
+        raise InputError("file", str(path), "no agents: the file has a header and no rows")
+    return agents
+
+
+def setup_from_csv(path: Path, base: Path | None = None) -> dict:
+    """A site setup (templates, agents, rules, weights, solver) as JSON-able dict: the agents from
+    the staff list, everything else from `base` (a setup file, JSON or YAML) when given."""
+    setup = _read_base(base) if base is not None else {}
+    templates = {t.id for t in _checked_base(setup, base)} if base is not None else None
+    agents = agents_from_csv(path, templates)
+    setup["agents"] = [a.model_dump(mode="json", exclude_unset=True) for a in agents]
+    return setup
+
+
+def _check_header(header: list[str]) -> None:
+    unknown = [name for name in header if name not in COLUMNS]
+    if unknown:
+        raise InputError("header", unknown[0], f"unknown column; columns are {', '.join(COLUMNS)}", line=1)
+    missing = [name for name in REQUIRED if name not in header]
+    if missing:
+        raise InputError("header", ",".join(header), f"missing column {missing[0]!r}", line=1)
+
+
+def _agent(row: dict, line: int) -> Agent:
+    if None in row:  # more cells than header columns
+        raise InputError("row", ",".join(row[None]), "more cells than the header has columns", line=line)
+    cells = {k: (v or "").strip() for k, v in row.items()}
+    data: dict = {"id": cells["id"], "skills": _split(cells["skills"])}
+    contract = {k: cells[k] for k in CONTRACT if cells.get(k)}
+    if cells.get("template_caps"):
+        contract["template_caps"] = _caps(cells["template_caps"], line)
+    if contract:
+        data["contract"] = contract
+    if cells.get("cost_per_hour"):
+        data["cost_per_hour"] = cells["cost_per_hour"]
+    if cells.get("unavailable_days"):
+        data["unavailable_days"] = _days(cells["unavailable_days"], line)
+    try:
+        agent = Agent.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        column = next((str(p) for p in reversed(error["loc"]) if str(p) in COLUMNS), str(error["loc"][0]))
+        raise InputError(column, cells.get(column, ""), error["msg"], line=line) from None
+    c = agent.contract
+    if c.min_hours > c.max_hours:
+        raise InputError("min_hours", cells["min_hours"], f"more than max_hours={c.max_hours:g}", line=line)
+    if c.min_days > c.max_days:
+        raise InputError("min_days", cells["min_days"], f"more than max_days={c.max_days}", line=line)
+    return agent
+
+
+def _split(cell: str) -> list[str]:
+    return [part.strip() for part in cell.split(";") if part.strip()]
+
+
+def _caps(cell: str, line: int) -> dict[str, str]:
+    caps = {}
+    for part in _split(cell):
+        template, sep, count = part.partition("=")
+        if not sep or not template.strip():
+            raise InputError("template_caps", cell, "write template=count, e.g. late=2;night=1", line=line)
+        caps[template.strip()] = count.strip()
+    return caps
+
+
+def _days(cell: str, line: int) -> list[str]:
+    days = []
+    for part in _split(cell):
+        first, _, last = part.partition("..")
+        try:
+            start, end = date.fromisoformat(first.strip()), date.fromisoformat((last or first).strip())
+        except ValueError:
+            raise InputError("unavailable_days", part, "not a date (YYYY-MM-DD) or range (YYYY-MM-DD..YYYY-MM-DD)",
+                             line=line) from None
+        if end < start:
+            raise InputError("unavailable_days", part, "the range ends before it starts", line=line)
+        days += [(start + timedelta(days=k)).isoformat() for k in range((end - start).days + 1)]
+    return days
+
+
+def _read_base(base: Path) -> dict:
+    text = Path(base).read_text()
+    try:
+        data = json.loads(text) if Path(base).suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise InputError("base", str(base), f"not valid JSON or YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError("base", str(base), "a setup file is an object with templates, rules, weights, solver")
+    return data
+
+
+def _checked_base(setup: dict, base: Path) -> list[ShiftTemplate]:
+    """The base's templates, rules, weights and solver checked now, not at the first solve."""
+    for key, model in (("templates", ShiftTemplate), ("rules", Rules), ("weights", Weights), ("solver", SolverParams)):
+        values = setup.get(key, [] if key == "templates" else {})
+        try:
+            checked = [model.model_validate(v) for v in values] if key == "templates" else model.model_validate(values)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join([key, *map(str, error["loc"])])
+            raise InputError("base", str(base), f"{where}: {error['msg']}") from None
+        if key == "templates":
+            templates = checked
+    return templates
