@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -19,11 +20,13 @@ import yaml
 from pydantic import ValidationError
 
 from .errors import InputError
-from .roster.domain import Agent, Rules, ShiftTemplate, SolverParams, Weights
+from .roster.domain import Agent, Contract, Rules, ShiftTemplate, SolverParams, Weights
 
 REQUIRED = ("id", "skills")
-CONTRACT = ("min_hours", "max_hours", "min_days", "max_days", "horizon_min_hours", "horizon_max_hours",
-            "max_consecutive_days", "min_consecutive_days", "min_consecutive_days_off", "max_weekends")
+HOURS = ("min_hours", "max_hours", "horizon_min_hours", "horizon_max_hours")
+COUNTS = ("min_days", "max_days", "max_consecutive_days", "min_consecutive_days", "min_consecutive_days_off",
+          "max_weekends")
+CONTRACT = HOURS + COUNTS
 COLUMNS = REQUIRED + CONTRACT + ("cost_per_hour", "unavailable_days", "template_caps")
 ZIP_MAGIC = b"PK\x03\x04"  # .xlsx files are zip archives
 
@@ -79,40 +82,55 @@ def _agent(row: dict, line: int) -> Agent:
         raise InputError("row", ",".join(row[None]), "more cells than the header has columns", line=line)
     cells = {k: (v or "").strip() for k, v in row.items()}
     data: dict = {"id": cells["id"], "skills": _split(cells["skills"])}
-    contract = {k: cells[k] for k in CONTRACT if cells.get(k)}
+    contract = {k: _number(k, cells[k], line, whole=k in COUNTS) for k in CONTRACT if cells.get(k)}
     if cells.get("template_caps"):
         contract["template_caps"] = _caps(cells["template_caps"], line)
     if contract:
         data["contract"] = contract
     if cells.get("cost_per_hour"):
-        data["cost_per_hour"] = cells["cost_per_hour"]
+        data["cost_per_hour"] = _number("cost_per_hour", cells["cost_per_hour"], line)
     if cells.get("unavailable_days"):
         data["unavailable_days"] = _days(cells["unavailable_days"], line)
+    defaults = Contract()
+    for low, high in (("min_hours", "max_hours"), ("min_days", "max_days")):
+        least, most = contract.get(low, getattr(defaults, low)), contract.get(high, getattr(defaults, high))
+        if least > most:
+            raise InputError(low, cells.get(low) or least, f"more than {high}={most:g}", line=line)
     try:
         agent = Agent.model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
         column = next((str(p) for p in reversed(error["loc"]) if str(p) in COLUMNS), str(error["loc"][0]))
         raise InputError(column, cells.get(column, ""), error["msg"], line=line) from None
-    c = agent.contract
-    if c.min_hours > c.max_hours:
-        raise InputError("min_hours", cells["min_hours"], f"more than max_hours={c.max_hours:g}", line=line)
-    if c.min_days > c.max_days:
-        raise InputError("min_days", cells["min_days"], f"more than max_days={c.max_days}", line=line)
     return agent
+
+
+def _number(column: str, cell: str, line: int, whole: bool = False) -> float | int:
+    """A cell as a finite number (a whole one for counts), or an InputError naming it."""
+    try:
+        value = float(cell)
+    except ValueError:
+        raise InputError(column, cell, "not a number", line=line) from None
+    if not math.isfinite(value):
+        raise InputError(column, cell, "not a finite number", line=line)
+    if whole:
+        if not value.is_integer():
+            raise InputError(column, cell, "not a whole number", line=line)
+        return int(value)
+    return value
 
 
 def _split(cell: str) -> list[str]:
     return [part.strip() for part in cell.split(";") if part.strip()]
 
 
-def _caps(cell: str, line: int) -> dict[str, str]:
+def _caps(cell: str, line: int) -> dict[str, int]:
     caps = {}
     for part in _split(cell):
         template, sep, count = part.partition("=")
         if not sep or not template.strip():
             raise InputError("template_caps", cell, "write template=count, e.g. late=2;night=1", line=line)
-        caps[template.strip()] = count.strip()
+        caps[template.strip()] = _number("template_caps", count.strip(), line, whole=True)
     return caps
 
 
