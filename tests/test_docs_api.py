@@ -66,10 +66,13 @@ def test_the_comparison_catches_a_changed_value_and_ignores_only_volatile_ones()
     doc = {"id": "a" * 32, "status": "succeeded", "elapsed_seconds": 0.2, "kpis": {"shifts": 2}}
     assert mismatches(doc, {**doc, "id": "b" * 32, "elapsed_seconds": 1.5}) == []
     assert mismatches(doc, {**doc, "kpis": {"shifts": 3}}) == [".kpis.shifts: 2 vs 3"]
-    assert mismatches(doc, {**doc, "elapsed_seconds": None})
+    assert mismatches(doc, {**doc, "elapsed_seconds": None}) == []  # a job not started yet
+    assert mismatches({"seconds": 1.5}, {"seconds": None})
     assert mismatches(doc, {k: v for k, v in doc.items() if k != "kpis"})
     assert differences("HTTP/1.1 202 Accepted\n{}", "HTTP/1.1 200 OK\n{}")
     assert differences("a,b\n1,2", "a,b\n1,3")
+    assert mismatches({"status": "queued"}, {"status": "running"}) == []
+    assert mismatches({"status": "queued"}, {"status": "failed"})
 
 
 def test_examples_are_parsed_with_their_continuation_lines(tmp_path):
