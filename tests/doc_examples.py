@@ -89,7 +89,7 @@ def split_pipe(command: str) -> tuple[list[str], str | None]:
     if "|" not in tokens:
         return tokens, None
     cut = tokens.index("|")
-    return tokens[:cut], shlex.join(tokens[cut + 1:]).replace("'\"'\"'", "'")
+    return tokens[:cut], " ".join(t if t == "|" else shlex.quote(t) for t in tokens[cut + 1:])
 
 
 class CurlRunner:

@@ -101,6 +101,7 @@ def test_every_server_setting_is_documented():
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
-def test_python_examples_run(page):
+def test_python_examples_run(page, monkeypatch):
+    monkeypatch.chdir(ROOT)  # examples name files from the project root
     for block in re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S):
         exec(compile(block, str(page), "exec"), {})

@@ -968,7 +968,7 @@ def site_from_csv(
         setup = setup_from_csv(staff, base)
     except InputError as exc:
         fail(f"{staff if exc.field != 'base' else base}: {exc}")
-    text = json.dumps(setup, indent=1) + "\n"
+    text = strict_json(setup, indent=1) + "\n"
     if out is None:
         sys.stdout.write(text)
         return
