@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import (Boolean, Column, Float, Integer, MetaData, String, Table, Text, UniqueConstraint,
-                        and_, create_engine, event, func, insert, inspect, or_, select, text, update)
+                        and_, create_engine, event, func, insert, or_, select, text, update)
 from sqlalchemy.exc import IntegrityError
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
@@ -152,8 +152,9 @@ class Store:
                 conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
             engine = engine.execution_options(schema_translate_map={None: schema})
         self.engine = engine
-        metadata.create_all(engine)
-        _add_missing_columns(engine, schema)
+        from . import migrations, sites  # noqa: F401  (sites: its tables join `metadata`)
+
+        migrations.upgrade(engine, schema)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -430,18 +431,6 @@ def _private_file(path: str | None) -> None:
     fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
     os.close(fd)
     os.chmod(path, 0o600)
-
-
-def _add_missing_columns(engine, schema: str | None) -> None:
-    """Columns added since a database was made (create_all adds tables, never columns)."""
-    for table in (api_keys,):
-        have = {c["name"] for c in inspect(engine).get_columns(table.name, schema=schema)}
-        for column in table.columns:
-            if column.name not in have:
-                kind = column.type.compile(dialect=engine.dialect)
-                name = f'"{schema}".{table.name}' if schema else table.name
-                with engine.begin() as conn:
-                    conn.execute(text(f"ALTER TABLE {name} ADD COLUMN {column.name} {kind}"))
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

@@ -34,10 +34,18 @@ ZIP_MAGIC = b"PK\x03\x04"  # .xlsx files are zip archives
 def agents_from_csv(path: Path, templates: set[str] | None = None) -> list[Agent]:
     """One Agent per row; a bad cell raises InputError with its line and column. `templates`: the
     template ids `template_caps` may name (None: not checked)."""
-    raw = Path(path).read_bytes()
+    return [agent for _, agent in agent_rows_from_bytes(Path(path).read_bytes(), str(path), templates)]
+
+
+def agent_rows_from_bytes(raw: bytes, source: str, templates: set[str] | None = None) -> list[tuple[int, Agent]]:
+    """(line, Agent) per row of a staff list's bytes (an upload); `source` names it in errors."""
     if raw.startswith(ZIP_MAGIC):
-        raise InputError("file", str(path), "this looks like an Excel workbook: save it as CSV (comma-separated)")
-    reader = csv.DictReader(io.StringIO(raw.decode("utf-8-sig")))
+        raise InputError("file", source, "this looks like an Excel workbook: save it as CSV (comma-separated)")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError("file", source, f"not UTF-8 text (byte {exc.start}): save it as CSV UTF-8") from None
+    reader = csv.DictReader(io.StringIO(text))
     header = [name.strip() for name in reader.fieldnames or []]
     _check_header(header)
     reader.fieldnames = header
@@ -52,9 +60,9 @@ def agents_from_csv(path: Path, templates: set[str] | None = None) -> list[Agent
         if agent.id in seen:
             raise InputError("id", agent.id, f"the same id is on line {seen[agent.id]}", line=line)
         seen[agent.id] = line
-        agents.append(agent)
+        agents.append((line, agent))
     if not agents:
-        raise InputError("file", str(path), "no agents: the file has a header and no rows")
+        raise InputError("file", source, "no agents: the file has a header and no rows")
     return agents
 
 
