@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from . import errors
 from .auth import Authenticator
 from .middleware import BodyLimit, LoopbackOnly
-from .routes import forecasts, health, jobs, kpis, plans, rosters, scenarios, sites, staffing, ui
+from .routes import forecasts, health, jobs, kpis, plans, rosters, scenarios, schedules, sites, staffing, ui
 from .runner import JobRunner, process_context
 from .schemas import ErrorBody, ForecastRequest, KpiRequest, StaffingRequest
 from .settings import Settings
@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     _serve_docs_offline(app)
     errors.install(app)
-    for module in (health, staffing, forecasts, kpis, rosters, jobs, plans, scenarios, sites, ui):
+    for module in (health, staffing, forecasts, kpis, rosters, jobs, plans, scenarios, sites, schedules, ui):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if not settings.auth:

@@ -272,7 +272,7 @@ class Registry:
             raise Invalid([{"field": "id", "message": f"the path names site {site_id!r}: a site's id cannot change",
                             "type": "value_error"}])
         with self.engine.begin() as conn:
-            row = self._lock(conn, tenant, site_id)
+            row = self.lock(conn, tenant, site_id)
             _check(if_match, row.etag)
             revision = row.revision + 1
             etag = etag_of(revision, doc)
@@ -289,7 +289,7 @@ class Registry:
 
     def delete_site(self, tenant: str, site_id: str, if_match: str | None, key_id: str | None) -> None:
         with self.engine.begin() as conn:
-            row = self._lock(conn, tenant, site_id)
+            row = self.lock(conn, tenant, site_id)
             _check(if_match, row.etag)
             conn.execute(delete(items).where(items.c.tenant == tenant, items.c.site_id == site_id))
             conn.execute(delete(sites).where(sites.c.tenant == tenant, sites.c.id == site_id))
@@ -317,7 +317,7 @@ class Registry:
         when absent (and then If-Match is required only if it exists)."""
         doc = self._checked(kind, item_id, body)
         with self.engine.begin() as conn:
-            self._lock(conn, tenant, site_id)
+            self.lock(conn, tenant, site_id)
             row = self._item(conn, tenant, site_id, kind, item_id)
             if row is None and (must_exist or if_match is not None):
                 raise NotFound(f"site {site_id!r} has no {_singular(kind)} {item_id!r}")
@@ -345,7 +345,7 @@ class Registry:
         item_id = body.get("id") if isinstance(body, dict) else None
         doc = self._checked(kind, item_id, body)
         with self.engine.begin() as conn:
-            self._lock(conn, tenant, site_id)
+            self.lock(conn, tenant, site_id)
             rows = self._items(conn, tenant, site_id, kind)
             if if_match is not None:
                 _check(if_match, collection_etag([(r.item_id, r.etag) for r in rows]))
@@ -361,7 +361,7 @@ class Registry:
     def delete_item(self, tenant: str, site_id: str, kind: str, item_id: str, if_match: str | None,
                     key_id: str | None) -> None:
         with self.engine.begin() as conn:
-            self._lock(conn, tenant, site_id)
+            self.lock(conn, tenant, site_id)
             row = self._item(conn, tenant, site_id, kind, item_id)
             if row is None:
                 raise NotFound(f"site {site_id!r} has no {_singular(kind)} {item_id!r}")
@@ -379,7 +379,7 @@ class Registry:
             raise Invalid([{"field": "", "message": f"a list of {kind}", "type": "list_type"}])
         docs = self._checked_all(kind, bodies)
         with self.engine.begin() as conn:
-            self._lock(conn, tenant, site_id)
+            self.lock(conn, tenant, site_id)
             rows = {r.item_id: r for r in self._items(conn, tenant, site_id, kind)}
             if if_match is not None:
                 _check(if_match, collection_etag([(i, r.etag) for i, r in rows.items()]))
@@ -485,7 +485,7 @@ class Registry:
             raise NotFound(f"no site {site_id!r}")
         return row
 
-    def _lock(self, conn: Connection, tenant: str, site_id: str):
+    def lock(self, conn: Connection, tenant: str, site_id: str):
         """Take the site's row for this transaction (the first statement: a write lock on SQLite)."""
         done = conn.execute(update(sites).where(sites.c.tenant == tenant, sites.c.id == site_id).values(
             writes=sites.c.writes + 1)).rowcount
@@ -512,6 +512,11 @@ class Registry:
         else:
             conn.execute(update(items).where(*_item_key(tenant, site_id, kind, item_id)).values(**values))
         return Stored(doc, etag)
+
+    def record(self, conn: Connection, tenant: str, site_id: str, key_id: str | None, action: str, resource: str,
+               detail: dict) -> None:
+        """An audit entry written in the caller's transaction (for writes other modules make)."""
+        self._audit(conn, tenant, site_id, key_id, action, resource, detail)
 
     @staticmethod
     def _audit(conn: Connection, tenant: str, site_id: str, key_id: str | None, action: str, resource: str,

@@ -152,7 +152,7 @@ class Store:
                 conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
             engine = engine.execution_options(schema_translate_map={None: schema})
         self.engine = engine
-        from . import migrations, sites  # noqa: F401  (sites: its tables join `metadata`)
+        from . import migrations, schedules, sites  # noqa: F401  (their tables join `metadata`)
 
         migrations.upgrade(engine, schema)
 

@@ -29,7 +29,7 @@ WIDTH = 150
 SHOWN_HEADERS = ("location", "content-type", "content-disposition", "idempotent-replayed", "etag")
 # Values that change from run to run: compared by type only.
 VOLATILE = {"id", "created_at", "started_at", "finished_at", "elapsed_seconds", "seconds", "attempts", "at",
-            "key_id"}
+            "key_id", "published_at"}
 # A job just submitted may already have been claimed by the time its 202 is written: queued or
 # running, and its start and elapsed time null or not.
 IN_FLIGHT = {"queued", "running"}
