@@ -587,7 +587,8 @@ def test_large_site_with_shift_demand_still_prices_first(monkeypatch):
     data = ten_agent_week(seconds=8)
     data = data.model_copy(update={"shift_requirements": [
         ShiftRequirement(day=data.horizon.dates()[0], template=data.templates[0].id, count=2)]})
-    result = solve_roster(data, tuning=Tuning(full_model_limit=0))
+    # large, and priced however slowly a loaded machine validates (colgen_min_checks is another rule)
+    result = solve_roster(data, tuning=Tuning(full_model_limit=0, colgen_min_checks=0))
     assert priced and validate(data, result.roster).feasible
 
 

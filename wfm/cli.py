@@ -53,7 +53,8 @@ validator (a solver bug; nothing is published silently); 130 interrupted. Messag
 results to stdout or --out."""
 
 # `wfm --help` lists commands in the order a newcomer uses them, not the order they are defined.
-ORDER = ["demo", "forecast", "staff", "roster", "plan", "scenario", "simulate", "site", "serve", "apikey"]
+ORDER = ["demo", "forecast", "staff", "roster", "plan", "scenario", "simulate", "kpi", "review", "site", "serve",
+         "apikey"]
 
 
 class ManualOrder(typer.core.TyperGroup):
