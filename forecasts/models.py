@@ -4,7 +4,9 @@
     model.predict(starts)        -> frame interval_start, queue, volume
 
 `history` is the long interval frame from `forecasts.ingest.aggregate` (interval_start in
-local time, queue, volume, aht_seconds, handled), complete days, zero-filled. `starts` are
+local time, queue, volume, aht_seconds, handled), complete days, zero-filled. A day with
+nothing recorded on a weekday that is normally open is a gap (an export that left the day
+out, an outage), not a day without demand: every model leaves gaps out of its fit. `starts` are
 tz-aware interval starts of the days to forecast (e.g. `Horizon.interval_starts()`).
 Days are local calendar days and intervals are keyed by local clock time, so a 23- or
 25-hour DST day borrows the pattern of its weekday and is renormalized to its own intervals.
@@ -13,7 +15,7 @@ Days are local calendar days and intervals are keyed by local clock time, so a 2
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -37,6 +39,7 @@ class DayMatrix:
     values: np.ndarray    # days x slots; NaN where a slot does not exist that day (DST)
     totals: np.ndarray    # true daily totals (a repeated DST hour counted once each)
     dow: np.ndarray
+    missing: np.ndarray = None   # per day: a gap in the data, not a day without demand
 
     @classmethod
     def build(cls, history: pd.DataFrame, column: str = "volume") -> "DayMatrix":
@@ -47,8 +50,49 @@ class DayMatrix:
         days = list(pivot.index)
         present = keys.groupby(["date", "slot"]).size().unstack().reindex(index=pivot.index, columns=pivot.columns)
         values = np.where(present.notna().to_numpy(), pivot.to_numpy(), np.nan)
-        return cls(days, pivot.columns.to_numpy(), values, totals,
-                   np.array([d.weekday() for d in days]))
+        dow = np.array([d.weekday() for d in days])
+        missing = gap_days(totals, dow)
+        values[missing] = np.nan
+        return cls(days, pivot.columns.to_numpy(), values, totals, dow, missing)
+
+
+def gap_days(totals: np.ndarray, dow: np.ndarray, radius_days: int = 35, min_typical: float = 10.0) -> np.ndarray:
+    """Days with nothing recorded although the same weekday around them normally has at least
+    `min_typical` contacts (a Poisson zero then has odds below 1 in 20,000): missing data."""
+    totals = np.asarray(totals, float)
+    pos = np.arange(len(totals))
+    out = np.zeros(len(totals), bool)
+    for i in np.flatnonzero(totals == 0):
+        near = (dow == dow[i]) & (np.abs(pos - i) <= radius_days) & (pos != i)
+        out[i] = near.any() and np.median(totals[near]) >= min_typical
+    return out
+
+
+def unusual_days(m: DayMatrix, exclude: np.ndarray, low: float = 0.6,
+                 high: float = 1.7) -> tuple[np.ndarray, np.ndarray]:
+    """Days to leave out of seasonal patterns, and each day's ratio to its reference.
+
+    Gaps (see `gap_days`) first, then days far from the median of the same weekday within
+    +-4 weeks (gaps and `exclude`d days left out of the median), both in ratio and beyond
+    Poisson noise (4 standard deviations), so a quiet queue's ordinary days are kept:
+    partial days, outages, one-off spikes.
+    """
+    n = len(m.days)
+    pos = np.arange(n)
+    gap = m.missing.copy()
+    out = gap.copy()
+    ratios = np.where(gap, 0.0, np.nan)
+    for i in np.flatnonzero(~gap):
+        same = np.flatnonzero((m.dow == m.dow[i]) & (np.abs(pos - i) <= 28) & (pos != i) & ~exclude & ~gap)
+        if same.size < 2:
+            continue
+        ref = np.median(m.totals[same])
+        if ref > 0:
+            ratio = m.totals[i] / ref
+            ratios[i] = ratio
+            far = ratio < low or ratio > high
+            out[i] = far and abs(m.totals[i] - ref) > 4.0 * np.sqrt(ref + 1.0)
+    return out, ratios
 
 
 def _per_queue(history: pd.DataFrame):
@@ -95,20 +139,35 @@ def _lookup(m: DayMatrix, target_days, slots) -> np.ndarray:
 
 
 class SeasonalNaive(Forecaster):
-    """Same interval of the same weekday in the last week of history (repeated for longer horizons)."""
+    """Same interval of the same weekday in the last week of history (repeated for longer
+    horizons). A source day that is a gap, an unusual day or a special day is replaced by the same
+    weekday one week earlier (up to `max_back` weeks)."""
 
     name = "seasonal_naive"
 
-    def _fit_queue(self, m):
-        return m
+    def __init__(self, max_back: int = 4):
+        self.max_back = max_back
 
-    def _predict_queue(self, m, keys):
+    def _fit_queue(self, m):
+        specials = self.calendar.special(m.days)
+        special = np.array([d in specials for d in m.days], bool)
+        unusual, _ = unusual_days(m, special)
+        bad = unusual | special
+        usable = {d for d, b in zip(m.days, bad) if not b}
+        return m, usable
+
+    def _predict_queue(self, state, keys):
+        m, usable = state
         last = m.days[-1]
         weeks = np.maximum(np.ceil(np.array([(d - last).days for d in keys["date"]]) / 7.0), 1).astype(int)
-        source = [d - pd.Timedelta(days=7 * int(w)) for d, w in zip(keys["date"], weeks)]
-        out = _lookup(m, [s.date() if hasattr(s, "date") else s for s in source], keys["slot"])
-        older = [d - pd.Timedelta(days=7) for d in source]  # a DST-missing slot: one week further back
-        fill = _lookup(m, [s.date() if hasattr(s, "date") else s for s in older], keys["slot"])
+        source = []
+        for d, w in zip(keys["date"], weeks):
+            first = d - timedelta(days=7 * int(w))
+            back = [first - timedelta(days=7 * j) for j in range(self.max_back + 1)]
+            source.append(next((b for b in back if b in usable), first))
+        out = _lookup(m, source, keys["slot"])
+        older = [d - timedelta(days=7) for d in source]  # a DST-missing slot: one week further back
+        fill = _lookup(m, older, keys["slot"])
         return np.nan_to_num(np.where(np.isnan(out), fill, out))
 
 
@@ -123,7 +182,7 @@ def _recency_weights(m: DayMatrix, usable: np.ndarray, weeks: int, decay: float)
 
 class WeeklyProfile(Forecaster):
     """Recency-weighted average of the same weekday and clock slot over recent weeks
-    (declared special days left out)."""
+    (declared special days, gaps and unusual days left out)."""
 
     name = "weekly_profile"
 
@@ -132,9 +191,10 @@ class WeeklyProfile(Forecaster):
 
     def _fit_queue(self, m):
         specials = self.calendar.special(m.days)
-        special = np.array([d in specials for d in m.days])
+        special = np.array([d in specials for d in m.days], bool)
         started = np.cumsum(m.totals) > 0
-        w = _recency_weights(m, ~special & started, self.weeks, self.decay)
+        unusual, _ = unusual_days(m, special | ~started)
+        w = _recency_weights(m, ~special & started & ~unusual, self.weeks, self.decay)
         vals = np.nan_to_num(m.values)
         prof = np.zeros((7, len(m.slots)))
         for k in range(7):
@@ -186,36 +246,6 @@ class DailyProfile(Forecaster):
         self.outlier_low, self.outlier_high = outlier_low, outlier_high
         self.min_trend_days = min_trend_days
 
-    def outlier_days(self, m: DayMatrix, special: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Days to leave out of the pattern, in two passes, and each day's ratio to its reference.
-
-        1. Gaps: nothing recorded on a weekday that is normally open (export gaps, outages
-           of the whole day). These are found first because their zeros would otherwise drag
-           the reference down and make the normal days around them look like outliers.
-        2. Days far from the median of the same weekday within +-4 weeks (gaps and special
-           days excluded), both in ratio and beyond Poisson noise (4 standard deviations),
-           so a quiet queue's ordinary days are kept.
-        """
-        n = len(m.days)
-        pos = np.arange(n)
-        near = [np.flatnonzero((m.dow == m.dow[i]) & (np.abs(pos - i) <= 28) & (pos != i) & ~special)
-                for i in range(n)]
-        gap = np.array([m.totals[i] == 0 and nb.size > 0 and np.median(m.totals[nb]) > 20 for i, nb in
-                        enumerate(near)])
-        out = gap.copy()
-        ratios = np.where(gap, 0.0, np.nan)
-        for i in np.flatnonzero(~gap):
-            same = near[i][~gap[near[i]]]
-            if same.size < 2:
-                continue
-            ref = np.median(m.totals[same])
-            if ref > 0:
-                ratio = m.totals[i] / ref
-                ratios[i] = ratio
-                far = ratio < self.outlier_low or ratio > self.outlier_high
-                out[i] = far and abs(m.totals[i] - ref) > 4.0 * np.sqrt(ref + 1.0)
-        return out, ratios
-
     @staticmethod
     def level_shift(flags: np.ndarray, ratios: np.ndarray, special: np.ndarray, window: int = 7,
                     min_days: int = 3) -> tuple[float, np.ndarray] | None:
@@ -236,7 +266,7 @@ class DailyProfile(Forecaster):
         specials = self.calendar.special(m.days)
         special = np.array([d in specials for d in m.days])
         started = np.cumsum(m.totals) > 0  # a queue that opened later: its earlier zeros are not data
-        flags, ratios = self.outlier_days(m, special | ~started)
+        flags, ratios = unusual_days(m, special | ~started, self.outlier_low, self.outlier_high)
         outlier = flags & ~special & started
         shift = self.level_shift(outlier, ratios, special | ~started)
         clean = ~special & ~outlier & started
@@ -247,7 +277,7 @@ class DailyProfile(Forecaster):
         level, trend, factor = self._fit_daily(m.totals, m.dow, t, w, with_trend=n >= self.min_trend_days)
 
         expected = np.maximum(level + trend * (t - (n - 1)), 0) * factor[m.dow]
-        ratios = [m.totals[i] / expected[i] for i in np.flatnonzero(special) if expected[i] > 0]
+        ratios = [m.totals[i] / expected[i] for i in np.flatnonzero(special & ~m.missing) if expected[i] > 0]
         learned = float(np.median(ratios)) if ratios else 1.0
 
         pw = _recency_weights(m, clean, self.profile_weeks, self.profile_decay)

@@ -20,7 +20,7 @@ from wfm.errors import InputError
 
 from . import metrics
 from .calendar import Calendar
-from .models import MODELS, AhtProfile, make_model
+from .models import MODELS, AhtProfile, DayMatrix, make_model
 
 MIN_TRAIN_DAYS = 14
 
@@ -79,6 +79,20 @@ def quantile_volume(forecast, residuals, p: float) -> np.ndarray:
     return np.where(f <= 0, 0.0, np.maximum(f + q * np.sqrt(f + 1.0), 0.0))
 
 
+def gap_days_per_queue(history: pd.DataFrame) -> dict[str, set[date]]:
+    """Per queue, the days with nothing recorded where the weekday is normally open (missing data)."""
+    out = {}
+    for q, part in history.groupby("queue"):
+        m = DayMatrix.build(part.sort_values("interval_start"))
+        out[q] = {d for d, gap in zip(m.days, m.missing) if gap}
+    return out
+
+
+def _on_gap_days(frame: pd.DataFrame, gaps: dict[str, set[date]]) -> np.ndarray:
+    day = pd.DatetimeIndex(frame["interval_start"]).date
+    return np.array([d in gaps.get(q, ()) for q, d in zip(frame["queue"], day)], bool)
+
+
 def backtest(history: pd.DataFrame, model_names, calendar: Calendar | None = None, folds: int = 4,
              fold_days: int = 7) -> pd.DataFrame:
     """Rolling-origin backtest: for each of the last `folds` blocks of `fold_days` days, fit on
@@ -91,6 +105,7 @@ def backtest(history: pd.DataFrame, model_names, calendar: Calendar | None = Non
                          f"a backtest needs at least {MIN_TRAIN_DAYS + fold_days} full days")
     rows = []
     per_day = history.groupby("queue").size().iloc[0] / len(days)
+    gaps = gap_days_per_queue(history)
     for k in range(folds):
         cutoff = days[-1] - timedelta(days=fold_days * (folds - k) - 1)
         train = _slice(history, None, cutoff)
@@ -99,6 +114,7 @@ def backtest(history: pd.DataFrame, model_names, calendar: Calendar | None = Non
         scales = {q: metrics.seasonal_naive_scale(p["volume"].to_numpy(), int(round(7 * per_day)))
                   for q, p in train.groupby("queue")}
         actual = test[["interval_start", "queue", "volume"]].rename(columns={"volume": "actual"})
+        actual = actual[~_on_gap_days(actual, gaps)]  # nothing recorded is no actual to score against
         for name in model_names:
             fc = make_model(name).fit(train, calendar).predict(starts)
             merged = actual.merge(fc.rename(columns={"volume": "forecast"}), on=["interval_start", "queue"])
