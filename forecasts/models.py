@@ -20,7 +20,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from .calendar import Calendar
+from .calendar import PRIOR_FACTOR, Calendar, SpecialDay
 
 
 def time_keys(starts) -> pd.DataFrame:
@@ -105,20 +105,70 @@ def _frame(starts, queue, volume) -> pd.DataFrame:
                          "volume": np.maximum(np.asarray(volume, float), 0.0)})
 
 
+@dataclass
+class DayFactors:
+    """Ratios of past special days to a normal day of their weekday, by name and by kind."""
+
+    by_name: dict[str, list[float]] = field(default_factory=dict)
+    by_kind: dict[str, list[float]] = field(default_factory=dict)
+
+    def factor(self, day: SpecialDay) -> float:
+        """Declared factor, else the day's own past ratios shrunk toward its kind, the kind's
+        ratios shrunk toward the kind's prior (one pseudo-observation each)."""
+        if day.factor is not None:
+            return day.factor
+        kind = self.by_kind.get(day.kind, [])
+        kind_factor = (sum(kind) + PRIOR_FACTOR.get(day.kind, 1.0)) / (len(kind) + 1)
+        own = self.by_name.get(day.name, [])
+        return (sum(own) + kind_factor) / (len(own) + 1)
+
+
+def learn_day_factors(m: DayMatrix, described: dict[date, SpecialDay], radius_days: int = 28) -> DayFactors:
+    """Each past special day's total over the median of the same weekday's ordinary days
+    within `radius_days` (gaps left out: a day the export lacks teaches nothing)."""
+    special = np.array([d in described for d in m.days], bool)
+    pos = np.arange(len(m.days))
+    out = DayFactors()
+    for i in np.flatnonzero(special & ~m.missing):
+        ref_days = (m.dow == m.dow[i]) & (np.abs(pos - i) <= radius_days) & ~special & ~m.missing
+        if ref_days.sum() < 2:
+            continue
+        ref = np.median(m.totals[ref_days])
+        if ref > 0:
+            day = described[m.days[i]]
+            ratio = float(m.totals[i] / ref)
+            out.by_name.setdefault(day.name, []).append(ratio)
+            out.by_kind.setdefault(day.kind, []).append(ratio)
+    return out
+
+
 class Forecaster:
-    """Base: subclasses implement `_fit_queue` and `_predict_queue`."""
+    """Base: subclasses implement `_fit_queue` and `_predict_queue` for ordinary days; the base
+    scales special days (holidays, eves, declared days) by their day factor, for every model."""
 
     name = "base"
 
     def fit(self, history: pd.DataFrame, calendar: Calendar | None = None) -> "Forecaster":
         self.calendar = calendar or Calendar()
-        self.state = {q: self._fit_queue(DayMatrix.build(part)) for q, part in _per_queue(history)}
+        self.state, self.day_factors = {}, {}
+        for q, part in _per_queue(history):
+            m = DayMatrix.build(part)
+            self.state[q] = self._fit_queue(m)
+            self.day_factors[q] = learn_day_factors(m, self.calendar.describe(m.days))
         return self
 
     def predict(self, starts) -> pd.DataFrame:
         keys = time_keys(starts)
-        return pd.concat([_frame(starts, q, self._predict_queue(s, keys)) for q, s in self.state.items()],
+        described = self.calendar.describe(set(keys["date"]))
+        scale = {q: np.array([self.day_factors[q].factor(described[d]) if d in described else 1.0
+                              for d in keys["date"]]) for q in self.state}
+        return pd.concat([_frame(starts, q, self._predict_queue(s, keys) * scale[q]) for q, s in self.state.items()],
                          ignore_index=True)
+
+    def special_days(self, starts) -> dict[date, tuple[SpecialDay, dict[str, float]]]:
+        """The special days in `starts`, each with the factor used per queue (for reports)."""
+        described = self.calendar.describe(set(time_keys(starts)["date"]))
+        return {d: (s, {q: self.day_factors[q].factor(s) for q in self.state}) for d, s in sorted(described.items())}
 
     def _fit_queue(self, m: DayMatrix):
         raise NotImplementedError
@@ -220,7 +270,6 @@ class _DailyState:
     level: float              # deseasonalized level at the last history day
     trend: float              # per day
     last_day: date
-    special_factor: float     # learned actual/expected on past special days
     outliers: list = field(default_factory=list)
     level_shift: tuple | None = None  # (ratio, first day) of a new level at the end of history
 
@@ -228,12 +277,12 @@ class _DailyState:
 class DailyProfile(Forecaster):
     """Contact-center model: daily total x intraday profile of its weekday.
 
-    Daily totals = (level + damped trend) x weekday factor x special-day factor. Level,
+    Daily totals = (level + damped trend) x weekday factor (x the special-day factor). Level,
     trend and weekday factors are fitted jointly by recency-weighted least squares on recent
     days; holidays, declared special days and detected outliers (days far from the median of
     the same weekday around them: outages, system gaps) get zero weight so they do not
     poison the pattern. Intraday shares per weekday are recency-weighted over the same clean
-    days. Future special days take their declared factor, else the learned median ratio.
+    days.
     """
 
     name = "daily_profile"
@@ -276,10 +325,6 @@ class DailyProfile(Forecaster):
         # Under two weeks a slope cannot be told apart from the weekly pattern.
         level, trend, factor = self._fit_daily(m.totals, m.dow, t, w, with_trend=n >= self.min_trend_days)
 
-        expected = np.maximum(level + trend * (t - (n - 1)), 0) * factor[m.dow]
-        ratios = [m.totals[i] / expected[i] for i in np.flatnonzero(special & ~m.missing) if expected[i] > 0]
-        learned = float(np.median(ratios)) if ratios else 1.0
-
         pw = _recency_weights(m, clean, self.profile_weeks, self.profile_decay)
         shares = self._shares(m, pw)
         shifted = set()
@@ -287,7 +332,7 @@ class DailyProfile(Forecaster):
             ratio, days = shift
             level, trend = level * ratio, trend * ratio
             shifted = set(days.tolist())
-        return _DailyState(m.slots, shares, factor, level, trend, m.days[-1], learned,
+        return _DailyState(m.slots, shares, factor, level, trend, m.days[-1],
                            [m.days[i] for i in np.flatnonzero(outlier) if i not in shifted],
                            None if shift is None else (shift[0], m.days[int(shift[1][0])]))
 
@@ -337,13 +382,10 @@ class DailyProfile(Forecaster):
     def _predict_queue(self, s: _DailyState, keys):
         out = np.zeros(len(keys))
         col = pd.Series(np.arange(len(s.slots)), index=s.slots).reindex(keys["slot"]).to_numpy()
-        specials = self.calendar.special(sorted(set(keys["date"])))
         for day, idx in keys.groupby("date").indices.items():
             h = (day - s.last_day).days
             damped = sum(self.damping ** i for i in range(1, h + 1)) if h > 0 else h
             total = max(s.level + s.trend * damped, 0.0) * s.dow_factor[day.weekday()]
-            if day in specials:
-                total *= specials[day] if specials[day] is not None else s.special_factor
             ok = ~np.isnan(col[idx])
             share = np.zeros(len(idx))
             share[ok] = s.shares[day.weekday(), col[idx][ok].astype(int)]

@@ -154,6 +154,7 @@ class ForecastResult:
     outliers: dict[str, list] = field(default_factory=dict)
     level_shifts: dict[str, tuple] = field(default_factory=dict)  # queue -> (ratio, since)
     residuals: dict[str, np.ndarray] = field(default_factory=dict)  # queue -> scaled backtest errors (any percentile)
+    special_days: dict = field(default_factory=dict)  # date -> (SpecialDay, {queue: factor used})
 
 
 def forecast(history: pd.DataFrame, days: int, timezone: str, interval_minutes: int, model: str = "auto",
@@ -205,4 +206,5 @@ def forecast(history: pd.DataFrame, days: int, timezone: str, interval_minutes: 
                 shifts[q] = state.level_shift
     out = pd.concat(parts, ignore_index=True).merge(aht, on=["interval_start", "queue"], how="left")
     out = out[["interval_start", "queue", "volume", "volume_lower", "volume_upper", "aht_seconds"]]
-    return ForecastResult(out, scores, chosen, first, outliers, shifts, residuals)
+    specials = next(iter(fitted.values())).special_days(starts)
+    return ForecastResult(out, scores, chosen, first, outliers, shifts, residuals, specials)

@@ -267,7 +267,8 @@ def forecast(
         "Public holidays of this country (ISO code, e.g. DE, US) as special days.")),
     subdivision: Optional[str] = typer.Option(None, help="State/province for --country holidays, e.g. BY."),
     calendar: Optional[Path] = typer.Option(None, help=(
-        "CSV of special days: date[,name][,factor]. factor = volume vs a normal day; empty = learn from history.")),
+        "CSV of special days: date[,name][,factor]. factor = volume vs a normal day, 'closed' = 0; "
+        "empty = learn from history (else pooled over similar days).")),
     timestamp_col: str = typer.Option("created_at", help="Contact timestamp column; 'date+time' joins two columns."),
     timestamp_format: Optional[str] = typer.Option(None, help=(
         "strftime format for non-ISO timestamps, e.g. '%y%m%d %H:%M:%S'.")),
@@ -335,6 +336,9 @@ def forecast(
             ratio, since = result.level_shifts[queue]
             extra += f"; new level since {since}: x{ratio:.2f} of before"
         err.print(f"{queue}: {name}{extra}", highlight=False)
+    for day, (special, factors) in result.special_days.items():
+        used = ", ".join(f"{q} x{f:.2f}" for q, f in factors.items())
+        err.print(f"special day {day}: {special.name} ({special.kind}): {used}", highlight=False)
     if out is not None:
         write_csv(result.forecast, out)
         err.print(f"forecast of {days} days from {result.first_day} written to [bold]{out}[/]")
