@@ -15,8 +15,9 @@ What a user should declare: closures (`closed`), days the country calendar lacks
 events, local holidays, bridge days), and a factor for any special day whose volume is known
 better than a prior (first year of history). Days the `holidays` package knows come from
 `--country`: public holidays (with observed days), other categories it has for the country
-(optional holidays, half days, bank holidays) as observances, and for countries whose
-holidays start at sundown the day before each public holiday as an eve.
+(optional holidays, half days, bank holidays) as observances, the day after each public
+holiday (contacts held back come then), and for countries whose holidays start at sundown the
+day before each public holiday as an eve.
 """
 
 from __future__ import annotations
@@ -34,13 +35,13 @@ OBSERVANCE_CATEGORIES = ("optional", "half_day", "bank")
 # Countries whose holidays begin at sundown: the day before is a short working day.
 SUNDOWN_COUNTRIES = {"IL"}
 # Volume vs a normal day assumed when the history holds no day of the kind (see the module doc).
-PRIOR_FACTOR = {"holiday": 0.3, "eve": 0.6, "observance": 0.8, "declared": 0.5}
+PRIOR_FACTOR = {"holiday": 0.3, "eve": 0.6, "observance": 0.8, "declared": 0.5, "after": 1.15}
 
 
 @dataclass(frozen=True)
 class SpecialDay:
     name: str
-    kind: str                  # holiday, eve, observance or declared
+    kind: str                  # holiday, eve, after (the day after a holiday: catch-up), observance, declared
     factor: float | None       # declared volume vs a normal day (0 = closed); None = learn it
 
 
@@ -75,6 +76,10 @@ class Calendar:
         for d, name in other.items():
             if d in wanted and d not in public:
                 out[d] = SpecialDay(_base_name(name), "observance", None)
+        for d, name in public.items():
+            after = d + timedelta(days=1)
+            if after in wanted and after not in public:
+                out[after] = SpecialDay(f"day after {_base_name(name)}", "after", None)
         if self.country.upper() in SUNDOWN_COUNTRIES:
             for d, name in public.items():
                 eve = d - timedelta(days=1)

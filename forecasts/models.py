@@ -432,7 +432,74 @@ class AhtProfile:
         return pd.concat(frames, ignore_index=True)
 
 
-MODELS = {cls.name: cls for cls in (SeasonalNaive, WeeklyProfile, DailyProfile)}
+def _ordinary_days(history: pd.DataFrame, calendar: Calendar) -> np.ndarray:
+    """Rows on days that are neither special nor a gap (what a combination weight is judged on)."""
+    day = pd.DatetimeIndex(history["interval_start"]).date
+    special = set(calendar.describe(set(day)))
+    gaps = set()
+    for _, part in _per_queue(history):
+        m = DayMatrix.build(part)
+        gaps |= {d for d, g in zip(m.days, m.missing) if g}
+    return np.array([d not in special and d not in gaps for d in day], bool)
+
+
+class Ensemble(Forecaster):
+    """Weighted mean of the weekly profile and the daily model per queue, weights inverse to
+    each one's WAPE on a rolling-origin backtest over the last `folds` weeks of the history
+    (ordinary days only; each week forecast from the history before it). With too little
+    history the two count equally. Inverse-error weights rather than the best single weight:
+    on three weeks of evidence the argmin chases noise (bench/RESULTS.md)."""
+
+    name = "ensemble"
+    GRID = (0, 1)  # the profile alone, the daily model alone
+
+    def __init__(self, folds: int = 3, min_train_days: int = 21):
+        self.folds, self.min_train_days = folds, min_train_days
+
+    def fit(self, history: pd.DataFrame, calendar: Calendar | None = None) -> "Ensemble":
+        self.calendar = calendar or Calendar()
+        self.parts = [WeeklyProfile().fit(history, self.calendar), DailyProfile().fit(history, self.calendar)]
+        self.day_factors = self.parts[0].day_factors
+        self.state = {q: w for q, w in self._weights(history).items()}
+        return self
+
+    def _weights(self, history: pd.DataFrame) -> dict[str, float]:
+        day = pd.DatetimeIndex(history["interval_start"]).date
+        days = sorted(set(day))
+        errors = {}  # queue -> weight -> [abs error, volume]
+        for k in range(self.folds, 0, -1):
+            cutoff = days[-1] - timedelta(days=7 * k - 1)
+            if (cutoff - days[0]).days < self.min_train_days:
+                continue
+            train = history[day < cutoff]
+            test = history[(day >= cutoff) & (day < cutoff + timedelta(days=7))]
+            keep = _ordinary_days(test, self.calendar)
+            starts = pd.DatetimeIndex(test.loc[test["queue"] == test["queue"].iloc[0], "interval_start"])
+            a, b = (type(p)().fit(train, self.calendar).predict(starts) for p in self.parts)
+            merged = test[["interval_start", "queue", "volume"]][keep].merge(
+                a.rename(columns={"volume": "a"}), on=["interval_start", "queue"]).merge(
+                b.rename(columns={"volume": "b"}), on=["interval_start", "queue"])
+            for q, g in merged.groupby("queue"):
+                for w in self.GRID:
+                    err = np.abs(g["volume"] - (w * g["a"] + (1 - w) * g["b"])).sum()
+                    acc = errors.setdefault(q, {}).setdefault(w, [0.0, 0.0])
+                    acc[0] += err
+                    acc[1] += g["volume"].sum()
+        out = {}
+        for q in self.parts[0].state:
+            scores = {w: e / v for w, (e, v) in errors.get(q, {}).items() if v > 0}
+            out[q] = scores[0] / (scores[0] + scores[1]) if len(scores) == 2 and scores[0] + scores[1] > 0 else 0.5
+        return out
+
+    def predict(self, starts) -> pd.DataFrame:
+        a, b = (p.predict(starts) for p in self.parts)
+        w = a["queue"].map(self.state).to_numpy(float)
+        out = a.copy()
+        out["volume"] = w * a["volume"].to_numpy() + (1 - w) * b["volume"].to_numpy()
+        return out
+
+
+MODELS = {cls.name: cls for cls in (SeasonalNaive, WeeklyProfile, DailyProfile, Ensemble)}
 
 
 def make_model(name: str) -> Forecaster:

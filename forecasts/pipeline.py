@@ -145,6 +145,41 @@ def score(bt: pd.DataFrame, level: float = 0.9) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+DEFAULT_MODEL = "ensemble"
+ENSEMBLE_PARTS = ("ensemble", "weekly_profile", "daily_profile")
+CHOICE_MARGIN = 0.1  # another model must beat the ensemble's backtest WAPE by 10%: four weeks are noisy
+
+
+def choose_models(bt: pd.DataFrame | None, queues, calendar: Calendar | None) -> dict[str, str]:
+    """Per queue, the ensemble unless a model outside it has a lower WAPE on ordinary days in
+    every backtest fold and overall by more than CHOICE_MARGIN. The ensemble's own parts are
+    no challengers: its weights already come from a backtest. A few weeks of backtest are
+    noisy: picking the lowest WAPE chased noise and did worse than the ensemble on the shared
+    series (bench/RESULTS.md). Special days are scaled by the same day factors whichever
+    model is chosen, so they would only add the factors' noise to the comparison."""
+    if bt is None or bt.empty:
+        return {q: DEFAULT_MODEL for q in queues}
+    day = pd.DatetimeIndex(bt["interval_start"]).date
+    special = set((calendar or Calendar()).describe(set(day)))
+    ordinary = bt[[d not in special for d in day]]
+    out = {}
+    for q in queues:
+        g = ordinary[ordinary["queue"] == q]
+        per_fold = g.groupby(["model", "fold"]).apply(lambda x: metrics.wape(x["actual"], x["forecast"]),
+                                                      include_groups=False).unstack("fold")
+        total = {name: metrics.wape(x["actual"], x["forecast"]) for name, x in g.groupby("model")}
+        out[q] = DEFAULT_MODEL
+        if DEFAULT_MODEL not in per_fold.index:
+            continue
+        base = per_fold.loc[DEFAULT_MODEL]
+        for name in sorted(total, key=total.get):
+            if (name not in ENSEMBLE_PARTS and (per_fold.loc[name] < base).all()
+                    and total[name] < (1 - CHOICE_MARGIN) * total[DEFAULT_MODEL]):
+                out[q] = name
+                break
+    return out
+
+
 @dataclass
 class ForecastResult:
     forecast: pd.DataFrame           # interval_start, queue, volume, volume_lower, volume_upper, aht_seconds
@@ -179,11 +214,7 @@ def forecast(history: pd.DataFrame, days: int, timezone: str, interval_minutes: 
         bt, scores = None, pd.DataFrame(columns=["model", "queue", "folds", "wape", "mase", "bias", "coverage"])
 
     queues = sorted(history["queue"].unique())
-    chosen = {}
-    for q in queues:
-        sq = scores[scores["queue"] == q].dropna(subset=["wape"])
-        chosen[q] = sq.sort_values("wape")["model"].iloc[0] if model == "auto" and len(sq) else (
-            model if model != "auto" else "daily_profile")
+    chosen = {q: model for q in queues} if model != "auto" else choose_models(bt, queues, calendar)
 
     first = all_days[-1] + timedelta(days=1)
     starts = Horizon(start=first, days=days, interval_minutes=interval_minutes, timezone=timezone).interval_starts()

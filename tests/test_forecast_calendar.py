@@ -80,9 +80,13 @@ def test_a_special_day_never_seen_is_pooled_from_other_special_days_then_from_th
 
 
 def test_country_calendar_has_eves_observances_and_observed_days():
-    il = Calendar(country="IL").describe([date(1999, 3, 31), date(1999, 4, 1), date(1999, 4, 2), date(1999, 4, 20)])
+    days = [date(1999, 3, 31) + timedelta(days=i) for i in range(4)] + [date(1999, 4, 20)]
+    il = Calendar(country="IL").describe(days)
     assert {d: s.kind for d, s in il.items()} == {date(1999, 3, 31): "eve", date(1999, 4, 1): "holiday",
-                                                  date(1999, 4, 2): "observance", date(1999, 4, 20): "eve"}
-    us = Calendar(country="US").describe([date(2021, 12, 24), date(2021, 12, 23)])
-    assert list(us) == [date(2021, 12, 24)] and us[date(2021, 12, 24)].name == "Christmas Day"  # observed Friday
-    assert not Calendar(country="US").describe([date(2003, 5, 23)])  # no eves where holidays start at midnight
+                                                  date(1999, 4, 2): "after", date(1999, 4, 3): "observance",
+                                                  date(1999, 4, 20): "eve"}
+    us = Calendar(country="US").describe([date(2021, 12, 23), date(2021, 12, 24), date(2021, 12, 25)])
+    assert us[date(2021, 12, 24)].name == "Christmas Day"  # observed on the Friday
+    assert date(2021, 12, 23) not in us  # no eves where holidays start at midnight
+    may = Calendar(country="US").describe([date(2003, 5, 23), date(2003, 5, 26), date(2003, 5, 27)])
+    assert {d: s.kind for d, s in may.items()} == {date(2003, 5, 26): "holiday", date(2003, 5, 27): "after"}

@@ -145,10 +145,9 @@ def test_pipeline_contract_intervals_and_auto_choice():
     assert (fc["volume_lower"] <= fc["volume"]).all() and (fc["volume"] <= fc["volume_upper"]).all()
     closed = fc["volume"] == 0
     assert (fc.loc[closed, "volume_upper"] == 0).all()
-    best = res.scores.sort_values("wape").iloc[0]["model"]
-    assert res.chosen["q"] == best
+    assert res.chosen["q"] == "ensemble"  # no model outside it wins every fold
     # Honest out-of-fold coverage of the 90% band on Poisson noise.
-    cov = res.scores.set_index("model").loc[best, "coverage"]
+    cov = res.scores.set_index("model").loc["ensemble", "coverage"]
     assert 0.8 <= cov <= 0.98
 
 
@@ -205,3 +204,48 @@ def test_the_backtest_does_not_score_a_missing_day_as_zero_demand():
     bt = backtest(hist, ["weekly_profile"], folds=1)
     assert metrics.wape(bt["actual"], bt["forecast"]) < 0.01
     assert len(bt) == 6 * 24  # the missing day is not in the scored rows
+
+
+def test_ensemble_weights_follow_the_backtest_and_combine_its_parts():
+    # A steady trend: the weekly profile lags it, the daily model follows it exactly.
+    hist = expected(START, 10 * 7, trend=4.0)
+    truth = expected(START + timedelta(days=70), 7, trend=4.0, day0=70)
+    starts = pd.DatetimeIndex(truth["interval_start"])
+    ens = make_model("ensemble").fit(hist)
+    assert ens.state["q"] < 0.1  # the profile's weight
+    parts = [make_model(n).fit(hist).predict(starts)["volume"].to_numpy() for n in ("weekly_profile", "daily_profile")]
+    fc = ens.predict(starts)["volume"].to_numpy()
+    assert fc == pytest.approx(ens.state["q"] * parts[0] + (1 - ens.state["q"]) * parts[1])
+    assert metrics.wape(truth["volume"], fc) < 0.5 * metrics.wape(truth["volume"], parts[0])
+
+
+def _backtest_frame(wape_by_model_and_fold, special_day=None):
+    """A backtest frame whose WAPE per model and fold is exactly as given (actual 100 an hour)."""
+    rows = []
+    for (model, fold), w in wape_by_model_and_fold.items():
+        starts = Horizon(start=START + timedelta(days=7 * fold), days=7, interval_minutes=60, timezone=TZ)
+        for ts in starts.interval_starts():
+            off = 500.0 if special_day is not None and ts.date() == special_day and model == "seasonal_naive" else w
+            rows.append({"interval_start": ts, "queue": "q", "model": model, "fold": fold, "actual": 100.0,
+                         "forecast": 100.0 * (1 + off)})
+    return pd.DataFrame(rows)
+
+
+def test_auto_keeps_the_ensemble_unless_a_model_outside_it_wins_every_fold_clearly():
+    from forecasts.pipeline import choose_models
+
+    def pick(sn, dp=(0.2, 0.2, 0.2, 0.2), special_day=None, calendar=None):
+        table = {("ensemble", f): 0.2 for f in range(4)}
+        table.update({("seasonal_naive", f): sn[f] for f in range(4)})
+        table.update({("daily_profile", f): dp[f] for f in range(4)})
+        return choose_models(_backtest_frame(table, special_day), ["q"], calendar)["q"]
+
+    assert pick(sn=(0.1, 0.1, 0.1, 0.1)) == "seasonal_naive"
+    assert pick(sn=(0.1, 0.1, 0.1, 0.3)) == "ensemble"        # not in every fold
+    assert pick(sn=(0.19, 0.19, 0.19, 0.19)) == "ensemble"    # not by a margin
+    assert pick(sn=(0.3,) * 4, dp=(0.05,) * 4) == "ensemble"  # a part of the ensemble is no challenger
+    # A holiday where seasonal naive was far off does not count: the day factors are shared.
+    holiday = START + timedelta(days=2)
+    cal = Calendar(special_days={holiday: None})
+    assert pick(sn=(0.1,) * 4, special_day=holiday, calendar=cal) == "seasonal_naive"
+    assert pick(sn=(0.1,) * 4, special_day=holiday) == "ensemble"
