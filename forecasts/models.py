@@ -170,6 +170,11 @@ class Forecaster:
         described = self.calendar.describe(set(time_keys(starts)["date"]))
         return {d: (s, {q: self.day_factors[q].factor(s) for q in self.state}) for d, s in sorted(described.items())}
 
+    def daily_state(self, queue):
+        """The daily model's state for `queue` (outliers, level shift) when this model has one."""
+        state = self.state.get(queue)
+        return state if isinstance(state, _DailyState) else None
+
     def _fit_queue(self, m: DayMatrix):
         raise NotImplementedError
 
@@ -490,6 +495,9 @@ class Ensemble(Forecaster):
             scores = {w: e / v for w, (e, v) in errors.get(q, {}).items() if v > 0}
             out[q] = scores[0] / (scores[0] + scores[1]) if len(scores) == 2 and scores[0] + scores[1] > 0 else 0.5
         return out
+
+    def daily_state(self, queue):
+        return self.parts[1].daily_state(queue)
 
     def predict(self, starts) -> pd.DataFrame:
         a, b = (p.predict(starts) for p in self.parts)

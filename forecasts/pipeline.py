@@ -1,9 +1,13 @@
 """Backtest, model choice and the final forecast with prediction intervals.
 
-Prediction intervals are split-conformal: the backtest's errors, scaled by sqrt(f + 1) so
-one set of quantiles serves quiet and busy intervals, give the band f + q * sqrt(f + 1)
-at the requested level. Reported coverage uses quantiles from the *other* folds only, so
-it is an honest out-of-sample number.
+Prediction intervals are split-conformal on the backtest's errors. Each error is scaled by
+sqrt(f + 1 + (phi f)^2): Poisson noise for quiet intervals, a share phi of the forecast for
+busy ones (day-to-day swings in demand are proportional, not Poisson; phi is fitted to the
+errors by moments). The quantiles of the scaled errors are taken per weekday and hour of day,
+shrunk toward the hour's and then toward all hours' (`Calibration`), so a volatile hour gets a
+wider band than a steady one. Special days (holidays, eves, declared days) widen by the
+uncertainty of their day factor. Reported coverage uses quantiles from the *other* folds
+only, so it is an honest out-of-sample number.
 """
 
 from __future__ import annotations
@@ -45,10 +49,86 @@ def _active(actual, forecast) -> np.ndarray:
     return (np.asarray(actual) > 0) | (np.asarray(forecast) > 0)
 
 
-def _scaled(actual, forecast):
-    actual, forecast = np.asarray(actual, float), np.asarray(forecast, float)
-    keep = _active(actual, forecast)
-    return (actual[keep] - forecast[keep]) / np.sqrt(forecast[keep] + 1.0)
+SHRINK = 20.0          # pseudo-observations pulling a group's quantile toward its parent's
+SPECIAL_SPREAD = 0.5   # relative uncertainty of a special day's factor (widens its band)
+MIN_SCORES = 20        # fewer backtest errors than this: a Poisson band
+
+
+@dataclass
+class Calibration:
+    """Conformal scores of one queue's backtest: scaled errors of ordinary days' active intervals,
+    with their weekday and hour."""
+
+    phi: float
+    scores: np.ndarray
+    dow: np.ndarray
+    hour: np.ndarray
+
+    @classmethod
+    def fit(cls, actual, forecast, starts, special=None) -> "Calibration":
+        a, f = np.asarray(actual, float), np.asarray(forecast, float)
+        starts = pd.DatetimeIndex(starts)
+        keep = _active(a, f) & (~np.asarray(special, bool) if special is not None else True)
+        a, f, starts = a[keep], f[keep], starts[keep]
+        excess = ((a - f) ** 2 - f - 1.0).sum()
+        phi = float(np.sqrt(max(excess, 0.0) / (f ** 2).sum())) if (f ** 2).sum() > 0 else 0.0
+        scores = (a - f) / np.sqrt(f + 1.0 + (phi * f) ** 2)
+        return cls(phi, scores, starts.day_of_week.to_numpy(), starts.hour.to_numpy())
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def scale(self, f, special=None) -> np.ndarray:
+        f = np.asarray(f, float)
+        spread = 0.0 if special is None else np.where(np.asarray(special, bool), SPECIAL_SPREAD, 0.0)
+        return np.sqrt(f + 1.0 + (self.phi * f) ** 2 + (spread * f) ** 2)
+
+    def quantile(self, p: float, starts=None) -> np.ndarray | float:
+        """The p-quantile of the scores: overall, or per interval of `starts` (weekday and hour,
+        each level shrunk toward the next coarser one by SHRINK pseudo-observations)."""
+        if len(self.scores) < MIN_SCORES:
+            return float(norm.ppf(p))
+        overall = _conformal_quantile(self.scores, p)
+        if starts is None:
+            return overall
+        starts = pd.DatetimeIndex(starts)
+        by_hour, by_slot = {}, {}
+        out = np.empty(len(starts))
+        for i, (d, h) in enumerate(zip(starts.day_of_week, starts.hour)):
+            if h not in by_hour:
+                by_hour[h] = _shrunk(self.scores[self.hour == h], p, overall)
+            if (d, h) not in by_slot:
+                by_slot[d, h] = _shrunk(self.scores[(self.hour == h) & (self.dow == d)], p, by_hour[h])
+            out[i] = by_slot[d, h]
+        return out
+
+
+def _conformal_quantile(scores: np.ndarray, p: float) -> float:
+    """Split-conformal quantile: the ceil((n + 1) p)-th smallest of n scores (upper tail; the
+    mirror for the lower), which covers p of a new score whatever n is; plain quantiles of a
+    few scores sit too far inside."""
+    n = len(scores)
+    ordered = np.sort(scores)
+    if p >= 0.5:
+        return float(ordered[min(n, int(np.ceil((n + 1) * p))) - 1])
+    return float(ordered[max(1, int(np.floor((n + 1) * p))) - 1])
+
+
+def _shrunk(scores: np.ndarray, p: float, parent: float) -> float:
+    n = len(scores)
+    return parent if n == 0 else (n * _conformal_quantile(scores, p) + SHRINK * parent) / (n + SHRINK)
+
+
+def calibrated_band(forecast, calibration: Calibration, level: float, starts=None, special=None):
+    """(lower, upper) at `level`: f + q * scale(f) with the weekday/hour quantiles of the scores;
+    the band always contains the forecast and is 0 where the model is sure nothing comes."""
+    f = np.asarray(forecast, float)
+    lo = np.minimum(calibration.quantile((1 - level) / 2, starts), 0.0)
+    hi = np.maximum(calibration.quantile(1 - (1 - level) / 2, starts), 0.0)
+    scale = calibration.scale(f, special)
+    closed = f <= 0
+    return (np.where(closed, 0.0, np.maximum(f + lo * scale, 0.0)),
+            np.where(closed, 0.0, np.maximum(f + hi * scale, f)))
 
 
 def _band(forecast, residuals, level):
@@ -65,18 +145,23 @@ def _band(forecast, residuals, level):
             np.where(closed, 0.0, np.maximum(f + hi * scale, f)))
 
 
-def quantile_volume(forecast, residuals, p: float) -> np.ndarray:
+def quantile_volume(forecast, residuals, p: float, starts=None, special=None) -> np.ndarray:
     """Volume at probability `p` per interval, on the same conformal scale as the band:
-    f + q_p * sqrt(f + 1), q_p the p-quantile of the scaled backtest errors (a normal quantile
-    when there are fewer than 20 of them). Like the band, it never crosses the forecast and is
-    0 where the model is sure nothing comes."""
+    f + q_p * scale(f). `residuals` is a queue's `Calibration` (the weekday/hour quantiles when
+    `starts` are given) or an array of errors scaled by sqrt(f + 1); fewer than 20 errors give
+    a normal quantile. Like the band, it never crosses the forecast and is 0 where the model
+    is sure nothing comes."""
     if not 0 < p < 1:
         raise InputError("percentile", p, "must be strictly between 0 and 1 (e.g. 0.9)")
     f = np.asarray(forecast, float)
-    residuals = np.asarray(residuals, float)
-    q = float(norm.ppf(p)) if len(residuals) < 20 else float(np.quantile(residuals, p))
-    q = max(q, 0.0) if p >= 0.5 else min(q, 0.0)
-    return np.where(f <= 0, 0.0, np.maximum(f + q * np.sqrt(f + 1.0), 0.0))
+    if isinstance(residuals, Calibration):
+        q, scale = residuals.quantile(p, starts), residuals.scale(f, special)
+    else:
+        residuals = np.asarray(residuals, float)
+        q = float(norm.ppf(p)) if len(residuals) < MIN_SCORES else float(np.quantile(residuals, p))
+        scale = np.sqrt(f + 1.0)
+    q = np.maximum(q, 0.0) if p >= 0.5 else np.minimum(q, 0.0)
+    return np.where(f <= 0, 0.0, np.maximum(f + q * scale, 0.0))
 
 
 def gap_days_per_queue(history: pd.DataFrame) -> dict[str, set[date]]:
@@ -124,24 +209,37 @@ def backtest(history: pd.DataFrame, model_names, calendar: Calendar | None = Non
     return pd.concat(rows, ignore_index=True)
 
 
-def score(bt: pd.DataFrame, level: float = 0.9) -> pd.DataFrame:
+def _special_mask(frame: pd.DataFrame, calendar: Calendar | None) -> np.ndarray:
+    day = pd.DatetimeIndex(frame["interval_start"]).date
+    special = set((calendar or Calendar()).describe(set(day)))
+    return np.array([d in special for d in day], bool)
+
+
+def score(bt: pd.DataFrame, level: float = 0.9, calendar: Calendar | None = None) -> pd.DataFrame:
     """WAPE, MASE, bias and out-of-fold interval coverage per model and queue (coverage over
-    intervals where something was forecast or happened, not over closed hours)."""
+    intervals where something was forecast or happened, not over closed hours), overall and
+    on special days alone (`coverage_special`; NaN without any)."""
     out = []
+    bt = bt.assign(special=_special_mask(bt, calendar))
     for (model, queue), g in bt.groupby(["model", "queue"], sort=True):
-        covered, n = 0, 0
+        hits = {False: [0, 0], True: [0, 0]}
         for fold, gf in g.groupby("fold"):
             others = g[g["fold"] != fold]
-            res = _scaled(others["actual"], others["forecast"]) if len(others) else np.array([])
-            lo, hi = _band(gf["forecast"], res, level)
+            cal = Calibration.fit(others["actual"], others["forecast"], others["interval_start"], others["special"])
+            lo, hi = calibrated_band(gf["forecast"], cal, level, gf["interval_start"], gf["special"])
             active = _active(gf["actual"], gf["forecast"])
-            covered += int(((gf["actual"] >= lo) & (gf["actual"] <= hi) & active).sum())
-            n += int(active.sum())
+            inside = (gf["actual"] >= lo) & (gf["actual"] <= hi) & active
+            for sp in (False, True):
+                on = (gf["special"] == sp).to_numpy()
+                hits[sp][0] += int(inside[on].sum())
+                hits[sp][1] += int(active[on].sum())
+        covered, n = hits[False][0] + hits[True][0], hits[False][1] + hits[True][1]
         mase_folds = [metrics.mase(gf["actual"], gf["forecast"], gf["scale"].iloc[0]) for _, gf in g.groupby("fold")]
         out.append({"model": model, "queue": queue, "folds": g["fold"].nunique(),
                     "wape": metrics.wape(g["actual"], g["forecast"]),
                     "mase": float(np.nanmean(mase_folds)) if np.isfinite(mase_folds).any() else float("nan"),
-                    "bias": metrics.bias(g["actual"], g["forecast"]), "coverage": covered / n if n else np.nan})
+                    "bias": metrics.bias(g["actual"], g["forecast"]), "coverage": covered / n if n else np.nan,
+                    "coverage_special": hits[True][0] / hits[True][1] if hits[True][1] else np.nan})
     return pd.DataFrame(out)
 
 
@@ -188,7 +286,7 @@ class ForecastResult:
     first_day: date | None = None
     outliers: dict[str, list] = field(default_factory=dict)
     level_shifts: dict[str, tuple] = field(default_factory=dict)  # queue -> (ratio, since)
-    residuals: dict[str, np.ndarray] = field(default_factory=dict)  # queue -> scaled backtest errors (any percentile)
+    residuals: dict[str, Calibration] = field(default_factory=dict)  # queue -> backtest calibration (any percentile)
     special_days: dict = field(default_factory=dict)  # date -> (SpecialDay, {queue: factor used})
 
 
@@ -209,9 +307,10 @@ def forecast(history: pd.DataFrame, days: int, timezone: str, interval_minutes: 
     names = list(MODELS) if model == "auto" else [model]
     try:
         bt = backtest(history, names, calendar, folds=folds)
-        scores = score(bt, level)
+        scores = score(bt, level, calendar)
     except InputError:
-        bt, scores = None, pd.DataFrame(columns=["model", "queue", "folds", "wape", "mase", "bias", "coverage"])
+        bt, scores = None, pd.DataFrame(columns=["model", "queue", "folds", "wape", "mase", "bias", "coverage",
+                                                 "coverage_special"])
 
     queues = sorted(history["queue"].unique())
     chosen = {q: model for q in queues} if model != "auto" else choose_models(bt, queues, calendar)
@@ -225,13 +324,18 @@ def forecast(history: pd.DataFrame, days: int, timezone: str, interval_minutes: 
         name = chosen[q]
         fc = fitted[name].predict(starts)
         fc = fc[fc["queue"] == q].copy()
-        res = np.array([]) if bt is None else _scaled(*bt[(bt["queue"] == q) & (bt["model"] == name)]
-                                                    [["actual", "forecast"]].to_numpy().T)
-        fc["volume_lower"], fc["volume_upper"] = _band(fc["volume"], res, level)
-        residuals[q] = res
+        if bt is None:
+            cal = Calibration.fit([], [], pd.DatetimeIndex([]))
+        else:
+            mine = bt[(bt["queue"] == q) & (bt["model"] == name)]
+            cal = Calibration.fit(mine["actual"], mine["forecast"], mine["interval_start"],
+                                  _special_mask(mine, calendar))
+        fc["volume_lower"], fc["volume_upper"] = calibrated_band(fc["volume"], cal, level, fc["interval_start"],
+                                                                 _special_mask(fc, calendar))
+        residuals[q] = cal
         parts.append(fc)
-        state = getattr(fitted[name], "state", {}).get(q)
-        if hasattr(state, "outliers"):
+        state = fitted[name].daily_state(q)
+        if state is not None:
             outliers[q] = state.outliers
             if state.level_shift is not None:
                 shifts[q] = state.level_shift

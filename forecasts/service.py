@@ -61,4 +61,4 @@ def run_forecast(path, opts: HistoryOptions, days: int, model: str = "auto", cal
 def run_backtest(path, opts: HistoryOptions, models: list[str], calendar: Calendar | None = None,
                  level: float = 0.9, folds: int = 4) -> tuple[pd.DataFrame, IngestReport]:
     intervals, report = load_intervals(path, opts)
-    return score(backtest(intervals, models, calendar, folds=folds), level), report
+    return score(backtest(intervals, models, calendar, folds=folds), level, calendar), report

@@ -1,5 +1,6 @@
 """`wfm forecast` end to end: the script contract and its errors."""
 
+import re
 from datetime import date
 
 import numpy as np
@@ -76,3 +77,14 @@ def test_bad_history_exits_2_with_line_and_column(tmp_path):
     assert res.exit_code == 2 and "Mars/Base" in res.stderr
     res = runner.invoke(app, ["forecast", str(path), "--timezone", "Europe/Berlin", "--on-bad-row", "drop"])
     assert res.exit_code == 2 and "at least 7 full days" in res.stderr
+
+
+def test_backtest_prints_out_of_fold_coverage_overall_and_on_special_days(tmp_path):
+    cal = tmp_path / "cal.csv"
+    cal.write_text("date,name,factor\n2026-03-03,audit,\n")  # a Tuesday inside the last backtest fold
+    res = runner.invoke(app, ["forecast", "backtest", str(history_csv(tmp_path)), "--timezone", "Europe/Berlin",
+                              "--model", "weekly_profile", "--calendar", str(cal)])
+    assert res.exit_code == 0, res.output
+    row = next(line for line in res.stderr.splitlines() if "weekly_profile" in line and "support" in line)
+    assert row.rstrip(" │").endswith("%")  # the out-of-fold coverage column
+    assert re.search(r"coverage on special days: support weekly_profile \d+\.\d%", res.stderr)

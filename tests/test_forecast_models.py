@@ -249,3 +249,48 @@ def test_auto_keeps_the_ensemble_unless_a_model_outside_it_wins_every_fold_clear
     cal = Calendar(special_days={holiday: None})
     assert pick(sn=(0.1,) * 4, special_day=holiday, calendar=cal) == "seasonal_naive"
     assert pick(sn=(0.1,) * 4, special_day=holiday) == "ensemble"
+
+
+def _two_regime_history(weeks=10, seed=4):
+    """Quiet hours with Poisson noise, busy hours whose level swings 15% day to day."""
+    rng = np.random.default_rng(seed)
+    starts = Horizon(start=START, days=7 * weeks, interval_minutes=60, timezone=TZ).interval_starts()
+    busy = (starts.hour >= 9) & (starts.hour < 17)
+    quiet = (starts.hour >= 6) & ~busy & (starts.hour < 22)
+    day_swing = pd.Series(rng.lognormal(0, 0.15, 7 * weeks), index=sorted(set(starts.date)))
+    mean = np.where(busy, 400.0 * day_swing.reindex(starts.date).to_numpy(), np.where(quiet, 4.0, 0.0))
+    vol = rng.poisson(mean).astype(float)
+    return pd.DataFrame({"interval_start": starts, "queue": "q", "volume": vol, "aht_seconds": 300.0,
+                         "handled": vol}), busy
+
+
+def test_intervals_are_calibrated_out_of_fold_in_quiet_and_busy_hours():
+    from forecasts.pipeline import Calibration, calibrated_band
+
+    hist, busy = _two_regime_history()
+    bt = backtest(hist, ["weekly_profile"], folds=6)
+    hits = {True: [], False: []}
+    for fold, g in bt.groupby("fold"):
+        other = bt[bt["fold"] != fold]
+        cal = Calibration.fit(other["actual"], other["forecast"], other["interval_start"])
+        lo, hi = calibrated_band(g["forecast"], cal, 0.9, g["interval_start"])
+        inside = ((g["actual"] >= lo) & (g["actual"] <= hi)).to_numpy()
+        hour = g["interval_start"].dt.hour.to_numpy()
+        is_busy = (hour >= 9) & (hour < 17)
+        is_quiet = ~is_busy & (hour >= 6) & (hour < 22)
+        hits[True].extend(inside[is_busy])
+        hits[False].extend(inside[is_quiet])
+    # One sqrt(f + 1)-scaled quantile for all hours covered the Poisson hours 99.7%, the swinging ones 79%.
+    assert 0.8 <= np.mean(hits[True]) <= 0.97
+    assert 0.8 <= np.mean(hits[False]) <= 0.97
+
+
+def test_a_special_day_in_the_horizon_gets_a_wider_band():
+    hist = noisy(expected(START, 10 * 7), seed=5)
+    day = START + timedelta(days=70 + 1)
+    plain = forecast(hist, 7, TZ, 60, model="weekly_profile").forecast
+    special = forecast(hist, 7, TZ, 60, model="weekly_profile", calendar=Calendar(special_days={day: 1.0})).forecast
+    on = (plain["interval_start"].dt.date == day).to_numpy() & (plain["volume"] > 20).to_numpy()
+    width = lambda fc: ((fc["volume_upper"] - fc["volume_lower"]) / fc["volume"])[on]  # noqa: E731
+    assert special.loc[on, "volume"].to_numpy() == pytest.approx(plain.loc[on, "volume"].to_numpy())
+    assert (width(special) > 1.5 * width(plain)).all()

@@ -354,6 +354,9 @@ def _print_scores(scores, level):
         table.add_row(r["model"], str(r["queue"]), str(r["folds"]), _pct(r["wape"]), f"{r['mase']:.3f}",
                       _signed_pct(r["bias"]), _pct(r["coverage"]))
     err.print(table)
+    for r in scores.dropna(subset=["coverage_special"]).to_dict("records") if "coverage_special" in scores else []:
+        err.print(f"coverage on special days: {r['queue']} {r['model']} {_pct(r['coverage_special'])}",
+                  highlight=False)
 
 
 KPI_HELP = """Achieved KPIs per interval, day or week, per queue and for all queues together (queue `all`).
