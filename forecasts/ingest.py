@@ -197,8 +197,11 @@ def _localize(naive: pd.Series, timezone: str, groups: pd.Series | None,
 def read_history(path, timezone: str, columns: ColumnMap | None = None, timestamp_format: str | None = None,
                  max_handle_seconds: float = 4 * 3600, on_bad_row: str = "error",
                  drop_if: dict[str, list[str]] | None = None, ignore_offset: bool = False,
-                 carry: tuple[str, ...] = ()):
+                 carry: tuple[str, ...] = (), handle_if: dict[str, list[str]] | None = None):
     """Read contacts or an interval report into records: (frame, report).
+
+    `handle_if` (column -> values) keeps a handle time only on rows that match every column
+    (e.g. outcome=AGENT): other rows still count as volume but are not handled contacts.
 
     The frame has `ts` (UTC), `series` (queue, or queue/channel), `volume`, `handle_sum`
     (seconds over handled contacts) and `handled` (contacts with a handle time). With `carry`,
@@ -242,6 +245,7 @@ def read_history(path, timezone: str, columns: ColumnMap | None = None, timestam
         volume = np.ones(len(frame))
         handle, raw_h, h_col = _handle(frame, cols.handle_seconds)
         handled = (np.isfinite(handle) & (handle > 0)).astype(float)
+    handled = handled * _matches(frame, handle_if, "handle_if")
     if raw_h is not None:
         bad_h = keep & ~np.isnan(handle) & ((handle < 0) | np.isinf(handle))
         keep &= _bad(report, on_bad_row, bad_h, h_col, raw_h, "handle time must be >= 0")
@@ -289,6 +293,16 @@ def _report_wall_clock(report: IngestReport, clock: WallClock, keep: np.ndarray,
         report.warnings.append(f"placed {int(repeated.sum()):,} rows of the repeated autumn hour by row order "
                                "(first pass summer time, then winter time)")
     return ~empty
+
+
+def _matches(frame: pd.DataFrame, conditions: dict[str, list[str]] | None, option: str) -> np.ndarray:
+    """Rows whose value is one of the listed values in every listed column."""
+    ok = np.ones(len(frame), bool)
+    for column, values in (conditions or {}).items():
+        if column not in frame.columns:
+            raise InputError(option, column, f"no such column; columns are {list(frame.columns)}")
+        ok &= frame[column].isin(values).to_numpy()
+    return ok
 
 
 def _native_minutes(ts: pd.Series, series: pd.Series) -> float | None:

@@ -399,42 +399,110 @@ class DailyProfile(Forecaster):
         return out
 
 
-class AhtProfile:
-    """AHT per weekday and clock slot: recency-weighted, volume-weighted, and shrunk toward
-    the weekday's mean AHT where few contacts were handled:
-    aht = (handle seconds + k x weekday mean) / (handled + k)."""
+@dataclass
+class _AhtStats:
+    """One queue's recency-weighted handle seconds and handled contacts."""
 
-    def __init__(self, weeks: int = 8, decay: float = 0.85, shrink_contacts: float = 15.0):
-        self.weeks, self.decay, self.k = weeks, decay, shrink_contacts
+    slots: np.ndarray
+    week_handle: np.ndarray   # 7 x slots
+    week_count: np.ndarray
+    day_handle: np.ndarray    # slots
+    day_count: np.ndarray
+    level: float              # AHT over the most recent days
+
+
+class AhtProfile:
+    """AHT per weekday and clock slot, volume-weighted over recent weeks and shrunk in two steps:
+    the hour of week toward the hour of day, the hour of day toward the recent level,
+
+        hod = (handle_hod + k_day x level) / (handled_hod + k_day)
+        aht = (handle_how + k_week x hod) / (handled_how + k_week),
+
+    k in contacts. (k_week, k_day) are chosen on a rolling-origin backtest over the last
+    `folds` weeks (volume-weighted absolute error) from `GRID` x `DAY_GRID`, where 0 trusts the
+    finer level and inf replaces it by the coarser; `shrink` fixes them instead. On the shared
+    per-call series one week of backtest picked a flat level (k_day = inf) that cost 2 points
+    of error against the hour of day, hence no inf in `DAY_GRID`."""
+
+    GRID = (0.0, 10.0, 50.0, 250.0, np.inf)  # k_week
+    DAY_GRID = (0.0, 10.0, 50.0, 250.0)      # k_day: a flat level never replaces the daily shape outright
+
+    def __init__(self, weeks: int = 8, decay: float = 0.85, level_days: int = 7, folds: int = 2,
+                 shrink: tuple[float, float] | None = None):
+        self.weeks, self.decay, self.level_days, self.folds, self.shrink = weeks, decay, level_days, folds, shrink
 
     def fit(self, history: pd.DataFrame) -> "AhtProfile":
-        self.state = {}
+        self.k = self.shrink if self.shrink is not None else self._choose(history)
+        self.state = self._stats(history)
+        return self
+
+    def _stats(self, history: pd.DataFrame) -> dict[str, _AhtStats]:
+        out = {}
         for q, part in _per_queue(history):
             part = part.assign(handle=np.nan_to_num(part["aht_seconds"].to_numpy()) * part["handled"].to_numpy())
             h = DayMatrix.build(part, "handle")
             c = DayMatrix.build(part, "handled")
             w = _recency_weights(c, np.ones(len(c.days), bool), self.weeks, self.decay)
             hs, cs = np.nan_to_num(h.values), np.nan_to_num(c.values)
-            overall = hs.sum() / cs.sum() if cs.sum() > 0 else np.nan
-            prof = np.full((7, len(c.slots)), np.nan)
-            for k in range(7):
-                wk = w * (c.dow == k)
-                sh, sc = wk @ hs, wk @ cs
-                mean = sh.sum() / sc.sum() if sc.sum() > 0 else overall
-                prof[k] = (sh + self.k * mean) / (sc + self.k)
-            self.state[q] = (c.slots, prof)
-        return self
+            week_h = np.array([(w * (c.dow == k)) @ hs for k in range(7)])
+            week_c = np.array([(w * (c.dow == k)) @ cs for k in range(7)])
+            recent = np.arange(len(c.days)) >= len(c.days) - self.level_days
+            handled = cs[recent].sum()
+            level = hs[recent].sum() / handled if handled > 0 else (hs.sum() / cs.sum() if cs.sum() > 0 else np.nan)
+            out[q] = _AhtStats(c.slots, week_h, week_c, week_h.sum(axis=0), week_c.sum(axis=0), float(level))
+        return out
 
-    def predict(self, starts) -> pd.DataFrame:
+    @staticmethod
+    def _combine(st: _AhtStats, k_week: float, k_day: float) -> np.ndarray:
+        hod = _shrink(st.day_handle, st.day_count, k_day, st.level)
+        return np.array([_shrink(st.week_handle[d], st.week_count[d], k_week, hod) for d in range(7)])
+
+    def _choose(self, history: pd.DataFrame) -> tuple[float, float]:
+        day = pd.DatetimeIndex(history["interval_start"]).date
+        days = sorted(set(day))
+        err = {}
+        for f in range(self.folds, 0, -1):
+            cutoff = days[-1] - timedelta(days=7 * f - 1)
+            if (cutoff - days[0]).days < 14:
+                continue
+            stats = self._stats(history[day < cutoff])
+            test = history[(day >= cutoff) & (day < cutoff + timedelta(days=7))]
+            for kw in self.GRID:
+                for kd in self.DAY_GRID:
+                    fc = self._predict(stats, (kw, kd), test["interval_start"])
+                    merged = test.merge(fc, on=["interval_start", "queue"], suffixes=("", "_fc"))
+                    h = merged["handled"].to_numpy(float)
+                    ok = (h > 0) & np.isfinite(merged["aht_seconds_fc"].to_numpy(float))
+                    e = (h * np.abs(merged["aht_seconds_fc"] - merged["aht_seconds"]))[ok].sum()
+                    err[kw, kd] = err.get((kw, kd), 0.0) + e
+        if not err:
+            return (250.0, 50.0)  # too little history to choose: lean on the hour of day
+        return min(err, key=err.get)
+
+    def _predict(self, state: dict[str, _AhtStats], k, starts) -> pd.DataFrame:
         keys = time_keys(starts)
         frames = []
-        for q, (slots, prof) in self.state.items():
-            col = pd.Series(np.arange(len(slots)), index=slots).reindex(keys["slot"]).to_numpy()
+        for q, st in state.items():
+            prof = self._combine(st, *k)
+            col = pd.Series(np.arange(len(st.slots)), index=st.slots).reindex(keys["slot"]).to_numpy()
             ok = ~np.isnan(col)
             aht = np.full(len(keys), np.nan)
             aht[ok] = prof[keys["dow"].to_numpy()[ok], col[ok].astype(int)]
             frames.append(pd.DataFrame({"interval_start": pd.DatetimeIndex(starts), "queue": q, "aht_seconds": aht}))
         return pd.concat(frames, ignore_index=True)
+
+    def predict(self, starts) -> pd.DataFrame:
+        return self._predict(self.state, self.k, starts)
+
+
+def _shrink(handle: np.ndarray, count: np.ndarray, k: float, toward) -> np.ndarray:
+    """(handle + k x toward) / (count + k); k = inf gives `toward`, no contacts give `toward`."""
+    toward = np.broadcast_to(np.asarray(toward, float), np.shape(handle))
+    if np.isinf(k):
+        return toward.copy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(np.isnan(toward), handle / count, (handle + k * np.nan_to_num(toward)) / (count + k))
+    return np.where(count + k > 0, out, toward)
 
 
 def _ordinary_days(history: pd.DataFrame, calendar: Calendar) -> np.ndarray:

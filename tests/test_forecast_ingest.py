@@ -143,3 +143,17 @@ def test_parquet_input(tmp_path):
     frame.to_parquet(path)
     agg = aggregate(read_history(path, TZ)[0], 60, TZ)
     assert agg["volume"].sum() == 2 and agg.loc[agg["volume"] > 0, "aht_seconds"].iloc[0] == 200
+
+
+def test_handle_if_keeps_volume_but_only_the_handle_times_of_matching_rows(tmp_path):
+    rows = ["created_at,handle_seconds,outcome",
+            "2026-01-05T08:10:00+01:00,200,AGENT", "2026-01-05T08:20:00+01:00,400,AGENT",
+            "2026-01-05T08:30:00+01:00,35,HANG",  # an abandoned call with a service time: not handled
+            "2026-01-05T08:40:00+01:00,0,HANG"]
+    rec, report = read_history(write(tmp_path, "\n".join(rows)), TZ, handle_if={"outcome": ["AGENT"]})
+    hit = aggregate(rec, 60, TZ).set_index("interval_start").loc[pd.Timestamp("2026-01-05T08:00:00+01:00")]
+    assert hit["volume"] == 4 and hit["handled"] == 2 and hit["aht_seconds"] == 300
+    plain = aggregate(read_history(write(tmp_path, "\n".join(rows), "p.csv"), TZ)[0], 60, TZ)
+    assert plain.set_index("interval_start").loc[pd.Timestamp("2026-01-05T08:00:00+01:00"), "handled"] == 3
+    with pytest.raises(InputError, match="no such column"):
+        read_history(write(tmp_path, "\n".join(rows), "q.csv"), TZ, handle_if={"result": ["AGENT"]})

@@ -286,6 +286,8 @@ def forecast(
         "error: stop at the first bad row, naming line and column; drop: skip bad rows and report them.")),
     drop_if: list[str] = typer.Option([], help=(
         "Skip rows where COLUMN=VALUE (repeatable), e.g. outcome=PHANTOM. Counted in the summary.")),
+    handle_if: list[str] = typer.Option([], help=(
+        "Count a handle time only where COLUMN=VALUE (repeatable), e.g. outcome=AGENT: other rows stay in volume.")),
 ) -> None:
     """Forecast contact volume (with prediction intervals) and AHT per interval.
 
@@ -302,17 +304,20 @@ def forecast(
     if len(paths) != 1:
         fail("give exactly one history file: wfm forecast [backtest] HISTORY")
     filters: dict[str, list[str]] = {}
-    for item in drop_if:
-        if "=" not in item:
-            fail(f"--drop-if={item!r}: use COLUMN=VALUE")
-        col, value = item.split("=", 1)
-        filters.setdefault(col.strip(), []).append(value.strip())
+    handled_only: dict[str, list[str]] = {}
+    for option, items, target in (("--drop-if", drop_if, filters), ("--handle-if", handle_if, handled_only)):
+        for item in items:
+            if "=" not in item:
+                fail(f"{option}={item!r}: use COLUMN=VALUE")
+            col, value = item.split("=", 1)
+            target.setdefault(col.strip(), []).append(value.strip())
     columns = ColumnMap(timestamp=timestamp_col, queue=queue_col, channel=channel_col, handle_seconds=handle_col,
                         volume=volume_col, interval_start=interval_start_col, aht_seconds=aht_col)
     try:
         opts = HistoryOptions(timezone=timezone, interval_minutes=interval, columns=columns,
                               timestamp_format=timestamp_format, ignore_offset=ignore_offset,
-                              max_handle_seconds=max_handle_seconds, on_bad_row=on_bad_row, drop_if=filters)
+                              max_handle_seconds=max_handle_seconds, on_bad_row=on_bad_row, drop_if=filters,
+                              handle_if=handled_only)
         cal = make_calendar(country, subdivision, calendar)
         if mode == "backtest":
             models = list(MODELS) if model == "auto" else [model]
