@@ -24,7 +24,7 @@ from wfm.errors import InputError
 
 from . import metrics
 from .calendar import Calendar
-from .models import MODELS, AhtProfile, DayMatrix, make_model
+from .models import MODELS, AhtProfile, DayMatrix, make_model, unusual_days
 
 MIN_TRAIN_DAYS = 14
 
@@ -74,6 +74,29 @@ class Calibration:
         phi = float(np.sqrt(max(excess, 0.0) / (f ** 2).sum())) if (f ** 2).sum() > 0 else 0.0
         scores = (a - f) / np.sqrt(f + 1.0 + (phi * f) ** 2)
         return cls(phi, scores, starts.day_of_week.to_numpy(), starts.hour.to_numpy())
+
+    @classmethod
+    def from_history(cls, history: pd.DataFrame) -> "Calibration":
+        """Without a backtest: normal quantiles on a scale whose phi is the history's own
+        excess dispersion, the variance of each weekday and slot across weeks beyond Poisson
+        (var - mean, summed, over the sum of mean^2), inflated by 1 + 1/weeks for the error
+        of a mean of that many weeks. Gaps and unusual days are left out."""
+        m = DayMatrix.build(history.sort_values("interval_start"))
+        unusual, _ = unusual_days(m, np.zeros(len(m.days), bool))
+        excess, square, weeks = 0.0, 0.0, []
+        for k in range(7):
+            rows = m.values[(m.dow == k) & ~unusual]
+            counts = np.sum(~np.isnan(rows), axis=0)
+            ok = counts >= 2
+            if not ok.any():
+                continue
+            mean = np.nanmean(rows[:, ok], axis=0)
+            var = np.nanvar(rows[:, ok], axis=0, ddof=1)
+            excess += float((var - mean).sum())
+            square += float((mean ** 2).sum())
+            weeks.append(int(np.median(counts[ok])))
+        phi2 = max(excess, 0.0) / square * (1 + 1 / min(weeks)) if square > 0 else 0.0
+        return cls(float(np.sqrt(phi2)), np.array([]), np.array([], int), np.array([], int))
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -324,10 +347,10 @@ def forecast(history: pd.DataFrame, days: int, timezone: str, interval_minutes: 
         name = chosen[q]
         fc = fitted[name].predict(starts)
         fc = fc[fc["queue"] == q].copy()
-        if bt is None:
-            cal = Calibration.fit([], [], pd.DatetimeIndex([]))
+        mine = bt[(bt["queue"] == q) & (bt["model"] == name)] if bt is not None else bt
+        if mine is None or len(mine) < MIN_SCORES:  # no backtest: a band from the history's dispersion
+            cal = Calibration.from_history(history[history["queue"] == q])
         else:
-            mine = bt[(bt["queue"] == q) & (bt["model"] == name)]
             cal = Calibration.fit(mine["actual"], mine["forecast"], mine["interval_start"],
                                   _special_mask(mine, calendar))
         fc["volume_lower"], fc["volume_upper"] = calibrated_band(fc["volume"], cal, level, fc["interval_start"],

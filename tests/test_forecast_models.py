@@ -311,3 +311,17 @@ def test_a_special_day_in_the_horizon_gets_a_wider_band():
     width = lambda fc: ((fc["volume_upper"] - fc["volume_lower"]) / fc["volume"])[on]  # noqa: E731
     assert special.loc[on, "volume"].to_numpy() == pytest.approx(plain.loc[on, "volume"].to_numpy())
     assert (width(special) > 1.5 * width(plain)).all()
+
+
+def test_without_a_backtest_the_band_follows_the_historys_dispersion():
+    hist, busy = _two_regime_history(weeks=6)
+    train = hist[hist["interval_start"].dt.date < START + timedelta(days=14)]  # too short for a backtest
+    test = hist[hist["interval_start"].dt.date >= START + timedelta(days=14)]
+    fc = forecast(train, 28, TZ, 60, model="weekly_profile").forecast
+    assert len(fc) == len(test)
+    hour = fc["interval_start"].dt.hour
+    on = ((hour >= 9) & (hour < 17)).to_numpy()
+    actual = test["volume"].to_numpy()
+    inside = (actual >= fc["volume_lower"].to_numpy()) & (actual <= fc["volume_upper"].to_numpy())
+    # A Poisson band covered 21% of the busy hours, whose level swings 15% a day.
+    assert 0.8 <= inside[on].mean() <= 0.98
