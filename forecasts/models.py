@@ -279,11 +279,21 @@ class _DailyState:
     level_shift: tuple | None = None  # (ratio, first day) of a new level at the end of history
 
 
+def _huber_weights(residuals: np.ndarray, c: float = 1.5) -> np.ndarray:
+    """Huber IRLS weights: 1 within c robust standard deviations (1.4826 x MAD), c s / |r| beyond,
+    so a day that is odd but not an outlier cannot drag the level and trend."""
+    scale = 1.4826 * np.median(np.abs(residuals - np.median(residuals)))
+    if not scale > 0:
+        return np.ones(len(residuals))
+    r = np.abs(residuals) / (c * scale)
+    return np.where(r <= 1, 1.0, 1.0 / np.maximum(r, 1e-12))
+
+
 class DailyProfile(Forecaster):
     """Contact-center model: daily total x intraday profile of its weekday.
 
     Daily totals = (level + damped trend) x weekday factor (x the special-day factor). Level,
-    trend and weekday factors are fitted jointly by recency-weighted least squares on recent
+    trend and weekday factors are fitted jointly by recency-weighted, Huber-robust least squares on recent
     days; holidays, declared special days and detected outliers (days far from the median of
     the same weekday around them: outages, system gaps) get zero weight so they do not
     poison the pattern. Intraday shares per weekday are recency-weighted over the same clean
@@ -348,22 +358,25 @@ class DailyProfile(Forecaster):
         factor[~open_dow] = 0.0
         a, b = (totals * w).sum() / max(w.sum(), 1e-12), 0.0
         t0 = t.max()
+        robust = np.ones(len(totals))
         for _ in range(iterations):
             f = factor[dow]
             use = (w > 0) & (f > 0)
             if use.sum() >= 2:
                 z = totals[use] / f[use]
-                ww = w[use] * f[use] ** 2  # weight by signal size: bigger days carry more information
+                ww = w[use] * f[use] ** 2 * robust[use]  # bigger days carry more information
                 x = t[use] - t0
                 xm, zm = np.average(x, weights=ww), np.average(z, weights=ww)
                 var = np.average((x - xm) ** 2, weights=ww)
                 b = np.average((x - xm) * (z - zm), weights=ww) / var if var > 0 and with_trend else 0.0
                 a = zm - b * xm
+                robust[use] = _huber_weights(z - (a + b * x))
             lvl = np.maximum(a + b * (t - t0), 1e-9)
             for k in np.flatnonzero(open_dow):
                 sel = (dow == k) & (w > 0)
                 if sel.any():
-                    factor[k] = (w[sel] * totals[sel]).sum() / (w[sel] * lvl[sel]).sum()
+                    rw = w[sel] * robust[sel]
+                    factor[k] = (rw * totals[sel]).sum() / (rw * lvl[sel]).sum()
             scale = factor[open_dow].mean() if open_dow.any() else 1.0
             factor = factor / scale if scale > 0 else factor
         return max(a, 0.0), b, factor

@@ -325,3 +325,12 @@ def test_without_a_backtest_the_band_follows_the_historys_dispersion():
     inside = (actual >= fc["volume_lower"].to_numpy()) & (actual <= fc["volume_upper"].to_numpy())
     # A Poisson band covered 21% of the busy hours, whose level swings 15% a day.
     assert 0.8 <= inside[on].mean() <= 0.98
+
+
+def test_an_odd_day_short_of_an_outlier_does_not_drag_the_daily_level():
+    clean = expected(START, 10 * 7, trend=0.0)
+    odd = _with_holiday(clean, START + timedelta(days=10 * 7 - 3), 1.5)  # under the 1.7 outlier bound
+    starts = Horizon(start=START + timedelta(days=70), days=7, interval_minutes=60, timezone=TZ).interval_starts()
+    base = DailyProfile().fit(clean).predict(starts)["volume"].sum()
+    hit = DailyProfile().fit(odd).predict(starts)["volume"].sum()
+    assert hit == pytest.approx(base, rel=0.01)
