@@ -1,14 +1,22 @@
-"""Benchmark: forecast accuracy on the same rolling-origin folds, and fit+predict time.
+"""Benchmark: forecast accuracy per shared series on rolling one-week folds, and fit+predict time.
 
-    .venv/bin/python bench/forecast.py                       # sample data + ../shared/data when present
-    .venv/bin/python bench/forecast.py --skip-timing FILE.csv --timezone Area/City [--ignore-offset]
+    .venv/bin/python bench/forecast.py                         # every shared series in ../shared/data
+    .venv/bin/python bench/forecast.py --folds dev             # only the development folds
+    .venv/bin/python bench/forecast.py --skip-timing
 
-Accuracy: the last 4 one-week folds of each data set (fit on everything before the fold,
-forecast the week). Our models (seasonal naive, weekly profile, daily profile, auto) and,
-from the `bench` extra, statsforecast's MSTL (daily + weekly seasonality, AutoETS trend) and
-AutoETS (daily season) on identical folds, forecasts clipped at 0. WAPE per data set over all
-queues, and the ratio to seasonal naive. Timing: one year of hourly history x 50 queues,
-fit + a 7-day forecast, median of runs.
+Folds: every week of a series from its fifth week on (or its third, for a series shorter than
+six weeks), fit on everything before the week and forecast the week, as `wfm forecast --model
+auto --country CC` does (internal backtest, model choice, intervals). Holiday weeks are kept.
+Every third fold (index 2, 5, 8, ...) is held out: not looked at while developing
+(`--folds dev` runs the others only; `--folds all` both, reported apart).
+
+Baselines on the same folds, each skipping days with nothing recorded as a planner would:
+seasonal naive (the same interval one week earlier) and the 4-week profile (mean of the same
+weekday and interval over the last 4 weeks). Metrics per series: WAPE (days with nothing
+recorded are not scored), mean over folds of wfm/baseline WAPE ratios and the worst fold,
+90% interval coverage of open hours (actual or forecast > 0) on normal and holiday weeks, and
+for per-call series the volume-weighted AHT error against hour-of-week, hour-of-day and
+4-week mean baselines.
 """
 
 from __future__ import annotations
@@ -16,131 +24,186 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-import warnings
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from forecasts import metrics
+from forecasts.calendar import Calendar
 from forecasts.ingest import ColumnMap, aggregate, read_history
 from forecasts.models import MODELS, make_model
-from forecasts.pipeline import _days, _slice
+from forecasts.pipeline import _days, _slice, forecast, gap_days_per_queue
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
-FOLDS, FOLD_DAYS = 4, 7
+LEVEL = 0.9
 
 
-def datasets(args) -> dict[str, pd.DataFrame]:
-    out = {}
-    rec, _ = read_history(ROOT / "sample_data" / "tickets.csv.gz", "Europe/Berlin")
-    out["sample tickets (2 queues)"] = aggregate(rec, args.interval, "Europe/Berlin")
+@dataclass
+class Series:
+    label: str
+    history: pd.DataFrame
+    timezone: str
+    country: str
+    has_aht: bool = False
+
+
+def shared_series(interval: int) -> list[Series]:
+    out = []
     bank = SHARED / "bank_calls_2003_mar_jun.csv"
     if bank.exists():
         rec, _ = read_history(bank, "America/New_York", ignore_offset=True)
-        out["US bank 2003 (real)"] = aggregate(rec, args.interval, "America/New_York")
-    israel = SHARED / "anonymous_bank_1999_january.tsv"
-    if israel.exists():
-        rec, _ = read_history(israel, "Asia/Jerusalem", ColumnMap(timestamp="date+vru_exit", queue="type",
-                                                                   handle_seconds="ser_time"),
-                              timestamp_format="%y%m%d %H:%M:%S", drop_if={"outcome": ["PHANTOM"]})
-        agg = aggregate(rec, args.interval, "Asia/Jerusalem")
-        big = agg.groupby("queue")["volume"].sum().loc[lambda s: s > 1000].index
-        out["Israel bank 1999 (real, 2 folds)"] = agg[agg["queue"].isin(big)]
-    for path in args.files:
-        rec, _ = read_history(path, args.timezone, ignore_offset=args.ignore_offset)
-        out[Path(path).name] = aggregate(rec, args.interval, args.timezone)
+        out.append(Series("US bank 2003, 5-min counts", aggregate(rec, interval, "America/New_York"),
+                          "America/New_York", "US"))
+    calls = SHARED / "anonymous_bank_1999_january.tsv"
+    if calls.exists():
+        rec, _ = read_history(calls, "Asia/Jerusalem", ColumnMap(timestamp="date+vru_exit", queue=None,
+                                                                  handle_seconds="ser_time"),
+                              timestamp_format="%y%m%d %H:%M:%S", drop_if={"outcome": ["PHANTOM"]},
+                              handle_if={"outcome": ["AGENT"]})
+        out.append(Series("Israel bank Jan 1999, per call", aggregate(rec, interval, "Asia/Jerusalem"),
+                          "Asia/Jerusalem", "IL", has_aht=True))
+    six = SHARED / "anonymous_bank_1999_jan_jun_6min.csv"
+    if six.exists():
+        rec, _ = read_history(six, "Asia/Jerusalem")
+        out.append(Series("Israel bank Jan-Jun 1999, 6-min counts", aggregate(rec, interval, "Asia/Jerusalem"),
+                          "Asia/Jerusalem", "IL"))
+    if not out:
+        raise SystemExit(f"no shared data at {SHARED}")
     return out
 
 
-def statsforecast_models(per_day: int):
-    from statsforecast.models import MSTL, AutoETS
+def fold_starts(days: list[date]) -> list[date]:
+    """Fold starts: whole weeks counted from the first day, from week 5 on (week 3 for series under 6 weeks)."""
+    first_fold = 28 if len(days) >= 42 else 14
+    starts, d = [], days[0] + timedelta(days=first_fold)
+    while d + timedelta(days=6) <= days[-1]:
+        starts.append(d)
+        d += timedelta(days=7)
+    return starts
 
-    return {"MSTL (statsforecast)": MSTL(season_length=[per_day, 7 * per_day],
-                                         trend_forecaster=AutoETS(model="ZZN")),
-            "AutoETS (statsforecast)": AutoETS(season_length=per_day)}
+
+def held_out(index: int) -> bool:
+    return index % 3 == 2
 
 
-def fold_forecasts(history: pd.DataFrame, folds: int, interval: int, peers: bool) -> pd.DataFrame:
-    days = _days(history)
-    folds = min(folds, (len(days) - 14) // FOLD_DAYS)
-    per_day = 24 * 60 // interval
+def baseline_forecasts(train: pd.DataFrame, test: pd.DataFrame, gaps: set[date]) -> dict[str, np.ndarray]:
+    """Seasonal naive and 4-week profile per test interval (local weekday and clock time),
+    using only days with something recorded."""
+    t = train.assign(day=train["interval_start"].dt.date, dow=train["interval_start"].dt.day_of_week,
+                     slot=train["interval_start"].dt.hour * 60 + train["interval_start"].dt.minute)
+    t = t[~t["day"].isin(gaps)]
+    recent = t.groupby("dow")["day"].apply(lambda s: sorted(set(s))[-4:])
+    keep = t.apply(lambda r: r["day"] in recent[r["dow"]], axis=1) if len(t) else []
+    profile = t[keep].groupby(["dow", "slot"])["volume"].mean()
+    last = t.groupby("dow")["day"].max()
+    naive = t.set_index(["day", "slot"])["volume"]
+    keys = test.assign(dow=test["interval_start"].dt.day_of_week,
+                       slot=test["interval_start"].dt.hour * 60 + test["interval_start"].dt.minute)
+    prof = [profile.get((d, s), 0.0) for d, s in zip(keys["dow"], keys["slot"])]
+    sn = [naive.get((last.get(d), s), 0.0) if d in last.index else 0.0 for d, s in zip(keys["dow"], keys["slot"])]
+    return {"seasonal naive": np.asarray(sn, float), "4-week profile": np.asarray(prof, float)}
+
+
+def aht_baselines(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Volume-weighted AHT over the last 4 weeks: per hour of week, per hour of day, overall."""
+    last = train["interval_start"].max() - pd.Timedelta(days=28)
+    t = train[train["interval_start"] > last]
+    t = t.assign(handle=np.nan_to_num(t["aht_seconds"]) * t["handled"], dow=t["interval_start"].dt.day_of_week,
+                 hour=t["interval_start"].dt.hour)
+    overall = t["handle"].sum() / t["handled"].sum()
+    how = t.groupby(["dow", "hour"])[["handle", "handled"]].sum()
+    hod = t.groupby("hour")[["handle", "handled"]].sum()
+    out = {"hour of week": [], "hour of day": [], "4-week mean": []}
+    for ts in test["interval_start"]:
+        w = how.loc[(ts.day_of_week, ts.hour)] if (ts.day_of_week, ts.hour) in how.index else None
+        h = hod.loc[ts.hour] if ts.hour in hod.index else None
+        out["hour of week"].append(w["handle"] / w["handled"] if w is not None and w["handled"] > 0 else overall)
+        out["hour of day"].append(h["handle"] / h["handled"] if h is not None and h["handled"] > 0 else overall)
+        out["4-week mean"].append(overall)
+    return {k: np.asarray(v, float) for k, v in out.items()}
+
+
+def aht_error(test: pd.DataFrame, aht: np.ndarray) -> float:
+    """Volume-weighted absolute AHT error: sum handled |f - a| / sum handled a."""
+    h = test["handled"].to_numpy(float)
+    a = np.nan_to_num(test["aht_seconds"].to_numpy(float))
+    f = np.nan_to_num(np.asarray(aht, float), nan=0.0)
+    return float((h * np.abs(f - a)).sum() / (h * a).sum()) if (h * a).sum() > 0 else float("nan")
+
+
+def run_series(s: Series, interval: int, which: str) -> pd.DataFrame:
+    days = _days(s.history)
+    gaps = gap_days_per_queue(s.history).get("all", set())
+    calendar = Calendar(country=s.country)
     rows = []
-    for k in range(folds):
-        cutoff = days[-1] - timedelta(days=FOLD_DAYS * (folds - k) - 1)
-        train = _slice(history, None, cutoff)
-        test = _slice(history, cutoff, cutoff + timedelta(days=FOLD_DAYS))
-        starts = pd.DatetimeIndex(test[test["queue"] == test["queue"].iloc[0]]["interval_start"])
-        base = test[["interval_start", "queue", "volume"]].rename(columns={"volume": "actual"})
-        for name in MODELS:
-            fc = make_model(name).fit(train).predict(starts).rename(columns={"volume": "forecast"})
-            rows.append(base.merge(fc, on=["interval_start", "queue"]).assign(model=name, fold=k))
-        if peers:
-            rows.extend(_peer_forecasts(train, base, starts, per_day, k))
-    return pd.concat(rows, ignore_index=True)
+    for k, start in enumerate(fold_starts(days)):
+        if (which == "dev" and held_out(k)) or (which == "holdout" and not held_out(k)):
+            continue
+        train = _slice(s.history, None, start)
+        test = _slice(s.history, start, start + timedelta(days=7))
+        scored = ~test["interval_start"].dt.date.isin(gaps).to_numpy()
+        res = forecast(train, 7, s.timezone, interval, "auto", calendar, LEVEL)
+        fc = test[["interval_start"]].merge(res.forecast, on="interval_start", how="left")
+        actual = test["volume"].to_numpy(float)[scored]
+        row = {"fold": k, "start": start, "held_out": held_out(k),
+               "holiday_week": bool(calendar.describe(start + timedelta(days=i) for i in range(7))),
+               "model": "/".join(sorted(set(res.chosen.values()))),
+               "wfm": metrics.wape(actual, fc["volume"].to_numpy()[scored])}
+        for name, values in baseline_forecasts(train, test, gaps).items():
+            row[name] = metrics.wape(actual, values[scored])
+        lo, hi = fc["volume_lower"].to_numpy()[scored], fc["volume_upper"].to_numpy()[scored]
+        active = (actual > 0) | (fc["volume"].to_numpy()[scored] > 0)
+        row["covered"] = int(((actual >= lo) & (actual <= hi) & active).sum())
+        row["open"] = int(active.sum())
+        if s.has_aht:
+            row["aht wfm"] = aht_error(test, fc["aht_seconds"].to_numpy())
+            for name, values in aht_baselines(train, test).items():
+                row[f"aht {name}"] = aht_error(test, values)
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
-def _peer_forecasts(train, base, starts, per_day, fold):
-    from statsforecast import StatsForecast
-
-    # statsforecast wants a regular index: use UTC instants (local DST days are 23/25 h).
-    df = pd.DataFrame({"unique_id": train["queue"].to_numpy(),
-                       "ds": pd.DatetimeIndex(train["interval_start"]).tz_convert("UTC").tz_localize(None),
-                       "y": train["volume"].to_numpy(float)})
-    out = []
-    for name, model in statsforecast_models(per_day).items():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            sf = StatsForecast(models=[model], freq=f"{24 * 60 // per_day}min", n_jobs=1)
-            fc = sf.forecast(df=df, h=len(starts))
-        col = [c for c in fc.columns if c not in ("unique_id", "ds")][0]
-        fc = fc.rename(columns={"unique_id": "queue", col: "forecast"})
-        fc["interval_start"] = pd.DatetimeIndex(fc["ds"]).tz_localize("UTC").tz_convert(starts.tz)
-        fc["forecast"] = fc["forecast"].clip(lower=0)
-        out.append(base.merge(fc[["interval_start", "queue", "forecast"]], on=["interval_start", "queue"])
-                   .assign(model=name, fold=fold))
-    return out
+def report(label: str, folds: pd.DataFrame) -> list[str]:
+    lines = []
+    for part, g in (("dev", folds[~folds["held_out"]]), ("held-out", folds[folds["held_out"]])):
+        if g.empty:
+            continue
+        r_prof = g["wfm"] / g["4-week profile"]
+        r_sn = g["wfm"] / g["seasonal naive"]
+        normal, hol = g[~g["holiday_week"]], g[g["holiday_week"]]
+        cov = lambda x: f"{100 * x['covered'].sum() / x['open'].sum():.1f}%" if x["open"].sum() else "-"  # noqa: E731
+        aht = "-"
+        if "aht wfm" in g:
+            best = min(g[c].mean() for c in g.columns if c.startswith("aht ") and c != "aht wfm")
+            aht = f"{100 * g['aht wfm'].mean():.1f}% (best baseline {100 * best:.1f}%)"
+        lines.append(f"{label} | {part} | {len(g)} ({len(hol)} holiday) | {100 * g['wfm'].mean():.1f}% | "
+                     f"{100 * g['4-week profile'].mean():.1f}% | {100 * g['seasonal naive'].mean():.1f}% | "
+                     f"{r_prof.mean():.3f} | {r_prof.max():.3f} | {r_sn.mean():.3f} | {cov(normal)} | {cov(hol)} | "
+                     f"{aht}")
+    return lines
 
 
-def auto_rows(fc: pd.DataFrame) -> pd.DataFrame:
-    """`auto` as the pipeline runs it: per queue and fold, the model with the best WAPE on
-    the folds before it (the first fold uses daily_profile)."""
-    ours = fc[fc["model"].isin(list(MODELS))]
-    picks = []
-    for _, g in ours.groupby("queue"):
-        for fold in sorted(g["fold"].unique()):
-            past = g[g["fold"] < fold]
-            if len(past):
-                w = past.groupby("model").apply(lambda x: metrics.wape(x["actual"], x["forecast"]),
-                                                include_groups=False)
-                choice = w.idxmin()
-            else:
-                choice = "daily_profile"
-            picks.append(g[(g["fold"] == fold) & (g["model"] == choice)])
-    return pd.concat(picks).assign(model="auto (chosen on earlier folds)")
-
-
-def accuracy_table(data, args):
-    print(f"Accuracy: last {FOLDS} one-week folds, {args.interval}-minute intervals, WAPE over all queues "
-          "(ratio = WAPE / seasonal-naive WAPE)")
-    print("data | model | WAPE | ratio vs seasonal naive | bias")
-    print("--- | --- | --- | --- | ---")
-    for label, history in data.items():
-        folds = 2 if "2 folds" in label else FOLDS
-        fc = fold_forecasts(history, folds, args.interval, not args.no_peers)
-        fc = pd.concat([fc, auto_rows(fc)], ignore_index=True)
-        sn = metrics.wape(*fc[fc["model"] == "seasonal_naive"][["actual", "forecast"]].to_numpy().T)
-        order = list(MODELS) + ["auto (chosen on earlier folds)"] + [m for m in fc["model"].unique()
-                                                                      if "statsforecast" in m]
-        for model in order:
-            g = fc[fc["model"] == model]
-            if g.empty:
-                continue
-            w = metrics.wape(g["actual"], g["forecast"])
-            b = metrics.bias(g["actual"], g["forecast"])
-            print(f"{label} | {model} | {100 * w:.1f}% | {w / sn:.3f} | {100 * b:+.1f}%")
+def accuracy_table(args) -> None:
+    print(f"Accuracy: rolling one-week folds, {args.interval}-minute intervals, wfm forecast --model auto "
+          f"--country CC; ratios are means over folds of per-fold WAPE ratios")
+    print("series | folds | n (holiday weeks) | WAPE wfm | WAPE 4-week profile | WAPE seasonal naive | "
+          "wfm / profile | worst fold | wfm / naive | 90% PI cover, normal weeks | holiday weeks | AHT error")
+    print("--- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | ---")
+    everything = []
+    for s in shared_series(args.interval):
+        folds = run_series(s, args.interval, args.folds)
+        everything.append(folds.assign(series=s.label))
+        for line in report(s.label, folds):
+            print(line, flush=True)
+    if args.per_fold:
+        print()
+        cols = ["series", "fold", "start", "held_out", "holiday_week", "model", "wfm", "4-week profile",
+                "seasonal naive", "covered", "open"]
+        print(pd.concat(everything)[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 
 def synthetic_year(queues: int, seed: int = 3) -> pd.DataFrame:
@@ -158,7 +221,7 @@ def synthetic_year(queues: int, seed: int = 3) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def timing_table(args):
+def timing_table(args) -> None:
     history = synthetic_year(50)
     last = pd.DatetimeIndex(history["interval_start"]).max()
     starts = pd.date_range(last + pd.Timedelta(hours=1), periods=7 * 24, freq="60min")
@@ -176,32 +239,17 @@ def timing_table(args):
         med = statistics.median(times)
         base = base or med
         print(f"{name} | {med:.2f} | {med / base:.1f}x")
-    if not args.no_peers:
-        from statsforecast import StatsForecast
-
-        df = pd.DataFrame({"unique_id": history["queue"],
-                           "ds": pd.DatetimeIndex(history["interval_start"]).tz_convert("UTC").tz_localize(None),
-                           "y": history["volume"]})
-        for label, model in statsforecast_models(24).items():
-            t0 = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                StatsForecast(models=[model], freq="60min", n_jobs=1).forecast(df=df, h=168)
-            med = time.perf_counter() - t0
-            print(f"{label} (1 run) | {med:.2f} | {med / base:.1f}x")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("files", nargs="*", help="extra history files (contacts or interval reports)")
-    parser.add_argument("--timezone", default="UTC")
-    parser.add_argument("--ignore-offset", action="store_true")
     parser.add_argument("--interval", type=int, default=60)
+    parser.add_argument("--folds", choices=("all", "dev", "holdout"), default="all")
+    parser.add_argument("--per-fold", action="store_true", help="also print every fold")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--no-peers", action="store_true", help="skip statsforecast")
     parser.add_argument("--skip-timing", action="store_true")
     args = parser.parse_args()
-    accuracy_table(datasets(args), args)
+    accuracy_table(args)
     if not args.skip_timing:
         timing_table(args)
 

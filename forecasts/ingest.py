@@ -14,6 +14,10 @@ column may combine two columns: `date+time` joins them with a space before parsi
 Bad rows either stop the read with an error naming the line and column (`on_bad_row="error"`,
 the default) or are dropped and counted per reason in the `IngestReport`; never silently.
 
+Wall-clock exports (naive local times): a row inside the spring-forward gap moves to the first
+valid time after it, or is dropped when it holds no contacts; rows in the repeated autumn hour
+are placed by row order. Both are reported in the summary.
+
 Aggregation happens in the site's local time: a contact belongs to the local interval that
 contains it, computed from its own UTC offset, so the repeated hour of a DST fall-back day
 lands in two distinct intervals and nothing is double-counted or lost.
@@ -57,6 +61,7 @@ class IngestReport:
     examples: dict[str, list[int]] = field(default_factory=dict)
     kind: str = "contacts"
     native_minutes: float | None = None  # interval reports: their own interval length
+    warnings: list[str] = field(default_factory=list)  # rows read but placed by a rule (wall-clock DST)
 
     def drop(self, reason: str, lines: np.ndarray) -> None:
         if len(lines):
@@ -68,6 +73,8 @@ class IngestReport:
         for reason, count in self.dropped.items():
             lines = ", ".join(map(str, self.examples[reason][:5]))
             text += f"; dropped {count:,} ({reason}; e.g. line {lines})"
+        for note in self.warnings:
+            text += f"; {note}"
         return text
 
 
@@ -120,44 +127,81 @@ def _column(frame: pd.DataFrame, spec: str) -> pd.Series:
     return out.where(~empty, "")  # a missing date or time is no timestamp, not midnight
 
 
-def parse_times(raw: pd.Series, timezone: str, fmt: str | None, ignore_offset: bool) -> pd.Series:
-    """UTC timestamps (NaT where unparseable). Naive values are local time in `timezone`;
-    values with an offset keep it unless `ignore_offset` (exports that stamp local wall
-    time with a bogus `Z`)."""
+@dataclass
+class WallClock:
+    """How naive local times were placed on the clock: rows inside the spring-forward gap and
+    rows inside the repeated autumn hour (both per row)."""
+
+    in_gap: np.ndarray
+    repeated: np.ndarray
+
+
+def parse_times(raw: pd.Series, timezone: str, fmt: str | None, ignore_offset: bool,
+                groups: pd.Series | None = None, repeats_equal: bool = False) -> pd.Series:
+    """UTC timestamps (NaT where unparseable); see `parse_wall_clock`."""
+    return parse_wall_clock(raw, timezone, fmt, ignore_offset, groups, repeats_equal)[0]
+
+
+def parse_wall_clock(raw: pd.Series, timezone: str, fmt: str | None, ignore_offset: bool,
+                     groups: pd.Series | None = None, repeats_equal: bool = False) -> tuple[pd.Series, WallClock]:
+    """UTC timestamps (NaT where unparseable) and where wall-clock rows landed. Naive values are
+    local time in `timezone`; values with an offset keep it unless `ignore_offset` (exports
+    that stamp local wall time with a bogus `Z`).
+
+    Wall-clock exports: a time inside the spring-forward gap moves to the next valid instant
+    (the end of the gap); a time inside the repeated autumn hour is placed by row order within
+    its group (`groups`, e.g. the queue): the first pass through the hour is summer time, a row
+    after a later time of that hour (or, with `repeats_equal`, after the same time: an interval
+    report's second row for 02:00) is winter time."""
     text = raw.str.strip()
     has_offset = has_utc_offset(text)
+    none = np.zeros(len(raw), bool)
     if ignore_offset:
         text = text.where(~has_offset, text.str.replace(OFFSET, "", regex=True))
         has_offset = has_offset & False
     if fmt and "%z" in fmt:  # the format carries the offset itself
-        return pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
+        return pd.to_datetime(text, format=fmt, errors="coerce", utc=True), WallClock(none, none)
     if fmt:
         parsed_naive = pd.to_datetime(text, format=fmt, errors="coerce")
     else:
         parsed_naive = pd.to_datetime(text.where(~has_offset), format="ISO8601", errors="coerce")
-    local = _localize(parsed_naive, timezone).dt.tz_convert("UTC")
-    out = local
+    local, clock = _localize(parsed_naive, timezone, groups, repeats_equal)
+    out = local.dt.tz_convert("UTC")
     if has_offset.any() and not fmt:
         aware = pd.to_datetime(text.where(has_offset), format="ISO8601", errors="coerce", utc=True)
-        out = aware.where(has_offset, local)
-    return pd.to_datetime(out, utc=True)
+        out = aware.where(has_offset, out)
+    return pd.to_datetime(out, utc=True), clock
 
 
-def _localize(naive: pd.Series, timezone: str) -> pd.Series:
-    """Naive local times -> aware. In the repeated autumn hour, a time-ordered export tells the
-    two occurrences apart ('infer'); otherwise the first occurrence is taken, so no contact is
-    lost. Times skipped by spring-forward stay NaT (bad rows)."""
-    try:
-        return naive.dt.tz_localize(timezone, ambiguous="infer", nonexistent="NaT")
-    except Exception:  # not ordered, or NaT in the way: fall back to the first occurrence
-        return naive.dt.tz_localize(timezone, ambiguous=np.ones(len(naive), bool), nonexistent="NaT")
+def _localize(naive: pd.Series, timezone: str, groups: pd.Series | None,
+              repeats_equal: bool) -> tuple[pd.Series, WallClock]:
+    n = len(naive)
+    summer = naive.dt.tz_localize(timezone, ambiguous=np.ones(n, bool), nonexistent="shift_forward")
+    winter = naive.dt.tz_localize(timezone, ambiguous=np.zeros(n, bool), nonexistent="shift_forward")
+    strict = naive.dt.tz_localize(timezone, ambiguous=np.ones(n, bool), nonexistent="NaT")
+    repeated = (summer != winter).to_numpy() & naive.notna().to_numpy()
+    in_gap = (strict.isna() & naive.notna()).to_numpy()
+    second = np.zeros(n, bool)
+    if repeated.any():
+        keys = (groups if groups is not None else pd.Series("", index=naive.index)).to_numpy()
+        latest: dict = {}
+        for i in np.flatnonzero(repeated):  # file order
+            key = (keys[i], naive.iloc[i].date())
+            seen = latest.get(key)
+            t = naive.iloc[i]
+            second[i] = seen is True or (seen is not None and (seen > t or (repeats_equal and seen == t)))
+            latest[key] = True if second[i] else max(t, seen) if seen is not None else t
+    return summer.where(~second, winter), WallClock(in_gap, repeated)
 
 
 def read_history(path, timezone: str, columns: ColumnMap | None = None, timestamp_format: str | None = None,
                  max_handle_seconds: float = 4 * 3600, on_bad_row: str = "error",
                  drop_if: dict[str, list[str]] | None = None, ignore_offset: bool = False,
-                 carry: tuple[str, ...] = ()):
+                 carry: tuple[str, ...] = (), handle_if: dict[str, list[str]] | None = None):
     """Read contacts or an interval report into records: (frame, report).
+
+    `handle_if` (column -> values) keeps a handle time only on rows that match every column
+    (e.g. outcome=AGENT): other rows still count as volume but are not handled contacts.
 
     The frame has `ts` (UTC), `series` (queue, or queue/channel), `volume`, `handle_sum`
     (seconds over handled contacts) and `handled` (contacts with a handle time). With `carry`,
@@ -184,9 +228,10 @@ def read_history(path, timezone: str, columns: ColumnMap | None = None, timestam
     report.kind = "interval-report" if kind == "intervals" else "contact"
     ts_spec = cols.interval_start if kind == "intervals" else cols.timestamp
     raw_ts = _column(frame, ts_spec)
-    ts = parse_times(raw_ts, timezone, timestamp_format, ignore_offset)
-    keep &= _bad(report, on_bad_row, keep & ts.isna().to_numpy(), ts_spec, raw_ts,
-                 "unparseable timestamp (or a local time that does not exist in this timezone)")
+    series = _series_names(frame, cols)
+    ts, clock = parse_wall_clock(raw_ts, timezone, timestamp_format, ignore_offset, series,
+                                 repeats_equal=kind == "intervals")
+    keep &= _bad(report, on_bad_row, keep & ts.isna().to_numpy(), ts_spec, raw_ts, "unparseable timestamp")
 
     if kind == "intervals":
         vol_col = cols.volume or next(c for c in VOLUME_ALIASES if c in frame.columns)
@@ -200,6 +245,7 @@ def read_history(path, timezone: str, columns: ColumnMap | None = None, timestam
         volume = np.ones(len(frame))
         handle, raw_h, h_col = _handle(frame, cols.handle_seconds)
         handled = (np.isfinite(handle) & (handle > 0)).astype(float)
+    handled = handled * _matches(frame, handle_if, "handle_if")
     if raw_h is not None:
         bad_h = keep & ~np.isnan(handle) & ((handle < 0) | np.isinf(handle))
         keep &= _bad(report, on_bad_row, bad_h, h_col, raw_h, "handle time must be >= 0")
@@ -212,7 +258,7 @@ def read_history(path, timezone: str, columns: ColumnMap | None = None, timestam
     if cols.queue and cols.queue in frame.columns:
         no_queue = keep & (frame[cols.queue].str.strip() == "").to_numpy()
         keep &= _bad(report, on_bad_row, no_queue, cols.queue, frame[cols.queue], "queue is empty")
-    series = _series_names(frame, cols)
+    keep &= _report_wall_clock(report, clock, keep, volume, ts_spec, _line)
     handle = np.nan_to_num(handle, nan=0.0)
     out = pd.DataFrame({"ts": ts, "series": series, "volume": volume,
                         "handle_sum": np.where(handled > 0, handle * handled, 0.0), "handled": handled})
@@ -227,6 +273,36 @@ def read_history(path, timezone: str, columns: ColumnMap | None = None, timestam
     if out.empty:
         raise InputError("history", str(path), "no usable rows: " + report.summary())
     return out.reset_index(drop=True), report
+
+
+def _report_wall_clock(report: IngestReport, clock: WallClock, keep: np.ndarray, volume: np.ndarray,
+                       column: str, line) -> np.ndarray:
+    """Note the rows moved out of the spring-forward gap and those placed in the repeated autumn
+    hour; drop gap rows that hold no contacts (an export's placeholder rows). Returns rows to keep."""
+    gap = keep & clock.in_gap
+    empty = gap & (volume == 0)
+    moved = gap & ~empty
+    if empty.any():
+        report.drop(f"{column}: inside the spring-forward gap with 0 contacts", line(np.flatnonzero(empty)))
+    if moved.any():
+        report.warnings.append(f"moved {int(moved.sum()):,} rows ({volume[moved].sum():g} contacts) from inside the "
+                               f"spring-forward gap to the first valid time after it (e.g. line "
+                               f"{', '.join(map(str, line(np.flatnonzero(moved))[:5]))})")
+    repeated = keep & clock.repeated
+    if repeated.any():
+        report.warnings.append(f"placed {int(repeated.sum()):,} rows of the repeated autumn hour by row order "
+                               "(first pass summer time, then winter time)")
+    return ~empty
+
+
+def _matches(frame: pd.DataFrame, conditions: dict[str, list[str]] | None, option: str) -> np.ndarray:
+    """Rows whose value is one of the listed values in every listed column."""
+    ok = np.ones(len(frame), bool)
+    for column, values in (conditions or {}).items():
+        if column not in frame.columns:
+            raise InputError(option, column, f"no such column; columns are {list(frame.columns)}")
+        ok &= frame[column].isin(values).to_numpy()
+    return ok
 
 
 def _native_minutes(ts: pd.Series, series: pd.Series) -> float | None:

@@ -34,4 +34,5 @@ def seasonal_naive_scale(history_values, season: int) -> float:
 def coverage(actual, lower, upper) -> float:
     """Share of actuals inside [lower, upper]."""
     actual = np.asarray(actual, float)
-    return float(((actual >= np.asarray(lower)) & (actual <= np.asarray(upper))).mean()) if actual.size else float("nan")
+    inside = (actual >= np.asarray(lower)) & (actual <= np.asarray(upper))
+    return float(inside.mean()) if actual.size else float("nan")

@@ -4,7 +4,9 @@
     model.predict(starts)        -> frame interval_start, queue, volume
 
 `history` is the long interval frame from `forecasts.ingest.aggregate` (interval_start in
-local time, queue, volume, aht_seconds, handled), complete days, zero-filled. `starts` are
+local time, queue, volume, aht_seconds, handled), complete days, zero-filled. A day with
+nothing recorded on a weekday that is normally open is a gap (an export that left the day
+out, an outage), not a day without demand: every model leaves gaps out of its fit. `starts` are
 tz-aware interval starts of the days to forecast (e.g. `Horizon.interval_starts()`).
 Days are local calendar days and intervals are keyed by local clock time, so a 23- or
 25-hour DST day borrows the pattern of its weekday and is renormalized to its own intervals.
@@ -13,12 +15,12 @@ Days are local calendar days and intervals are keyed by local clock time, so a 2
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 
-from .calendar import Calendar
+from .calendar import PRIOR_FACTOR, Calendar, SpecialDay
 
 
 def time_keys(starts) -> pd.DataFrame:
@@ -37,6 +39,7 @@ class DayMatrix:
     values: np.ndarray    # days x slots; NaN where a slot does not exist that day (DST)
     totals: np.ndarray    # true daily totals (a repeated DST hour counted once each)
     dow: np.ndarray
+    missing: np.ndarray = None   # per day: a gap in the data, not a day without demand
 
     @classmethod
     def build(cls, history: pd.DataFrame, column: str = "volume") -> "DayMatrix":
@@ -47,8 +50,49 @@ class DayMatrix:
         days = list(pivot.index)
         present = keys.groupby(["date", "slot"]).size().unstack().reindex(index=pivot.index, columns=pivot.columns)
         values = np.where(present.notna().to_numpy(), pivot.to_numpy(), np.nan)
-        return cls(days, pivot.columns.to_numpy(), values, totals,
-                   np.array([d.weekday() for d in days]))
+        dow = np.array([d.weekday() for d in days])
+        missing = gap_days(totals, dow)
+        values[missing] = np.nan
+        return cls(days, pivot.columns.to_numpy(), values, totals, dow, missing)
+
+
+def gap_days(totals: np.ndarray, dow: np.ndarray, radius_days: int = 35, min_typical: float = 10.0) -> np.ndarray:
+    """Days with nothing recorded although the same weekday around them normally has at least
+    `min_typical` contacts (a Poisson zero then has odds below 1 in 20,000): missing data."""
+    totals = np.asarray(totals, float)
+    pos = np.arange(len(totals))
+    out = np.zeros(len(totals), bool)
+    for i in np.flatnonzero(totals == 0):
+        near = (dow == dow[i]) & (np.abs(pos - i) <= radius_days) & (pos != i)
+        out[i] = near.any() and np.median(totals[near]) >= min_typical
+    return out
+
+
+def unusual_days(m: DayMatrix, exclude: np.ndarray, low: float = 0.6,
+                 high: float = 1.7) -> tuple[np.ndarray, np.ndarray]:
+    """Days to leave out of seasonal patterns, and each day's ratio to its reference.
+
+    Gaps (see `gap_days`) first, then days far from the median of the same weekday within
+    +-4 weeks (gaps and `exclude`d days left out of the median), both in ratio and beyond
+    Poisson noise (4 standard deviations), so a quiet queue's ordinary days are kept:
+    partial days, outages, one-off spikes.
+    """
+    n = len(m.days)
+    pos = np.arange(n)
+    gap = m.missing.copy()
+    out = gap.copy()
+    ratios = np.where(gap, 0.0, np.nan)
+    for i in np.flatnonzero(~gap):
+        same = np.flatnonzero((m.dow == m.dow[i]) & (np.abs(pos - i) <= 28) & (pos != i) & ~exclude & ~gap)
+        if same.size < 2:
+            continue
+        ref = np.median(m.totals[same])
+        if ref > 0:
+            ratio = m.totals[i] / ref
+            ratios[i] = ratio
+            far = ratio < low or ratio > high
+            out[i] = far and abs(m.totals[i] - ref) > 4.0 * np.sqrt(ref + 1.0)
+    return out, ratios
 
 
 def _per_queue(history: pd.DataFrame):
@@ -61,20 +105,75 @@ def _frame(starts, queue, volume) -> pd.DataFrame:
                          "volume": np.maximum(np.asarray(volume, float), 0.0)})
 
 
+@dataclass
+class DayFactors:
+    """Ratios of past special days to a normal day of their weekday, by name and by kind."""
+
+    by_name: dict[str, list[float]] = field(default_factory=dict)
+    by_kind: dict[str, list[float]] = field(default_factory=dict)
+
+    def factor(self, day: SpecialDay) -> float:
+        """Declared factor, else the day's own past ratios shrunk toward its kind, the kind's
+        ratios shrunk toward the kind's prior (one pseudo-observation each)."""
+        if day.factor is not None:
+            return day.factor
+        kind = self.by_kind.get(day.kind, [])
+        kind_factor = (sum(kind) + PRIOR_FACTOR.get(day.kind, 1.0)) / (len(kind) + 1)
+        own = self.by_name.get(day.name, [])
+        return (sum(own) + kind_factor) / (len(own) + 1)
+
+
+def learn_day_factors(m: DayMatrix, described: dict[date, SpecialDay], radius_days: int = 28) -> DayFactors:
+    """Each past special day's total over the median of the same weekday's ordinary days
+    within `radius_days` (gaps left out: a day the export lacks teaches nothing)."""
+    special = np.array([d in described for d in m.days], bool)
+    pos = np.arange(len(m.days))
+    out = DayFactors()
+    for i in np.flatnonzero(special & ~m.missing):
+        ref_days = (m.dow == m.dow[i]) & (np.abs(pos - i) <= radius_days) & ~special & ~m.missing
+        if ref_days.sum() < 2:
+            continue
+        ref = np.median(m.totals[ref_days])
+        if ref > 0:
+            day = described[m.days[i]]
+            ratio = float(m.totals[i] / ref)
+            out.by_name.setdefault(day.name, []).append(ratio)
+            out.by_kind.setdefault(day.kind, []).append(ratio)
+    return out
+
+
 class Forecaster:
-    """Base: subclasses implement `_fit_queue` and `_predict_queue`."""
+    """Base: subclasses implement `_fit_queue` and `_predict_queue` for ordinary days; the base
+    scales special days (holidays, eves, declared days) by their day factor, for every model."""
 
     name = "base"
 
     def fit(self, history: pd.DataFrame, calendar: Calendar | None = None) -> "Forecaster":
         self.calendar = calendar or Calendar()
-        self.state = {q: self._fit_queue(DayMatrix.build(part)) for q, part in _per_queue(history)}
+        self.state, self.day_factors = {}, {}
+        for q, part in _per_queue(history):
+            m = DayMatrix.build(part)
+            self.state[q] = self._fit_queue(m)
+            self.day_factors[q] = learn_day_factors(m, self.calendar.describe(m.days))
         return self
 
     def predict(self, starts) -> pd.DataFrame:
         keys = time_keys(starts)
-        return pd.concat([_frame(starts, q, self._predict_queue(s, keys)) for q, s in self.state.items()],
+        described = self.calendar.describe(set(keys["date"]))
+        scale = {q: np.array([self.day_factors[q].factor(described[d]) if d in described else 1.0
+                              for d in keys["date"]]) for q in self.state}
+        return pd.concat([_frame(starts, q, self._predict_queue(s, keys) * scale[q]) for q, s in self.state.items()],
                          ignore_index=True)
+
+    def special_days(self, starts) -> dict[date, tuple[SpecialDay, dict[str, float]]]:
+        """The special days in `starts`, each with the factor used per queue (for reports)."""
+        described = self.calendar.describe(set(time_keys(starts)["date"]))
+        return {d: (s, {q: self.day_factors[q].factor(s) for q in self.state}) for d, s in sorted(described.items())}
+
+    def daily_state(self, queue):
+        """The daily model's state for `queue` (outliers, level shift) when this model has one."""
+        state = self.state.get(queue)
+        return state if isinstance(state, _DailyState) else None
 
     def _fit_queue(self, m: DayMatrix):
         raise NotImplementedError
@@ -95,20 +194,35 @@ def _lookup(m: DayMatrix, target_days, slots) -> np.ndarray:
 
 
 class SeasonalNaive(Forecaster):
-    """Same interval of the same weekday in the last week of history (repeated for longer horizons)."""
+    """Same interval of the same weekday in the last week of history (repeated for longer
+    horizons). A source day that is a gap, an unusual day or a special day is replaced by the same
+    weekday one week earlier (up to `max_back` weeks)."""
 
     name = "seasonal_naive"
 
-    def _fit_queue(self, m):
-        return m
+    def __init__(self, max_back: int = 4):
+        self.max_back = max_back
 
-    def _predict_queue(self, m, keys):
+    def _fit_queue(self, m):
+        specials = self.calendar.special(m.days)
+        special = np.array([d in specials for d in m.days], bool)
+        unusual, _ = unusual_days(m, special)
+        bad = unusual | special
+        usable = {d for d, b in zip(m.days, bad) if not b}
+        return m, usable
+
+    def _predict_queue(self, state, keys):
+        m, usable = state
         last = m.days[-1]
         weeks = np.maximum(np.ceil(np.array([(d - last).days for d in keys["date"]]) / 7.0), 1).astype(int)
-        source = [d - pd.Timedelta(days=7 * int(w)) for d, w in zip(keys["date"], weeks)]
-        out = _lookup(m, [s.date() if hasattr(s, "date") else s for s in source], keys["slot"])
-        older = [d - pd.Timedelta(days=7) for d in source]  # a DST-missing slot: one week further back
-        fill = _lookup(m, [s.date() if hasattr(s, "date") else s for s in older], keys["slot"])
+        source = []
+        for d, w in zip(keys["date"], weeks):
+            first = d - timedelta(days=7 * int(w))
+            back = [first - timedelta(days=7 * j) for j in range(self.max_back + 1)]
+            source.append(next((b for b in back if b in usable), first))
+        out = _lookup(m, source, keys["slot"])
+        older = [d - timedelta(days=7) for d in source]  # a DST-missing slot: one week further back
+        fill = _lookup(m, older, keys["slot"])
         return np.nan_to_num(np.where(np.isnan(out), fill, out))
 
 
@@ -123,7 +237,7 @@ def _recency_weights(m: DayMatrix, usable: np.ndarray, weeks: int, decay: float)
 
 class WeeklyProfile(Forecaster):
     """Recency-weighted average of the same weekday and clock slot over recent weeks
-    (declared special days left out)."""
+    (declared special days, gaps and unusual days left out)."""
 
     name = "weekly_profile"
 
@@ -132,9 +246,10 @@ class WeeklyProfile(Forecaster):
 
     def _fit_queue(self, m):
         specials = self.calendar.special(m.days)
-        special = np.array([d in specials for d in m.days])
+        special = np.array([d in specials for d in m.days], bool)
         started = np.cumsum(m.totals) > 0
-        w = _recency_weights(m, ~special & started, self.weeks, self.decay)
+        unusual, _ = unusual_days(m, special | ~started)
+        w = _recency_weights(m, ~special & started & ~unusual, self.weeks, self.decay)
         vals = np.nan_to_num(m.values)
         prof = np.zeros((7, len(m.slots)))
         for k in range(7):
@@ -160,20 +275,29 @@ class _DailyState:
     level: float              # deseasonalized level at the last history day
     trend: float              # per day
     last_day: date
-    special_factor: float     # learned actual/expected on past special days
     outliers: list = field(default_factory=list)
     level_shift: tuple | None = None  # (ratio, first day) of a new level at the end of history
+
+
+def _huber_weights(residuals: np.ndarray, c: float = 1.5) -> np.ndarray:
+    """Huber IRLS weights: 1 within c robust standard deviations (1.4826 x MAD), c s / |r| beyond,
+    so a day that is odd but not an outlier cannot drag the level and trend."""
+    scale = 1.4826 * np.median(np.abs(residuals - np.median(residuals)))
+    if not scale > 0:
+        return np.ones(len(residuals))
+    r = np.abs(residuals) / (c * scale)
+    return np.where(r <= 1, 1.0, 1.0 / np.maximum(r, 1e-12))
 
 
 class DailyProfile(Forecaster):
     """Contact-center model: daily total x intraday profile of its weekday.
 
-    Daily totals = (level + damped trend) x weekday factor x special-day factor. Level,
-    trend and weekday factors are fitted jointly by recency-weighted least squares on recent
+    Daily totals = (level + damped trend) x weekday factor (x the special-day factor). Level,
+    trend and weekday factors are fitted jointly by recency-weighted, Huber-robust least squares on recent
     days; holidays, declared special days and detected outliers (days far from the median of
     the same weekday around them: outages, system gaps) get zero weight so they do not
     poison the pattern. Intraday shares per weekday are recency-weighted over the same clean
-    days. Future special days take their declared factor, else the learned median ratio.
+    days.
     """
 
     name = "daily_profile"
@@ -185,36 +309,6 @@ class DailyProfile(Forecaster):
         self.profile_weeks, self.profile_decay, self.profile_pooling = profile_weeks, profile_decay, profile_pooling
         self.outlier_low, self.outlier_high = outlier_low, outlier_high
         self.min_trend_days = min_trend_days
-
-    def outlier_days(self, m: DayMatrix, special: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Days to leave out of the pattern, in two passes, and each day's ratio to its reference.
-
-        1. Gaps: nothing recorded on a weekday that is normally open (export gaps, outages
-           of the whole day). These are found first because their zeros would otherwise drag
-           the reference down and make the normal days around them look like outliers.
-        2. Days far from the median of the same weekday within +-4 weeks (gaps and special
-           days excluded), both in ratio and beyond Poisson noise (4 standard deviations),
-           so a quiet queue's ordinary days are kept.
-        """
-        n = len(m.days)
-        pos = np.arange(n)
-        near = [np.flatnonzero((m.dow == m.dow[i]) & (np.abs(pos - i) <= 28) & (pos != i) & ~special)
-                for i in range(n)]
-        gap = np.array([m.totals[i] == 0 and nb.size > 0 and np.median(m.totals[nb]) > 20 for i, nb in
-                        enumerate(near)])
-        out = gap.copy()
-        ratios = np.where(gap, 0.0, np.nan)
-        for i in np.flatnonzero(~gap):
-            same = near[i][~gap[near[i]]]
-            if same.size < 2:
-                continue
-            ref = np.median(m.totals[same])
-            if ref > 0:
-                ratio = m.totals[i] / ref
-                ratios[i] = ratio
-                far = ratio < self.outlier_low or ratio > self.outlier_high
-                out[i] = far and abs(m.totals[i] - ref) > 4.0 * np.sqrt(ref + 1.0)
-        return out, ratios
 
     @staticmethod
     def level_shift(flags: np.ndarray, ratios: np.ndarray, special: np.ndarray, window: int = 7,
@@ -236,7 +330,7 @@ class DailyProfile(Forecaster):
         specials = self.calendar.special(m.days)
         special = np.array([d in specials for d in m.days])
         started = np.cumsum(m.totals) > 0  # a queue that opened later: its earlier zeros are not data
-        flags, ratios = self.outlier_days(m, special | ~started)
+        flags, ratios = unusual_days(m, special | ~started, self.outlier_low, self.outlier_high)
         outlier = flags & ~special & started
         shift = self.level_shift(outlier, ratios, special | ~started)
         clean = ~special & ~outlier & started
@@ -246,10 +340,6 @@ class DailyProfile(Forecaster):
         # Under two weeks a slope cannot be told apart from the weekly pattern.
         level, trend, factor = self._fit_daily(m.totals, m.dow, t, w, with_trend=n >= self.min_trend_days)
 
-        expected = np.maximum(level + trend * (t - (n - 1)), 0) * factor[m.dow]
-        ratios = [m.totals[i] / expected[i] for i in np.flatnonzero(special) if expected[i] > 0]
-        learned = float(np.median(ratios)) if ratios else 1.0
-
         pw = _recency_weights(m, clean, self.profile_weeks, self.profile_decay)
         shares = self._shares(m, pw)
         shifted = set()
@@ -257,7 +347,7 @@ class DailyProfile(Forecaster):
             ratio, days = shift
             level, trend = level * ratio, trend * ratio
             shifted = set(days.tolist())
-        return _DailyState(m.slots, shares, factor, level, trend, m.days[-1], learned,
+        return _DailyState(m.slots, shares, factor, level, trend, m.days[-1],
                            [m.days[i] for i in np.flatnonzero(outlier) if i not in shifted],
                            None if shift is None else (shift[0], m.days[int(shift[1][0])]))
 
@@ -268,22 +358,25 @@ class DailyProfile(Forecaster):
         factor[~open_dow] = 0.0
         a, b = (totals * w).sum() / max(w.sum(), 1e-12), 0.0
         t0 = t.max()
+        robust = np.ones(len(totals))
         for _ in range(iterations):
             f = factor[dow]
             use = (w > 0) & (f > 0)
             if use.sum() >= 2:
                 z = totals[use] / f[use]
-                ww = w[use] * f[use] ** 2  # weight by signal size: bigger days carry more information
+                ww = w[use] * f[use] ** 2 * robust[use]  # bigger days carry more information
                 x = t[use] - t0
                 xm, zm = np.average(x, weights=ww), np.average(z, weights=ww)
                 var = np.average((x - xm) ** 2, weights=ww)
                 b = np.average((x - xm) * (z - zm), weights=ww) / var if var > 0 and with_trend else 0.0
                 a = zm - b * xm
+                robust[use] = _huber_weights(z - (a + b * x))
             lvl = np.maximum(a + b * (t - t0), 1e-9)
             for k in np.flatnonzero(open_dow):
                 sel = (dow == k) & (w > 0)
                 if sel.any():
-                    factor[k] = (w[sel] * totals[sel]).sum() / (w[sel] * lvl[sel]).sum()
+                    rw = w[sel] * robust[sel]
+                    factor[k] = (rw * totals[sel]).sum() / (rw * lvl[sel]).sum()
             scale = factor[open_dow].mean() if open_dow.any() else 1.0
             factor = factor / scale if scale > 0 else factor
         return max(a, 0.0), b, factor
@@ -307,13 +400,10 @@ class DailyProfile(Forecaster):
     def _predict_queue(self, s: _DailyState, keys):
         out = np.zeros(len(keys))
         col = pd.Series(np.arange(len(s.slots)), index=s.slots).reindex(keys["slot"]).to_numpy()
-        specials = self.calendar.special(sorted(set(keys["date"])))
         for day, idx in keys.groupby("date").indices.items():
             h = (day - s.last_day).days
             damped = sum(self.damping ** i for i in range(1, h + 1)) if h > 0 else h
             total = max(s.level + s.trend * damped, 0.0) * s.dow_factor[day.weekday()]
-            if day in specials:
-                total *= specials[day] if specials[day] is not None else s.special_factor
             ok = ~np.isnan(col[idx])
             share = np.zeros(len(idx))
             share[ok] = s.shares[day.weekday(), col[idx][ok].astype(int)]
@@ -322,45 +412,183 @@ class DailyProfile(Forecaster):
         return out
 
 
-class AhtProfile:
-    """AHT per weekday and clock slot: recency-weighted, volume-weighted, and shrunk toward
-    the weekday's mean AHT where few contacts were handled:
-    aht = (handle seconds + k x weekday mean) / (handled + k)."""
+@dataclass
+class _AhtStats:
+    """One queue's recency-weighted handle seconds and handled contacts."""
 
-    def __init__(self, weeks: int = 8, decay: float = 0.85, shrink_contacts: float = 15.0):
-        self.weeks, self.decay, self.k = weeks, decay, shrink_contacts
+    slots: np.ndarray
+    week_handle: np.ndarray   # 7 x slots
+    week_count: np.ndarray
+    day_handle: np.ndarray    # slots
+    day_count: np.ndarray
+    level: float              # AHT over the most recent days
+
+
+class AhtProfile:
+    """AHT per weekday and clock slot, volume-weighted over recent weeks and shrunk in two steps:
+    the hour of week toward the hour of day, the hour of day toward the recent level,
+
+        hod = (handle_hod + k_day x level) / (handled_hod + k_day)
+        aht = (handle_how + k_week x hod) / (handled_how + k_week),
+
+    k in contacts. (k_week, k_day) are chosen on a rolling-origin backtest over the last
+    `folds` weeks (volume-weighted absolute error) from `GRID` x `DAY_GRID`, where 0 trusts the
+    finer level and inf replaces it by the coarser; `shrink` fixes them instead. On the shared
+    per-call series one week of backtest picked a flat level (k_day = inf) that cost 2 points
+    of error against the hour of day, hence no inf in `DAY_GRID`."""
+
+    GRID = (0.0, 10.0, 50.0, 250.0, np.inf)  # k_week
+    DAY_GRID = (0.0, 10.0, 50.0, 250.0)      # k_day: a flat level never replaces the daily shape outright
+
+    def __init__(self, weeks: int = 8, decay: float = 0.85, level_days: int = 7, folds: int = 2,
+                 shrink: tuple[float, float] | None = None):
+        self.weeks, self.decay, self.level_days, self.folds, self.shrink = weeks, decay, level_days, folds, shrink
 
     def fit(self, history: pd.DataFrame) -> "AhtProfile":
-        self.state = {}
+        self.k = self.shrink if self.shrink is not None else self._choose(history)
+        self.state = self._stats(history)
+        return self
+
+    def _stats(self, history: pd.DataFrame) -> dict[str, _AhtStats]:
+        out = {}
         for q, part in _per_queue(history):
             part = part.assign(handle=np.nan_to_num(part["aht_seconds"].to_numpy()) * part["handled"].to_numpy())
             h = DayMatrix.build(part, "handle")
             c = DayMatrix.build(part, "handled")
             w = _recency_weights(c, np.ones(len(c.days), bool), self.weeks, self.decay)
             hs, cs = np.nan_to_num(h.values), np.nan_to_num(c.values)
-            overall = hs.sum() / cs.sum() if cs.sum() > 0 else np.nan
-            prof = np.full((7, len(c.slots)), np.nan)
-            for k in range(7):
-                wk = w * (c.dow == k)
-                sh, sc = wk @ hs, wk @ cs
-                mean = sh.sum() / sc.sum() if sc.sum() > 0 else overall
-                prof[k] = (sh + self.k * mean) / (sc + self.k)
-            self.state[q] = (c.slots, prof)
-        return self
+            week_h = np.array([(w * (c.dow == k)) @ hs for k in range(7)])
+            week_c = np.array([(w * (c.dow == k)) @ cs for k in range(7)])
+            recent = np.arange(len(c.days)) >= len(c.days) - self.level_days
+            handled = cs[recent].sum()
+            level = hs[recent].sum() / handled if handled > 0 else (hs.sum() / cs.sum() if cs.sum() > 0 else np.nan)
+            out[q] = _AhtStats(c.slots, week_h, week_c, week_h.sum(axis=0), week_c.sum(axis=0), float(level))
+        return out
 
-    def predict(self, starts) -> pd.DataFrame:
+    @staticmethod
+    def _combine(st: _AhtStats, k_week: float, k_day: float) -> np.ndarray:
+        hod = _shrink(st.day_handle, st.day_count, k_day, st.level)
+        return np.array([_shrink(st.week_handle[d], st.week_count[d], k_week, hod) for d in range(7)])
+
+    def _choose(self, history: pd.DataFrame) -> tuple[float, float]:
+        day = pd.DatetimeIndex(history["interval_start"]).date
+        days = sorted(set(day))
+        err = {}
+        for f in range(self.folds, 0, -1):
+            cutoff = days[-1] - timedelta(days=7 * f - 1)
+            if (cutoff - days[0]).days < 14:
+                continue
+            stats = self._stats(history[day < cutoff])
+            test = history[(day >= cutoff) & (day < cutoff + timedelta(days=7))]
+            for kw in self.GRID:
+                for kd in self.DAY_GRID:
+                    fc = self._predict(stats, (kw, kd), test["interval_start"])
+                    merged = test.merge(fc, on=["interval_start", "queue"], suffixes=("", "_fc"))
+                    h = merged["handled"].to_numpy(float)
+                    ok = (h > 0) & np.isfinite(merged["aht_seconds_fc"].to_numpy(float))
+                    e = (h * np.abs(merged["aht_seconds_fc"] - merged["aht_seconds"]))[ok].sum()
+                    err[kw, kd] = err.get((kw, kd), 0.0) + e
+        if not err:
+            return (250.0, 50.0)  # too little history to choose: lean on the hour of day
+        return min(err, key=err.get)
+
+    def _predict(self, state: dict[str, _AhtStats], k, starts) -> pd.DataFrame:
         keys = time_keys(starts)
         frames = []
-        for q, (slots, prof) in self.state.items():
-            col = pd.Series(np.arange(len(slots)), index=slots).reindex(keys["slot"]).to_numpy()
+        for q, st in state.items():
+            prof = self._combine(st, *k)
+            col = pd.Series(np.arange(len(st.slots)), index=st.slots).reindex(keys["slot"]).to_numpy()
             ok = ~np.isnan(col)
             aht = np.full(len(keys), np.nan)
             aht[ok] = prof[keys["dow"].to_numpy()[ok], col[ok].astype(int)]
             frames.append(pd.DataFrame({"interval_start": pd.DatetimeIndex(starts), "queue": q, "aht_seconds": aht}))
         return pd.concat(frames, ignore_index=True)
 
+    def predict(self, starts) -> pd.DataFrame:
+        return self._predict(self.state, self.k, starts)
 
-MODELS = {cls.name: cls for cls in (SeasonalNaive, WeeklyProfile, DailyProfile)}
+
+def _shrink(handle: np.ndarray, count: np.ndarray, k: float, toward) -> np.ndarray:
+    """(handle + k x toward) / (count + k); k = inf gives `toward`, no contacts give `toward`."""
+    toward = np.broadcast_to(np.asarray(toward, float), np.shape(handle))
+    if np.isinf(k):
+        return toward.copy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(np.isnan(toward), handle / count, (handle + k * np.nan_to_num(toward)) / (count + k))
+    return np.where(count + k > 0, out, toward)
+
+
+def _ordinary_days(history: pd.DataFrame, calendar: Calendar) -> np.ndarray:
+    """Rows on days that are neither special nor a gap (what a combination weight is judged on)."""
+    day = pd.DatetimeIndex(history["interval_start"]).date
+    special = set(calendar.describe(set(day)))
+    gaps = set()
+    for _, part in _per_queue(history):
+        m = DayMatrix.build(part)
+        gaps |= {d for d, g in zip(m.days, m.missing) if g}
+    return np.array([d not in special and d not in gaps for d in day], bool)
+
+
+class Ensemble(Forecaster):
+    """Weighted mean of the weekly profile and the daily model per queue, weights inverse to
+    each one's WAPE on a rolling-origin backtest over the last `folds` weeks of the history
+    (ordinary days only; each week forecast from the history before it). With too little
+    history the two count equally. Inverse-error weights rather than the best single weight:
+    on three weeks of evidence the argmin chases noise (bench/RESULTS.md)."""
+
+    name = "ensemble"
+    GRID = (0, 1)  # the profile alone, the daily model alone
+
+    def __init__(self, folds: int = 3, min_train_days: int = 21):
+        self.folds, self.min_train_days = folds, min_train_days
+
+    def fit(self, history: pd.DataFrame, calendar: Calendar | None = None) -> "Ensemble":
+        self.calendar = calendar or Calendar()
+        self.parts = [WeeklyProfile().fit(history, self.calendar), DailyProfile().fit(history, self.calendar)]
+        self.day_factors = self.parts[0].day_factors
+        self.state = {q: w for q, w in self._weights(history).items()}
+        return self
+
+    def _weights(self, history: pd.DataFrame) -> dict[str, float]:
+        day = pd.DatetimeIndex(history["interval_start"]).date
+        days = sorted(set(day))
+        errors = {}  # queue -> weight -> [abs error, volume]
+        for k in range(self.folds, 0, -1):
+            cutoff = days[-1] - timedelta(days=7 * k - 1)
+            if (cutoff - days[0]).days < self.min_train_days:
+                continue
+            train = history[day < cutoff]
+            test = history[(day >= cutoff) & (day < cutoff + timedelta(days=7))]
+            keep = _ordinary_days(test, self.calendar)
+            starts = pd.DatetimeIndex(test.loc[test["queue"] == test["queue"].iloc[0], "interval_start"])
+            a, b = (type(p)().fit(train, self.calendar).predict(starts) for p in self.parts)
+            merged = test[["interval_start", "queue", "volume"]][keep].merge(
+                a.rename(columns={"volume": "a"}), on=["interval_start", "queue"]).merge(
+                b.rename(columns={"volume": "b"}), on=["interval_start", "queue"])
+            for q, g in merged.groupby("queue"):
+                for w in self.GRID:
+                    err = np.abs(g["volume"] - (w * g["a"] + (1 - w) * g["b"])).sum()
+                    acc = errors.setdefault(q, {}).setdefault(w, [0.0, 0.0])
+                    acc[0] += err
+                    acc[1] += g["volume"].sum()
+        out = {}
+        for q in self.parts[0].state:
+            scores = {w: e / v for w, (e, v) in errors.get(q, {}).items() if v > 0}
+            out[q] = scores[0] / (scores[0] + scores[1]) if len(scores) == 2 and scores[0] + scores[1] > 0 else 0.5
+        return out
+
+    def daily_state(self, queue):
+        return self.parts[1].daily_state(queue)
+
+    def predict(self, starts) -> pd.DataFrame:
+        a, b = (p.predict(starts) for p in self.parts)
+        w = a["queue"].map(self.state).to_numpy(float)
+        out = a.copy()
+        out["volume"] = w * a["volume"].to_numpy() + (1 - w) * b["volume"].to_numpy()
+        return out
+
+
+MODELS = {cls.name: cls for cls in (SeasonalNaive, WeeklyProfile, DailyProfile, Ensemble)}
 
 
 def make_model(name: str) -> Forecaster:

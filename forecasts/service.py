@@ -25,6 +25,7 @@ class HistoryOptions:
     max_handle_seconds: float = 4 * 3600
     on_bad_row: str = "error"
     drop_if: dict[str, list[str]] = field(default_factory=dict)
+    handle_if: dict[str, list[str]] = field(default_factory=dict)  # handle times only where these match
     history_end: date | None = None  # exclusive: drop history from this local date on
 
 
@@ -32,7 +33,8 @@ def load_intervals(path: str | Path, opts: HistoryOptions) -> tuple[pd.DataFrame
     if opts.interval_minutes not in (15, 30, 60):
         raise InputError("interval", opts.interval_minutes, "must be 15, 30 or 60 minutes")
     records, report = read_history(path, opts.timezone, opts.columns, opts.timestamp_format,
-                                   opts.max_handle_seconds, opts.on_bad_row, opts.drop_if, opts.ignore_offset)
+                                   opts.max_handle_seconds, opts.on_bad_row, opts.drop_if, opts.ignore_offset,
+                                   handle_if=opts.handle_if)
     if report.native_minutes is not None and report.native_minutes > opts.interval_minutes:
         raise InputError("interval", opts.interval_minutes,
                          f"the interval report has {report.native_minutes:g}-minute rows; forecast at "
@@ -61,4 +63,4 @@ def run_forecast(path, opts: HistoryOptions, days: int, model: str = "auto", cal
 def run_backtest(path, opts: HistoryOptions, models: list[str], calendar: Calendar | None = None,
                  level: float = 0.9, folds: int = 4) -> tuple[pd.DataFrame, IngestReport]:
     intervals, report = load_intervals(path, opts)
-    return score(backtest(intervals, models, calendar, folds=folds), level), report
+    return score(backtest(intervals, models, calendar, folds=folds), level, calendar), report

@@ -1,5 +1,5 @@
 """The code's shape, checked like behaviour: the layers of pyproject.toml's [tool.importlinter]
-(which module may import which, no cycles in the roster package)."""
+(which module may import which, no cycles in the roster package) and ruff's lint."""
 
 from __future__ import annotations
 
@@ -20,3 +20,7 @@ def test_every_layer_contract_is_kept():
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "0 broken" in result.stdout
 
+
+def test_ruff_finds_nothing():
+    result = run("ruff", "check", "--no-cache", ".")
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]

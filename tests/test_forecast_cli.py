@@ -1,9 +1,11 @@
 """`wfm forecast` end to end: the script contract and its errors."""
 
+import re
 from datetime import date
 
 import numpy as np
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from wfm.cli import app
@@ -76,3 +78,38 @@ def test_bad_history_exits_2_with_line_and_column(tmp_path):
     assert res.exit_code == 2 and "Mars/Base" in res.stderr
     res = runner.invoke(app, ["forecast", str(path), "--timezone", "Europe/Berlin", "--on-bad-row", "drop"])
     assert res.exit_code == 2 and "at least 7 full days" in res.stderr
+
+
+def test_backtest_prints_out_of_fold_coverage_overall_and_on_special_days(tmp_path):
+    cal = tmp_path / "cal.csv"
+    cal.write_text("date,name,factor\n2026-03-03,audit,\n")  # a Tuesday inside the last backtest fold
+    res = runner.invoke(app, ["forecast", "backtest", str(history_csv(tmp_path)), "--timezone", "Europe/Berlin",
+                              "--model", "weekly_profile", "--calendar", str(cal)])
+    assert res.exit_code == 0, res.output
+    row = next(line for line in res.stderr.splitlines() if "weekly_profile" in line and "support" in line)
+    assert row.rstrip(" │").endswith("%")  # the out-of-fold coverage column
+    assert re.search(r"coverage on special days: support weekly_profile \d+\.\d%", res.stderr)
+
+
+def test_handle_if_option_excludes_handle_times_not_volume(tmp_path):
+    path = tmp_path / "calls.csv"
+    rng = np.random.default_rng(1)
+    start = pd.Timestamp("2026-02-02T08:00:00", tz="Europe/Berlin")
+    stamps = [start + pd.Timedelta(days=int(d), minutes=int(m)) for d in range(21) for m in rng.uniform(0, 600, 30)]
+    frame = pd.DataFrame({"created_at": [t.isoformat() for t in sorted(stamps)],
+                          "handle_seconds": np.where(np.arange(len(stamps)) % 2 == 0, 300, 30),
+                          "outcome": np.where(np.arange(len(stamps)) % 2 == 0, "AGENT", "HANG")})
+    frame.to_csv(path, index=False)
+    outs = {}
+    for extra in ([], ["--handle-if", "outcome=AGENT"]):
+        out = tmp_path / f"fc{len(extra)}.csv"
+        res = runner.invoke(app, ["forecast", str(path), "--timezone", "Europe/Berlin", "--model", "weekly_profile",
+                                  "--out", str(out), *extra])
+        assert res.exit_code == 0, res.output
+        outs[len(extra)] = pd.read_csv(out)
+    busy = outs[0]["volume"] > 1
+    assert outs[0].loc[busy, "aht_seconds"].between(150, 180).all()  # abandoned calls pull it down
+    assert outs[2].loc[busy, "aht_seconds"].to_numpy() == pytest.approx(300.0)
+    assert outs[2]["volume"].to_numpy() == pytest.approx(outs[0]["volume"].to_numpy())
+    res = runner.invoke(app, ["forecast", str(path), "--timezone", "Europe/Berlin", "--handle-if", "outcome"])
+    assert res.exit_code == 2 and "--handle-if='outcome': use COLUMN=VALUE" in res.stderr

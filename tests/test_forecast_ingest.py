@@ -36,14 +36,43 @@ def test_fall_back_day_keeps_both_copies_of_the_repeated_hour(tmp_path):
     assert hits.loc[second, "volume"] == 1 and hits.loc[second, "aht_seconds"] == 200
 
 
-def test_spring_forward_day_has_23_hours_and_naive_times_in_the_gap_are_errors(tmp_path):
+def test_spring_forward_day_has_23_hours_and_naive_times_in_the_gap_move_to_the_next_valid_time(tmp_path):
     good = write(tmp_path, "created_at\n2026-03-29 01:59:00\n2026-03-29 03:00:00\n", "good.csv")
     agg = aggregate(read_history(good, TZ)[0], 60, TZ)
     assert len(agg) == 23 and agg["volume"].sum() == 2
     gap = write(tmp_path, "created_at\n2026-03-29 01:59:00\n2026-03-29 02:30:00\n", "gap.csv")
-    with pytest.raises(InputError) as exc:
-        read_history(gap, TZ)
-    assert exc.value.line == 3 and exc.value.field == "created_at"
+    rec, report = read_history(gap, TZ)
+    agg = aggregate(rec, 60, TZ).set_index("interval_start")["volume"]
+    assert agg[pd.Timestamp("2026-03-29T03:00:00+02:00")] == 1 and agg.sum() == 2
+    assert "moved 1 rows" in report.summary() and "line 3" in report.summary()
+
+
+def test_wall_clock_interval_report_with_rows_inside_the_gap(tmp_path):
+    # Every day has 24 rows, as exports that print the wall clock do: 02:00 on 29 March does not exist.
+    rows = ["interval_start,volume"]
+    for day in ("2026-03-28", "2026-03-29"):
+        rows += [f"{day}T{h:02d}:00:00,{0 if (day, h) == ('2026-03-29', 2) else 10 + h}" for h in range(24)]
+    rec, report = read_history(write(tmp_path, "\n".join(rows)), TZ)
+    agg = aggregate(rec, 60, TZ)
+    assert agg["volume"].sum() == sum(10 + h for h in range(24)) * 2 - 12
+    assert report.dropped == {"interval_start: inside the spring-forward gap with 0 contacts": 1}
+    assert report.examples[next(iter(report.dropped))] == [24 + 2 + 2]
+    # A gap row that holds contacts is not lost: it joins 03:00.
+    rows[24 + 3] = "2026-03-29T02:00:00,7"
+    rec, report = read_history(write(tmp_path, "\n".join(rows), "moved.csv"), TZ)
+    agg = aggregate(rec, 60, TZ).set_index("interval_start")["volume"]
+    assert agg[pd.Timestamp("2026-03-29T03:00:00+02:00")] == 13 + 7 and "moved 1 rows (7 contacts)" in report.summary()
+
+
+def test_wall_clock_interval_report_repeated_autumn_hour_assigned_by_order(tmp_path):
+    rows = ["interval_start,volume,queue"]
+    for queue in ("a", "b"):  # queue by queue: the order that matters is within each queue
+        rows += [f"2026-10-25T{h:02d}:00:00,{h + 1},{queue}" for h in (0, 1, 2, 2, 3)]
+    rec, report = read_history(write(tmp_path, "\n".join(rows)), TZ)
+    agg = aggregate(rec, 60, TZ)
+    a = agg[agg["queue"] == "a"].set_index("interval_start")["volume"]
+    assert a[pd.Timestamp("2026-10-25T02:00:00+02:00")] == 3 and a[pd.Timestamp("2026-10-25T02:00:00+01:00")] == 3
+    assert "placed 4 rows of the repeated autumn hour by row order" in report.summary()
 
 
 def test_nothing_lost_on_a_random_dst_month(tmp_path):
@@ -114,3 +143,17 @@ def test_parquet_input(tmp_path):
     frame.to_parquet(path)
     agg = aggregate(read_history(path, TZ)[0], 60, TZ)
     assert agg["volume"].sum() == 2 and agg.loc[agg["volume"] > 0, "aht_seconds"].iloc[0] == 200
+
+
+def test_handle_if_keeps_volume_but_only_the_handle_times_of_matching_rows(tmp_path):
+    rows = ["created_at,handle_seconds,outcome",
+            "2026-01-05T08:10:00+01:00,200,AGENT", "2026-01-05T08:20:00+01:00,400,AGENT",
+            "2026-01-05T08:30:00+01:00,35,HANG",  # an abandoned call with a service time: not handled
+            "2026-01-05T08:40:00+01:00,0,HANG"]
+    rec, report = read_history(write(tmp_path, "\n".join(rows)), TZ, handle_if={"outcome": ["AGENT"]})
+    hit = aggregate(rec, 60, TZ).set_index("interval_start").loc[pd.Timestamp("2026-01-05T08:00:00+01:00")]
+    assert hit["volume"] == 4 and hit["handled"] == 2 and hit["aht_seconds"] == 300
+    plain = aggregate(read_history(write(tmp_path, "\n".join(rows), "p.csv"), TZ)[0], 60, TZ)
+    assert plain.set_index("interval_start").loc[pd.Timestamp("2026-01-05T08:00:00+01:00"), "handled"] == 3
+    with pytest.raises(InputError, match="no such column"):
+        read_history(write(tmp_path, "\n".join(rows), "q.csv"), TZ, handle_if={"result": ["AGENT"]})

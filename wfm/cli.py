@@ -259,7 +259,8 @@ def forecast(
     interval: int = typer.Option(60, help="Interval length in minutes: 15, 30 or 60."),
     timezone: str = typer.Option(..., help="Site timezone (IANA, e.g. Europe/Berlin): intervals and days are local."),
     model: str = typer.Option("auto", help=(
-        "seasonal_naive, weekly_profile, daily_profile, or auto (best backtest WAPE per queue).")),
+        "seasonal_naive, weekly_profile, daily_profile, ensemble, or auto (the ensemble unless seasonal "
+        "naive wins every backtest fold by 10%).")),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help=(
         "Write the forecast CSV here (with backtest: the scores CSV).")),
     level: float = typer.Option(0.9, help="Prediction-interval level for volume_lower/volume_upper, e.g. 0.9."),
@@ -268,7 +269,8 @@ def forecast(
         "Public holidays of this country (ISO code, e.g. DE, US) as special days.")),
     subdivision: Optional[str] = typer.Option(None, help="State/province for --country holidays, e.g. BY."),
     calendar: Optional[Path] = typer.Option(None, help=(
-        "CSV of special days: date[,name][,factor]. factor = volume vs a normal day; empty = learn from history.")),
+        "CSV of special days: date[,name][,factor]. factor = volume vs a normal day, 'closed' = 0; "
+        "empty = learn from history (else pooled over similar days).")),
     timestamp_col: str = typer.Option("created_at", help="Contact timestamp column; 'date+time' joins two columns."),
     timestamp_format: Optional[str] = typer.Option(None, help=(
         "strftime format for non-ISO timestamps, e.g. '%y%m%d %H:%M:%S'.")),
@@ -286,6 +288,8 @@ def forecast(
         "error: stop at the first bad row, naming line and column; drop: skip bad rows and report them.")),
     drop_if: list[str] = typer.Option([], help=(
         "Skip rows where COLUMN=VALUE (repeatable), e.g. outcome=PHANTOM. Counted in the summary.")),
+    handle_if: list[str] = typer.Option([], help=(
+        "Count a handle time only where COLUMN=VALUE (repeatable), e.g. outcome=AGENT: other rows stay in volume.")),
 ) -> None:
     """Forecast contact volume (with prediction intervals) and AHT per interval.
 
@@ -302,17 +306,20 @@ def forecast(
     if len(paths) != 1:
         fail("give exactly one history file: wfm forecast [backtest] HISTORY")
     filters: dict[str, list[str]] = {}
-    for item in drop_if:
-        if "=" not in item:
-            fail(f"--drop-if={item!r}: use COLUMN=VALUE")
-        col, value = item.split("=", 1)
-        filters.setdefault(col.strip(), []).append(value.strip())
+    handled_only: dict[str, list[str]] = {}
+    for option, items, target in (("--drop-if", drop_if, filters), ("--handle-if", handle_if, handled_only)):
+        for item in items:
+            if "=" not in item:
+                fail(f"{option}={item!r}: use COLUMN=VALUE")
+            col, value = item.split("=", 1)
+            target.setdefault(col.strip(), []).append(value.strip())
     columns = ColumnMap(timestamp=timestamp_col, queue=queue_col, channel=channel_col, handle_seconds=handle_col,
                         volume=volume_col, interval_start=interval_start_col, aht_seconds=aht_col)
     try:
         opts = HistoryOptions(timezone=timezone, interval_minutes=interval, columns=columns,
                               timestamp_format=timestamp_format, ignore_offset=ignore_offset,
-                              max_handle_seconds=max_handle_seconds, on_bad_row=on_bad_row, drop_if=filters)
+                              max_handle_seconds=max_handle_seconds, on_bad_row=on_bad_row, drop_if=filters,
+                              handle_if=handled_only)
         cal = make_calendar(country, subdivision, calendar)
         if mode == "backtest":
             models = list(MODELS) if model == "auto" else [model]
@@ -336,6 +343,9 @@ def forecast(
             ratio, since = result.level_shifts[queue]
             extra += f"; new level since {since}: x{ratio:.2f} of before"
         err.print(f"{queue}: {name}{extra}", highlight=False)
+    for day, (special, factors) in result.special_days.items():
+        used = ", ".join(f"{q} x{f:.2f}" for q, f in factors.items())
+        err.print(f"special day {day}: {special.name} ({special.kind}): {used}", highlight=False)
     if out is not None:
         write_csv(result.forecast, out)
         err.print(f"forecast of {days} days from {result.first_day} written to [bold]{out}[/]")
@@ -351,6 +361,9 @@ def _print_scores(scores, level):
         table.add_row(r["model"], str(r["queue"]), str(r["folds"]), _pct(r["wape"]), f"{r['mase']:.3f}",
                       _signed_pct(r["bias"]), _pct(r["coverage"]))
     err.print(table)
+    for r in scores.dropna(subset=["coverage_special"]).to_dict("records") if "coverage_special" in scores else []:
+        err.print(f"coverage on special days: {r['queue']} {r['model']} {_pct(r['coverage_special'])}",
+                  highlight=False)
 
 
 KPI_HELP = """Achieved KPIs per interval, day or week, per queue and for all queues together (queue `all`).
