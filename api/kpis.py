@@ -18,7 +18,8 @@ def kpis_from_history(history: bytes | list[dict], suffix: str, options: dict, a
     """The KPI table as a JSON-ready dict, or CSV text with `as_csv`.
 
     options: the fields of `api.schemas.KpiOptions` (timezone, interval_minutes, by, answer_seconds,
-    exclude_short_abandons, abandoned_if, drop_if, columns, kpi_columns, timestamp_format, on_bad_row).
+    exclude_short_abandons, abandoned_if, drop_if, columns, kpi_columns, timestamp_format, on_bad_row,
+    last_days).
     """
     from forecasts.ingest import ColumnMap
     from forecasts.service import HistoryOptions
@@ -36,7 +37,7 @@ def kpis_from_history(history: bytes | list[dict], suffix: str, options: dict, a
                                  on_bad_row=options.get("on_bad_row", "error"), drop_if=options.get("drop_if") or {})
         kpi = KpiOptions(answer_seconds=options["answer_seconds"], by=options["by"],
                          exclude_short_abandons=options.get("exclude_short_abandons"),
-                         abandoned_if=options.get("abandoned_if") or {},
+                         abandoned_if=options.get("abandoned_if") or {}, last_days=options.get("last_days"),
                          columns=KpiColumns(**(options.get("kpi_columns") or {})))
         try:
             result = compute_kpis(path, reading, kpi)

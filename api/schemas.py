@@ -204,6 +204,8 @@ class KpiOptions(BaseModel):
     kpi_columns: KpiColumnNames = Field(default_factory=KpiColumnNames)
     timestamp_format: str | None = Field(None, max_length=100, description="strftime format for non-ISO times")
     on_bad_row: Literal["error", "drop"] = "error"
+    last_days: int | None = Field(None, ge=1, le=3660, description="only the history's last N local days "
+                                                                  "(its last week: 7), as wfm kpi --last-days")
 
     @field_validator("timezone")
     @classmethod

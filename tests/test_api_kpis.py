@@ -142,3 +142,17 @@ def test_staffing_bad_agents_name_the_field(client, queue, extra, field):
     res = client.post("/v1/staffing", json=body)
     assert res.status_code == 422, res.text
     assert res.json()["fields"][0]["field"] == field
+
+
+@pytest.mark.parametrize("as_upload", [False, True])
+def test_last_days_keeps_the_history_s_last_days_as_wfm_kpi_does(client, as_upload):
+    """The option was ignored (the answer began on the history's first day)."""
+    earlier = [{**c, "created_at": c["created_at"].replace("2026-03-02", "2026-02-23")} for c in CALLS[:3]]
+    if as_upload:
+        upload = pd.DataFrame(earlier + CALLS).to_csv(index=False).encode()
+        res = client.post("/v1/kpis", files={"file": ("calls.csv", upload, "text/csv")},
+                          data={"timezone": TZ, "by": "day", "last_days": "1"})
+    else:
+        res = client.post("/v1/kpis", json={"timezone": TZ, "by": "day", "last_days": 1, "history": earlier + CALLS})
+    assert res.status_code == 200, res.text
+    assert {r["period_start"][:10] for r in res.json()["rows"]} == {"2026-03-02"}

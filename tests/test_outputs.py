@@ -129,3 +129,12 @@ def test_report_without_a_roster_still_has_every_section_and_says_why():
     assert "20.0%" in page                        # the backtest WAPE in the accuracy table
     assert re.search(r"<script[^>]*\bsrc\s*=", page, re.I) is None   # plotly.js inlined, nothing fetched
     assert "Plotly.newPlot" in page
+
+
+def test_accuracy_table_of_a_history_too_short_for_any_backtest_says_nothing_rather_than_failing():
+    """report.html answered 500 for a plan whose history allowed no backtest fold (no scores)."""
+    from wfm.outputs.tables import accuracy_table
+
+    table = accuracy_table(pd.DataFrame(), {"billing": "seasonal_naive"})
+    assert list(table["queue"]) == ["billing"] and table["wape"].isna().all()
+    assert table["band_coverage"].isna().all()

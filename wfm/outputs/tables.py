@@ -65,7 +65,10 @@ def daily_kpis(coverage: pd.DataFrame, shifts: pd.DataFrame, interval_minutes: i
 
 
 def accuracy_table(scores: pd.DataFrame, chosen: dict[str, str]) -> pd.DataFrame:
-    """Per queue: the model chosen, its backtest WAPE and band coverage, and seasonal naive's WAPE."""
+    """Per queue: the model chosen, its backtest WAPE and band coverage, and seasonal naive's WAPE
+    (NaN where the history was too short for any backtest fold)."""
+    if not {"queue", "model", "wape", "coverage"} <= set(scores.columns):
+        scores = pd.DataFrame(columns=["queue", "model", "wape", "coverage"])
     s = scores.set_index(["queue", "model"])
     rows = []
     for queue, model in chosen.items():
