@@ -23,6 +23,8 @@ from sqlalchemy import (Boolean, Column, Float, Integer, MetaData, String, Table
                         and_, create_engine, event, func, insert, or_, select, text, update)
 from sqlalchemy.exc import IntegrityError
 
+from . import migrations
+
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
 FINISHED = (SUCCEEDED, FAILED, CANCELLED)
 KEY_PREFIX = "wfm_"
@@ -152,9 +154,7 @@ class Store:
                 conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
             engine = engine.execution_options(schema_translate_map={None: schema})
         self.engine = engine
-        from . import migrations, schedules, sites  # noqa: F401  (their tables join `metadata`)
-
-        migrations.upgrade(engine, schema)
+        migrations.upgrade(engine, schema)  # the schema comes from the migrations, not from `metadata`
 
     def dispose(self) -> None:
         self.engine.dispose()

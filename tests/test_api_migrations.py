@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Boolean, Column, Float, MetaData, String, Table, create_engine, inspect, text
 
-from api import migrations
+from api import migrations, schedules, sites  # noqa: F401  (their tables join `metadata`, to compare)
 from api.sites import Registry
 from api.store import Store, api_keys, jobs, metadata
 from test_api_store import _postgres_or_skip  # noqa: F401  (the PostgreSQL server probe shared by the store tests)
