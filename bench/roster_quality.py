@@ -63,10 +63,9 @@ def parse_tuning(pairs: list[str]) -> dict:
 
 # -- one solve, in its own process -------------------------------------------------------------------
 def run_one(site: str, limit: float, seed: int, workers: int, tuning: dict, roster_out: Path | None) -> dict:
-    from wfm.roster import strategy
     from wfm.roster.costs import contract_floor
-    from wfm.roster.options import Grid, expand_options
-    from wfm.roster.solver import site_facts, solve_roster
+    from wfm.roster.options import Grid
+    from wfm.roster.solver import solve_roster
     from wfm.roster.strategy import Tuning
     from wfm.roster.validator import validate
 
@@ -78,15 +77,9 @@ def run_one(site: str, limit: float, seed: int, workers: int, tuning: dict, rost
     started = time.perf_counter()
     result = solve_roster(data, lambda objective, bound, t: first.append(t) if not first else None, knobs)
     seconds = time.perf_counter() - started
-    checked = time.perf_counter()
     report = validate(data, result.roster) if result.roster is not None else None
-    check_seconds = time.perf_counter() - checked
+    path = chosen_path(data, knobs)
     grid = Grid(data)
-    options = expand_options(data, grid)
-    facts = site_facts(data, grid, options)
-    # The path as the strategy picks it once a valid greedy start is known (the solver's own call,
-    # with this run's validation time and nearly all the limit left).
-    path = strategy.choose_path(facts, True, check_seconds, 0.95 * limit, limit, knobs)
     floor = contract_floor(data, grid)
     hours = data.horizon.interval_minutes / 60
     if roster_out is not None and report is not None and report.feasible:
@@ -100,6 +93,27 @@ def run_one(site: str, limit: float, seed: int, workers: int, tuning: dict, rost
         "bound_source": _bound_source(result.bound, floor, path), "contract_floor": floor,
         "status": result.status, "seconds": seconds,
         "path": _path_name(path), "large": path.large, "moves_first": path.moves_first}
+
+
+def chosen_path(data, knobs):
+    """The path the strategy picks for this site: the solver's own greedy start and call, replayed
+    after the solve (the limit as the budget left, less the greedy's time)."""
+    from wfm.roster import strategy
+    from wfm.roster.options import Grid, expand_options
+    from wfm.roster.phases import greedy_start
+    from wfm.roster.solver import site_facts
+
+    started = time.perf_counter()
+    grid = Grid(data)
+    options = expand_options(data, grid)
+    facts = site_facts(data, grid, options)
+    valid, check_seconds = None, 0.0
+    if strategy.greedy_affordable(facts, knobs):
+        _, valid, _, check_seconds = greedy_start(data, grid, options, started, None,
+                                                  spread=strategy.plans_moves_first(facts, knobs))
+    limit = data.solver.time_limit_seconds
+    left = max(limit - (time.perf_counter() - started), 0.0)
+    return strategy.choose_path(facts, valid is None, check_seconds, left, limit, knobs)
 
 
 def _bound_source(bound, floor, path) -> str:
