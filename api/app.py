@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import gc
 import logging
+import multiprocessing as mp
+import os
+import signal
+import time
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 
@@ -16,6 +20,8 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagge
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+
+from wfm import processes
 
 from . import errors
 from .auth import Authenticator
@@ -44,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.auth = Authenticator(store, enabled=settings.auth)
         app.state.forecast_pool = ProcessPoolExecutor(settings.forecast_processes, mp_context=process_context())
         runner.start()
+        _stop_with_supervisor()
         # Everything loaded so far lives as long as the process: keep it out of the collector's
         # full passes, which otherwise pause every request for tens of milliseconds.
         gc.collect()
@@ -67,6 +74,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.openapi = lambda: _openapi(app)
     logging.getLogger("wfm.api").setLevel(logging.INFO)
     return app
+
+
+def _stop_with_supervisor(grace_seconds: float = 30.0) -> None:
+    """An HTTP worker of `wfm serve --workers N` stops cleanly (its jobs go back to the queue)
+    when the uvicorn supervisor that started it is gone, even killed with SIGKILL; uvicorn's
+    workers would otherwise keep serving as orphans. A lone server has no such parent."""
+    parent = mp.parent_process()
+    if parent is None:
+        return
+
+    def stop():
+        os.kill(os.getpid(), signal.SIGTERM)  # uvicorn's own handler: a graceful shutdown
+        time.sleep(grace_seconds)
+        os._exit(processes.ORPHANED_EXIT_CODE)
+
+    processes.exit_when_closed(parent.sentinel, on_close=stop)
 
 
 def _openapi(app: FastAPI) -> dict:

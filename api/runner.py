@@ -22,6 +22,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from wfm import processes
+
 from . import work
 from .settings import Settings
 from .store import CANCELLED, Store
@@ -31,12 +33,9 @@ PRELOAD = ["api.work", "api.schemas", "wfm.roster.solver", "wfm.roster.report", 
 
 
 def process_context():
-    """Forkserver where there is one (Linux, macOS): cheap, safe starts from a threaded server."""
-    if "forkserver" in mp.get_all_start_methods():
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(PRELOAD)
-        return ctx
-    return mp.get_context("spawn")
+    """Forkserver where there is one (Linux, macOS): cheap, safe starts from a threaded server.
+    Its processes end with the server, even one killed with SIGKILL."""
+    return processes.context(PRELOAD)
 
 
 @dataclass

@@ -13,7 +13,6 @@ needs the same `wfm` version installed.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 import traceback
@@ -21,6 +20,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Protocol
 
+from . import processes
 from .errors import InputError
 
 DASK_ENV = "WFM_DASK_SCHEDULER"
@@ -109,9 +109,8 @@ class ProcessExecutor:
 
     def __enter__(self):
         if self._depth == 0:
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(_PRELOAD)
-            self._pool = ProcessPoolExecutor(max_workers=self.parallelism, mp_context=ctx)
+            # workers end with this process, even when it is killed (a cancelled API job)
+            self._pool = ProcessPoolExecutor(max_workers=self.parallelism, mp_context=processes.context(_PRELOAD))
         self._depth += 1
         return self
 

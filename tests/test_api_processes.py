@@ -1,0 +1,132 @@
+"""A real `wfm serve` that has served a forecast and a roster job leaves no process behind,
+whether it is stopped cleanly (SIGTERM, one or two HTTP workers) or killed with SIGKILL: not
+its forecast pool, not a job's solver, not the multiprocessing forkserver or resource tracker.
+
+The server runs in a session of its own; orphans keep that session id when they are re-parented,
+so "every live process of the session" is exactly what the server left behind."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from api.store import Store
+from api_helpers import busy_input, history_rows
+from test_api_restart import WFM, Server, _call, _free_port
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc to count processes")
+
+
+def _session_members(sid: int) -> dict[int, str]:
+    """Live (not zombie) processes of session `sid`, with their command lines."""
+    members = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:  # ended while we looked
+            continue
+        state, _ppid, _pgrp, session = stat.rsplit(")", 1)[1].split()[:4]
+        if int(session) == sid and state != "Z":
+            members[int(entry.name)] = cmdline
+    return members
+
+
+def _left_after(sid: int, seconds: float) -> dict[int, str]:
+    deadline = time.time() + seconds
+    while (left := _session_members(sid)) and time.time() < deadline:
+        time.sleep(0.2)
+    return left
+
+
+def _wait_for(predicate, seconds: float, what: str):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def service(tmp_path):
+    """A key, a store and the environment of a server on a fresh SQLite file; whatever the test
+    leaves running in a server's session is killed at the end."""
+    db = tmp_path / "jobs.db"
+    env = {**os.environ, "WFM_DATABASE_URL": f"sqlite:///{db}", "WFM_POLL_SECONDS": "0.1", "WFM_LEASE_SECONDS": "2"}
+    key = subprocess.run([WFM, "apikey", "create", "--tenant", "acme"], env=env, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    store = Store(f"sqlite:///{db}")
+    started: list[Server] = []
+
+    def start(workers: int = 1) -> Server:
+        server = Server(env, _free_port(), tmp_path / "server.log", workers=workers)
+        started.append(server)
+        return server
+
+    yield start, key, store
+    store.dispose()
+    for server in started:
+        for pid in _session_members(server.proc.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if server.proc.poll() is None:
+            server.proc.kill()
+        server.proc.wait(10)
+
+
+def _serve_a_forecast_and_start_a_solve(server: Server, key: str, store: Store) -> str:
+    """Leaves the server with every kind of child it makes: a forecast pool worker (idle), a
+    job's solver (running), the forkserver and the resource tracker."""
+    body = json.dumps({"timezone": "UTC", "interval_minutes": 60, "days": 7, "history": history_rows(weeks=3)})
+    request = urllib.request.Request(server.url + "/v1/forecasts", data=body.encode(), method="POST",
+                                     headers={"X-API-Key": key, "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as answer:  # a cold worker on a loaded machine
+        assert answer.status == 200
+    status, job = _call("POST", server.url + "/v1/rosters", key,
+                        busy_input(agents=12, seconds=30).model_dump_json().encode())
+    assert status == 202, job
+    _wait_for(lambda: store.get(job["id"]).worker_pid, 30, "the job's worker process")
+    return job["id"]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_clean_stop_leaves_no_process_and_gives_the_running_job_back(service, workers):
+    start, key, store = service
+    server = start(workers)
+    job_id = _serve_a_forecast_and_start_a_solve(server, key, store)
+    children = _session_members(server.proc.pid).keys() - {server.proc.pid}
+    # HTTP workers (with --workers 2), forecast worker, solver, forkserver, resource tracker
+    assert len(children) >= 4 + (workers > 1) * 2, _session_members(server.proc.pid)
+
+    server.proc.send_signal(signal.SIGTERM)
+    server.proc.wait(30)
+    left = _left_after(server.proc.pid, 5)
+    assert not left, f"left behind by a clean stop: {left}"
+    job = store.get(job_id)
+    assert job.status == "queued" and job.worker_pid is None, (job.status, job.worker_pid)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigkill_leaves_no_process_behind(service, workers):
+    start, key, store = service
+    server = start(workers)
+    job_id = _serve_a_forecast_and_start_a_solve(server, key, store)
+    assert len(_session_members(server.proc.pid)) >= 5 + (workers > 1) * 2, _session_members(server.proc.pid)
+
+    server.proc.send_signal(signal.SIGKILL)
+    server.proc.wait(10)
+    left = _left_after(server.proc.pid, 10)
+    assert not left, f"left behind by SIGKILL: {left}"
+    # One process: nobody told the store, the lease re-queues the job (test_api_restart). Two:
+    # the HTTP worker saw its supervisor go and stopped cleanly, giving the job back.
+    assert store.get(job_id).status == ("running" if workers == 1 else "queued")
