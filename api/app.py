@@ -27,7 +27,7 @@ from . import errors
 from .auth import Authenticator
 from .middleware import BodyLimit, LoopbackOnly
 from .routes import forecasts, health, jobs, kpis, plans, rosters, scenarios, schedules, sites, staffing, ui
-from .runner import JobRunner, process_context
+from .runner import JobRunner, process_context, stop_pool
 from .schemas import ErrorBody, ForecastRequest, KpiRequest, StaffingRequest
 from .settings import Settings
 from .store import Store
@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             runner.stop()
-            app.state.forecast_pool.shutdown(wait=False, cancel_futures=True)
+            stop_pool(app.state.forecast_pool)
             store.dispose()
 
     app = FastAPI(title="wfm", version="1", description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None)

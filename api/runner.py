@@ -2,7 +2,8 @@
 plan job, never more than `solver_processes` at once, and watches them.
 
 * Worker processes come from a forkserver that has imported the solver once, so a job starts
-  in milliseconds and the event loop never computes.
+  in milliseconds and the event loop never computes. They end with the server, even one killed
+  with SIGKILL (`wfm.processes`).
 * Cancellation and the per-job time limit terminate the worker process: CP-SAT stops with it,
   whatever it is doing.
 * Jobs are claimed from the database under a lease the runner renews. If the server dies, the
@@ -20,6 +21,7 @@ import socket
 import threading
 import time
 import uuid
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from wfm import processes
@@ -36,6 +38,20 @@ def process_context():
     """Forkserver where there is one (Linux, macOS): cheap, safe starts from a threaded server.
     Its processes end with the server, even one killed with SIGKILL."""
     return processes.context(PRELOAD)
+
+
+def stop_pool(pool: ProcessPoolExecutor, timeout: float = 5.0) -> None:
+    """Shut a process pool down and wait, at most `timeout` seconds, for its workers to leave
+    (a forecast still running is killed). Waiting matters: uvicorn ends the server by re-raising
+    the stop signal, with no exit handlers, so a pool only told to stop may never get the word."""
+    workers = list((pool._processes or {}).values())  # emptied by shutdown
+    pool.shutdown(wait=False, cancel_futures=True)
+    pending, deadline = {w.sentinel: w for w in workers}, time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        for sentinel in mp.connection.wait(list(pending), deadline - time.monotonic()):
+            pending.pop(sentinel)
+    for worker in pending.values():
+        worker.kill()
 
 
 @dataclass

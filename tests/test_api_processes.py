@@ -84,43 +84,44 @@ def service(tmp_path):
         server.proc.wait(10)
 
 
-def _serve_a_forecast_and_start_a_solve(server: Server, key: str, store: Store) -> str:
+def _serve_a_forecast_and_a_roster(server: Server, key: str, store: Store, seconds: float) -> str:
     """Leaves the server with every kind of child it makes: a forecast pool worker (idle), a
-    job's solver (running), the forkserver and the resource tracker."""
+    job's solver (running for `seconds`), the forkserver and the resource tracker."""
     body = json.dumps({"timezone": "UTC", "interval_minutes": 60, "days": 7, "history": history_rows(weeks=3)})
     request = urllib.request.Request(server.url + "/v1/forecasts", data=body.encode(), method="POST",
                                      headers={"X-API-Key": key, "Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=60) as answer:  # a cold worker on a loaded machine
         assert answer.status == 200
     status, job = _call("POST", server.url + "/v1/rosters", key,
-                        busy_input(agents=12, seconds=30).model_dump_json().encode())
+                        busy_input(agents=12, seconds=seconds).model_dump_json().encode())
     assert status == 202, job
     _wait_for(lambda: store.get(job["id"]).worker_pid, 30, "the job's worker process")
     return job["id"]
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_a_clean_stop_leaves_no_process_and_gives_the_running_job_back(service, workers):
+@pytest.mark.parametrize("workers, mid_solve", [(1, False), (2, True)])
+def test_a_clean_stop_leaves_no_process_and_gives_a_running_job_back(service, workers, mid_solve):
     start, key, store = service
     server = start(workers)
-    job_id = _serve_a_forecast_and_start_a_solve(server, key, store)
-    children = _session_members(server.proc.pid).keys() - {server.proc.pid}
+    job_id = _serve_a_forecast_and_a_roster(server, key, store, seconds=30 if mid_solve else 1)
     # HTTP workers (with --workers 2), forecast worker, solver, forkserver, resource tracker
-    assert len(children) >= 4 + (workers > 1) * 2, _session_members(server.proc.pid)
+    assert len(_session_members(server.proc.pid)) >= 5 + (workers > 1) * 2, _session_members(server.proc.pid)
+    if not mid_solve:
+        _wait_for(lambda: store.get(job_id).status == "succeeded", 40, "the roster")
 
     server.proc.send_signal(signal.SIGTERM)
     server.proc.wait(30)
     left = _left_after(server.proc.pid, 5)
     assert not left, f"left behind by a clean stop: {left}"
     job = store.get(job_id)
-    assert job.status == "queued" and job.worker_pid is None, (job.status, job.worker_pid)
+    assert (job.status, job.worker_pid) == (("queued", None) if mid_solve else ("succeeded", job.worker_pid))
 
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_sigkill_leaves_no_process_behind(service, workers):
     start, key, store = service
     server = start(workers)
-    job_id = _serve_a_forecast_and_start_a_solve(server, key, store)
+    job_id = _serve_a_forecast_and_a_roster(server, key, store, seconds=30)
     assert len(_session_members(server.proc.pid)) >= 5 + (workers > 1) * 2, _session_members(server.proc.pid)
 
     server.proc.send_signal(signal.SIGKILL)
