@@ -99,8 +99,8 @@ def _serve_a_forecast_and_a_roster(server: Server, key: str, store: Store, secon
     return job["id"]
 
 
-@pytest.mark.parametrize("workers, mid_solve", [(1, False), (2, True)])
-def test_a_clean_stop_leaves_no_process_and_gives_a_running_job_back(service, workers, mid_solve):
+@pytest.mark.parametrize("workers, mid_solve, stop", [(1, False, signal.SIGTERM), (2, True, signal.SIGINT)])
+def test_a_clean_stop_leaves_no_process_and_gives_a_running_job_back(service, workers, mid_solve, stop):
     start, key, store = service
     server = start(workers)
     job_id = _serve_a_forecast_and_a_roster(server, key, store, seconds=30 if mid_solve else 1)
@@ -109,7 +109,7 @@ def test_a_clean_stop_leaves_no_process_and_gives_a_running_job_back(service, wo
     if not mid_solve:
         _wait_for(lambda: store.get(job_id).status == "succeeded", 40, "the roster")
 
-    server.proc.send_signal(signal.SIGTERM)
+    server.proc.send_signal(stop)
     server.proc.wait(30)
     left = _left_after(server.proc.pid, 5)
     assert not left, f"left behind by a clean stop: {left}"
