@@ -67,7 +67,8 @@ def service(tmp_path):
     started: list[Server] = []
 
     def start(workers: int = 1) -> Server:
-        server = Server(env, _free_port(), tmp_path / "server.log", workers=workers)
+        # two HTTP workers each start a forkserver that imports the solver: slow on a loaded machine
+        server = Server(env, _free_port(), tmp_path / "server.log", workers=workers, ready_seconds=90)
         started.append(server)
         return server
 

@@ -40,12 +40,12 @@ def _call(method, url, key, body: bytes | None = None):
 
 
 class Server:
-    def __init__(self, env, port, log: Path, workers: int = 1):
+    def __init__(self, env, port, log: Path, workers: int = 1, ready_seconds: float = 30):
         self.url = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen([WFM, "serve", "--port", str(port), "--log-level", "warning",
                                       "--http-processes", str(workers)], env=env,
                                      stdout=subprocess.DEVNULL, stderr=open(log, "a"), start_new_session=True)
-        deadline = time.time() + 30
+        deadline = time.time() + ready_seconds
         while time.time() < deadline:
             assert self.proc.poll() is None, log.read_text()
             try:
