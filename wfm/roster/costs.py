@@ -10,7 +10,7 @@ from .options import Grid, ShiftOption
 
 
 def cost_term(option: ShiftOption, cost_per_hour: float, weight: float) -> int:
-    """Integer objective units for one worked shift's paid cost (shared with the validator)."""
+    """Integer objective units for one worked shift's paid cost (the validator counts it on its own)."""
     return int(round(weight * cost_per_hour * option.paid_minutes / 60.0))
 
 
