@@ -230,6 +230,11 @@ def test_server_paths_are_refused_naming_the_field(client, keys, where, value, f
      "body.base.forecast.rows[0].interval_start", "timezone"),
     (lambda b: b.update(scenarios=[{"name": "x", "volum": [{"multiplier": 2}]}]), "body.scenarios[0].volum",
      "Extra inputs"),
+    # a string passed the numeric limit checks and ran 18 threads; now refused before the job exists
+    (lambda b: b.update(scenarios=[{"name": "t", "solver": {"workers": "16"}}]), "body.scenarios[0].solver",
+     "workers='16'"),
+    (lambda b: b.update(scenarios=[{"name": "r", "rules": {"min_rest_hours": 1e308}}]), "body.scenarios[0].rules",
+     "min_rest_hours"),
 ])
 def test_limits_and_bad_input_answer_422_naming_the_field(client, keys, change, field, words):
     body = scenario_set([{"name": "s"}])

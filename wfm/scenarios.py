@@ -128,6 +128,12 @@ class Scenario(_Strict):
         unknown = sorted(set(change or {}) - set(model.model_fields))
         if unknown:
             raise ValueError(f"unknown field(s) {unknown}; {info.field_name} has {sorted(model.model_fields)}")
+        try:  # the values too, here: a job must not fail on them after it was accepted
+            model.model_validate(change or {})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise ValueError(f"{'.'.join(str(p) for p in first['loc'])}={first.get('input')!r}: {first['msg']}") \
+                from None
         return change
 
     def roster_changes(self) -> list[str]:
