@@ -42,19 +42,12 @@ import numpy as np
 from .highs import new_highs
 from .local import Placed
 
-# The rounding MIP's time: at most MIP_SECONDS, and not started with less than MIP_MIN_SECONDS left
-# (a 200-agent day: about 1.5 s to its first solution within MIP_GAP of the LP). HiGHS's logs on
-# 200-agent days: its last better roster comes from a sub-MIP at 1.3-2.5 s, the rest is proof (day 5
-# of one state: 10,944 at 2.5 s and still at 10 s). 200 agents, 60 s, seeds 0-3, same run: 3 s
-# 113,395 mean, 5 s 113,466; 2 s lost a day's sub-MIP once (seed 1: 115,849).
+# The rounding MIP's time, and the least left to start it: past ~2.5 s HiGHS only proves.
 MIP_SECONDS, MIP_MIN_SECONDS = 3.0, 0.5
 MIP_GAP = 0.002       # the rounding MIP stops this close to its bound
 SUPPORT = 1e-6        # LP counts within this of an integer count as that integer
 OFF = -1              # the day off, as a candidate
-# Up to this many agents, the re-plan may also give day d off or on to any agent whose working
-# pattern allows it (every agent is then in the model, not only those working d). 60 s, days fixed
-# -> days moving: 200 agents, seeds 0-2, 115,615 / 115,583 / 116,060 -> 114,225 / 114,812 /
-# 115,851; 1,000 agents, seed 0, 625,548 -> 641,625 (each day's LP too slow for the time).
+# Up to this many agents a re-plan may also move days on and off (beyond it each day's LP is too slow).
 DAYS_MOVE_AGENTS = 500
 
 

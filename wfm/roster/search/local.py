@@ -40,14 +40,10 @@ from ..options import Grid, ShiftOption, allowed_options, worked_shift
 
 
 HISTORY = 1             # late-acceptance list length (moves); 1 is plain descent, best measured here
-# of the moves on a worked day: two agents' days as one move (200 agents, 30 s from greedy: 139,395 without, 131,715
-# with)
-CHAIN_SHARE = 0.8
+CHAIN_SHARE = 0.8       # of the moves on a worked day: two agents' days as one move
 NEAR_PICKS = 2          # neighbours of the current shift tried per move, next to the random picks
 SNAPSHOT_SECONDS = 0.1  # at most this often the best roster is copied (a copy is a few ms)
-# Of the moves: the (agent, day) picked among those working an over-covered interval instead of at
-# random (where coverage is exact most moves can only lose). 200 agents, 25 s of local search from
-# the dive's roster, seeds 0-3: 121,015 mean without, 120,379 with 0.3 and partner nearby picks.
+# Of the moves: the (agent, day) picked among those on an over-covered interval (elsewhere most lose).
 OVER_SHARE = 0.3
 
 

@@ -10,9 +10,7 @@ from ..options import Grid, ShiftOption
 from . import dayplan
 from .local import CoverageSearch, applies
 
-# Deterministic-limit accounting: moves per unit (measured 5,000-10,000 moves a second on a
-# 200-agent week).
-MOVES_PER_SECOND = 5000
+MOVES_PER_SECOND = 5000  # deterministic-limit accounting: moves counted as one unit of time
 # With `replan`, once the moves stall, whole days are re-planned (`dayplan.py`) when this many
 # seconds are left, and the moves go on from the result.
 REPLAN_MIN_SECONDS = 2.0
