@@ -50,6 +50,8 @@ def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
     for e in exc.errors():
         msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
         kind = str(e.get("type", "value_error"))
+        if kind == "extra_forbidden":
+            msg = "unknown field: not in this request's schema (check its spelling)"
         fields.append({"field": field_path(e.get("loc", ())), "message": msg, "type": kind})
     return invalid(fields)
 

@@ -23,6 +23,13 @@ NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
+class RequestModel(BaseModel):
+    """A request body (or part of one): an unknown field is a 422 naming it, not silently ignored
+    (a misspelt option would otherwise fall back to its default)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 def parse_body(model, raw: bytes):
     """Validate a JSON body with pydantic's own parser; errors read like the framework's
     (`body.` + field path)."""
@@ -55,7 +62,7 @@ class ErrorBody(BaseModel):
 
 # --- staffing -------------------------------------------------------------------------------
 
-class StaffingQueue(BaseModel):
+class StaffingQueue(RequestModel):
     queue: Name = "all"
     volume: list[NonNegative] = Field(min_length=1, description="contacts offered per interval")
     aht_seconds: list[NonNegative] = Field(min_length=1, description="average handle time per contact, seconds")
@@ -80,7 +87,7 @@ class StaffingQueue(BaseModel):
         return self
 
 
-class StaffingRequest(BaseModel):
+class StaffingRequest(RequestModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "interval_minutes": 30,
         "target": {"service_level": 0.8, "answer_seconds": 20, "shrinkage": 0.3},
@@ -126,7 +133,7 @@ class StaffingResponse(BaseModel):
 
 # --- forecasts ------------------------------------------------------------------------------
 
-class ColumnNames(BaseModel):
+class ColumnNames(RequestModel):
     """Which history column holds what (see `wfm forecast --help`)."""
 
     timestamp: Name = "created_at"
@@ -138,7 +145,7 @@ class ColumnNames(BaseModel):
     aht_seconds: Name | None = "aht_seconds"
 
 
-class ForecastOptions(BaseModel):
+class ForecastOptions(RequestModel):
     timezone: str = Field(description="site timezone (IANA), e.g. Europe/Berlin", examples=["Europe/Berlin"])
     interval_minutes: Literal[15, 30, 60] = 60
     days: int = Field(7, ge=1, le=366, description="days to forecast after the last day of history")
@@ -175,7 +182,7 @@ class ForecastRequest(ForecastOptions):
 
 # --- KPIs -----------------------------------------------------------------------------------
 
-class KpiColumnNames(BaseModel):
+class KpiColumnNames(RequestModel):
     """Which history column holds each KPI input (see `wfm kpi --help`); absent ones leave their KPIs out."""
 
     wait_seconds: Name | None = "wait_seconds"
@@ -185,7 +192,7 @@ class KpiColumnNames(BaseModel):
     csat: Name | None = "csat"
 
 
-class KpiOptions(BaseModel):
+class KpiOptions(RequestModel):
     timezone: str = Field(description="site timezone (IANA): intervals, days and weeks are local",
                           examples=["Europe/Berlin"])
     interval_minutes: Literal[15, 30, 60] = 60
@@ -352,7 +359,7 @@ class RosterResult(BaseModel):
     timings: dict[str, float] = Field(description="seconds to build the model, solve, and check and report")
 
 
-class PlanRequest(BaseModel):
+class PlanRequest(RequestModel):
     """History + targets + agents + templates: forecast, requirements, roster and its simulation
     in one job (`wfm plan` on inline data)."""
 
@@ -491,7 +498,7 @@ class Health(BaseModel):
 
 # --- what-ifs on a finished plan ------------------------------------------------------------
 
-class WhatIfScenario(BaseModel):
+class WhatIfScenario(RequestModel):
     """The plan's demand changed; staffed again and served by the plan's roster."""
 
     name: Name
@@ -502,7 +509,7 @@ class WhatIfScenario(BaseModel):
                                     description="every queue's shrinkage (null: each queue keeps its own)")
 
 
-class WhatIfRequest(BaseModel):
+class WhatIfRequest(RequestModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"scenarios": [
         {"name": "volume +15%", "volume_multiplier": 1.15}, {"name": "AHT +20 s", "aht_add_seconds": 20},
         {"name": "shrinkage 35%", "shrinkage": 0.35}]}]})

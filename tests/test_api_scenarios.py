@@ -229,7 +229,7 @@ def test_server_paths_are_refused_naming_the_field(client, keys, where, value, f
     (lambda b: b["base"]["forecast"]["rows"][0].update(interval_start="2026-06-01T00:00:00"),
      "body.base.forecast.rows[0].interval_start", "timezone"),
     (lambda b: b.update(scenarios=[{"name": "x", "volum": [{"multiplier": 2}]}]), "body.scenarios[0].volum",
-     "Extra inputs"),
+     "unknown field"),
     # a string passed the numeric limit checks and ran 18 threads; now refused before the job exists
     (lambda b: b.update(scenarios=[{"name": "t", "solver": {"workers": "16"}}]), "body.scenarios[0].solver",
      "workers='16'"),

@@ -36,7 +36,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from scipy import stats
 
 from .domain import Horizon, ServiceTarget
@@ -47,6 +47,8 @@ MAX_CONTACTS_PER_LANE = 5_000_000
 
 
 class SimulationOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt option must not silently fall back to its default
+
     replications: int = Field(10, ge=2, le=10_000, description="seeded replications (>= 2 for a confidence interval)")
     seed: int = 0
     confidence: float = Field(0.95, gt=0, lt=1, description="confidence level of the intervals")
