@@ -25,6 +25,7 @@ from wfm import processes
 
 from . import errors
 from .auth import Authenticator
+from .fairness import FairGate
 from .middleware import BodyLimit, LoopbackOnly
 from .routes import forecasts, health, jobs, kpis, plans, rosters, scenarios, schedules, sites, staffing, ui
 from .runner import JobRunner, process_context, stop_pool
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.store, app.state.runner = store, runner
         app.state.auth = Authenticator(store, enabled=settings.auth)
         app.state.forecast_pool = ProcessPoolExecutor(settings.forecast_processes, mp_context=process_context())
+        app.state.forecast_gate = FairGate(settings.forecast_processes)
         runner.start()
         _stop_with_supervisor()
         # Everything loaded so far lives as long as the process: keep it out of the collector's

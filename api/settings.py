@@ -24,13 +24,15 @@ class Settings:
     job_grace_seconds: float = 60.0      # a job is killed this long after its solver time limit
     max_attempts: int = 3                # a job whose worker keeps dying fails after this many starts
     lease_seconds: float = 15.0          # a running job whose owner stops renewing this is re-queued
-    forecast_processes: int = 1          # processes for POST /v1/forecasts
+    forecast_processes: int = 2          # processes for POST /v1/forecasts and /v1/kpis (one tenant: all but one)
     max_body_bytes: int = 20 * 1024 * 1024
     max_horizon_days: int = 62           # roster and plan horizons
     max_agents: int = 2000
     max_templates: int = 100
     max_intervals: int = 200_000         # staffing: intervals in one request, all queues together
     max_history_rows: int = 2_000_000    # forecasts: contact rows in one request
+    max_history_bytes: int = 256 * 1024 * 1024  # forecasts: an upload's size once decompressed
+    max_decompression_ratio: float = 100.0  # forecasts: decompressed / compressed bytes of an upload
     max_scenarios: int = 50              # scenarios in one scenario set
     max_replications: int = 100          # simulation replications a scenario set may ask for
     max_jobs_per_tenant: int = 20        # roster, plan and scenario jobs one tenant may have queued or running

@@ -5,15 +5,19 @@ from concurrent.futures.process import BrokenProcessPool
 
 import orjson
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from forecasts.upload import UploadLimits, UploadTooLarge, check_upload
+
 from .. import work
 from ..auth import current_tenant
 from ..errors import ApiError
 from ..runner import process_context
+from wfm.errors import InputError
 from ..schemas import ErrorBody, ForecastOptions, ForecastRequest, ForecastResponse, parse_body
 
 router = APIRouter(tags=["forecasts"])
@@ -37,21 +41,28 @@ OPENAPI_BODY = {"requestBody": {"required": True, "content": {
              responses={401: {"model": ErrorBody}, 413: {"model": ErrorBody}, 415: {"model": ErrorBody},
                         422: {"model": ErrorBody}},
              summary="Contact history -> interval forecast with prediction intervals and backtest scores")
-async def create_forecast(request: Request, _tenant: str = Depends(current_tenant)):
+async def create_forecast(request: Request, tenant: str = Depends(current_tenant)):
     """JSON (`history` rows and options) or a multipart upload (`file` plus the options as form
-    fields). Runs in a worker process; answers when the forecast is done."""
+    fields). Runs in a worker process; answers when the forecast is done. An upload is held to
+    the row, byte and decompression-ratio limits while it is read, before the forecast starts."""
     history, suffix, options = await read_history_body(request)
     try:
-        result = await in_pool(request.app, work.forecast_history, history, suffix, options)
+        result = await in_pool(request.app, tenant, work.forecast_history, history, suffix, options)
     except work.JobError as exc:
         raise ApiError(422, exc.reason, exc.message, **exc.details) from None
     # orjson: a NaN anywhere (say, an AHT nobody handled) becomes null instead of breaking JSON
     return Response(orjson.dumps(result, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
 
 
-async def in_pool(app, func, *args):
-    """`func(*args)` in the forecast process pool; a pool whose worker died (say, out of memory)
-    is replaced and the call tried once more."""
+async def in_pool(app, tenant: str, func, *args):
+    """`func(*args)` in the forecast process pool, once the tenant's turn comes (api.fairness:
+    one tenant's big forecast never takes every process); a pool whose worker died (say, out of
+    memory) is replaced and the call tried once more."""
+    async with app.state.forecast_gate.slot(tenant):
+        return await _in_pool(app, func, *args)
+
+
+async def _in_pool(app, func, *args):
     for attempt in (1, 2):
         pool = app.state.forecast_pool
         try:
@@ -79,7 +90,9 @@ async def read_history_body(request: Request, options_model=ForecastOptions, req
         options = _validate(options_model, fields)
         name = (upload.filename or "history.csv").lower()
         suffix = next((s for s in SUFFIXES if name.endswith(s)), ".csv")
-        return await upload.read(), suffix, options.model_dump(mode="json")
+        data = await upload.read()
+        await _check_size(request.app.state.settings, data, suffix)
+        return data, suffix, options.model_dump(mode="json")
     if kind not in ("application/json", ""):
         raise ApiError(415, "unsupported_media_type", "send application/json (history rows) or "
                                                       "multipart/form-data (a history file)")
@@ -90,6 +103,19 @@ async def read_history_body(request: Request, options_model=ForecastOptions, req
                        "limit_exceeded")
     options = req.model_dump(mode="json", exclude={"history"})
     return req.history, ".csv", options
+
+
+async def _check_size(settings, data: bytes, suffix: str) -> None:
+    """The upload's rows, decompressed bytes and ratio, counted in bounded pieces (a thread: a
+    large .gz takes a moment to inflate, the event loop keeps serving)."""
+    limits = UploadLimits(rows=settings.max_history_rows, bytes=settings.max_history_bytes,
+                          ratio=settings.max_decompression_ratio)
+    try:
+        await run_in_threadpool(check_upload, data, suffix, limits)
+    except UploadTooLarge as exc:
+        raise _invalid("body.file", exc.reason, "limit_exceeded") from None
+    except InputError as exc:
+        raise _invalid("body.file", exc.reason, "file_invalid") from None
 
 
 async def _form(request: Request):

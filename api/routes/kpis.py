@@ -32,13 +32,13 @@ OPENAPI_BODY = {"requestBody": {"required": True, "content": {
              summary="Contact history -> achieved KPIs (SL, ASA, abandonment, AHT, tickets, CSAT) per period and queue")
 async def create_kpis(request: Request, format: Literal["json", "csv"] = Query(
         "json", description="json (rows with notes and the ingest summary) or csv (the table as `wfm kpi` writes it)"),
-        _tenant: str = Depends(current_tenant)):
+        tenant: str = Depends(current_tenant)):
     """JSON (`history` rows and options) or a multipart upload (`file` plus the options as form
     fields), read as `wfm kpi` reads a file; definitions as in `wfm kpi --help`. Bad rows answer
     422 naming the row and column."""
     history, suffix, options = await read_history_body(request, KpiOptions, KpiRequest)
     try:
-        result = await in_pool(request.app, kpis_from_history, history, suffix, options, format == "csv")
+        result = await in_pool(request.app, tenant, kpis_from_history, history, suffix, options, format == "csv")
     except work.JobError as exc:
         raise ApiError(422, exc.reason, exc.message, fields=[_field(exc, isinstance(history, list))],
                        **exc.details) from None
