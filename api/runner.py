@@ -226,7 +226,8 @@ class JobRunner:
         claimed = self.store.claim(self.owner, self.settings.lease_seconds, free)
         for job in claimed:
             reader, writer = self.ctx.Pipe(duplex=False)
-            process = self.ctx.Process(target=work.worker_main, args=(job.kind, job.input, writer, os.getpid()),
+            process = self.ctx.Process(target=work.worker_main, args=(job.kind, job.input, writer, os.getpid(),
+                                                                          self.settings.solver_niceness),
                                        name=f"wfm-job-{job.id[:8]}", daemon=True)
             process.start()
             writer.close()  # the worker holds the only writing end: its exit closes the pipe

@@ -20,6 +20,7 @@ class Settings:
     auth: bool = True
     solver_processes: int = 1            # roster/plan jobs solving at once (one process each)
     max_solver_threads: int = 2          # CP-SAT threads per job (solver.workers), at most
+    solver_niceness: int = 10            # job worker processes run this much nicer than HTTP (0-19)
     max_solve_seconds: float = 600.0     # solver time limit a job may ask for
     job_grace_seconds: float = 60.0      # a job is killed this long after its solver time limit
     max_attempts: int = 3                # a job whose worker keeps dying fails after this many starts

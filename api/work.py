@@ -4,15 +4,20 @@ worker processes started by `api.runner`, forecasts in a process pool. A plan jo
 `wfm.plan.run_plan` on the request's data; a scenario job is `wfm.scenarios.run_scenarios`.
 
 Domain failures are raised as `JobError(reason, message, details)`; the runner stores them on
-the job and the API shows them as 4xx with the reason.
+the job and the API shows them as 4xx with the reason. A reason is one of `REASONS` (stable, for
+programs); the message is written for the user from the input's field, line and value, never an
+exception's own text (which can hold a library's internals or a server path): anything
+unexpected is `internal_error` with an incident id, its traceback in the server's log.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,8 +28,32 @@ from wfm.errors import InputError
 from wfm.rostering import clean as _clean
 
 
+log = logging.getLogger("wfm.api")
+
+# Every reason a failed job (or a forecast's 422) can carry, and what it means to the user.
+REASONS = {
+    "invalid_history": "the history cannot be read or forecast: the message names the line and column",
+    "invalid_input": "the job's input does not validate (a field path says where)",
+    "invalid_roster_input": "the roster's input is inconsistent (agents, templates, rules, requirements)",
+    "invalid_targets": "a plan's service targets cannot be met or read",
+    "invalid_simulation": "a plan's simulation cannot run on these inputs",
+    "invalid_plan": "a plan's inputs do not fit together",
+    "invalid_base": "a scenario set's base plan cannot be prepared",
+    "infeasible": "no roster satisfies the hard rules; `conflicts` names the contradictions",
+    "no_roster": "the solver found no roster within the time limit",
+    "executor_unavailable": "the Dask cluster for scenario sets cannot be reached",
+    "internal_error": "an unexpected failure on the server; the incident id finds it in the server's log",
+    "cancelled": "cancelled on request",
+    "time_limit_exceeded": "stopped after the solver time limit plus the grace time without a result",
+    "worker_died": "the job's worker process ended unexpectedly (say, out of memory) too many times",
+    "worker_lost": "the job's server stopped while it ran, too many times",
+}
+
+
 class JobError(Exception):
     def __init__(self, reason: str, message: str, **details):
+        if reason not in REASONS:
+            raise ValueError(f"job error reason {reason!r} is not in api.work.REASONS")
         super().__init__(message)
         self.reason, self.message, self.details = reason, message, details
 
@@ -37,6 +66,30 @@ class JobError(Exception):
 
 def _job_error(reason, message, details):
     return JobError(reason, message, **details)
+
+
+def input_error(reason: str, exc: ValueError) -> JobError:
+    """A ValueError that is not one of ours: pydantic's names field paths (their messages are
+    written for users); anything else keeps only the reason's own text."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        problems = [(".".join(str(p) for p in e["loc"]) or "input", e["msg"].removeprefix("Value error, "))
+                    for e in exc.errors(include_url=False, include_input=False)]
+        message = "; ".join(f"{where}: {what}" for where, what in problems[:5])
+        return JobError(reason, message, field=problems[0][0])
+    incident = uuid.uuid4().hex[:12]
+    log.warning("job input refused by a library (incident %s): %s: %s", incident, type(exc).__name__, exc)
+    return JobError(reason, f"{REASONS[reason]} (incident {incident})", incident=incident)
+
+
+def unexpected_error(exc: BaseException) -> dict:
+    """A bug or a resource problem as a job's error: a stable reason and an incident id; the
+    exception and its traceback go to the server's log only."""
+    incident = uuid.uuid4().hex[:12]
+    log.error("job failed unexpectedly (incident %s)", incident, exc_info=exc)
+    return {"reason": "internal_error", "incident": incident,
+            "message": f"the job failed on an unexpected error (incident {incident}); it has been logged"}
 
 
 def records(frame: pd.DataFrame) -> list[dict]:
@@ -104,8 +157,8 @@ def _run_forecast(history: bytes, suffix: str, options: dict):
             value = "history" if exc.value == str(path) else exc.value
             raise JobError("invalid_history", str(InputError(exc.field, value, exc.reason, exc.row, exc.line)),
                            field=exc.field, line=exc.line) from None
-        except ValueError as exc:  # e.g. an unknown country for holidays
-            raise JobError("invalid_history", str(exc)) from None
+        except ValueError as exc:  # a library's own complaint about the input
+            raise input_error("invalid_history", exc) from None
 
 
 def forecast_json(first_day, chosen, report, outliers, forecast, scores) -> dict:
@@ -282,8 +335,8 @@ def run_scenario_set(input_json: str, send_progress=None) -> dict:
                                    progress.message)
         except InputError as exc:
             raise _base_error(exc, job, scrub) from None
-        except ValueError as exc:  # e.g. an unknown holiday country
-            raise JobError("invalid_base", scrub(str(exc))) from None
+        except ValueError as exc:  # a library's own complaint about the input
+            raise input_error("invalid_base", exc) from None
     for result in (report.base, *report.scenarios):
         if result.error:
             result.error = scrub(result.error)
@@ -400,7 +453,8 @@ class ScenarioProgress:
 
 class Counting:
     """An executor (`wfm.executor`) that also tells `on_finished(outcome, total)` of every task
-    it finishes: progress from the executor interface, whatever the backend."""
+    it finishes: progress from the executor interface, whatever the backend. An unexpected
+    failure's text goes to the log; the result keeps a user-facing message with its incident id."""
 
     def __init__(self, inner, on_finished):
         self.inner, self.on_finished = inner, on_finished
@@ -424,6 +478,9 @@ class Counting:
         tasks = list(tasks)
 
         def done(outcome):
+            if outcome.unexpected:
+                logged = unexpected_error(RuntimeError(outcome.error))
+                outcome.error = f"{logged['reason']}: {logged['message']}"
             if on_done is not None:
                 on_done(outcome)
             self.on_finished(outcome, len(tasks))
@@ -439,11 +496,16 @@ JOBS = {"roster": lambda payload, send: solve_roster_json(payload, Throttled(sen
         "scenarios": run_scenario_set}
 
 
-def worker_main(kind: str, payload: str, conn, parent_pid: int) -> None:
+def worker_main(kind: str, payload: str, conn, parent_pid: int, niceness: int = 0) -> None:
     """Entry point of a job's worker process: run the job, send progress and the outcome
     through `conn`. Exits by itself if the server process goes away (killed with -9), so a
-    crashed server leaves no orphan solver eating the cores."""
+    crashed server leaves no orphan solver eating the cores. Runs `niceness` lower in CPU
+    priority than the server (its solver threads and any process it starts inherit it), so
+    HTTP answers stay fast while it solves."""
+    lower_priority(niceness)
     threading.Thread(target=_exit_with_parent, args=(parent_pid, os.getppid()), daemon=True).start()
+    from pydantic import ValidationError
+
     lock = threading.Lock()
 
     def send(message):
@@ -456,10 +518,22 @@ def worker_main(kind: str, payload: str, conn, parent_pid: int) -> None:
         send(("result", orjson.dumps(result, option=orjson.OPT_SERIALIZE_NUMPY).decode()))
     except JobError as exc:
         send(("error", exc.as_dict()))
-    except Exception as exc:  # a bug, not bad input: report it without a traceback to the client
-        send(("crash", {"reason": "internal_error", "message": f"{type(exc).__name__}: {exc}"}))
+    except ValidationError as exc:  # the stored input no longer validates (say, an older server's job)
+        send(("error", input_error("invalid_input", exc).as_dict()))
+    except Exception as exc:  # a bug, not bad input: a reason and an incident id, the text in the log
+        send(("crash", unexpected_error(exc)))
     finally:
         conn.close()
+
+
+def lower_priority(niceness: int) -> None:
+    """Lower this process's CPU priority by `niceness` (0-19); never raise: a platform without
+    nice, or a limit on it, leaves the priority as it is."""
+    if niceness > 0 and hasattr(os, "nice"):
+        try:
+            os.nice(min(niceness, 19))
+        except OSError:
+            log.warning("could not lower the job worker's CPU priority by %s", niceness)
 
 
 def _exit_with_parent(server_pid: int, parent_pid: int) -> None:

@@ -11,6 +11,12 @@
 2. POST /v1/rosters with the 200-agent instance of bench/roster.py: seconds from the POST to
    the roster being available at GET /v1/rosters/{id}, next to the solver time limit, with
    the validator's verdict.
+3. Tenants side by side: one tenant's staffing load (as in 1) idle, then while another tenant's
+   roster solves with 2 CP-SAT threads, on one server; once with the solver at the default
+   WFM_SOLVER_NICENESS and once at 0 (level with HTTP), each in the same run. Floor: p99 during
+   the solve within 2x of idle.
+4. A 20 MB .csv.gz that expands about a thousand times (a gzip bomb) posted to /v1/forecasts:
+   seconds to the 422 and the server's peak memory (VmHWM) before and after.
 
 Auth is on (a key is created for the run); the job store is a fresh SQLite file.
 """
@@ -146,11 +152,21 @@ def _cpu_seconds(pid: int) -> float:
         return float("nan")
 
 
-def start_server(folder: Path, port: int, processes: int = 1) -> tuple[subprocess.Popen, str]:
+def server_env(folder: Path, **settings) -> dict:
+    return {**os.environ, "WFM_DATABASE_URL": f"sqlite:///{folder / 'bench.db'}", "WFM_MAX_SOLVER_THREADS": "2",
+            **{f"WFM_{k.upper()}": str(v) for k, v in settings.items()}}
+
+
+def api_key(env: dict, tenant: str) -> str:
     wfm = str(Path(sys.executable).parent / "wfm")
-    env = {**os.environ, "WFM_DATABASE_URL": f"sqlite:///{folder / 'bench.db'}", "WFM_MAX_SOLVER_THREADS": "2"}
-    key = subprocess.run([wfm, "apikey", "create", "--tenant", "bench"], env=env, check=True,
-                         capture_output=True, text=True).stdout.strip()
+    return subprocess.run([wfm, "apikey", "create", "--tenant", tenant], env=env, check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def start_server(folder: Path, port: int, processes: int = 1, **settings) -> tuple[subprocess.Popen, str]:
+    wfm = str(Path(sys.executable).parent / "wfm")
+    env = server_env(folder, **settings)
+    key = api_key(env, "bench")
     server = subprocess.Popen([wfm, "serve", "--port", str(port), "--log-level", "warning",
                                "--http-processes", str(processes)], env=env,
                               stdout=subprocess.DEVNULL, stderr=open(folder / "server.log", "w"))
@@ -234,6 +250,78 @@ def roster_job(args) -> dict:
             server.wait(20)
 
 
+def _client_run(url: str, key: str, args) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--client", url, key, "--clients", str(args.clients),
+                          "--seconds", str(args.seconds)], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def during_solve(args, niceness: int) -> dict:
+    """Tenant A's staffing load idle, then during tenant B's 2-thread roster solve, one server."""
+    sys.path.insert(0, str(HERE))
+    from roster import instance
+
+    with tempfile.TemporaryDirectory(prefix="wfm-bench-api-") as tmp:
+        server, key = start_server(Path(tmp), args.port, solver_niceness=niceness)
+        other = api_key(server_env(Path(tmp)), "other")
+        url = f"http://127.0.0.1:{args.port}"
+        try:
+            idle = _client_run(url, key, args)
+            body = instance(args.roster_agents, 3 * args.seconds + 60, 2).model_dump_json().encode()
+            job = _post(url + "/v1/rosters", other, body)[1]
+            while not json.loads(_get(f"{url}/v1/jobs/{job['id']}", other)[1]).get("progress"):
+                time.sleep(0.2)  # solving (the model is built): the load starts against the solve itself
+            busy = _client_run(url, key, args)
+            view = json.loads(_get(f"{url}/v1/jobs/{job['id']}", other)[1])
+            req = urllib.request.Request(f"{url}/v1/jobs/{job['id']}", method="DELETE", headers={"X-API-Key": other})
+            urllib.request.urlopen(req).read()
+        finally:
+            server.terminate()
+            server.wait(20)
+    return {"niceness": niceness, "idle": idle, "busy": busy, "solving_throughout": view["status"] == "running"}
+
+
+def upload_bomb(args) -> dict:
+    """A 20 MB gzip bomb to /v1/forecasts: seconds to the answer, the server's peak RSS around it."""
+    import gzip
+
+    member = gzip.compress(b"2026-03-02T08:00:00Z,billing,300\n" * 300_000, compresslevel=9)
+    data = gzip.compress(b"created_at,queue,handle_seconds\n") + member * (20 * 2**20 // len(member))
+    with tempfile.TemporaryDirectory(prefix="wfm-bench-api-") as tmp:
+        server, key = start_server(Path(tmp), args.port, max_body_bytes=25 * 2**20)
+        try:
+            peak_before = _peak_rss_mb(server.pid)
+            boundary = "wfmbenchboundary"
+            body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"timezone\"\r\n\r\nUTC\r\n"
+                    f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"h.csv.gz\"\r\n"
+                    f"Content-Type: application/gzip\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+            req = urllib.request.Request(f"http://127.0.0.1:{args.port}/v1/forecasts", data=body, method="POST",
+                                         headers={"X-API-Key": key,
+                                                  "Content-Type": f"multipart/form-data; boundary={boundary}"})
+            t0 = time.perf_counter()
+            try:
+                status, answer = urllib.request.urlopen(req).status, b""
+            except urllib.error.HTTPError as exc:
+                status, answer = exc.code, exc.read()
+            seconds = time.perf_counter() - t0
+            peak_after = _peak_rss_mb(server.pid)
+        finally:
+            server.terminate()
+            server.wait(20)
+    message = json.loads(answer)["message"] if answer else ""
+    return {"bytes": len(data), "status": status, "seconds": seconds, "peak_before": peak_before,
+            "peak_after": peak_after, "message": message}
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """The process's peak resident memory so far (Linux VmHWM), MB; NaN elsewhere."""
+    try:
+        line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("VmHWM:"))
+        return int(line.split()[1]) / 1024
+    except (OSError, StopIteration, ValueError):
+        return float("nan")
+
+
 def _row(label: str, r: dict, clients: int, generator: str) -> str:
     return (f"POST /v1/staffing | {label} | {clients} | {r['seconds']:.1f} | {r['requests']:,} | {r['errors']} | "
             f"{r['throughput']:,.0f} | {r['p50']:.1f} | {r['p90']:.1f} | {r['p99']:.1f} | {r['max']:.1f} | {generator}")
@@ -250,6 +338,9 @@ def main():
     parser.add_argument("--roster-time-limit", type=float, default=60)
     parser.add_argument("--roster-workers", type=int, default=2)
     parser.add_argument("--skip-roster", action="store_true")
+    parser.add_argument("--skip-tenants", action="store_true", help="skip staffing during another tenant's solve")
+    parser.add_argument("--skip-upload", action="store_true", help="skip the gzip-bomb upload")
+    parser.add_argument("--only", choices=["tenants", "upload"], help="run only this part")
     parser.add_argument("--client", nargs=2, metavar=("URL", "KEY"), help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -258,8 +349,14 @@ def main():
         return
 
     load_avg = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    loads = {n: staffing_load(args, n) for n in (int(p) for p in args.processes.split(","))}
+    if args.only:
+        args.skip_roster, args.skip_tenants, args.skip_upload = True, args.only != "tenants", args.only != "upload"
+    loads = {} if args.only else {n: staffing_load(args, n) for n in (int(p) for p in args.processes.split(","))}
     roster = None if args.skip_roster else roster_job(args)
+    from api.settings import Settings
+
+    tenants = [] if args.skip_tenants else [during_solve(args, n) for n in (Settings().solver_niceness, 0)]
+    bomb = None if args.skip_upload else upload_bomb(args)
 
     print(f"API benchmark: `wfm serve --http-processes N` (auth on, SQLite), loopback, {os.cpu_count()} CPUs, "
           f"load client in a separate process; load average before the run {load_avg:.2f}. Payload: 1 week x 30 min "
@@ -279,6 +376,30 @@ def main():
         print(f"{n} server process(es): staffing p99 {best:.1f} ms (best load generator): "
               f"{'meets' if best < 50 else 'MISSES'} the floor of 50 ms; server CPU {r['python']['cpu_ms']:.2f} ms "
               f"per request")
+    if tenants:
+        print(f"\nTenant A's staffing ({args.clients} clients, {args.seconds:g} s each) idle, then during tenant B's "
+              f"{args.roster_agents}-agent roster solve with 2 CP-SAT threads (same server, same run)\n")
+        print("solver niceness | A's load | requests | errors | req/s | p50 ms | p99 ms | max ms | p99 vs idle | "
+              "B solving throughout")
+        print(" | ".join(["---"] * 10))
+        for t in tenants:
+            for phase in ("idle", "busy"):
+                r = t[phase]
+                ratio = r["p99"] / t["idle"]["p99"]
+                print(f"{t['niceness']} | {'idle' if phase == 'idle' else 'during the solve'} | {r['requests']:,} | "
+                      f"{r['errors']} | {r['throughput']:,.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['max']:.1f} | "
+                      f"{ratio:.2f}x | {'yes' if t['solving_throughout'] else 'NO'}")
+        for t in tenants:
+            ratio = t["busy"]["p99"] / t["idle"]["p99"]
+            print(f"\nniceness {t['niceness']}: p99 during the solve {ratio:.2f}x idle: "
+                  f"{'meets' if ratio <= 2 else 'MISSES'} the floor of 2x", end="")
+        print()
+    if bomb:
+        print(f"\nGzip bomb: {bomb['bytes'] / 2**20:.1f} MB .csv.gz (expands ~1000x) to POST /v1/forecasts: "
+              f"{bomb['status']} in {bomb['seconds']:.2f} s ({'meets' if bomb['seconds'] < 2 else 'MISSES'} 2 s); "
+              f"server peak RSS {bomb['peak_before']:.0f} MB before, {bomb['peak_after']:.0f} MB after "
+              f"(+{bomb['peak_after'] - bomb['peak_before']:.0f} MB; "
+              f"{'meets' if bomb['peak_after'] - bomb['peak_before'] < 200 else 'MISSES'} 200 MB): {bomb['message']}")
     if roster:
         print("\nroster job | solver limit s | workers | status | POST -> result s | build + solve s | "
               "check+report s | first progress s | validated objective | validator | shifts | result size")

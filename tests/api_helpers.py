@@ -40,7 +40,11 @@ def busy_input(agents: int = 60, seconds: float = 30) -> RosterInput:
     import sys
     from pathlib import Path
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    # Appended, not first: bench/api.py would otherwise shadow the `api` package for every worker
+    # process started afterwards (forkserver children take this process's sys.path).
+    bench = str(Path(__file__).resolve().parents[1] / "bench")
+    if bench not in sys.path:
+        sys.path.append(bench)
     from roster import instance
 
     return instance(agents, seconds, 1)

@@ -37,6 +37,7 @@ class Outcome:
     value: Any = None
     error: str | None = None
     seconds: float = 0.0
+    unexpected: bool = False  # the error is a bug or a resource problem, not the input's fault
 
     @property
     def ok(self) -> bool:
@@ -68,7 +69,7 @@ def _call(fn: Callable, index: int, task) -> Outcome:
     except Exception as exc:  # a bug or a resource problem: keep the place it happened
         where = traceback.extract_tb(exc.__traceback__)[-1]
         reason = f"{type(exc).__name__}: {exc} (at {os.path.basename(where.filename)}:{where.lineno})"
-        return Outcome(index, error=reason, seconds=time.perf_counter() - started)
+        return Outcome(index, error=reason, seconds=time.perf_counter() - started, unexpected=True)
 
 
 def _collect(outcomes: list[Outcome | None], outcome: Outcome, on_done: OnDone | None) -> None:
@@ -131,7 +132,8 @@ class ProcessExecutor:
             try:
                 outcome = future.result()
             except Exception as exc:  # the worker process died (out of memory, killed)
-                outcome = Outcome(futures[future], error=f"worker process failed: {type(exc).__name__}: {exc}")
+                outcome = Outcome(futures[future], error=f"worker process failed: {type(exc).__name__}: {exc}",
+                                  unexpected=True)
             _collect(outcomes, outcome, on_done)
         return outcomes
 
@@ -179,7 +181,8 @@ class DaskExecutor:
             try:
                 outcome = future.result()
             except Exception as exc:  # the worker died or the task could not be shipped
-                outcome = Outcome(index[future.key], error=f"dask worker failed: {type(exc).__name__}: {exc}")
+                outcome = Outcome(index[future.key], error=f"dask worker failed: {type(exc).__name__}: {exc}",
+                                  unexpected=True)
             _collect(outcomes, outcome, on_done)
         return outcomes
 
