@@ -45,7 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        store = Store(settings.database_url, settings.database_schema, settings.max_jobs_per_tenant)
+        store = Store(settings.database_url, settings.database_schema, settings.max_jobs_per_tenant,
+                      settings.max_solver_seconds_per_hour)
         runner = JobRunner(store, settings)
         app.state.store, app.state.runner = store, runner
         app.state.auth = Authenticator(store, enabled=settings.auth)

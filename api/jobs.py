@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from .errors import ApiError, Invalid
 from .settings import Settings
-from .store import FINISHED, IdempotencyConflict, Job, Store, TooManyJobs
+from .store import FINISHED, IdempotencyConflict, Job, SolverTimeExhausted, Store, TooManyJobs
 
 
 class Limits:
@@ -75,6 +75,14 @@ def submit(store: Store, tenant: str, kind: str, input_json: str, time_limit: fl
         raise ApiError(429, "too_many_jobs", f"this tenant has {exc.active} jobs queued or running, the most this "
                                              f"server takes (WFM_MAX_JOBS_PER_TENANT={exc.limit}); wait for one "
                                              "to finish or cancel one", limit=exc.limit) from None
+    except SolverTimeExhausted as exc:
+        raise ApiError(429, "solver_quota_exceeded", (
+            f"this job may solve for {exc.asked:g} s; this tenant's jobs have solved for {exc.used:.0f} s in the last "
+            f"hour and those queued or running may take {exc.committed:.0f} s more, past the quota of "
+            f"{exc.limit:g} solver seconds per hour (WFM_MAX_SOLVER_SECONDS_PER_HOUR); ask for a shorter "
+            "solver.time_limit_seconds or try again later"),
+            limit=exc.limit, used_seconds=round(exc.used, 1), committed_seconds=round(exc.committed, 1),
+            headers={"Retry-After": "60"}) from None
 
 
 RESULTS = {"roster": "rosters", "plan": "plans", "scenarios": "scenarios"}  # job kind -> where its result is

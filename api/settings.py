@@ -37,6 +37,7 @@ class Settings:
     max_scenarios: int = 50              # scenarios in one scenario set
     max_replications: int = 100          # simulation replications a scenario set may ask for
     max_jobs_per_tenant: int = 20        # roster, plan and scenario jobs one tenant may have queued or running
+    max_solver_seconds_per_hour: float = 0.0  # a tenant's job-process seconds in any hour (0: no quota)
     max_option_pairs: int = 3_000_000    # roster size: agents x shift options (a 1,000-agent week is 1.4M)
     inline_intervals: int = 5_000        # staffing requests up to this size run on the event loop
     poll_seconds: float = 0.2            # how often the job runner looks at the database

@@ -93,6 +93,15 @@ class TooManyJobs(Exception):
         self.active, self.limit = active, limit
 
 
+class SolverTimeExhausted(Exception):
+    """The tenant's solver seconds in the last hour, with what its queued and running jobs may
+    still take and what the new job asks for, would pass its hourly quota."""
+
+    def __init__(self, used: float, committed: float, asked: float, limit: float):
+        super().__init__(f"{used + committed + asked:g} solver seconds; at most {limit:g} per hour")
+        self.used, self.committed, self.asked, self.limit = used, committed, asked, limit
+
+
 def fair_order(heads: dict[str, float], running: dict[str, int]) -> list[str]:
     """Tenants with queued jobs (tenant -> its oldest queued job's time) in the order their next
     job should start: fewest jobs running first, then the one waiting longest. One tenant's
@@ -140,9 +149,12 @@ def _summary_columns():
 
 
 class Store:
-    def __init__(self, url: str, schema: str | None = None, max_active_jobs: int | None = None):
-        """`max_active_jobs`: a tenant's quota of jobs queued or running (None: no quota)."""
+    def __init__(self, url: str, schema: str | None = None, max_active_jobs: int | None = None,
+                 solver_seconds_per_hour: float | None = None):
+        """`max_active_jobs`: a tenant's quota of jobs queued or running; `solver_seconds_per_hour`:
+        its quota of job-process seconds in any hour (None or 0: no quota)."""
         self.url, self.max_active_jobs = url, max_active_jobs
+        self.solver_seconds_per_hour = solver_seconds_per_hour or None
         sqlite = url.startswith("sqlite")
         kwargs = {"connect_args": {"check_same_thread": False, "timeout": 30}} if sqlite else {"pool_pre_ping": True}
         engine = create_engine(url, **kwargs)
@@ -237,6 +249,10 @@ class Store:
             active = self.active_jobs(tenant)
             if active >= max_active:
                 raise TooManyJobs(active, max_active)
+        if self.solver_seconds_per_hour is not None:
+            used, committed = self.solver_seconds(tenant, now)
+            if used + committed + time_limit_seconds > self.solver_seconds_per_hour:
+                raise SolverTimeExhausted(used, committed, time_limit_seconds, self.solver_seconds_per_hour)
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(jobs).values(**row))
@@ -246,6 +262,23 @@ class Store:
                 raise
             return self._replay(existing, request_hash), False
         return self.get(row["id"], tenant), True
+
+    def solver_seconds(self, tenant: str, now: float, window: float = 3600.0) -> tuple[float, float]:
+        """(seconds the tenant's jobs ran within the last `window` seconds, seconds its queued and
+        running jobs may still run by their time limits). A job counts from its current attempt's start."""
+        query = select(jobs.c.status, jobs.c.started_at, jobs.c.finished_at, jobs.c.time_limit_seconds).where(
+            jobs.c.tenant == tenant, or_(jobs.c.status.in_((QUEUED, RUNNING)), jobs.c.finished_at > now - window))
+        used = committed = 0.0
+        with self.engine.connect() as conn:
+            for status, started, finished, limit in conn.execute(query):
+                ran = 0.0
+                if started is not None:
+                    end = now if status in (QUEUED, RUNNING) or finished is None else finished
+                    ran = max(0.0, end - max(started, now - window))
+                used += ran
+                if status in (QUEUED, RUNNING):
+                    committed += max(0.0, limit - (now - started if status == RUNNING and started else 0.0))
+        return used, committed
 
     def active_jobs(self, tenant: str) -> int:
         with self.engine.connect() as conn:

@@ -340,6 +340,8 @@ def main():
     parser.add_argument("--skip-roster", action="store_true")
     parser.add_argument("--skip-tenants", action="store_true", help="skip staffing during another tenant's solve")
     parser.add_argument("--skip-upload", action="store_true", help="skip the gzip-bomb upload")
+    parser.add_argument("--niceness", default="10,0",
+                        help="WFM_SOLVER_NICENESS values to compare (10 is the server's default)")
     parser.add_argument("--only", choices=["tenants", "upload"], help="run only this part")
     parser.add_argument("--client", nargs=2, metavar=("URL", "KEY"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -353,9 +355,7 @@ def main():
         args.skip_roster, args.skip_tenants, args.skip_upload = True, args.only != "tenants", args.only != "upload"
     loads = {} if args.only else {n: staffing_load(args, n) for n in (int(p) for p in args.processes.split(","))}
     roster = None if args.skip_roster else roster_job(args)
-    from api.settings import Settings
-
-    tenants = [] if args.skip_tenants else [during_solve(args, n) for n in (Settings().solver_niceness, 0)]
+    tenants = [] if args.skip_tenants else [during_solve(args, int(n)) for n in args.niceness.split(",")]
     bomb = None if args.skip_upload else upload_bomb(args)
 
     print(f"API benchmark: `wfm serve --http-processes N` (auth on, SQLite), loopback, {os.cpu_count()} CPUs, "
