@@ -257,28 +257,40 @@ def _client_run(url: str, key: str, args) -> dict:
 
 
 def during_solve(args, niceness: int) -> dict:
-    """Tenant A's staffing load idle, then during tenant B's 2-thread roster solve, one server."""
+    """Tenant A's staffing load idle, then during tenant B's 2-thread roster solve, on one
+    server, `args.repeats` times (a fresh solve each time): the medians of each phase."""
     sys.path.insert(0, str(HERE))
     from roster import instance
 
+    body = instance(args.roster_agents, 3 * args.seconds + 60, 2).model_dump_json().encode()
+    idle, busy, solving = [], [], True
     with tempfile.TemporaryDirectory(prefix="wfm-bench-api-") as tmp:
         server, key = start_server(Path(tmp), args.port, solver_niceness=niceness)
         other = api_key(server_env(Path(tmp)), "other")
         url = f"http://127.0.0.1:{args.port}"
         try:
-            idle = _client_run(url, key, args)
-            body = instance(args.roster_agents, 3 * args.seconds + 60, 2).model_dump_json().encode()
-            job = _post(url + "/v1/rosters", other, body)[1]
-            while not json.loads(_get(f"{url}/v1/jobs/{job['id']}", other)[1]).get("progress"):
-                time.sleep(0.2)  # solving (the model is built): the load starts against the solve itself
-            busy = _client_run(url, key, args)
-            view = json.loads(_get(f"{url}/v1/jobs/{job['id']}", other)[1])
-            req = urllib.request.Request(f"{url}/v1/jobs/{job['id']}", method="DELETE", headers={"X-API-Key": other})
-            urllib.request.urlopen(req).read()
+            for _ in range(args.repeats):
+                idle.append(_client_run(url, key, args))
+                job = _post(url + "/v1/rosters", other, body)[1]
+                while not json.loads(_get(f"{url}/v1/jobs/{job['id']}", other)[1]).get("progress"):
+                    time.sleep(0.2)  # solving (the model is built): the load runs against the solve itself
+                busy.append(_client_run(url, key, args))
+                solving &= json.loads(_get(f"{url}/v1/jobs/{job['id']}", other)[1])["status"] == "running"
+                cancel = urllib.request.Request(f"{url}/v1/jobs/{job['id']}", method="DELETE",
+                                                headers={"X-API-Key": other})
+                urllib.request.urlopen(cancel).read()
+                while json.loads(_get(f"{url}/v1/jobs/{job['id']}", other)[1])["status"] == "running":
+                    time.sleep(0.2)  # the next idle phase starts with the solver gone
         finally:
             server.terminate()
             server.wait(20)
-    return {"niceness": niceness, "idle": idle, "busy": busy, "solving_throughout": view["status"] == "running"}
+    return {"niceness": niceness, "idle": _median_run(idle), "busy": _median_run(busy), "solving_throughout": solving}
+
+
+def _median_run(runs: list[dict]) -> dict:
+    keys = ("throughput", "p50", "p99", "max")
+    return {"requests": sum(r["requests"] for r in runs), "errors": sum(r["errors"] for r in runs), "runs": len(runs),
+            **{k: float(np.median([r[k] for r in runs])) for k in keys}, "p99_all": [r["p99"] for r in runs]}
 
 
 def upload_bomb(args) -> dict:
@@ -340,6 +352,7 @@ def main():
     parser.add_argument("--skip-roster", action="store_true")
     parser.add_argument("--skip-tenants", action="store_true", help="skip staffing during another tenant's solve")
     parser.add_argument("--skip-upload", action="store_true", help="skip the gzip-bomb upload")
+    parser.add_argument("--repeats", type=int, default=3, help="idle/solve pairs per niceness (medians)")
     parser.add_argument("--niceness", default="10,0",
                         help="WFM_SOLVER_NICENESS values to compare (10 is the server's default)")
     parser.add_argument("--only", choices=["tenants", "upload"], help="run only this part")
@@ -361,9 +374,10 @@ def main():
     print(f"API benchmark: `wfm serve --http-processes N` (auth on, SQLite), loopback, {os.cpu_count()} CPUs, "
           f"load client in a separate process; load average before the run {load_avg:.2f}. Payload: 1 week x 30 min "
           f"(336 intervals, {len(staffing_body()):,} B)\n")
-    print("endpoint | server processes | clients | seconds | requests | errors | req/s | p50 ms | p90 ms | p99 ms | "
-          "max ms | load generator")
-    print(" | ".join(["---"] * 12))
+    if loads:
+        print("endpoint | server processes | clients | seconds | requests | errors | req/s | p50 ms | p90 ms | "
+              "p99 ms | max ms | load generator")
+        print(" | ".join(["---"] * 12))
     for n, r in loads.items():
         print(_row(str(n), r["python"], args.clients, "Python asyncio client"))
         if r["wrk"] is not None:
@@ -379,16 +393,19 @@ def main():
     if tenants:
         print(f"\nTenant A's staffing ({args.clients} clients, {args.seconds:g} s each) idle, then during tenant B's "
               f"{args.roster_agents}-agent roster solve with 2 CP-SAT threads (same server, same run)\n")
+        print(f"Medians of {args.repeats} idle/solve pairs per niceness (each pair: {args.seconds:g} s idle, then "
+              f"{args.seconds:g} s during a fresh solve); every p99 listed.\n")
         print("solver niceness | A's load | requests | errors | req/s | p50 ms | p99 ms | max ms | p99 vs idle | "
-              "B solving throughout")
-        print(" | ".join(["---"] * 10))
+              "B solving throughout | p99 of each run ms")
+        print(" | ".join(["---"] * 11))
         for t in tenants:
             for phase in ("idle", "busy"):
                 r = t[phase]
                 ratio = r["p99"] / t["idle"]["p99"]
                 print(f"{t['niceness']} | {'idle' if phase == 'idle' else 'during the solve'} | {r['requests']:,} | "
                       f"{r['errors']} | {r['throughput']:,.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['max']:.1f} | "
-                      f"{ratio:.2f}x | {'yes' if t['solving_throughout'] else 'NO'}")
+                      f"{ratio:.2f}x | {'yes' if t['solving_throughout'] else 'NO'} | "
+                      f"{', '.join(f'{x:.0f}' for x in r['p99_all'])}")
         for t in tenants:
             ratio = t["busy"]["p99"] / t["idle"]["p99"]
             print(f"\nniceness {t['niceness']}: p99 during the solve {ratio:.2f}x idle: "
