@@ -538,7 +538,9 @@ def lower_priority(niceness: int) -> None:
 
 def _exit_with_parent(server_pid: int, parent_pid: int) -> None:
     # The direct parent is the server or its forkserver (which exits with the server): when
-    # either goes, this process is re-parented and stops.
+    # either goes, this process is re-parented and stops. A second guard beside wfm.processes'
+    # lifeline (which watches only the process that created this one): it also ends the worker
+    # when its fork server dies first. Removing it passed the process, restart and HTTP tests.
     while True:
         time.sleep(0.5)
         if os.getppid() != parent_pid or not _alive(server_pid):
