@@ -242,3 +242,11 @@ def test_a_caller_that_leaves_while_waiting_frees_its_place():
         assert gate.running() == 0
 
     asyncio.run(scenario())
+
+
+def test_a_kpi_upload_is_held_to_the_same_limits(small_limits):
+    client, key = small_limits
+    res = client.post("/v1/kpis", files={"file": ("history.csv.gz", bomb(50_000), "application/gzip")},
+                      data={"timezone": "UTC"}, headers={"X-API-Key": key})
+    field, message = refusal(res)
+    assert field == "body.file" and "WFM_MAX_" in message

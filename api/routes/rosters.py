@@ -14,7 +14,7 @@ from ..jobs import check_limits, finished_result, job_view, submit
 from ..schemas import ErrorBody, JobView, RosterResult
 
 router = APIRouter(tags=["rosters"])
-ERRORS = {401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 413: {"model": ErrorBody},
+ERRORS = {401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 413: {"model": ErrorBody}, 429: {"model": ErrorBody},
           422: {"model": ErrorBody}}
 EXAMPLE = {"one_day": {"summary": "two agents, one day, one queue", "value": {
     "horizon": {"start": "2026-06-01", "days": 1, "interval_minutes": 60, "timezone": "Europe/Berlin"},
