@@ -250,3 +250,36 @@ def test_a_kpi_upload_is_held_to_the_same_limits(small_limits):
                       data={"timezone": "UTC"}, headers={"X-API-Key": key})
     field, message = refusal(res)
     assert field == "body.file" and "WFM_MAX_" in message
+
+
+def test_through_the_api_another_tenants_forecast_passes_a_queued_one(tmp_path):
+    """Tenant A has one forecast running and one waiting; tenant B's forecast, sent after both,
+    gets the free process and answers before A's second."""
+    import threading
+    import time
+
+    with make_client(tmp_path, forecast_processes=2) as client:
+        store, gate = client.app.state.store, client.app.state.forecast_gate
+        keys = {"acme": store.create_api_key("acme"), "globex": store.create_api_key("globex")}
+        body = {"timezone": "Europe/Berlin", "days": 7, "folds": 4, "history": history_rows(weeks=12)}
+        answered = []
+
+        def post(tenant, label, weeks=None):
+            data = body if weeks is None else {**body, "folds": 1, "days": 1, "history": history_rows(weeks=weeks)}
+            res = client.post("/v1/forecasts", json=data, headers={"X-API-Key": keys[tenant]})
+            answered.append((label, res.status_code))
+
+        threads = [threading.Thread(target=post, args=("acme", "A first")),
+                   threading.Thread(target=post, args=("acme", "A second"))]
+        for thread in threads:
+            thread.start()
+        deadline = time.time() + 60
+        while not (gate.running("acme") == 1 and gate.waiting() == 1) and time.time() < deadline:
+            time.sleep(0.01)
+        assert gate.running("acme") == 1 and gate.waiting() == 1, "A's second forecast never queued"
+        post("globex", "B", weeks=2)
+        for thread in threads:
+            thread.join(120)
+    labels = [label for label, _ in answered]
+    assert all(status == 200 for _, status in answered), answered
+    assert labels.index("B") < labels.index("A second"), answered
