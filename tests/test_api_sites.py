@@ -286,14 +286,18 @@ def test_every_site_resource_of_another_tenant_is_a_404(http):
     bodies = {"/v1/sites/ber": BERLIN, "/v1/sites/ber/agents": [{"id": "a1", "skills": ["q"]}],
               "/v1/sites/ber/agents/{agent_id}": {"id": "a1", "skills": ["q"]},
               "/v1/sites/ber/templates": [DAY], "/v1/sites/ber/templates/{template_id}": DAY,
-              "/v1/sites/ber/rules": {}, "/v1/sites/ber/weights": {}, "/v1/sites/ber/schedules": {"job_id": "x"}}
+              "/v1/sites/ber/rules": {}, "/v1/sites/ber/weights": {}, "/v1/sites/ber/schedules": {"job_id": "x"},
+              "/v1/sites/ber/requests": {"type": "time_off", "agent": "a1", "first_day": "2026-03-02",
+                                         "last_day": "2026-03-02"},
+              "/v1/sites/ber/requests/{request_id}/deny": {"reason": "no"}}
     tried = 0
     for path, operations in client.app.openapi()["paths"].items():
         if not path.startswith("/v1/sites/{site_id}"):
             continue
         concrete = path.replace("{site_id}", "ber")
         for method in (m.upper() for m in operations):
-            url = concrete.replace("{agent_id}", "a1").replace("{template_id}", "D").replace("{version}", "1")
+            url = concrete.replace("{agent_id}", "a1").replace("{template_id}", "D").replace("{version}", "1") \
+                .replace("{request_id}", "r" * 32)
             body = bodies.get(concrete, {}) if method in ("PUT", "PATCH", "POST") else None
             if url.endswith("/import"):
                 answer = client.post(url, content=b"id,skills\na1,q\n", headers=other)
@@ -301,5 +305,5 @@ def test_every_site_resource_of_another_tenant_is_a_404(http):
                 answer = client.request(method, url, json=body, headers=other)
             assert answer.status_code == 404, (method, url, answer.text)
             tried += 1
-    assert tried >= 20
+    assert tried >= 26
     assert client.get("/v1/sites/ber/agents", headers=headers).json()[0]["id"] == "a1"

@@ -45,7 +45,7 @@ def _decided(work, *args):
 
 @router.post("/v1/sites/{site_id}/requests", status_code=201, responses=READ,
              summary="File a time-off or swap request: checked at once against the latest published schedule")
-def file_request(site_id: str, request: Request, body: ScheduleRequest = Body(...), who: Caller = Depends(caller)):
+def file_request(site_id: str, request: Request, body: ScheduleRequest, who: Caller = Depends(caller)):
     """The answer is the pending request with its `check`: the hard-rule violations it would
     bring (independent validator), the per-day time-off allotments it uses, the shifts it
     changes, and the coverage impact (each changed interval's under-coverage and projected service

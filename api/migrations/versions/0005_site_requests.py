@@ -31,12 +31,11 @@ def upgrade() -> None:
         sa.Column("applied_version", sa.Integer),
     )
     op.create_index("ix_wfm_site_requests_created", "wfm_site_requests", ["tenant", "site_id", "created_at"])
-    with op.batch_alter_table("wfm_site_schedules") as table:  # batch: SQLite alters by copying the table
-        table.add_column(sa.Column("request_id", sa.String(32)))
+    schema = op.get_context().version_table_schema  # an ALTER names its schema itself (as 0002 does)
+    op.add_column("wfm_site_schedules", sa.Column("request_id", sa.String(32)), schema=schema)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("wfm_site_schedules") as table:
-        table.drop_column("request_id")
+    op.drop_column("wfm_site_schedules", "request_id", schema=op.get_context().version_table_schema)
     op.drop_index("ix_wfm_site_requests_created", "wfm_site_requests")
     op.drop_table("wfm_site_requests")
