@@ -226,6 +226,18 @@ def test_a_swap_that_breaks_a_contract_is_refused_and_requests_are_guarded(publi
         assert client.request(method, url, json={} if method == "POST" else None, headers=other).status_code == 404
     mine = client.get("/v1/sites/hr/requests?status=denied", headers=headers).json()
     assert swap.json()["id"] in [r["id"] for r in mine]
+    # A give-away to an agent with no shift at all breaks nothing: approved, the diff names both sides.
+    idle = next(f"a{k:02d}" for k in range(29) if all(s["agent"] != f"a{k:02d}"
+                                                      for s in plan["roster"]["roster"]["shifts"]))
+    fine = client.post("/v1/sites/hr/requests", headers=headers, json={
+        "type": "swap", "agent": given["agent"], "day": given["day"], "with_agent": idle}).json()
+    assert fine["check"]["ok"], fine["check"]
+    done = client.post(f"/v1/sites/hr/requests/{fine['id']}/approve", json={}, headers=headers).json()
+    diff = client.get(f"/v1/sites/hr/schedules/{done['applied_version']}/diff", headers=headers).json()
+    assert [(s["agent"], s["day"]) for s in diff["removed"]] == [(given["agent"], given["day"])]
+    assert [(s["agent"], s["day"], s["start"]) for s in diff["added"]] == [
+        (idle, given["day"], datetime.fromisoformat(given["start"]).isoformat())]
+
     unknown = client.post("/v1/sites/hr/requests", headers=headers, json={
         "type": "time_off", "agent": "nobody", "first_day": "2026-03-23", "last_day": "2026-03-23"})
     assert unknown.status_code == 422 and unknown.json()["fields"][0]["field"] == "body.agent"

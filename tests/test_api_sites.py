@@ -307,3 +307,24 @@ def test_every_site_resource_of_another_tenant_is_a_404(http):
             tried += 1
     assert tried >= 26
     assert client.get("/v1/sites/ber/agents", headers=headers).json()[0]["id"] == "a1"
+
+
+def test_a_plan_of_a_site_that_cannot_plan_names_what_is_missing_and_queues_nothing(http):
+    client, headers = http
+    assert client.patch("/v1/sites/ber", json={"interval_minutes": 20}, headers={
+        **headers, "If-Match": client.get("/v1/sites/ber", headers=headers).headers["etag"]}).status_code == 200
+    rows = [{"interval_start": "2026-03-02T09:00:00+01:00", "volume": 5, "aht_seconds": 200}]
+    answer = client.post("/v1/sites/ber/plans", json={"forecast_rows": rows}, headers=headers)
+    assert answer.status_code == 422
+    assert [f["field"] for f in answer.json()["fields"]] == ["site.interval_minutes", "site.agents",
+                                                             "site.templates", "body.default_target"]
+    both = client.post("/v1/sites/ber/plans", json={"forecast_rows": rows, "history": [{"a": 1}]}, headers=headers)
+    assert both.status_code == 422 and "either history" in both.json()["message"]
+    assert client.post("/v1/sites/ber/plans", json={"forecast": {"timezone": "UTC"}}, headers=headers) \
+        .json()["fields"][0]["field"] == "body.forecast.timezone"  # the site's, not the body's
+    assert client.get("/v1/jobs", headers=headers).json()["jobs"] == []
+    assert client.post("/v1/sites/ber/requests", headers=headers, json={
+        "type": "time_off", "agent": "a1", "first_day": "2026-03-02", "last_day": "2026-03-01"}).status_code == 422
+    no_schedule = client.post("/v1/sites/ber/requests", headers=headers, json={
+        "type": "time_off", "agent": "a1", "first_day": "2026-03-02", "last_day": "2026-03-02"})
+    assert no_schedule.status_code == 404 and "no published schedule" in no_schedule.json()["message"]
