@@ -328,3 +328,13 @@ def test_a_plan_of_a_site_that_cannot_plan_names_what_is_missing_and_queues_noth
     no_schedule = client.post("/v1/sites/ber/requests", headers=headers, json={
         "type": "time_off", "agent": "a1", "first_day": "2026-03-02", "last_day": "2026-03-02"})
     assert no_schedule.status_code == 404 and "no published schedule" in no_schedule.json()["message"]
+
+
+def test_a_plan_takes_a_history_or_a_forecast_never_both_nor_neither(http):
+    client, headers = http
+    body = {"forecast": {"timezone": "Europe/Berlin"}, "default_target": {}, "templates": [DAY],
+            "agents": [{"id": "a1", "skills": ["q"]}]}
+    rows = [{"interval_start": "2026-03-02T09:00:00+01:00", "queue": "q", "volume": 5, "aht_seconds": 200}]
+    for extra in ({}, {"history": [{"created_at": "2026-03-02T09:00:00+01:00"}], "forecast_rows": rows}):
+        answer = client.post("/v1/plans", json={**body, **extra}, headers=headers)
+        assert answer.status_code == 422 and "either history" in answer.json()["message"], answer.text
