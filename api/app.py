@@ -27,7 +27,8 @@ from . import errors
 from .auth import Authenticator
 from .fairness import FairGate
 from .middleware import BodyLimit, LoopbackOnly
-from .routes import forecasts, health, jobs, kpis, plans, rosters, scenarios, schedules, sites, staffing, ui
+from .routes import (forecasts, health, jobs, kpis, plans, rosters, scenarios, schedules, site_requests, sites,
+                     staffing, ui)
 from .runner import JobRunner, process_context, stop_pool
 from .schemas import ErrorBody, ForecastRequest, KpiRequest, StaffingRequest
 from .settings import Settings
@@ -69,7 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     _serve_docs_offline(app)
     errors.install(app)
-    for module in (health, staffing, forecasts, kpis, rosters, jobs, plans, scenarios, sites, schedules, ui):
+    for module in (health, staffing, forecasts, kpis, rosters, jobs, plans, scenarios, sites, schedules, site_requests,
+                   ui):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if not settings.auth:

@@ -28,6 +28,7 @@ schedules = Table(
     Column("published_at", Float, nullable=False),
     Column("key_id", String(32)),
     Column("shifts", Text, nullable=False),
+    Column("request_id", String(32)),  # set when an approved request made this version
 )
 
 PUBLISHABLE = ("roster", "plan")
@@ -119,7 +120,7 @@ class Schedules:
     @staticmethod
     def _view(row, tz_name: str, with_shifts: bool) -> dict:
         view = {"version": row["version"], "job_id": row["job_id"], "published_at": _iso(row["published_at"]),
-                "key_id": row["key_id"], "timezone": tz_name}
+                "key_id": row["key_id"], "timezone": tz_name, "request_id": row.get("request_id")}
         shifts = json.loads(row["shifts"])
         view["shift_count"] = len(shifts)
         if with_shifts:

@@ -363,7 +363,11 @@ class PlanRequest(RequestModel):
     """History + targets + agents + templates: forecast, requirements, roster and its simulation
     in one job (`wfm plan` on inline data)."""
 
-    history: list[dict[str, HistoryValue]] = Field(min_length=1)
+    history: list[dict[str, HistoryValue]] | None = Field(
+        None, min_length=1, description="contacts to forecast from (or `forecast_rows`)")
+    forecast_rows: list[ForecastRow] | None = Field(
+        None, min_length=1, description="a forecast to plan from instead of history (every queue on every interval; "
+                                        "missing intervals expect no contacts)")
     forecast: ForecastOptions
     targets: dict[str, ServiceTarget] = Field(default_factory=dict, description="per queue")
     default_target: ServiceTarget | None = Field(None, description="for queues not in `targets`")
@@ -377,11 +381,26 @@ class PlanRequest(RequestModel):
             "play the roster out contact by contact, as `wfm plan` does (a fraction of a second for a week of a "
             "30-agent site); null to skip"))
 
+    site: PlanSite | None = Field(None, description="set by POST /v1/sites/{site_id}/plans: the registry snapshot "
+                                                    "the plan's agents, templates, rules and weights were taken from")
+
     @model_validator(mode="after")
     def _targets(self) -> "PlanRequest":
         if not self.targets and self.default_target is None:
             raise ValueError("give targets per queue or a default_target")
+        if (self.history is None) == (self.forecast_rows is None):
+            raise ValueError("give either history (contacts to forecast from) or forecast_rows (a forecast to plan "
+                             "from)")
         return self
+
+
+class PlanSite(BaseModel):
+    """Where a site plan's setup came from: the site and its ETags at the moment of the snapshot."""
+
+    id: str
+    etag: str = Field(description="the site's ETag")
+    agents_etag: str = Field(description="the agent list's ETag")
+    taken_at: datetime
 
 
 class PlanResult(BaseModel):
@@ -429,6 +448,9 @@ class ForecastRow(BaseModel):
     aht_seconds: NonNegative
     volume_lower: NonNegative | None = None
     volume_upper: NonNegative | None = None
+
+
+PlanRequest.model_rebuild()  # its forecast_rows are ForecastRow, defined above
 
 
 class InlineForecast(ForecastSettings):

@@ -79,6 +79,8 @@ class SiteQueue(BaseModel):
     id: str = Field(min_length=1, max_length=200)
     channel: Channel = Channel.voice
     target: ServiceTarget = ServiceTarget()
+    time_off_per_day: int | None = Field(None, ge=0, le=10_000, description=(
+        "agents with this skill who may be on approved time off on one day (null: no limit)"))
 
 
 class Site(BaseModel):
@@ -418,6 +420,31 @@ class Registry:
             line = rows[int(index.lstrip("["))][0]
             raise InputError(column.split(".")[0], bodies[int(index.lstrip("["))]["id"], first["message"],
                              line=line) from None
+
+    def snapshot(self, tenant: str, site_id: str) -> dict:
+        """The site and its agents, templates, rules and weights as one consistent moment (read
+        under the site's lock, so no write lands halfway), with the site's and the agents' ETags."""
+        with self.engine.begin() as conn:
+            site = self.lock(conn, tenant, site_id)
+            found = {kind: self._items(conn, tenant, site_id, kind) for kind in MODELS}
+        out = {"site": json.loads(site.body), "etag": site.etag,
+               "agents_etag": collection_etag([(r.item_id, r.etag) for r in found["agents"]])}
+        for kind, rows in found.items():
+            bodies = [json.loads(r.body) for r in rows]
+            out[kind] = bodies if kind in COLLECTIONS else (bodies[0] if bodies else validate(kind, {}))
+        return out
+
+    def add_leave(self, conn: Connection, tenant: str, site_id: str, agent_id: str, days: list, key_id: str | None):
+        """Days added to an agent's leave (unavailable_days), in the caller's transaction (an
+        approved time-off request), audited."""
+        row = self._item(conn, tenant, site_id, "agents", agent_id)
+        if row is None:
+            raise NotFound(f"site {site_id!r} has no agent {agent_id!r}")
+        doc = json.loads(row.body)
+        doc["unavailable_days"] = sorted(set(doc["unavailable_days"]) | {d.isoformat() for d in days})
+        self._write_item(conn, tenant, site_id, "agents", agent_id, validate("agents", doc), row)
+        self._audit(conn, tenant, site_id, key_id, "leave", _resource(site_id, "agents", agent_id),
+                    {"changed": ["unavailable_days"]})
 
     # --- audit ----------------------------------------------------------------------------
 

@@ -227,7 +227,7 @@ def roster_json(outcome) -> dict:
 
 # The plan's readers take files: the job writes the request's rows to a private folder under
 # these names, and says the request's field wherever a message would show the file.
-PLAN_FILES = {"history.csv": "history", "calendar.csv": "forecast.special_days"}
+PLAN_FILES = {"history.csv": "history", "calendar.csv": "forecast.special_days", "forecast.csv": "forecast_rows"}
 # What a plan step's bad input is called in a failed job.
 PLAN_REASONS = {"forecast": "invalid_history", "requirements": "invalid_targets", "roster": "invalid_roster_input",
                 "simulation": "invalid_simulation"}
@@ -252,13 +252,26 @@ def plan_job(payload: str, progress=None) -> dict:
             raise _plan_error(exc, scrub) from None
     base, details = result.base, result.details
     req = result.requirements.drop(columns=["open"], errors="ignore")
-    return {"forecast": forecast_json(base.horizon.start, details.chosen, details.ingest, details.outliers,
-                                      base.forecast, base.backtest),
+    ingest = details.ingest or GivenForecast(len(request.forecast_rows or []))
+    backtest = base.backtest if base.backtest is not None else pd.DataFrame(columns=["model", "queue", "folds"])
+    return {"forecast": forecast_json(base.horizon.start, details.chosen, ingest, details.outliers,
+                                      base.forecast, backtest),
             "requirements": records(req), "staffing_summary": records(summarize(req, base.horizon.interval_minutes)),
             "roster": roster_json(result.roster),
             "metrics": metrics_json(result.metrics),
             "simulation": None if result.simulation is None else records(result.simulation.summary),
             "headline": headline_json(result)}
+
+
+class GivenForecast:
+    """The ingest summary of a plan from forecast rows: every row read and kept."""
+
+    def __init__(self, rows: int):
+        self.rows_read = self.rows_kept = rows
+        self.dropped = {}
+
+    def summary(self) -> str:
+        return f"{self.rows_read} forecast rows given (no history forecast)"
 
 
 def headline_json(result) -> dict:
@@ -277,6 +290,16 @@ def plan_config(request, folder: Path):
     from wfm.plan import parse_config
 
     options, columns = request.forecast, request.forecast.columns
+    forecast = {"days": options.days, "model": options.model, "level": options.level, "folds": options.folds}
+    setup = request.model_dump(mode="json", include={"templates", "agents", "rules", "weights", "solver"})
+    raw = {"timezone": options.timezone, "interval_minutes": options.interval_minutes, "forecast": forecast,
+           "queues": {q: t.model_dump(mode="json") for q, t in request.targets.items()},
+           "default_target": None if request.default_target is None else request.default_target.model_dump(mode="json"),
+           "roster": setup, "simulation": None if request.simulation is None else request.simulation.model_dump()}
+    if request.forecast_rows is not None:  # a forecast given: the plan reads it as `wfm plan` reads forecast.file
+        rows = pd.DataFrame([r.model_dump(mode="json", exclude_none=True) for r in request.forecast_rows])
+        forecast["file"] = _write(folder / "forecast.csv", rows.to_csv(index=False).encode())
+        return parse_config(raw, source="plan")
     history = {"file": _write(folder / "history.csv", rows_to_csv(request.history)),
                "country": options.country, "subdivision": options.subdivision,
                "timestamp_col": columns.timestamp, "queue_col": columns.queue, "channel_col": columns.channel,
@@ -285,13 +308,7 @@ def plan_config(request, folder: Path):
                "timestamp_format": options.timestamp_format, "on_bad_row": options.on_bad_row}
     if options.special_days:
         history["calendar"] = _write(folder / "calendar.csv", _calendar_csv(options.special_days))
-    setup = request.model_dump(mode="json", include={"templates", "agents", "rules", "weights", "solver"})
-    raw = {"timezone": options.timezone, "interval_minutes": options.interval_minutes, "history": history,
-           "forecast": {"days": options.days, "model": options.model, "level": options.level, "folds": options.folds},
-           "queues": {q: t.model_dump(mode="json") for q, t in request.targets.items()},
-           "default_target": None if request.default_target is None else request.default_target.model_dump(mode="json"),
-           "roster": setup, "simulation": None if request.simulation is None else request.simulation.model_dump()}
-    return parse_config(raw, source="plan")
+    return parse_config({**raw, "history": history}, source="plan")
 
 
 def _calendar_csv(special_days: dict) -> bytes:

@@ -93,6 +93,14 @@ def split_pipe(command: str) -> tuple[list[str], str | None]:
     return tokens[:cut], " ".join(t if t == "|" else shlex.quote(t) for t in tokens[cut + 1:])
 
 
+def _json_or_none(res) -> dict:
+    try:
+        found = res.json()
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
 class CurlRunner:
     """Runs documented curl commands against a TestClient; keeps the documented-to-real id map."""
 
@@ -109,6 +117,8 @@ class CurlRunner:
         if res.headers.get("content-type", "").startswith("application/json") and res.status_code == 202:
             self._learn_id(example.output, res.json()["id"])
             self._wait(res.json()["id"])
+        elif res.status_code == 201 and re.fullmatch(r"[0-9a-f]{32}", str(_json_or_none(res).get("id"))):
+            self._learn_id(example.output, res.json()["id"])  # a created resource with a generated id (a request)
         shown = self._show(res, include, pipe)
         for documented, real in self.ids.items():
             shown = shown.replace(real, documented)

@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Boolean, Column, Float, MetaData, String, Table, create_engine, inspect, text
 
-from api import migrations, schedules, sites  # noqa: F401  (their tables join `metadata`, to compare)
+from api import migrations, schedules, site_requests, sites  # noqa: F401  (their tables join `metadata`, to compare)
 from api.sites import Registry
 from api.store import Store, api_keys, jobs, metadata
 from test_api_store import _postgres_or_skip  # noqa: F401  (the PostgreSQL server probe shared by the store tests)
@@ -57,8 +57,9 @@ def _drift(engine, schema) -> list:
 def test_an_empty_database_gets_every_table_and_matches_the_code(database):
     url, schema = database
     store = Store(url, schema)
-    assert migrations.current(store.engine, schema) == "0004"
+    assert migrations.current(store.engine, schema) == "0005"
     assert {"wfm_jobs", "wfm_api_keys", "wfm_sites", "wfm_site_items", "wfm_site_audit", "wfm_site_schedules",
+            "wfm_site_requests",
             migrations.VERSION_TABLE} <= _tables(store.engine, schema)
     assert _drift(store.engine, schema) == []
     store.dispose()
@@ -86,7 +87,7 @@ def test_the_previous_release_database_is_adopted_with_its_jobs_and_keys(databas
     with store.engine.begin() as conn:  # a key made by the previous release still works after the upgrade
         conn.execute(api_keys.insert().values(id="k" * 32, tenant="acme", key_hash="0" * 64, created_at=1.0,
                                               revoked=False, expires_at=None))
-    assert migrations.current(store.engine, schema) == "0004"
+    assert migrations.current(store.engine, schema) == "0005"
     assert json.loads(store.get("a" * 32, "acme", with_result=True).result) == {"ok": True}
     Registry(store.engine).create_site("acme", {"id": "ber", "name": "Berlin", "timezone": "Europe/Berlin",
                                                 "interval_minutes": 15}, "k" * 32)
@@ -105,5 +106,5 @@ def test_a_database_at_the_first_revision_moves_up_to_the_newest(database):
     assert "wfm_sites" not in _tables(engine, schema)
     assert "expires_at" not in {c["name"] for c in inspect(engine).get_columns("wfm_api_keys", schema=schema)}
     migrations.upgrade(engine, schema)
-    assert migrations.current(engine, schema) == "0004" and "wfm_sites" in _tables(engine, schema)
+    assert migrations.current(engine, schema) == "0005" and "wfm_sites" in _tables(engine, schema)
     engine.dispose()

@@ -286,14 +286,18 @@ def test_every_site_resource_of_another_tenant_is_a_404(http):
     bodies = {"/v1/sites/ber": BERLIN, "/v1/sites/ber/agents": [{"id": "a1", "skills": ["q"]}],
               "/v1/sites/ber/agents/{agent_id}": {"id": "a1", "skills": ["q"]},
               "/v1/sites/ber/templates": [DAY], "/v1/sites/ber/templates/{template_id}": DAY,
-              "/v1/sites/ber/rules": {}, "/v1/sites/ber/weights": {}, "/v1/sites/ber/schedules": {"job_id": "x"}}
+              "/v1/sites/ber/rules": {}, "/v1/sites/ber/weights": {}, "/v1/sites/ber/schedules": {"job_id": "x"},
+              "/v1/sites/ber/requests": {"type": "time_off", "agent": "a1", "first_day": "2026-03-02",
+                                         "last_day": "2026-03-02"},
+              "/v1/sites/ber/requests/{request_id}/deny": {"reason": "no"}}
     tried = 0
     for path, operations in client.app.openapi()["paths"].items():
         if not path.startswith("/v1/sites/{site_id}"):
             continue
         concrete = path.replace("{site_id}", "ber")
         for method in (m.upper() for m in operations):
-            url = concrete.replace("{agent_id}", "a1").replace("{template_id}", "D").replace("{version}", "1")
+            url = concrete.replace("{agent_id}", "a1").replace("{template_id}", "D").replace("{version}", "1") \
+                .replace("{request_id}", "r" * 32)
             body = bodies.get(concrete, {}) if method in ("PUT", "PATCH", "POST") else None
             if url.endswith("/import"):
                 answer = client.post(url, content=b"id,skills\na1,q\n", headers=other)
@@ -301,5 +305,36 @@ def test_every_site_resource_of_another_tenant_is_a_404(http):
                 answer = client.request(method, url, json=body, headers=other)
             assert answer.status_code == 404, (method, url, answer.text)
             tried += 1
-    assert tried >= 20
+    assert tried >= 26
     assert client.get("/v1/sites/ber/agents", headers=headers).json()[0]["id"] == "a1"
+
+
+def test_a_plan_of_a_site_that_cannot_plan_names_what_is_missing_and_queues_nothing(http):
+    client, headers = http
+    assert client.patch("/v1/sites/ber", json={"interval_minutes": 20}, headers={
+        **headers, "If-Match": client.get("/v1/sites/ber", headers=headers).headers["etag"]}).status_code == 200
+    rows = [{"interval_start": "2026-03-02T09:00:00+01:00", "volume": 5, "aht_seconds": 200}]
+    answer = client.post("/v1/sites/ber/plans", json={"forecast_rows": rows}, headers=headers)
+    assert answer.status_code == 422
+    assert [f["field"] for f in answer.json()["fields"]] == ["site.interval_minutes", "site.agents",
+                                                             "site.templates", "body.default_target"]
+    both = client.post("/v1/sites/ber/plans", json={"forecast_rows": rows, "history": [{"a": 1}]}, headers=headers)
+    assert both.status_code == 422 and "either history" in both.json()["message"]
+    assert client.post("/v1/sites/ber/plans", json={"forecast": {"timezone": "UTC"}}, headers=headers) \
+        .json()["fields"][0]["field"] == "body.forecast.timezone"  # the site's, not the body's
+    assert client.get("/v1/jobs", headers=headers).json()["jobs"] == []
+    assert client.post("/v1/sites/ber/requests", headers=headers, json={
+        "type": "time_off", "agent": "a1", "first_day": "2026-03-02", "last_day": "2026-03-01"}).status_code == 422
+    no_schedule = client.post("/v1/sites/ber/requests", headers=headers, json={
+        "type": "time_off", "agent": "a1", "first_day": "2026-03-02", "last_day": "2026-03-02"})
+    assert no_schedule.status_code == 404 and "no published schedule" in no_schedule.json()["message"]
+
+
+def test_a_plan_takes_a_history_or_a_forecast_never_both_nor_neither(http):
+    client, headers = http
+    body = {"forecast": {"timezone": "Europe/Berlin"}, "default_target": {}, "templates": [DAY],
+            "agents": [{"id": "a1", "skills": ["q"]}]}
+    rows = [{"interval_start": "2026-03-02T09:00:00+01:00", "queue": "q", "volume": 5, "aht_seconds": 200}]
+    for extra in ({}, {"history": [{"created_at": "2026-03-02T09:00:00+01:00"}], "forecast_rows": rows}):
+        answer = client.post("/v1/plans", json={**body, **extra}, headers=headers)
+        assert answer.status_code == 422 and "either history" in answer.json()["message"], answer.text

@@ -22,13 +22,21 @@ def create_plan(body: PlanRequest, request: Request, tenant: str = Depends(curre
     """History rows and forecast options, service targets per queue, the roster setup
     (templates, agents, rules, weights, solver) and the simulation (null to skip): `wfm plan` on
     inline data. The roster covers the forecast days."""
+    return queue_plan(request, tenant, body, idempotency_key)
+
+
+def queue_plan(request: Request, tenant: str, body: PlanRequest, idempotency_key: str | None):
+    """A plan job from a checked request, sized against the server's limits first (also the
+    route of a site's plans)."""
     state = request.app.state
-    pairs = len(body.agents) * options_at_most(body.templates, body.forecast.days, body.forecast.interval_minutes)
-    check_limits(state.settings, days=body.forecast.days, agents=len(body.agents), templates=len(body.templates),
+    days = body.forecast.days if body.forecast_rows is None else forecast_days(body)
+    pairs = len(body.agents) * options_at_most(body.templates, days, body.forecast.interval_minutes)
+    check_limits(state.settings, days=days, agents=len(body.agents), templates=len(body.templates),
                  solver=body.solver, days_field="forecast.days", option_pairs=pairs,
                  replications=None if body.simulation is None else body.simulation.replications)
-    if len(body.history) > state.settings.max_history_rows:
-        raise ApiError(422, "validation_error", f"{len(body.history)} history rows; this server accepts at most "
+    rows = len(body.history or body.forecast_rows)
+    if rows > state.settings.max_history_rows:
+        raise ApiError(422, "validation_error", f"{rows} history or forecast rows; this server accepts at most "
                        f"{state.settings.max_history_rows} (WFM_MAX_HISTORY_ROWS)")
     job, created = submit(state.store, tenant, "plan", body.model_dump_json(), body.solver.time_limit_seconds,
                           idempotency_key)
@@ -50,6 +58,14 @@ def get_plan(job_id: str, request: Request, tenant: str = Depends(current_tenant
                 "shifts": data["roster"]["shifts"], "coverage": data["roster"]["coverage"]}[table]
         return csv_response(rows, f"plan-{job_id[:8]}-{table}.csv")
     return Response(result, media_type="application/json")
+
+
+def forecast_days(body: PlanRequest) -> int:
+    """The local days a plan's forecast rows span (its horizon, whatever forecast.days says)."""
+    from zoneinfo import ZoneInfo
+
+    local = [r.interval_start.astimezone(ZoneInfo(body.forecast.timezone)).date() for r in body.forecast_rows]
+    return (max(local) - min(local)).days + 1
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

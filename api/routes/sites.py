@@ -20,8 +20,11 @@ from wfm.roster.domain import Agent, Rules, ShiftTemplate, Weights
 from .. import sites as registry
 from ..auth import api_key_header, authenticate
 from ..errors import ApiError
-from ..schemas import ErrorBody
+from ..schemas import ErrorBody, JobView
+from ..site_plans import SitePlanRequest, site_plan_request
 from ..sites import Registry, Site
+from .plans import queue_plan
+from .rosters import IDEMPOTENCY
 
 router = APIRouter(tags=["sites"])
 ERR = {"model": ErrorBody}
@@ -244,3 +247,17 @@ def site_audit(site_id: str, request: Request, who: Caller = Depends(caller),
                limit: int = Query(100, ge=1, le=1000)):
     entries = _run(_registry(request).audit_log, who.tenant, site_id, after, limit)
     return JSONResponse({"entries": entries, "next_after": entries[-1]["seq"] if entries else after})
+
+
+# --- plans from the stored site ---------------------------------------------------------------
+
+@router.post("/v1/sites/{site_id}/plans", status_code=202, response_model=JobView,
+             responses={**READ, 429: ERR}, summary="Queue a plan of the site as stored now, from history or a forecast")
+def create_site_plan(site_id: str, body: SitePlanRequest, request: Request, who: Caller = Depends(caller),
+                     idempotency_key: str | None = IDEMPOTENCY):
+    """The site's agents, templates, rules, weights, timezone, interval and queue targets as of
+    this request (a snapshot kept in the job's input, with the ETags it was taken at) plus the
+    body's history or forecast: an ordinary plan job (GET /v1/plans/{job_id}), publishable to
+    the site when it succeeds."""
+    plan = _run(site_plan_request, _registry(request), who.tenant, site_id, body, path_prefix="")
+    return queue_plan(request, who.tenant, plan, idempotency_key)
