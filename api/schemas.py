@@ -394,7 +394,7 @@ class PlanRequest(RequestModel):
         return self
 
 
-class PlanSite(BaseModel):
+class PlanSite(RequestModel):
     """Where a site plan's setup came from: the site and its ETags at the moment of the snapshot."""
 
     id: str

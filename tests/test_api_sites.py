@@ -338,3 +338,15 @@ def test_a_plan_takes_a_history_or_a_forecast_never_both_nor_neither(http):
     for extra in ({}, {"history": [{"created_at": "2026-03-02T09:00:00+01:00"}], "forecast_rows": rows}):
         answer = client.post("/v1/plans", json={**body, **extra}, headers=headers)
         assert answer.status_code == 422 and "either history" in answer.json()["message"], answer.text
+
+
+def test_a_client_cannot_claim_a_plan_came_from_a_stored_site(http):
+    client, headers = http
+    body = {"forecast": {"timezone": "Europe/Berlin"}, "default_target": {}, "templates": [DAY],
+            "agents": [{"id": "a1", "skills": ["q"]}],
+            "forecast_rows": [{"interval_start": "2026-03-02T09:00:00+01:00", "queue": "q", "volume": 5,
+                               "aht_seconds": 200}],
+            "site": {"id": "ber", "etag": "x", "agents_etag": "y", "taken_at": "2026-03-01T00:00:00Z"}}
+    answer = client.post("/v1/plans", json=body, headers=headers)
+    assert answer.status_code == 422, answer.text
+    assert [f["field"] for f in answer.json()["fields"]] == ["body.site"]

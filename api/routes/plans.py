@@ -22,6 +22,11 @@ def create_plan(body: PlanRequest, request: Request, tenant: str = Depends(curre
     """History rows and forecast options, service targets per queue, the roster setup
     (templates, agents, rules, weights, solver) and the simulation (null to skip): `wfm plan` on
     inline data. The roster covers the forecast days."""
+    if body.site is not None:
+        # Provenance of a stored site's snapshot: only the site's own route may set it.
+        raise ApiError(422, "validation_error", "site is set by POST /v1/sites/{site_id}/plans, not by a client",
+                       fields=[{"field": "body.site", "message": "set by the server for plans of a stored site",
+                               "type": "server_set"}])
     return queue_plan(request, tenant, body, idempotency_key)
 
 
