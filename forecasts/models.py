@@ -244,12 +244,19 @@ class WeeklyProfile(Forecaster):
     def __init__(self, weeks: int = 8, decay: float = 0.8):
         self.weeks, self.decay = weeks, decay
 
-    def _fit_queue(self, m):
+    def _usable(self, m: DayMatrix) -> np.ndarray:
+        """Days the pattern is learnt from: started, not special, not a gap or an unusual day."""
         specials = self.calendar.special(m.days)
         special = np.array([d in specials for d in m.days], bool)
         started = np.cumsum(m.totals) > 0
         unusual, _ = unusual_days(m, special | ~started)
-        w = _recency_weights(m, ~special & started & ~unusual, self.weeks, self.decay)
+        return ~special & started & ~unusual
+
+    def _fit_queue(self, m):
+        return self._profile(m, self._usable(m))
+
+    def _profile(self, m: DayMatrix, usable: np.ndarray):
+        w = _recency_weights(m, usable, self.weeks, self.decay)
         vals = np.nan_to_num(m.values)
         prof = np.zeros((7, len(m.slots)))
         for k in range(7):
@@ -265,6 +272,32 @@ class WeeklyProfile(Forecaster):
         out = np.zeros(len(keys))
         out[ok] = prof[keys["dow"].to_numpy()[ok], col[ok].astype(int)]
         return out
+
+
+class LevelProfile(WeeklyProfile):
+    """A long, smooth profile kept at the recent level: the weekly profile over `weeks` weeks
+    with a slow decay (less noise in each weekday's shape and volume), times the ratio of
+    the last `level_days` usable days' totals to what that profile gives their weekdays,
+    shrunk toward 1 by `level_shrink` pseudo-days (a few days' ratio is itself noisy).
+    The weekly profile follows a level change only as fast as its decay lets it; this one
+    follows it at once without taking the last weeks' noise into every interval."""
+
+    name = "level_profile"
+
+    def __init__(self, weeks: int = 12, decay: float = 0.95, level_days: int = 5, level_shrink: float = 1.0):
+        super().__init__(weeks, decay)
+        self.level_days, self.level_shrink = level_days, level_shrink
+
+    def _fit_queue(self, m):
+        usable = self._usable(m)
+        slots, prof = self._profile(m, usable)
+        recent = np.flatnonzero(usable)[-self.level_days:]
+        expected = prof.sum(axis=1)[m.dow[recent]]
+        n = float((expected > 0).sum())
+        if n == 0 or expected.sum() <= 0:
+            return slots, prof
+        ratio = m.totals[recent].sum() / expected.sum()
+        return slots, prof * (n * ratio + self.level_shrink) / (n + self.level_shrink)
 
 
 @dataclass
@@ -530,29 +563,30 @@ def _ordinary_days(history: pd.DataFrame, calendar: Calendar) -> np.ndarray:
 
 
 class Ensemble(Forecaster):
-    """Weighted mean of the weekly profile and the daily model per queue, weights inverse to
-    each one's WAPE on a rolling-origin backtest over the last `folds` weeks of the history
-    (ordinary days only; each week forecast from the history before it). With too little
-    history the two count equally. Inverse-error weights rather than the best single weight:
-    on three weeks of evidence the argmin chases noise (bench/RESULTS.md)."""
+    """Weighted mean of `PARTS` per queue, weights inverse to each part's WAPE on a rolling-origin
+    backtest over the last `folds` weeks of the history (ordinary days only; each week forecast
+    from the history before it). With too little history the parts count equally.
+    Inverse-error weights rather than the best single weight: on three weeks of evidence the
+    argmin chases noise (bench/RESULTS.md)."""
 
     name = "ensemble"
-    GRID = (0, 1)  # the profile alone, the daily model alone
 
-    def __init__(self, folds: int = 3, min_train_days: int = 21):
+    def __init__(self, folds: int = 3, min_train_days: int = 21, parts: tuple | None = None):
         self.folds, self.min_train_days = folds, min_train_days
+        self.part_types = parts or PARTS
 
     def fit(self, history: pd.DataFrame, calendar: Calendar | None = None) -> "Ensemble":
         self.calendar = calendar or Calendar()
-        self.parts = [WeeklyProfile().fit(history, self.calendar), DailyProfile().fit(history, self.calendar)]
+        self.parts = [cls().fit(history, self.calendar) for cls in self.part_types]
         self.day_factors = self.parts[0].day_factors
-        self.state = {q: w for q, w in self._weights(history).items()}
+        self.state = self._weights(history)
         return self
 
-    def _weights(self, history: pd.DataFrame) -> dict[str, float]:
+    def _weights(self, history: pd.DataFrame) -> dict[str, np.ndarray]:
         day = pd.DatetimeIndex(history["interval_start"]).date
         days = sorted(set(day))
-        errors = {}  # queue -> weight -> [abs error, volume]
+        n = len(self.parts)
+        errors = {}  # queue -> [abs error per part, volume]
         for k in range(self.folds, 0, -1):
             cutoff = days[-1] - timedelta(days=7 * k - 1)
             if (cutoff - days[0]).days < self.min_train_days:
@@ -561,34 +595,39 @@ class Ensemble(Forecaster):
             test = history[(day >= cutoff) & (day < cutoff + timedelta(days=7))]
             keep = _ordinary_days(test, self.calendar)
             starts = pd.DatetimeIndex(test.loc[test["queue"] == test["queue"].iloc[0], "interval_start"])
-            a, b = (type(p)().fit(train, self.calendar).predict(starts) for p in self.parts)
-            merged = test[["interval_start", "queue", "volume"]][keep].merge(
-                a.rename(columns={"volume": "a"}), on=["interval_start", "queue"]).merge(
-                b.rename(columns={"volume": "b"}), on=["interval_start", "queue"])
+            merged = test[["interval_start", "queue", "volume"]][keep]
+            for i, cls in enumerate(self.part_types):
+                fc = cls().fit(train, self.calendar).predict(starts).rename(columns={"volume": f"p{i}"})
+                merged = merged.merge(fc, on=["interval_start", "queue"])
             for q, g in merged.groupby("queue"):
-                for w in self.GRID:
-                    err = np.abs(g["volume"] - (w * g["a"] + (1 - w) * g["b"])).sum()
-                    acc = errors.setdefault(q, {}).setdefault(w, [0.0, 0.0])
-                    acc[0] += err
-                    acc[1] += g["volume"].sum()
+                acc = errors.setdefault(q, [np.zeros(n), 0.0])
+                acc[0] += [np.abs(g["volume"] - g[f"p{i}"]).sum() for i in range(n)]
+                acc[1] += g["volume"].sum()
         out = {}
         for q in self.parts[0].state:
-            scores = {w: e / v for w, (e, v) in errors.get(q, {}).items() if v > 0}
-            out[q] = scores[0] / (scores[0] + scores[1]) if len(scores) == 2 and scores[0] + scores[1] > 0 else 0.5
+            err, volume = errors.get(q, (np.zeros(n), 0.0))
+            if volume > 0 and (err > 0).all():
+                inverse = volume / err
+                out[q] = inverse / inverse.sum()
+            else:
+                out[q] = np.full(n, 1.0 / n)
         return out
 
     def daily_state(self, queue):
-        return self.parts[1].daily_state(queue)
+        return next((p.daily_state(queue) for p in self.parts if p.daily_state(queue) is not None), None)
 
     def predict(self, starts) -> pd.DataFrame:
-        a, b = (p.predict(starts) for p in self.parts)
-        w = a["queue"].map(self.state).to_numpy(float)
-        out = a.copy()
-        out["volume"] = w * a["volume"].to_numpy() + (1 - w) * b["volume"].to_numpy()
+        forecasts = [p.predict(starts) for p in self.parts]
+        out = forecasts[0].copy()
+        w = np.stack(out["queue"].map(self.state).to_list())
+        out["volume"] = sum(w[:, i] * f["volume"].to_numpy() for i, f in enumerate(forecasts))
         return out
 
 
-MODELS = {cls.name: cls for cls in (SeasonalNaive, WeeklyProfile, DailyProfile, Ensemble)}
+PARTS = (WeeklyProfile, DailyProfile, LevelProfile)
+
+
+MODELS = {cls.name: cls for cls in (SeasonalNaive, WeeklyProfile, DailyProfile, LevelProfile, Ensemble)}
 
 
 def make_model(name: str) -> Forecaster:

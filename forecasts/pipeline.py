@@ -267,7 +267,7 @@ def score(bt: pd.DataFrame, level: float = 0.9, calendar: Calendar | None = None
 
 
 DEFAULT_MODEL = "ensemble"
-ENSEMBLE_PARTS = ("ensemble", "weekly_profile", "daily_profile")
+ENSEMBLE_PARTS = ("ensemble", "weekly_profile", "daily_profile", "level_profile")
 CHOICE_MARGIN = 0.1  # another model must beat the ensemble's backtest WAPE by 10%: four weeks are noisy
 
 
