@@ -68,14 +68,16 @@ def gap_days(totals: np.ndarray, dow: np.ndarray, radius_days: int = 35, min_typ
     return out
 
 
-def unusual_days(m: DayMatrix, exclude: np.ndarray, low: float = 0.6,
-                 high: float = 1.7) -> tuple[np.ndarray, np.ndarray]:
+def unusual_days(m: DayMatrix, exclude: np.ndarray, low: float = 0.6, high: float = 1.7,
+                 local_days: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Days to leave out of seasonal patterns, and each day's ratio to its reference.
 
     Gaps (see `gap_days`) first, then days far from the median of the same weekday within
     +-4 weeks (gaps and `exclude`d days left out of the median), both in ratio and beyond
     Poisson noise (4 standard deviations), so a quiet queue's ordinary days are kept:
-    partial days, outages, one-off spikes.
+    partial days, outages, one-off spikes. With `local_days`, a day is unusual only if it
+    is also that far from the median ratio of the days within +-`local_days` of it: a whole
+    week that moved together is a new level to follow, not a run of outliers.
     """
     n = len(m.days)
     pos = np.arange(n)
@@ -92,6 +94,12 @@ def unusual_days(m: DayMatrix, exclude: np.ndarray, low: float = 0.6,
             ratios[i] = ratio
             far = ratio < low or ratio > high
             out[i] = far and abs(m.totals[i] - ref) > 4.0 * np.sqrt(ref + 1.0)
+    if local_days:
+        for i in np.flatnonzero(out & ~gap):
+            near = (np.abs(pos - i) <= local_days) & (pos != i) & ~exclude & ~gap & ~np.isnan(ratios)
+            if near.sum() >= 2:
+                moved = ratios[i] / np.median(ratios[near])
+                out[i] = moved < low or moved > high
     return out, ratios
 
 
@@ -240,6 +248,7 @@ class WeeklyProfile(Forecaster):
     (declared special days, gaps and unusual days left out)."""
 
     name = "weekly_profile"
+    local_days = 3  # a day is an outlier against its own week too (unusual_days)
 
     def __init__(self, weeks: int = 8, decay: float = 0.8):
         self.weeks, self.decay = weeks, decay
@@ -249,7 +258,7 @@ class WeeklyProfile(Forecaster):
         specials = self.calendar.special(m.days)
         special = np.array([d in specials for d in m.days], bool)
         started = np.cumsum(m.totals) > 0
-        unusual, _ = unusual_days(m, special | ~started)
+        unusual, _ = unusual_days(m, special | ~started, local_days=self.local_days)
         return ~special & started & ~unusual
 
     def _fit_queue(self, m):

@@ -371,3 +371,34 @@ def test_level_profile_ignores_a_missing_day_in_its_level():
     clean = make_model("level_profile").fit(hist).predict(starts)["volume"].to_numpy()
     gap = make_model("level_profile").fit(_drop_day(hist, START + timedelta(days=54))).predict(starts)
     assert gap["volume"].to_numpy() == pytest.approx(clean, rel=1e-6)
+
+
+@pytest.mark.parametrize("model_name", ["weekly_profile", "level_profile"])
+def test_a_whole_week_at_a_new_level_is_followed_not_dropped_as_outliers(model_name):
+    # The last week at half the level: each day is far from its weekday's median, but so are
+    # its neighbours, so the week is a new level (issue 30: a drop at the end of history was
+    # left out and the next week forecast at the old level).
+    old = expected(START, 8 * 7, trend=0.0)
+    new = expected(START + timedelta(days=56), 7, level=250.0, trend=0.0)
+    hist = pd.concat([old, new], ignore_index=True)
+    starts = Horizon(start=START + timedelta(days=63), days=7, interval_minutes=60, timezone=TZ).interval_starts()
+    flat = expected(START + timedelta(days=63), 7, trend=0.0)["volume"].to_numpy()
+    fc = make_model(model_name).fit(hist).predict(starts)["volume"].to_numpy()
+    if model_name == "weekly_profile":
+        w = 0.8 ** np.arange(8)
+        assert fc == pytest.approx(flat * (0.5 * w[0] + w[1:].sum()) / w.sum(), rel=1e-6, abs=1e-9)
+    else:  # nine weeks at decay 0.95, then at the last 5 days' level shrunk by one pseudo-day
+        w = 0.95 ** np.arange(9)
+        profile = (0.5 * w[0] + w[1:].sum()) / w.sum()
+        assert fc == pytest.approx(flat * profile * (5 * 0.5 / profile + 1) / 6, rel=1e-6, abs=1e-9)
+
+
+def test_a_single_low_day_inside_a_normal_week_is_still_left_out():
+    hist = expected(START, 8 * 7, trend=0.0)
+    low = START + timedelta(days=8 * 7 - 4)
+    hit = hist.copy()
+    on = hit["interval_start"].dt.date == low
+    hit.loc[on, "volume"] *= 0.3
+    starts = Horizon(start=START + timedelta(days=56), days=7, interval_minutes=60, timezone=TZ).interval_starts()
+    clean = make_model("weekly_profile").fit(hist).predict(starts)["volume"].to_numpy()
+    assert make_model("weekly_profile").fit(hit).predict(starts)["volume"].to_numpy() == pytest.approx(clean)
