@@ -14,6 +14,8 @@ Days are local calendar days and intervals are keyed by local clock time, so a 2
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -21,6 +23,34 @@ import numpy as np
 import pandas as pd
 
 from .calendar import PRIOR_FACTOR, Calendar, SpecialDay
+
+
+_FITS: ContextVar[dict | None] = ContextVar("forecast_fits", default=None)
+
+
+@contextmanager
+def shared_fits():
+    """Within this block a model fitted twice on the same history and calendar is fitted once:
+    a backtest fits each model on each fold's history, and the ensemble fits the same parts
+    on the same weeks for its weights. Nested blocks share the outer block's fits."""
+    token = _FITS.set({}) if _FITS.get() is None else None
+    try:
+        yield
+    finally:
+        if token is not None:
+            _FITS.reset(token)
+
+
+def fit_model(model_type, history: pd.DataFrame, calendar: Calendar | None = None) -> "Forecaster":
+    """`model_type().fit(history, calendar)`, reused inside a `shared_fits` block. The history
+    is keyed by its content hash: the folds are different prefixes of one frame."""
+    fits = _FITS.get()
+    if fits is None:
+        return model_type().fit(history, calendar)
+    key = (model_type, id(calendar), len(history), int(pd.util.hash_pandas_object(history, index=False).sum()))
+    if key not in fits:
+        fits[key] = model_type().fit(history, calendar)
+    return fits[key]
 
 
 def time_keys(starts) -> pd.DataFrame:
@@ -43,17 +73,25 @@ class DayMatrix:
 
     @classmethod
     def build(cls, history: pd.DataFrame, column: str = "volume") -> "DayMatrix":
-        keys = time_keys(history["interval_start"])
-        keys["value"] = history[column].to_numpy(float)
-        pivot = keys.pivot_table(index="date", columns="slot", values="value", aggfunc="mean", dropna=False)
-        totals = keys.groupby("date")["value"].sum().reindex(pivot.index).to_numpy()
-        days = list(pivot.index)
-        present = keys.groupby(["date", "slot"]).size().unstack().reindex(index=pivot.index, columns=pivot.columns)
-        values = np.where(present.notna().to_numpy(), pivot.to_numpy(), np.nan)
+        starts = pd.DatetimeIndex(history["interval_start"])
+        value = history[column].to_numpy(float)
+        day_index, days = pd.factorize(starts.date, sort=True)  # local dates (midnight may not exist)
+        slot_index, slots = pd.factorize((starts.hour * 60 + starts.minute).to_numpy(), sort=True)
+        shape = (len(days), len(slots))
+        sums, counts = np.zeros(shape), np.zeros(shape)
+        np.add.at(sums, (day_index, slot_index), np.nan_to_num(value))
+        np.add.at(counts, (day_index, slot_index), ~np.isnan(value))
+        present = np.zeros(shape, bool)
+        present[day_index, slot_index] = True
+        # A repeated DST hour: its slot holds the mean of the two, the day's total both.
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = np.where(present & (counts > 0), sums / counts, np.nan)
+        totals = sums.sum(axis=1)
+        days = list(days)
         dow = np.array([d.weekday() for d in days])
         missing = gap_days(totals, dow)
         values[missing] = np.nan
-        return cls(days, pivot.columns.to_numpy(), values, totals, dow, missing)
+        return cls(days, np.asarray(slots), values, totals, dow, missing)
 
 
 def gap_days(totals: np.ndarray, dow: np.ndarray, radius_days: int = 35, min_typical: float = 10.0) -> np.ndarray:
@@ -560,15 +598,22 @@ def _shrink(handle: np.ndarray, count: np.ndarray, k: float, toward) -> np.ndarr
     return np.where(count + k > 0, out, toward)
 
 
-def _ordinary_days(history: pd.DataFrame, calendar: Calendar) -> np.ndarray:
-    """Rows on days that are neither special nor a gap (what a combination weight is judged on)."""
-    day = pd.DatetimeIndex(history["interval_start"]).date
-    special = set(calendar.describe(set(day)))
-    gaps = set()
-    for _, part in _per_queue(history):
+def _gaps(history: pd.DataFrame) -> set[tuple[str, date]]:
+    """(queue, day) pairs with nothing recorded on a normally open weekday."""
+    out = set()
+    for q, part in _per_queue(history):
         m = DayMatrix.build(part)
-        gaps |= {d for d, g in zip(m.days, m.missing) if g}
-    return np.array([d not in special and d not in gaps for d in day], bool)
+        out |= {(q, d) for d, g in zip(m.days, m.missing) if g}
+    return out
+
+
+def _ordinary_rows(frame: pd.DataFrame, calendar: Calendar, gaps: set[tuple[str, date]]) -> np.ndarray:
+    """Rows on days that are neither special nor a gap of their queue (what a combination
+    weight is judged on). Gaps come from the whole history: a week alone has no neighbours
+    to tell a gap from a closed day."""
+    day = pd.DatetimeIndex(frame["interval_start"]).date
+    special = set(calendar.describe(set(day)))
+    return np.array([d not in special and (q, d) not in gaps for q, d in zip(frame["queue"], day)], bool)
 
 
 class Ensemble(Forecaster):
@@ -586,27 +631,28 @@ class Ensemble(Forecaster):
 
     def fit(self, history: pd.DataFrame, calendar: Calendar | None = None) -> "Ensemble":
         self.calendar = calendar or Calendar()
-        self.parts = [cls().fit(history, self.calendar) for cls in self.part_types]
+        self.parts = [fit_model(cls, history, calendar) for cls in self.part_types]
         self.day_factors = self.parts[0].day_factors
-        self.state = self._weights(history)
+        self.state = self._weights(history, calendar)
         return self
 
-    def _weights(self, history: pd.DataFrame) -> dict[str, np.ndarray]:
+    def _weights(self, history: pd.DataFrame, calendar: Calendar | None) -> dict[str, np.ndarray]:
         day = pd.DatetimeIndex(history["interval_start"]).date
         days = sorted(set(day))
         n = len(self.parts)
         errors = {}  # queue -> [abs error per part, volume]
+        gaps = _gaps(history)
         for k in range(self.folds, 0, -1):
             cutoff = days[-1] - timedelta(days=7 * k - 1)
             if (cutoff - days[0]).days < self.min_train_days:
                 continue
             train = history[day < cutoff]
             test = history[(day >= cutoff) & (day < cutoff + timedelta(days=7))]
-            keep = _ordinary_days(test, self.calendar)
+            keep = _ordinary_rows(test, self.calendar, gaps)
             starts = pd.DatetimeIndex(test.loc[test["queue"] == test["queue"].iloc[0], "interval_start"])
             merged = test[["interval_start", "queue", "volume"]][keep]
             for i, cls in enumerate(self.part_types):
-                fc = cls().fit(train, self.calendar).predict(starts).rename(columns={"volume": f"p{i}"})
+                fc = fit_model(cls, train, calendar).predict(starts).rename(columns={"volume": f"p{i}"})
                 merged = merged.merge(fc, on=["interval_start", "queue"])
             for q, g in merged.groupby("queue"):
                 acc = errors.setdefault(q, [np.zeros(n), 0.0])

@@ -10,7 +10,17 @@ from hypothesis import strategies as st
 
 from forecasts import metrics
 from forecasts.calendar import Calendar
-from forecasts.models import MODELS, AhtProfile, DailyProfile, DayMatrix, SeasonalNaive, WeeklyProfile, make_model
+from forecasts.models import (
+    MODELS,
+    AhtProfile,
+    DailyProfile,
+    DayMatrix,
+    SeasonalNaive,
+    WeeklyProfile,
+    fit_model,
+    make_model,
+    shared_fits,
+)
 from forecasts.pipeline import backtest, forecast
 from wfm.domain import Horizon
 
@@ -402,3 +412,28 @@ def test_a_single_low_day_inside_a_normal_week_is_still_left_out():
     starts = Horizon(start=START + timedelta(days=56), days=7, interval_minutes=60, timezone=TZ).interval_starts()
     clean = make_model("weekly_profile").fit(hist).predict(starts)["volume"].to_numpy()
     assert make_model("weekly_profile").fit(hit).predict(starts)["volume"].to_numpy() == pytest.approx(clean)
+
+
+def test_ensemble_weights_do_not_score_a_missing_day_in_their_backtest():
+    # A gap in the last week: scored as zero demand it cost every part the same and pulled
+    # the weights toward equal (each inner week alone had no neighbours to call it a gap).
+    hist = _drop_day(expected(START, 10 * 7, trend=4.0), START + timedelta(days=10 * 7 - 3))
+    ens = make_model("ensemble").fit(hist)
+    weights = dict(zip([p.name for p in ens.parts], ens.state["q"]))
+    assert weights["daily_profile"] > 0.8
+
+
+def test_shared_fits_reuse_a_fit_only_for_the_same_history():
+    hist = noisy(expected(START, 6 * 7))
+    other = hist.assign(volume=hist["volume"][::-1].to_numpy())  # same rows and length, other counts
+    starts = Horizon(start=START + timedelta(days=42), days=7, interval_minutes=60, timezone=TZ).interval_starts()
+    assert fit_model(WeeklyProfile, hist) is not fit_model(WeeklyProfile, hist)
+    with shared_fits():
+        first = fit_model(WeeklyProfile, hist)
+        assert fit_model(WeeklyProfile, hist.copy()) is first
+        assert fit_model(DailyProfile, hist) is not first
+        changed = fit_model(WeeklyProfile, other)
+        assert changed is not first
+        fresh = WeeklyProfile().fit(other).predict(starts)["volume"].to_numpy()
+        assert changed.predict(starts)["volume"].to_numpy() == pytest.approx(fresh)
+    assert fit_model(WeeklyProfile, hist) is not first  # the block's fits are gone after it
