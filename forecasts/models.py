@@ -188,28 +188,82 @@ def learn_day_factors(m: DayMatrix, described: dict[date, SpecialDay], radius_da
     return out
 
 
+@dataclass
+class DayShapes:
+    """Intraday shares of past special days pooled by kind (an eve's calls stop early whatever
+    its weekday), with the number of days behind each."""
+
+    slots: np.ndarray
+    shares: dict[str, np.ndarray] = field(default_factory=dict)
+    days: dict[str, int] = field(default_factory=dict)
+
+    def reshape(self, kind: str, volume: np.ndarray, slots, pseudo_days: float) -> np.ndarray:
+        """`volume` of one special day redistributed over its intervals: the learned shares of
+        its kind shrunk toward the model's own shape by `pseudo_days`; the day total is kept."""
+        n, total = self.days.get(kind, 0), volume.sum()
+        if n == 0 or total <= 0:
+            return volume
+        col = pd.Series(np.arange(len(self.slots)), index=self.slots).reindex(slots).to_numpy()
+        learned = np.zeros(len(volume))
+        ok = ~np.isnan(col)
+        learned[ok] = self.shares[kind][col[ok].astype(int)]
+        if learned.sum() <= 0:
+            return volume
+        mixed = (n * learned / learned.sum() + pseudo_days * volume / total) / (n + pseudo_days)
+        return total * mixed
+
+
+def learn_day_shapes(m: DayMatrix, described: dict[date, SpecialDay]) -> DayShapes:
+    """Pooled intraday shares of the past special days of each kind (gaps and empty days left out)."""
+    out = DayShapes(m.slots)
+    for kind in {s.kind for s in described.values()}:
+        rows = np.array([m.days[i] in described and described[m.days[i]].kind == kind and not m.missing[i]
+                         and m.totals[i] > 0 for i in range(len(m.days))], bool)
+        if rows.any():
+            pooled = np.nansum(m.values[rows], axis=0)
+            if pooled.sum() > 0:
+                out.shares[kind], out.days[kind] = pooled / pooled.sum(), int(rows.sum())
+    return out
+
+
 class Forecaster:
     """Base: subclasses implement `_fit_queue` and `_predict_queue` for ordinary days; the base
-    scales special days (holidays, eves, declared days) by their day factor, for every model."""
+    scales special days (holidays, eves, declared days) by their day factor, for every model,
+    and gives them the intraday shape of past special days of their kind, shrunk toward the
+    model's own by `shape_pseudo_days`."""
 
     name = "base"
+    shape_pseudo_days = 1.0
+    shape_kinds = ("eve", "holiday")  # days whose opening hours change; observances keep theirs
 
     def fit(self, history: pd.DataFrame, calendar: Calendar | None = None) -> "Forecaster":
         self.calendar = calendar or Calendar()
-        self.state, self.day_factors = {}, {}
+        self.state, self.day_factors, self.day_shapes = {}, {}, {}
         for q, part in _per_queue(history):
             m = DayMatrix.build(part)
             self.state[q] = self._fit_queue(m)
-            self.day_factors[q] = learn_day_factors(m, self.calendar.describe(m.days))
+            described = self.calendar.describe(m.days)
+            self.day_factors[q] = learn_day_factors(m, described)
+            self.day_shapes[q] = learn_day_shapes(m, described)
         return self
 
     def predict(self, starts) -> pd.DataFrame:
         keys = time_keys(starts)
         described = self.calendar.describe(set(keys["date"]))
-        scale = {q: np.array([self.day_factors[q].factor(described[d]) if d in described else 1.0
-                              for d in keys["date"]]) for q in self.state}
-        return pd.concat([_frame(starts, q, self._predict_queue(s, keys) * scale[q]) for q, s in self.state.items()],
-                         ignore_index=True)
+        by_day = keys.groupby("date").indices
+        frames = []
+        for q, s in self.state.items():
+            scale = np.array([self.day_factors[q].factor(described[d]) if d in described else 1.0
+                              for d in keys["date"]])
+            volume = self._predict_queue(s, keys) * scale
+            for d in described.keys() & by_day.keys():
+                if described[d].kind not in self.shape_kinds:
+                    continue
+                idx = by_day[d]
+                volume[idx] = self.day_shapes[q].reshape(described[d].kind, volume[idx], keys["slot"].to_numpy()[idx],
+                                                         self.shape_pseudo_days)
+            frames.append(_frame(starts, q, volume))
+        return pd.concat(frames, ignore_index=True)
 
     def special_days(self, starts) -> dict[date, tuple[SpecialDay, dict[str, float]]]:
         """The special days in `starts`, each with the factor used per queue (for reports)."""
