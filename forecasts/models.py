@@ -106,6 +106,23 @@ def gap_days(totals: np.ndarray, dow: np.ndarray, radius_days: int = 35, min_typ
     return out
 
 
+def _same_weekday_median(m: DayMatrix, usable: np.ndarray, radius: int) -> np.ndarray:
+    """Per day, the median total of the other usable days of its weekday within `radius`
+    positions; NaN where fewer than two such days exist."""
+    n = len(m.days)
+    offsets = np.array([o for o in range(-radius, radius + 1) if o != 0])
+    j = np.arange(n)[:, None] + offsets[None, :]
+    inside = (j >= 0) & (j < n)
+    jc = np.clip(j, 0, n - 1)
+    ok = inside & usable[jc] & (m.dow[jc] == m.dow[:, None])
+    near = np.where(ok, m.totals[jc], np.nan)
+    out = np.full(n, np.nan)
+    enough = ok.sum(axis=1) >= 2
+    if enough.any():
+        out[enough] = np.nanmedian(near[enough], axis=1)
+    return out
+
+
 def unusual_days(m: DayMatrix, exclude: np.ndarray, low: float = 0.6, high: float = 1.7,
                  local_days: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Days to leave out of seasonal patterns, and each day's ratio to its reference.
@@ -122,16 +139,12 @@ def unusual_days(m: DayMatrix, exclude: np.ndarray, low: float = 0.6, high: floa
     gap = m.missing.copy()
     out = gap.copy()
     ratios = np.where(gap, 0.0, np.nan)
-    for i in np.flatnonzero(~gap):
-        same = np.flatnonzero((m.dow == m.dow[i]) & (np.abs(pos - i) <= 28) & (pos != i) & ~exclude & ~gap)
-        if same.size < 2:
-            continue
-        ref = np.median(m.totals[same])
-        if ref > 0:
-            ratio = m.totals[i] / ref
-            ratios[i] = ratio
-            far = ratio < low or ratio > high
-            out[i] = far and abs(m.totals[i] - ref) > 4.0 * np.sqrt(ref + 1.0)
+    ref = _same_weekday_median(m, ~exclude & ~gap, radius=28)
+    judged = ~gap & (ref > 0)
+    ratios[judged] = m.totals[judged] / ref[judged]
+    far = (ratios < low) | (ratios > high)
+    beyond_noise = np.abs(m.totals - ref) > 4.0 * np.sqrt(np.abs(ref) + 1.0)
+    out[judged] = (far & beyond_noise)[judged]
     if local_days:
         for i in np.flatnonzero(out & ~gap):
             near = (np.abs(pos - i) <= local_days) & (pos != i) & ~exclude & ~gap & ~np.isnan(ratios)
