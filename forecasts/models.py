@@ -53,10 +53,17 @@ def fit_model(model_type, history: pd.DataFrame, calendar: Calendar | None = Non
     return fits[key]
 
 
+def local_dates(starts: pd.DatetimeIndex) -> np.ndarray:
+    """`starts.date` (local calendar dates as `date` objects), converting each distinct day once."""
+    wall = starts.tz_localize(None) if starts.tz is not None else starts  # local wall clock, always valid
+    codes, days = pd.factorize(wall.normalize())
+    return np.array([d.date() for d in days] + [None], dtype=object)[codes]
+
+
 def time_keys(starts) -> pd.DataFrame:
     """Local date, weekday (Mon=0) and clock slot (minutes after midnight) per interval."""
     starts = pd.DatetimeIndex(starts)
-    return pd.DataFrame({"date": starts.date, "dow": starts.day_of_week.to_numpy(),
+    return pd.DataFrame({"date": local_dates(starts), "dow": starts.day_of_week.to_numpy(),
                          "slot": (starts.hour * 60 + starts.minute).to_numpy()})
 
 
@@ -75,7 +82,7 @@ class DayMatrix:
     def build(cls, history: pd.DataFrame, column: str = "volume") -> "DayMatrix":
         starts = pd.DatetimeIndex(history["interval_start"])
         value = history[column].to_numpy(float)
-        day_index, days = pd.factorize(starts.date, sort=True)  # local dates (midnight may not exist)
+        day_index, days = pd.factorize(local_dates(starts), sort=True)
         slot_index, slots = pd.factorize((starts.hour * 60 + starts.minute).to_numpy(), sort=True)
         shape = (len(days), len(slots))
         sums, counts = np.zeros(shape), np.zeros(shape)
