@@ -149,7 +149,7 @@ class ForecastOptions(RequestModel):
     timezone: str = Field(description="site timezone (IANA), e.g. Europe/Berlin", examples=["Europe/Berlin"])
     interval_minutes: Literal[15, 30, 60] = 60
     days: int = Field(7, ge=1, le=366, description="days to forecast after the last day of history")
-    model: Literal["auto", "seasonal_naive", "weekly_profile", "daily_profile"] = "auto"
+    model: Literal["auto", "seasonal_naive", "weekly_profile", "daily_profile", "level_profile", "ensemble"] = "auto"
     level: float = Field(0.9, gt=0, lt=1, description="prediction-interval level")
     folds: int = Field(4, ge=1, le=52, description="backtest folds of one week")
     country: str | None = Field(None, max_length=10, description="public holidays of this country, e.g. DE")

@@ -22,6 +22,7 @@ day before each public holiday as an eve.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -91,18 +92,25 @@ class Calendar:
         return out
 
     def _holidays(self, years, categories) -> dict[date, str]:
-        import holidays
+        return dict(_country_holidays(self.country, self.subdivision, tuple(years), tuple(categories)))
 
-        try:
-            cls = holidays.country_holidays(self.country, subdiv=self.subdivision, years=years[0])
-            supported = set(getattr(cls, "supported_categories", ("public",)))
-            wanted = tuple(c for c in categories if c in supported)
-            if not wanted:
-                return {}
-            cal = holidays.country_holidays(self.country, subdiv=self.subdivision, years=years, categories=wanted)
-        except (KeyError, NotImplementedError) as exc:
-            raise InputError("country", self.country, f"unknown to the holidays package ({exc})") from None
-        return dict(cal.items())
+
+@functools.lru_cache(maxsize=64)
+def _country_holidays(country, subdivision, years, categories) -> tuple[tuple[date, str], ...]:
+    """The `holidays` package's days, asked once per country, years and categories (a backtest
+    describes the same years for every fold and model)."""
+    import holidays
+
+    try:
+        cls = holidays.country_holidays(country, subdiv=subdivision, years=years[0])
+        supported = set(getattr(cls, "supported_categories", ("public",)))
+        wanted = tuple(c for c in categories if c in supported)
+        if not wanted:
+            return ()
+        cal = holidays.country_holidays(country, subdiv=subdivision, years=list(years), categories=wanted)
+    except (KeyError, NotImplementedError) as exc:
+        raise InputError("country", country, f"unknown to the holidays package ({exc})") from None
+    return tuple(cal.items())
 
 
 def _base_name(name: str) -> str:

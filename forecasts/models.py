@@ -14,6 +14,8 @@ Days are local calendar days and intervals are keyed by local clock time, so a 2
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -23,10 +25,45 @@ import pandas as pd
 from .calendar import PRIOR_FACTOR, Calendar, SpecialDay
 
 
+_FITS: ContextVar[dict | None] = ContextVar("forecast_fits", default=None)
+
+
+@contextmanager
+def shared_fits():
+    """Within this block a model fitted twice on the same history and calendar is fitted once:
+    a backtest fits each model on each fold's history, and the ensemble fits the same parts
+    on the same weeks for its weights. Nested blocks share the outer block's fits."""
+    token = _FITS.set({}) if _FITS.get() is None else None
+    try:
+        yield
+    finally:
+        if token is not None:
+            _FITS.reset(token)
+
+
+def fit_model(model_type, history: pd.DataFrame, calendar: Calendar | None = None) -> "Forecaster":
+    """`model_type().fit(history, calendar)`, reused inside a `shared_fits` block. The history
+    is keyed by its content hash: the folds are different prefixes of one frame."""
+    fits = _FITS.get()
+    if fits is None:
+        return model_type().fit(history, calendar)
+    key = (model_type, id(calendar), len(history), int(pd.util.hash_pandas_object(history, index=False).sum()))
+    if key not in fits:
+        fits[key] = model_type().fit(history, calendar)
+    return fits[key]
+
+
+def local_dates(starts: pd.DatetimeIndex) -> np.ndarray:
+    """`starts.date` (local calendar dates as `date` objects), converting each distinct day once."""
+    wall = starts.tz_localize(None) if starts.tz is not None else starts  # local wall clock, always valid
+    codes, days = pd.factorize(wall.normalize())
+    return np.array([d.date() for d in days] + [None], dtype=object)[codes]
+
+
 def time_keys(starts) -> pd.DataFrame:
     """Local date, weekday (Mon=0) and clock slot (minutes after midnight) per interval."""
     starts = pd.DatetimeIndex(starts)
-    return pd.DataFrame({"date": starts.date, "dow": starts.day_of_week.to_numpy(),
+    return pd.DataFrame({"date": local_dates(starts), "dow": starts.day_of_week.to_numpy(),
                          "slot": (starts.hour * 60 + starts.minute).to_numpy()})
 
 
@@ -43,17 +80,25 @@ class DayMatrix:
 
     @classmethod
     def build(cls, history: pd.DataFrame, column: str = "volume") -> "DayMatrix":
-        keys = time_keys(history["interval_start"])
-        keys["value"] = history[column].to_numpy(float)
-        pivot = keys.pivot_table(index="date", columns="slot", values="value", aggfunc="mean", dropna=False)
-        totals = keys.groupby("date")["value"].sum().reindex(pivot.index).to_numpy()
-        days = list(pivot.index)
-        present = keys.groupby(["date", "slot"]).size().unstack().reindex(index=pivot.index, columns=pivot.columns)
-        values = np.where(present.notna().to_numpy(), pivot.to_numpy(), np.nan)
+        starts = pd.DatetimeIndex(history["interval_start"])
+        value = history[column].to_numpy(float)
+        day_index, days = pd.factorize(local_dates(starts), sort=True)
+        slot_index, slots = pd.factorize((starts.hour * 60 + starts.minute).to_numpy(), sort=True)
+        shape = (len(days), len(slots))
+        sums, counts = np.zeros(shape), np.zeros(shape)
+        np.add.at(sums, (day_index, slot_index), np.nan_to_num(value))
+        np.add.at(counts, (day_index, slot_index), ~np.isnan(value))
+        present = np.zeros(shape, bool)
+        present[day_index, slot_index] = True
+        # A repeated DST hour: its slot holds the mean of the two, the day's total both.
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = np.where(present & (counts > 0), sums / counts, np.nan)
+        totals = sums.sum(axis=1)
+        days = list(days)
         dow = np.array([d.weekday() for d in days])
         missing = gap_days(totals, dow)
         values[missing] = np.nan
-        return cls(days, pivot.columns.to_numpy(), values, totals, dow, missing)
+        return cls(days, np.asarray(slots), values, totals, dow, missing)
 
 
 def gap_days(totals: np.ndarray, dow: np.ndarray, radius_days: int = 35, min_typical: float = 10.0) -> np.ndarray:
@@ -68,30 +113,51 @@ def gap_days(totals: np.ndarray, dow: np.ndarray, radius_days: int = 35, min_typ
     return out
 
 
-def unusual_days(m: DayMatrix, exclude: np.ndarray, low: float = 0.6,
-                 high: float = 1.7) -> tuple[np.ndarray, np.ndarray]:
+def _same_weekday_median(m: DayMatrix, usable: np.ndarray, radius: int) -> np.ndarray:
+    """Per day, the median total of the other usable days of its weekday within `radius`
+    positions; NaN where fewer than two such days exist."""
+    n = len(m.days)
+    offsets = np.array([o for o in range(-radius, radius + 1) if o != 0])
+    j = np.arange(n)[:, None] + offsets[None, :]
+    inside = (j >= 0) & (j < n)
+    jc = np.clip(j, 0, n - 1)
+    ok = inside & usable[jc] & (m.dow[jc] == m.dow[:, None])
+    near = np.where(ok, m.totals[jc], np.nan)
+    out = np.full(n, np.nan)
+    enough = ok.sum(axis=1) >= 2
+    if enough.any():
+        out[enough] = np.nanmedian(near[enough], axis=1)
+    return out
+
+
+def unusual_days(m: DayMatrix, exclude: np.ndarray, low: float = 0.6, high: float = 1.7,
+                 local_days: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Days to leave out of seasonal patterns, and each day's ratio to its reference.
 
     Gaps (see `gap_days`) first, then days far from the median of the same weekday within
     +-4 weeks (gaps and `exclude`d days left out of the median), both in ratio and beyond
     Poisson noise (4 standard deviations), so a quiet queue's ordinary days are kept:
-    partial days, outages, one-off spikes.
+    partial days, outages, one-off spikes. With `local_days`, a day is unusual only if it
+    is also that far from the median ratio of the days within +-`local_days` of it: a whole
+    week that moved together is a new level to follow, not a run of outliers.
     """
     n = len(m.days)
     pos = np.arange(n)
     gap = m.missing.copy()
     out = gap.copy()
     ratios = np.where(gap, 0.0, np.nan)
-    for i in np.flatnonzero(~gap):
-        same = np.flatnonzero((m.dow == m.dow[i]) & (np.abs(pos - i) <= 28) & (pos != i) & ~exclude & ~gap)
-        if same.size < 2:
-            continue
-        ref = np.median(m.totals[same])
-        if ref > 0:
-            ratio = m.totals[i] / ref
-            ratios[i] = ratio
-            far = ratio < low or ratio > high
-            out[i] = far and abs(m.totals[i] - ref) > 4.0 * np.sqrt(ref + 1.0)
+    ref = _same_weekday_median(m, ~exclude & ~gap, radius=28)
+    judged = ~gap & (ref > 0)
+    ratios[judged] = m.totals[judged] / ref[judged]
+    far = (ratios < low) | (ratios > high)
+    beyond_noise = np.abs(m.totals - ref) > 4.0 * np.sqrt(np.abs(ref) + 1.0)
+    out[judged] = (far & beyond_noise)[judged]
+    if local_days:
+        for i in np.flatnonzero(out & ~gap):
+            near = (np.abs(pos - i) <= local_days) & (pos != i) & ~exclude & ~gap & ~np.isnan(ratios)
+            if near.sum() >= 2:
+                moved = ratios[i] / np.median(ratios[near])
+                out[i] = moved < low or moved > high
     return out, ratios
 
 
@@ -142,28 +208,82 @@ def learn_day_factors(m: DayMatrix, described: dict[date, SpecialDay], radius_da
     return out
 
 
+@dataclass
+class DayShapes:
+    """Intraday shares of past special days pooled by kind (an eve's calls stop early whatever
+    its weekday), with the number of days behind each."""
+
+    slots: np.ndarray
+    shares: dict[str, np.ndarray] = field(default_factory=dict)
+    days: dict[str, int] = field(default_factory=dict)
+
+    def reshape(self, kind: str, volume: np.ndarray, slots, pseudo_days: float) -> np.ndarray:
+        """`volume` of one special day redistributed over its intervals: the learned shares of
+        its kind shrunk toward the model's own shape by `pseudo_days`; the day total is kept."""
+        n, total = self.days.get(kind, 0), volume.sum()
+        if n == 0 or total <= 0:
+            return volume
+        col = pd.Series(np.arange(len(self.slots)), index=self.slots).reindex(slots).to_numpy()
+        learned = np.zeros(len(volume))
+        ok = ~np.isnan(col)
+        learned[ok] = self.shares[kind][col[ok].astype(int)]
+        if learned.sum() <= 0:
+            return volume
+        mixed = (n * learned / learned.sum() + pseudo_days * volume / total) / (n + pseudo_days)
+        return total * mixed
+
+
+def learn_day_shapes(m: DayMatrix, described: dict[date, SpecialDay]) -> DayShapes:
+    """Pooled intraday shares of the past special days of each kind (gaps and empty days left out)."""
+    out = DayShapes(m.slots)
+    for kind in {s.kind for s in described.values()}:
+        rows = np.array([m.days[i] in described and described[m.days[i]].kind == kind and not m.missing[i]
+                         and m.totals[i] > 0 for i in range(len(m.days))], bool)
+        if rows.any():
+            pooled = np.nansum(m.values[rows], axis=0)
+            if pooled.sum() > 0:
+                out.shares[kind], out.days[kind] = pooled / pooled.sum(), int(rows.sum())
+    return out
+
+
 class Forecaster:
     """Base: subclasses implement `_fit_queue` and `_predict_queue` for ordinary days; the base
-    scales special days (holidays, eves, declared days) by their day factor, for every model."""
+    scales special days (holidays, eves, declared days) by their day factor, for every model,
+    and gives them the intraday shape of past special days of their kind, shrunk toward the
+    model's own by `shape_pseudo_days`."""
 
     name = "base"
+    shape_pseudo_days = 1.0
+    shape_kinds = ("eve", "holiday")  # days whose opening hours change; observances keep theirs
 
     def fit(self, history: pd.DataFrame, calendar: Calendar | None = None) -> "Forecaster":
         self.calendar = calendar or Calendar()
-        self.state, self.day_factors = {}, {}
+        self.state, self.day_factors, self.day_shapes = {}, {}, {}
         for q, part in _per_queue(history):
             m = DayMatrix.build(part)
             self.state[q] = self._fit_queue(m)
-            self.day_factors[q] = learn_day_factors(m, self.calendar.describe(m.days))
+            described = self.calendar.describe(m.days)
+            self.day_factors[q] = learn_day_factors(m, described)
+            self.day_shapes[q] = learn_day_shapes(m, described)
         return self
 
     def predict(self, starts) -> pd.DataFrame:
         keys = time_keys(starts)
         described = self.calendar.describe(set(keys["date"]))
-        scale = {q: np.array([self.day_factors[q].factor(described[d]) if d in described else 1.0
-                              for d in keys["date"]]) for q in self.state}
-        return pd.concat([_frame(starts, q, self._predict_queue(s, keys) * scale[q]) for q, s in self.state.items()],
-                         ignore_index=True)
+        by_day = keys.groupby("date").indices
+        frames = []
+        for q, s in self.state.items():
+            scale = np.array([self.day_factors[q].factor(described[d]) if d in described else 1.0
+                              for d in keys["date"]])
+            volume = self._predict_queue(s, keys) * scale
+            for d in described.keys() & by_day.keys():
+                if described[d].kind not in self.shape_kinds:
+                    continue
+                idx = by_day[d]
+                volume[idx] = self.day_shapes[q].reshape(described[d].kind, volume[idx], keys["slot"].to_numpy()[idx],
+                                                         self.shape_pseudo_days)
+            frames.append(_frame(starts, q, volume))
+        return pd.concat(frames, ignore_index=True)
 
     def special_days(self, starts) -> dict[date, tuple[SpecialDay, dict[str, float]]]:
         """The special days in `starts`, each with the factor used per queue (for reports)."""
@@ -240,16 +360,24 @@ class WeeklyProfile(Forecaster):
     (declared special days, gaps and unusual days left out)."""
 
     name = "weekly_profile"
+    local_days = 3  # a day is an outlier against its own week too (unusual_days)
 
     def __init__(self, weeks: int = 8, decay: float = 0.8):
         self.weeks, self.decay = weeks, decay
 
-    def _fit_queue(self, m):
+    def _usable(self, m: DayMatrix) -> np.ndarray:
+        """Days the pattern is learnt from: started, not special, not a gap or an unusual day."""
         specials = self.calendar.special(m.days)
         special = np.array([d in specials for d in m.days], bool)
         started = np.cumsum(m.totals) > 0
-        unusual, _ = unusual_days(m, special | ~started)
-        w = _recency_weights(m, ~special & started & ~unusual, self.weeks, self.decay)
+        unusual, _ = unusual_days(m, special | ~started, local_days=self.local_days)
+        return ~special & started & ~unusual
+
+    def _fit_queue(self, m):
+        return self._profile(m, self._usable(m))
+
+    def _profile(self, m: DayMatrix, usable: np.ndarray):
+        w = _recency_weights(m, usable, self.weeks, self.decay)
         vals = np.nan_to_num(m.values)
         prof = np.zeros((7, len(m.slots)))
         for k in range(7):
@@ -265,6 +393,32 @@ class WeeklyProfile(Forecaster):
         out = np.zeros(len(keys))
         out[ok] = prof[keys["dow"].to_numpy()[ok], col[ok].astype(int)]
         return out
+
+
+class LevelProfile(WeeklyProfile):
+    """A long, smooth profile kept at the recent level: the weekly profile over `weeks` weeks
+    with a slow decay (less noise in each weekday's shape and volume), times the ratio of
+    the last `level_days` usable days' totals to what that profile gives their weekdays,
+    shrunk toward 1 by `level_shrink` pseudo-days (a few days' ratio is itself noisy).
+    The weekly profile follows a level change only as fast as its decay lets it; this one
+    follows it at once without taking the last weeks' noise into every interval."""
+
+    name = "level_profile"
+
+    def __init__(self, weeks: int = 12, decay: float = 0.95, level_days: int = 5, level_shrink: float = 1.0):
+        super().__init__(weeks, decay)
+        self.level_days, self.level_shrink = level_days, level_shrink
+
+    def _fit_queue(self, m):
+        usable = self._usable(m)
+        slots, prof = self._profile(m, usable)
+        recent = np.flatnonzero(usable)[-self.level_days:]
+        expected = prof.sum(axis=1)[m.dow[recent]]
+        n = float((expected > 0).sum())
+        if n == 0 or expected.sum() <= 0:
+            return slots, prof
+        ratio = m.totals[recent].sum() / expected.sum()
+        return slots, prof * (n * ratio + self.level_shrink) / (n + self.level_shrink)
 
 
 @dataclass
@@ -518,77 +672,91 @@ def _shrink(handle: np.ndarray, count: np.ndarray, k: float, toward) -> np.ndarr
     return np.where(count + k > 0, out, toward)
 
 
-def _ordinary_days(history: pd.DataFrame, calendar: Calendar) -> np.ndarray:
-    """Rows on days that are neither special nor a gap (what a combination weight is judged on)."""
-    day = pd.DatetimeIndex(history["interval_start"]).date
-    special = set(calendar.describe(set(day)))
-    gaps = set()
-    for _, part in _per_queue(history):
+def _gaps(history: pd.DataFrame) -> set[tuple[str, date]]:
+    """(queue, day) pairs with nothing recorded on a normally open weekday."""
+    out = set()
+    for q, part in _per_queue(history):
         m = DayMatrix.build(part)
-        gaps |= {d for d, g in zip(m.days, m.missing) if g}
-    return np.array([d not in special and d not in gaps for d in day], bool)
+        out |= {(q, d) for d, g in zip(m.days, m.missing) if g}
+    return out
+
+
+def _ordinary_rows(frame: pd.DataFrame, calendar: Calendar, gaps: set[tuple[str, date]]) -> np.ndarray:
+    """Rows on days that are neither special nor a gap of their queue (what a combination
+    weight is judged on). Gaps come from the whole history: a week alone has no neighbours
+    to tell a gap from a closed day."""
+    day = pd.DatetimeIndex(frame["interval_start"]).date
+    special = set(calendar.describe(set(day)))
+    return np.array([d not in special and (q, d) not in gaps for q, d in zip(frame["queue"], day)], bool)
 
 
 class Ensemble(Forecaster):
-    """Weighted mean of the weekly profile and the daily model per queue, weights inverse to
-    each one's WAPE on a rolling-origin backtest over the last `folds` weeks of the history
-    (ordinary days only; each week forecast from the history before it). With too little
-    history the two count equally. Inverse-error weights rather than the best single weight:
-    on three weeks of evidence the argmin chases noise (bench/RESULTS.md)."""
+    """Weighted mean of `PARTS` per queue, weights inverse to each part's WAPE on a rolling-origin
+    backtest over the last `folds` weeks of the history (ordinary days only; each week forecast
+    from the history before it). With too little history the parts count equally.
+    Inverse-error weights rather than the best single weight: on three weeks of evidence the
+    argmin chases noise (bench/RESULTS.md)."""
 
     name = "ensemble"
-    GRID = (0, 1)  # the profile alone, the daily model alone
 
-    def __init__(self, folds: int = 3, min_train_days: int = 21):
+    def __init__(self, folds: int = 3, min_train_days: int = 21, parts: tuple | None = None):
         self.folds, self.min_train_days = folds, min_train_days
+        self.part_types = parts or PARTS
 
     def fit(self, history: pd.DataFrame, calendar: Calendar | None = None) -> "Ensemble":
         self.calendar = calendar or Calendar()
-        self.parts = [WeeklyProfile().fit(history, self.calendar), DailyProfile().fit(history, self.calendar)]
+        self.parts = [fit_model(cls, history, calendar) for cls in self.part_types]
         self.day_factors = self.parts[0].day_factors
-        self.state = {q: w for q, w in self._weights(history).items()}
+        self.state = self._weights(history, calendar)
         return self
 
-    def _weights(self, history: pd.DataFrame) -> dict[str, float]:
+    def _weights(self, history: pd.DataFrame, calendar: Calendar | None) -> dict[str, np.ndarray]:
         day = pd.DatetimeIndex(history["interval_start"]).date
         days = sorted(set(day))
-        errors = {}  # queue -> weight -> [abs error, volume]
+        n = len(self.parts)
+        errors = {}  # queue -> [abs error per part, volume]
+        gaps = _gaps(history)
         for k in range(self.folds, 0, -1):
             cutoff = days[-1] - timedelta(days=7 * k - 1)
             if (cutoff - days[0]).days < self.min_train_days:
                 continue
             train = history[day < cutoff]
             test = history[(day >= cutoff) & (day < cutoff + timedelta(days=7))]
-            keep = _ordinary_days(test, self.calendar)
+            keep = _ordinary_rows(test, self.calendar, gaps)
             starts = pd.DatetimeIndex(test.loc[test["queue"] == test["queue"].iloc[0], "interval_start"])
-            a, b = (type(p)().fit(train, self.calendar).predict(starts) for p in self.parts)
-            merged = test[["interval_start", "queue", "volume"]][keep].merge(
-                a.rename(columns={"volume": "a"}), on=["interval_start", "queue"]).merge(
-                b.rename(columns={"volume": "b"}), on=["interval_start", "queue"])
+            merged = test[["interval_start", "queue", "volume"]][keep]
+            for i, cls in enumerate(self.part_types):
+                fc = fit_model(cls, train, calendar).predict(starts).rename(columns={"volume": f"p{i}"})
+                merged = merged.merge(fc, on=["interval_start", "queue"])
             for q, g in merged.groupby("queue"):
-                for w in self.GRID:
-                    err = np.abs(g["volume"] - (w * g["a"] + (1 - w) * g["b"])).sum()
-                    acc = errors.setdefault(q, {}).setdefault(w, [0.0, 0.0])
-                    acc[0] += err
-                    acc[1] += g["volume"].sum()
+                acc = errors.setdefault(q, [np.zeros(n), 0.0])
+                acc[0] += [np.abs(g["volume"] - g[f"p{i}"]).sum() for i in range(n)]
+                acc[1] += g["volume"].sum()
         out = {}
         for q in self.parts[0].state:
-            scores = {w: e / v for w, (e, v) in errors.get(q, {}).items() if v > 0}
-            out[q] = scores[0] / (scores[0] + scores[1]) if len(scores) == 2 and scores[0] + scores[1] > 0 else 0.5
+            err, volume = errors.get(q, (np.zeros(n), 0.0))
+            if volume > 0 and (err > 0).all():
+                inverse = volume / err
+                out[q] = inverse / inverse.sum()
+            else:
+                out[q] = np.full(n, 1.0 / n)
         return out
 
     def daily_state(self, queue):
-        return self.parts[1].daily_state(queue)
+        return next((p.daily_state(queue) for p in self.parts if p.daily_state(queue) is not None), None)
 
     def predict(self, starts) -> pd.DataFrame:
-        a, b = (p.predict(starts) for p in self.parts)
-        w = a["queue"].map(self.state).to_numpy(float)
-        out = a.copy()
-        out["volume"] = w * a["volume"].to_numpy() + (1 - w) * b["volume"].to_numpy()
+        forecasts = [p.predict(starts) for p in self.parts]
+        out = forecasts[0].copy()
+        w = np.stack(out["queue"].map(self.state).to_list())
+        out["volume"] = sum(w[:, i] * f["volume"].to_numpy() for i, f in enumerate(forecasts))
         return out
 
 
-MODELS = {cls.name: cls for cls in (SeasonalNaive, WeeklyProfile, DailyProfile, Ensemble)}
+PARTS = (WeeklyProfile, DailyProfile, LevelProfile)
+
+
+MODELS = {cls.name: cls for cls in (SeasonalNaive, WeeklyProfile, DailyProfile, LevelProfile, Ensemble)}
 
 
 def make_model(name: str) -> Forecaster:

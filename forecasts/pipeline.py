@@ -24,7 +24,7 @@ from wfm.errors import InputError
 
 from . import metrics
 from .calendar import Calendar
-from .models import MODELS, AhtProfile, DayMatrix, make_model, unusual_days
+from .models import MODELS, AhtProfile, DayMatrix, fit_model, make_model, shared_fits, unusual_days
 
 MIN_TRAIN_DAYS = 14
 
@@ -211,6 +211,12 @@ def backtest(history: pd.DataFrame, model_names, calendar: Calendar | None = Non
     if folds < 1:
         raise InputError("history", f"{len(days)} days",
                          f"a backtest needs at least {MIN_TRAIN_DAYS + fold_days} full days")
+    types = {name: type(make_model(name)) for name in model_names}
+    with shared_fits():
+        return _backtest(history, types, calendar, folds, fold_days, days)
+
+
+def _backtest(history, types, calendar, folds, fold_days, days) -> pd.DataFrame:
     rows = []
     per_day = history.groupby("queue").size().iloc[0] / len(days)
     gaps = gap_days_per_queue(history)
@@ -223,8 +229,8 @@ def backtest(history: pd.DataFrame, model_names, calendar: Calendar | None = Non
                   for q, p in train.groupby("queue")}
         actual = test[["interval_start", "queue", "volume"]].rename(columns={"volume": "actual"})
         actual = actual[~_on_gap_days(actual, gaps)]  # nothing recorded is no actual to score against
-        for name in model_names:
-            fc = make_model(name).fit(train, calendar).predict(starts)
+        for name, model_type in types.items():
+            fc = fit_model(model_type, train, calendar).predict(starts)
             merged = actual.merge(fc.rename(columns={"volume": "forecast"}), on=["interval_start", "queue"])
             merged["fold"], merged["model"] = k, name
             merged["scale"] = merged["queue"].map(scales)
@@ -267,7 +273,7 @@ def score(bt: pd.DataFrame, level: float = 0.9, calendar: Calendar | None = None
 
 
 DEFAULT_MODEL = "ensemble"
-ENSEMBLE_PARTS = ("ensemble", "weekly_profile", "daily_profile")
+ENSEMBLE_PARTS = ("ensemble", "weekly_profile", "daily_profile", "level_profile")
 CHOICE_MARGIN = 0.1  # another model must beat the ensemble's backtest WAPE by 10%: four weeks are noisy
 
 
@@ -313,9 +319,40 @@ class ForecastResult:
     special_days: dict = field(default_factory=dict)  # date -> (SpecialDay, {queue: factor used})
 
 
+CALIBRATION_WEEKS = 8  # weeks of backtest errors behind a band, when the history has them
+
+
+def calibration_errors(history: pd.DataFrame, bt: pd.DataFrame | None, name: str, calendar: Calendar | None,
+                       weeks: int = CALIBRATION_WEEKS) -> pd.DataFrame | None:
+    """The backtest rows of model `name`, extended to `weeks` one-week folds by backtesting
+    `name` alone on the weeks before the choice folds. A band needs more weeks than a choice:
+    a week's level moves all its intervals at once, and four weeks sample few such moves."""
+    mine = None if bt is None else bt[bt["model"] == name]
+    done = 0 if mine is None else mine["fold"].nunique()
+    if done >= weeks:
+        return mine
+    earlier = history
+    if done:
+        earlier = _slice(history, None, pd.DatetimeIndex(mine["interval_start"]).min().date())
+    try:
+        extra = backtest(earlier, [name], calendar, folds=weeks - done).assign(fold=lambda f: f["fold"] - weeks)
+    except InputError:  # too little history before the choice folds
+        return mine
+    return extra if mine is None else pd.concat([extra, mine], ignore_index=True)
+
+
 def forecast(history: pd.DataFrame, days: int, timezone: str, interval_minutes: int, model: str = "auto",
-             calendar: Calendar | None = None, level: float = 0.9, folds: int = 4) -> ForecastResult:
-    """Forecast the `days` after the last day of `history` (an aggregated interval frame)."""
+             calendar: Calendar | None = None, level: float = 0.9, folds: int = 4,
+             calibration_weeks: int = CALIBRATION_WEEKS) -> ForecastResult:
+    """Forecast the `days` after the last day of `history` (an aggregated interval frame).
+    `folds` weeks of backtest choose the model; the band is calibrated on up to
+    `calibration_weeks` weeks of the chosen model's backtest errors."""
+    with shared_fits():  # the backtests and the final fit share the fits they have in common
+        return _forecast(history, days, timezone, interval_minutes, model, calendar, level, folds, calibration_weeks)
+
+
+def _forecast(history, days, timezone, interval_minutes, model, calendar, level, folds,
+              calibration_weeks) -> ForecastResult:
     if not 0 < level < 1:
         raise InputError("level", level, "must be strictly between 0 and 1 (e.g. 0.9)")
     if not 1 <= days <= 366:
@@ -341,13 +378,15 @@ def forecast(history: pd.DataFrame, days: int, timezone: str, interval_minutes: 
     first = all_days[-1] + timedelta(days=1)
     starts = Horizon(start=first, days=days, interval_minutes=interval_minutes, timezone=timezone).interval_starts()
     aht = AhtProfile().fit(history).predict(starts)
-    fitted = {name: make_model(name).fit(history, calendar) for name in set(chosen.values())}
+    fitted = {name: fit_model(type(make_model(name)), history, calendar) for name in set(chosen.values())}
+    errors = {name: calibration_errors(history, bt, name, calendar, max(calibration_weeks, folds))
+              for name in set(chosen.values())}
     parts, outliers, shifts, residuals = [], {}, {}, {}
     for q in queues:
         name = chosen[q]
         fc = fitted[name].predict(starts)
         fc = fc[fc["queue"] == q].copy()
-        mine = bt[(bt["queue"] == q) & (bt["model"] == name)] if bt is not None else bt
+        mine = errors[name][errors[name]["queue"] == q] if errors[name] is not None else None
         if mine is None or len(mine) < MIN_SCORES:  # no backtest: a band from the history's dispersion
             cal = Calibration.from_history(history[history["queue"] == q])
         else:

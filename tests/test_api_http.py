@@ -284,6 +284,16 @@ def test_forecast_from_json_rows_and_from_an_upload(client, keys):
     assert [r["volume"] for r in up.json()["intervals"]] == pytest.approx([r["volume"] for r in fc["intervals"]])
 
 
+@pytest.mark.parametrize("model", ["level_profile", "ensemble"])
+def test_forecast_with_a_named_model(client, keys, model):
+    body = {"timezone": "Europe/Berlin", "interval_minutes": 60, "days": 2, "folds": 1, "model": model,
+            "history": history_rows(weeks=4)}
+    res = client.post("/v1/forecasts", json=body, headers=keys["acme"])
+    assert res.status_code == 200, res.text
+    assert set(res.json()["chosen_models"].values()) == {model}
+    assert {s["model"] for s in res.json()["backtest"]} == {model}
+
+
 def test_forecast_bad_input_is_422_with_a_reason(client, keys):
     h = keys["acme"]
     res = client.post("/v1/forecasts", json={"timezone": "Mars/Olympus", "history": [{"created_at": "x"}]}, headers=h)

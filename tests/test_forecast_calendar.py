@@ -90,3 +90,33 @@ def test_country_calendar_has_eves_observances_and_observed_days():
     assert date(2021, 12, 23) not in us  # no eves where holidays start at midnight
     may = Calendar(country="US").describe([date(2003, 5, 23), date(2003, 5, 26), date(2003, 5, 27)])
     assert {d: s.kind for d, s in may.items()} == {date(2003, 5, 26): "holiday", date(2003, 5, 27): "after"}
+
+
+def _israeli_spring(start: date, days: int) -> pd.DataFrame:
+    """100 calls an hour 08-20 every day; eves of holidays (Israel) close at 14:00."""
+    cal = Calendar(country="IL")
+    starts = Horizon(start=start, days=days, interval_minutes=60, timezone="Asia/Jerusalem").interval_starts()
+    eves = {d for d, s in cal.describe(set(starts.date)).items() if s.kind == "eve"}
+    close = np.array([14 if d in eves else 20 for d in starts.date])
+    volume = np.where((starts.hour >= 8) & (starts.hour < close), 100.0, 0.0)
+    return pd.DataFrame({"interval_start": starts, "queue": "q", "volume": volume, "aht_seconds": 300.0,
+                         "handled": volume})
+
+
+@pytest.mark.parametrize("model_name", sorted(MODELS))
+def test_an_eve_gets_the_intraday_shape_of_past_eves(model_name):
+    # Three eves in the history (Pesach, its seventh day, Independence Day), all closing at
+    # 14:00; the eve of Shavuot in the forecast week gets their shape, shrunk toward the
+    # model's own (a Thursday open to 20:00) by one pseudo-day: (3 x 1/6 + 1/12) / 4 an hour
+    # before 14:00, (1/12) / 4 after (issue 30: an eve was forecast with its weekday's hours).
+    hist = _israeli_spring(date(2026, 2, 2), 105)  # to Sunday 17 May
+    starts = Horizon(start=date(2026, 5, 18), days=7, interval_minutes=60, timezone="Asia/Jerusalem").interval_starts()
+    fc = make_model(model_name).fit(hist, Calendar(country="IL")).predict(starts)
+    eve = fc[fc["interval_start"].dt.date == date(2026, 5, 21)]
+    share = (eve["volume"] / eve["volume"].sum()).to_numpy()
+    hour = eve["interval_start"].dt.hour.to_numpy()
+    assert share[(hour >= 8) & (hour < 14)] == pytest.approx((3 / 6 + 1 / 12) / 4)
+    assert share[(hour >= 14) & (hour < 20)] == pytest.approx((1 / 12) / 4)
+    assert share[(hour < 8) | (hour >= 20)] == pytest.approx(0.0)
+    ordinary = fc[fc["interval_start"].dt.date == date(2026, 5, 20)]  # Wednesday: its own hours
+    assert (ordinary["volume"] / ordinary["volume"].sum()).to_numpy()[8:20] == pytest.approx(1 / 12)

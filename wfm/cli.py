@@ -259,7 +259,7 @@ def forecast(
     interval: int = typer.Option(60, help="Interval length in minutes: 15, 30 or 60."),
     timezone: str = typer.Option(..., help="Site timezone (IANA, e.g. Europe/Berlin): intervals and days are local."),
     model: str = typer.Option("auto", help=(
-        "seasonal_naive, weekly_profile, daily_profile, ensemble, or auto (the ensemble unless seasonal "
+        "seasonal_naive, weekly_profile, daily_profile, level_profile, ensemble, or auto (the ensemble unless seasonal "
         "naive wins every backtest fold by 10%).")),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help=(
         "Write the forecast CSV here (with backtest: the scores CSV).")),
