@@ -53,8 +53,8 @@ validator (a solver bug; nothing is published silently); 130 interrupted. Messag
 results to stdout or --out."""
 
 # `wfm --help` lists commands in the order a newcomer uses them, not the order they are defined.
-ORDER = ["demo", "forecast", "staff", "roster", "plan", "scenario", "simulate", "kpi", "review", "site", "serve",
-         "apikey"]
+ORDER = ["demo", "forecast", "staff", "roster", "plan", "scenario", "simulate", "kpi", "review", "intraday", "site",
+         "serve", "apikey"]
 
 
 class ManualOrder(typer.core.TyperGroup):
@@ -1108,6 +1108,74 @@ def review(
         write_csv(result.days, out / "review_days.csv")
         err.print(f"written: {out / 'review_intervals.csv'}, {out / 'review_days.csv'}", highlight=False)
     _print_review(result.days)
+
+
+@app.command(rich_help_panel=PLANNING)
+def intraday(
+    plan_dir: Path = typer.Argument(..., help="A folder written by `wfm plan` with a roster (roster.json, "
+                                              "roster_input.json, forecast.csv, requirements.csv, summary.json)."),
+    actuals: Path = typer.Option(..., help="The day's contacts so far (read as by `wfm forecast`); contacts at or "
+                                           "after --now are left out."),
+    now: str = typer.Option(..., help="The instant to re-plan from, site wall clock (2026-05-27T11:00) or with "
+                                      "an offset; floored to its interval."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for reforecast.csv, ratios.csv, "
+                                                                 "coverage.csv, offers.csv, roster.json, "
+                                                                 "summary.json."),
+    time_limit: float = typer.Option(20.0, help="Seconds for the re-plan's solver."),
+    seed: int = typer.Option(0, help="The solver's seed."),
+    prior_contacts: float = typer.Option(50.0, help="Forecast contacts that weigh as much as the forecast itself: "
+                                                    "the actuals' weight is E / (E + this), E the contacts forecast "
+                                                    "so far."),
+    max_weight: float = typer.Option(0.8, help="The actuals' weight never exceeds this (0-1)."),
+    change_weight: int = typer.Option(20, help="Penalty per shift changed (under-coverage costs the roster's "
+                                               "weights.under per agent-interval)."),
+    max_offers: int = typer.Option(10, help="Offers listed per kind (overtime, voluntary time off)."),
+    timestamp_col: str = typer.Option("created_at", help="Contact timestamp column; 'date+time' joins two columns."),
+    timestamp_format: Optional[str] = typer.Option(None, help="strftime format for non-ISO timestamps."),
+    queue_col: str = typer.Option("queue", help="Queue column (optional in the file)."),
+    handle_col: str = typer.Option("handle_seconds", help="Handle-time column in seconds (optional)."),
+    drop_if: list[str] = typer.Option([], help="Skip rows where COLUMN=VALUE (repeatable)."),
+) -> None:
+    """Intraday: reforecast the rest of the day from the actuals so far (a ratio whose weight grows
+    with the evidence, bounded, with an interval), staff it again, re-plan the remaining hours with
+    the fewest changes (the past fixed; breaks moved, shifts extended, cut or moved within contracts
+    and rest rules; checked by the independent validator), and rank overtime and voluntary-time-off
+    offers by their effect on the rest of the day's service level. Definitions: docs/intraday.md."""
+    from forecasts.ingest import ColumnMap
+    from forecasts.service import HistoryOptions
+    from .intraday import BrokenReplan, IntradayOptions, NoReplan, run_intraday, summary_lines, write_intraday
+
+    columns = ColumnMap(timestamp=timestamp_col, queue=queue_col, handle_seconds=handle_col)
+    reading = HistoryOptions(timezone="UTC", columns=columns, timestamp_format=timestamp_format,
+                             drop_if=_column_values(drop_if, "--drop-if"))
+    options = IntradayOptions(prior_contacts=prior_contacts, max_weight=max_weight, time_limit_seconds=time_limit,
+                              seed=seed, change_weight=change_weight, max_offers=max_offers)
+    try:
+        result = run_intraday(plan_dir, actuals, now, options, reading)
+    except InputError as exc:
+        fail(str(exc))
+    except NoReplan as exc:
+        err.print(f"[bold red]no result:[/] {exc}", highlight=False)
+        raise typer.Exit(EXIT_NO_RESULT)
+    except BrokenReplan as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(EXIT_RULES_BROKEN)
+    for note in result.notes:
+        err.print(f"note: {note}", highlight=False)
+    if out is not None:
+        written = write_intraday(result, out)
+        err.print("written: " + ", ".join(str(p) for p in written.values()), highlight=False)
+    for line in summary_lines(result):
+        console.print(line, highlight=False)
+    if len(result.offers):
+        table = Table(title="Offers (ranked per kind)")
+        for col in ("rank", "kind", "agent", "action", "start", "end", "hours", "SL after", "SL change"):
+            table.add_column(col, justify="left" if col in ("kind", "agent", "action", "start", "end") else "right")
+        for r in result.offers.to_dict("records"):
+            table.add_row(str(r["rank"]), r["kind"], r["agent"], r["action"], r["start"][11:16], r["end"][11:16],
+                          f"{r['hours_change']:+g}", _pct(r["service_level_after"]),
+                          f"{r['service_level_change']:+.1%}")
+        console.print(table)
 
 
 def _print_review(days):
