@@ -89,6 +89,7 @@ class Intraday:
     roster: Roster                # the re-planned roster (whole horizon)
     changed: dict[str, list[str]]
     offers: pd.DataFrame
+    offer_shifts: list[Shift | None]  # per offer: the agent's shift today if taken (None: the day off)
     summary: dict
     notes: list[str] = field(default_factory=list)
 
@@ -137,9 +138,11 @@ def run_intraday(plan_folder: str | Path, actuals: str | Path, now: str | dateti
     cov_before, cov_after = coverage_frame(new_data, before), coverage_frame(new_data, after)
     coverage = _coverage_table(cov_before, cov_after, instant, h.timezone)
     offers = _offers(new_data, solved.roster, after, instant, plan, options)
+    offer_shifts = list(offers.pop("shift"))
     changed = changes(roster, solved.roster)
     summary = _summary(instant, ratios, coverage, changed, solved, after, offers, plan)
-    return Intraday(instant, ratios, reforecast, coverage, solved.roster, changed, offers, summary, notes)
+    return Intraday(instant, ratios, reforecast, coverage, solved.roster, changed, offers, offer_shifts, summary,
+                    notes)
 
 
 def _plan_roster(folder: Path) -> tuple[RosterInput, Roster]:
@@ -319,9 +322,10 @@ def _offers(data: RosterInput, roster: Roster, report, now: pd.Timestamp, plan: 
             if not checked.feasible:
                 continue
             sl = _rest_sl(coverage_frame(data, checked), now)
-            rows.append(_offer_row(kind, agent.id, mine, candidate, templates, base_sl, sl, grid.minutes))
+            rows.append({**_offer_row(kind, agent.id, mine, candidate, templates, base_sl, sl, grid.minutes),
+                         "shift": candidate})
             break  # one offer per agent and kind: the best legal one
-    frame = pd.DataFrame(rows, columns=OFFER_COLUMNS)
+    frame = pd.DataFrame(rows, columns=OFFER_COLUMNS + ["shift"])
     return _ranked(frame, plan, o.max_offers)
 
 
@@ -433,7 +437,7 @@ def _ranked(frame: pd.DataFrame, plan: PlanFiles, top: int) -> pd.DataFrame:
     out = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else frame
     out = out.drop(columns="score").reset_index(drop=True)
     out["rank"] = out.groupby("kind").cumcount() + 1
-    return out[OFFER_COLUMNS]
+    return out[OFFER_COLUMNS + ["shift"]]
 
 
 def _summary(now, ratios, coverage, changed, solved, report, offers, plan: PlanFiles) -> dict:

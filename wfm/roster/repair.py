@@ -68,8 +68,11 @@ def _freeze(model: RosterModel, grid: Grid, roster: Roster, now: int, day: int, 
             if terms:
                 m.Add(sum(terms) == int((a, i) in on_break))
     for (a, i, q), var in model.z.items():  # a single-skill agent's on-queue term is no variable of its own
-        if i < now and isinstance(var, cp_model.IntVar) and (a, i) in queue_at:
-            m.Add(var == int(queue_at[a, i] == q))
+        if not isinstance(var, cp_model.IntVar) or (a, i) not in queue_at:
+            continue
+        queue, shift_day = queue_at[a, i]
+        if i < now or shift_day != today:  # the past, and other days' shifts, keep their queues
+            m.Add(var == int(queue == q))
     for key, var in model.bs.items():
         a, d, template, k, p = key
         if d != day:
@@ -80,7 +83,7 @@ def _freeze(model: RosterModel, grid: Grid, roster: Roster, now: int, day: int, 
 
 def _roster_grid(grid: Grid, roster: Roster):
     """A roster on the grid: its break keys (agent, day, template, k, start), the (agent, interval)
-    pairs on break, and the queue of each (agent, interval) on queue."""
+    pairs on break, and the queue and shift day of each (agent, interval) on queue."""
     days = {d: n for n, d in enumerate(grid.days)}
     kept, on_break, queue_at = set(), set(), {}
     for sh in roster.shifts:
@@ -90,7 +93,7 @@ def _roster_grid(grid: Grid, roster: Roster):
             on_break.update((sh.agent, i) for i in range(first, last))
         for g in sh.segments:
             first, last = grid.index_of(pd.Timestamp(g.start)), grid.index_of(pd.Timestamp(g.end))
-            queue_at.update({(sh.agent, i): g.queue for i in range(first, last)})
+            queue_at.update({(sh.agent, i): (g.queue, sh.day) for i in range(first, last)})
     return kept, on_break, queue_at
 
 

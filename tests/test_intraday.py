@@ -1,0 +1,232 @@
+"""`wfm intraday`: the sample plan's Wednesday at 11:00, with the morning running over (or under)
+its forecast. Actuals are made here from the plan's own forecast; rules are checked by the
+independent validator and the past is compared instant by instant from the rosters alone."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from wfm.cli import app
+from wfm.errors import InputError
+from wfm.intraday import IntradayOptions, run_intraday
+from wfm.roster.domain import Roster, RosterInput
+from wfm.roster.validator import validate
+
+ROOT = Path(__file__).resolve().parents[1]
+NOW = pd.Timestamp("2026-05-27T11:00:00+02:00")
+DAY = NOW.date()
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def plan(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("intraday") / "plan"
+    res = runner.invoke(app, ["plan", str(ROOT / "sample_data" / "plan.yaml"), "--out", str(folder),
+                              "--time-limit", "10"])
+    assert res.exit_code == 0, res.output
+    return folder
+
+
+def actuals(plan: Path, path: Path, factor: float, until: pd.Timestamp = NOW) -> Path:
+    """`factor` times the forecast's contacts in every interval of the day before `until`, spread
+    evenly, each handled in the forecast's AHT."""
+    forecast = pd.read_csv(plan / "forecast.csv")
+    rows = []
+    for r in forecast.itertuples():
+        start = pd.Timestamp(r.interval_start)
+        if start.date() != DAY or start >= until:
+            continue
+        n = int(round(r.volume * factor))
+        rows += [{"created_at": (start + pd.Timedelta(seconds=int(1800 * (k + 0.5) / n))).isoformat(),
+                  "queue": r.queue, "handle_seconds": round(r.aht_seconds)} for k in range(n)]
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def load(plan: Path) -> tuple[RosterInput, Roster]:
+    return (RosterInput.model_validate_json((plan / "roster_input.json").read_text()),
+            Roster.model_validate_json((plan / "roster.json").read_text()))
+
+
+def state(roster: Roster, instant: pd.Timestamp) -> dict:
+    """Per agent at an instant: off, on break, or the queue worked."""
+    out = {}
+    for s in roster.shifts:
+        if not pd.Timestamp(s.start) <= instant < pd.Timestamp(s.end):
+            continue
+        if any(pd.Timestamp(b.start) <= instant < pd.Timestamp(b.end) for b in s.breaks):
+            out[s.agent] = "break"
+        else:
+            out[s.agent] = next((g.queue for g in s.segments
+                                 if pd.Timestamp(g.start) <= instant < pd.Timestamp(g.end)), "idle")
+    return out
+
+
+def on_queue(roster: Roster, instant: pd.Timestamp, queue: str) -> int:
+    return sum(1 for s in roster.shifts for g in s.segments
+               if g.queue == queue and pd.Timestamp(g.start) <= instant < pd.Timestamp(g.end))
+
+
+def with_requirements(data: RosterInput, reforecast: pd.DataFrame, reference: Roster) -> RosterInput:
+    """The plan's input with the reforecast's requirements, scoring changes against the plan."""
+    index = {ts: i for i, ts in enumerate(data.horizon.interval_starts())}
+    reqs = []
+    for req in data.requirements:
+        agents = list(req.agents)
+        for row in reforecast[reforecast["queue"] == req.queue].itertuples():
+            agents[index[pd.Timestamp(row.interval_start)]] = float(row.required_after)
+        reqs.append(req.model_copy(update={"agents": agents}))
+    return data.model_copy(update={"requirements": reqs, "reference": reference,
+                                   "weights": data.weights.model_copy(update={"change": 20})})
+
+
+def test_a_morning_twenty_percent_over_raises_the_rest_of_the_day_and_the_replan_covers_it(plan, tmp_path):
+    data, before = load(plan)
+    result = run_intraday(plan, actuals(plan, tmp_path / "a.csv", 1.2), "2026-05-27T11:00",
+                          IntradayOptions(time_limit_seconds=30))
+    rf = result.reforecast
+    # the rest of the day's reforecast moves up by 10-30%, per queue and in total
+    for _, g in rf.groupby("queue"):
+        assert 0.10 <= g["volume"].sum() / g["forecast_volume"].sum() - 1 <= 0.30
+    assert 0.10 <= rf["volume"].sum() / rf["forecast_volume"].sum() - 1 <= 0.30
+    assert (pd.to_datetime(rf["interval_start"], utc=True) >= NOW).all()
+    # requirements rise, never fall
+    assert rf["required_after"].sum() > rf["required_before"].sum()
+    assert (rf["required_after"] >= rf["required_before"]).all()
+    # every hard rule holds (the validator, on the plan's own input)
+    assert validate(data, result.roster).feasible
+    # the past is untouched: every agent off, on break or on the same queue at every instant before now
+    for instant in pd.date_range(NOW.normalize(), NOW, freq="30min", inclusive="left"):
+        assert state(result.roster, instant) == state(before, instant), instant
+    # shifts are only extended, cut or moved today: none added or dropped, other days as they were
+    old = {(s.agent, s.day): s for s in before.shifts}
+    new = {(s.agent, s.day): s for s in result.roster.shifts}
+    assert set(old) == set(new)
+    changed = [k for k in old if (old[k].template, old[k].start) != (new[k].template, new[k].start)]
+    assert changed and all(day == DAY for _, day in changed)
+    for key in changed:  # a shift running at now keeps its start
+        if pd.Timestamp(old[key].start) < NOW:
+            assert new[key].start == old[key].start
+    for key, s in old.items():
+        if key[1] != DAY:
+            assert new[key] == s
+    # it adds coverage where the new requirement is short
+    rest = [(pd.Timestamp(r.interval_start), r.queue, r.required_after) for r in rf.itertuples()]
+
+    def short(roster):
+        return sum(max(need - on_queue(roster, t, q), 0) for t, q, need in rest)
+
+    assert short(result.roster) < short(before)
+    # ...by the fewest changes: undoing any one change scores worse for the validator
+    scored = with_requirements(data, rf, before)
+    best = validate(scored, result.roster).objective
+    for key in changed:
+        undone = Roster(shifts=[old[key] if (s.agent, s.day) == key else s for s in result.roster.shifts])
+        check = validate(scored, undone)
+        assert not check.feasible or check.objective > best, key
+    assert result.summary["shifts_changed"] == len(changed)
+    assert result.summary["solver_status"] == "OPTIMAL"  # the fewest changes for this coverage, proven
+    assert result.summary["after"]["service_level"] > result.summary["before"]["service_level"]
+
+
+def offers_keep_every_rule(data: RosterInput, roster: Roster, result) -> None:
+    """Each offer, taken on its own on top of the re-plan, keeps every rule of the named agent's contract."""
+    templates = {t.id: t for t in data.templates}
+    agents = {a.id: a for a in data.agents}
+    assert len(result.offers) == len(result.offer_shifts)
+    for offer, shift in zip(result.offers.to_dict("records"), result.offer_shifts):
+        agent = offer["agent"]
+        mine = [s for s in roster.shifts if s.agent == agent and s.day == DAY]
+        taken = [s for s in roster.shifts if not (s.agent == agent and s.day == DAY)] + ([shift] if shift else [])
+        assert validate(data, Roster(shifts=taken)).feasible, offer
+        hours = sum(templates[s.template].paid_minutes for s in taken if s.agent == agent) / 60
+        contract = agents[agent].contract
+        assert contract.min_hours <= hours <= contract.max_hours, offer
+        if offer["kind"] == "overtime":
+            assert offer["service_level_change"] > 0
+            assert not mine or pd.Timestamp(shift.end) > pd.Timestamp(mine[0].end)
+        else:
+            assert shift is None or pd.Timestamp(shift.end) < pd.Timestamp(mine[0].end)
+            assert pd.Timestamp(shift.start if shift else mine[0].start) >= NOW or shift is not None
+    ranks = result.offers.groupby("kind")["rank"].apply(list)
+    for kind, values in ranks.items():
+        assert values == list(range(1, len(values) + 1)), kind
+
+
+def test_overtime_goes_to_agents_whose_contracts_leave_room(plan, tmp_path):
+    roomy = tmp_path / "plan"
+    shutil.copytree(plan, roomy)
+    raw = json.loads((roomy / "roster_input.json").read_text())
+    for agent in raw["agents"]:  # a sixth day and eight more hours allowed
+        agent["contract"].update(max_days=6, max_hours=agent["contract"]["max_hours"] + 8)
+    (roomy / "roster_input.json").write_text(json.dumps(raw))
+    result = run_intraday(roomy, actuals(plan, tmp_path / "a.csv", 1.8), NOW.isoformat(),
+                          IntradayOptions(time_limit_seconds=30))
+    data = RosterInput.model_validate(raw)
+    assert (result.offers["kind"] == "overtime").any()
+    offers_keep_every_rule(data, result.roster, result)
+    gains = list(result.offers.loc[result.offers["kind"] == "overtime", "service_level_change"]
+                 / result.offers.loc[result.offers["kind"] == "overtime", "hours_change"])
+    assert gains == sorted(gains, reverse=True)
+
+
+def test_a_quiet_morning_offers_time_off_only_while_the_target_holds(plan, tmp_path):
+    data, _ = load(plan)
+    result = run_intraday(plan, actuals(plan, tmp_path / "a.csv", 0.6), NOW, IntradayOptions(time_limit_seconds=30))
+    rf = result.reforecast
+    assert rf["volume"].sum() < rf["forecast_volume"].sum()
+    assert validate(data, result.roster).feasible
+    vto = result.offers[result.offers["kind"] == "vto"]
+    assert len(vto) and (vto["service_level_after"] >= 0.8).all() and (vto["hours_change"] < 0).all()
+    assert not (result.offers["kind"] == "overtime").any()
+    offers_keep_every_rule(data, result.roster, result)
+
+
+def test_the_weight_grows_with_the_evidence_and_stays_bounded(plan, tmp_path):
+    early = run_intraday(plan, actuals(plan, tmp_path / "a.csv", 1.2, NOW - pd.Timedelta(hours=2)),
+                         NOW - pd.Timedelta(hours=2), IntradayOptions(time_limit_seconds=10))
+    late = run_intraday(plan, actuals(plan, tmp_path / "b.csv", 1.2, NOW + pd.Timedelta(hours=2)),
+                        NOW + pd.Timedelta(hours=2), IntradayOptions(time_limit_seconds=10))
+    for queue in early.ratios["queue"]:
+        e, lt = (r.ratios.set_index("queue").loc[queue] for r in (early, late))
+        assert lt["forecast_so_far"] > e["forecast_so_far"]
+        assert 1.0 < e["multiplier"] < lt["multiplier"] < 1.2
+        assert lt["weight"] <= 0.8
+        assert e["multiplier_lower"] <= e["multiplier"] <= e["multiplier_upper"]
+        # less evidence, wider interval
+        assert e["multiplier_upper"] - e["multiplier_lower"] > 0
+
+
+def test_cli_writes_the_files_and_the_before_after(plan, tmp_path):
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["intraday", str(plan), "--actuals", str(actuals(plan, tmp_path / "a.csv", 1.2)),
+                              "--now", "2026-05-27T11:00", "--out", str(out), "--time-limit", "20"])
+    assert res.exit_code == 0, res.output
+    assert "before: SL" in res.stdout and "after:  SL" in res.stdout
+    for name in ("reforecast.csv", "ratios.csv", "coverage.csv", "offers.csv", "roster.json", "summary.json"):
+        assert (out / name).exists(), name
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["feasible"] is True and summary["after"]["under_hours"] < summary["before"]["under_hours"]
+    coverage = pd.read_csv(out / "coverage.csv")
+    assert coverage["interval_start"].str.endswith("+02:00").all()  # the site's wall clock
+
+
+def test_bad_input_names_the_field(plan, tmp_path):
+    history = actuals(plan, tmp_path / "a.csv", 1.2)
+    with pytest.raises(InputError, match="now"):
+        run_intraday(plan, history, "2026-06-10T11:00")
+    with pytest.raises(InputError, match="now"):
+        run_intraday(plan, history, "eleven o'clock")
+    with pytest.raises(InputError, match="no contacts"):
+        run_intraday(plan, history, "2026-05-28T11:00")
+    bare = tmp_path / "bare"
+    shutil.copytree(plan, bare)
+    (bare / "roster.json").unlink()
+    with pytest.raises(InputError, match="roster.json"):
+        run_intraday(bare, history, "2026-05-27T11:00")
+    res = runner.invoke(app, ["intraday", str(plan), "--actuals", str(history), "--now", "2026-06-10T11:00"])
+    assert res.exit_code == 2 and "now" in res.stderr
