@@ -85,7 +85,8 @@ def submit(store: Store, tenant: str, kind: str, input_json: str, time_limit: fl
             headers={"Retry-After": "60"}) from None
 
 
-RESULTS = {"roster": "rosters", "plan": "plans", "scenarios": "scenarios"}  # job kind -> where its result is
+# job kind -> where its result is
+RESULTS = {"roster": "rosters", "plan": "plans", "scenarios": "scenarios", "intraday": "intraday"}
 
 
 def _iso(ts: float | None) -> str | None:

@@ -562,3 +562,53 @@ class WhatIfRow(BaseModel):
 
 class WhatIfResponse(BaseModel):
     scenarios: list[WhatIfRow] = Field(description="the base first, then each scenario")
+
+
+# --- a finished plan against what happened: review and intraday ------------------------------
+
+class ActualsRequest(BaseModel):
+    """What happened on the plan's days: one object per contact, read as `wfm review` and `wfm intraday`
+    read a history file (in the plan's timezone and intervals)."""
+
+    history: list[dict[str, HistoryValue]] = Field(min_length=1, description="one object per contact")
+    columns: ColumnNames = Field(default_factory=ColumnNames)
+    timestamp_format: str | None = Field(None, max_length=100, description="strftime format for non-ISO times")
+    on_bad_row: Literal["error", "drop"] = "error"
+    drop_if: dict[Name, list[str]] = Field(default_factory=dict, description=(
+        'skip rows where a column has one of these values, e.g. {"outcome": ["PHANTOM"]}'))
+
+
+class ReviewRequest(ActualsRequest):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"history": [
+        {"created_at": "2026-05-25T08:12:00+02:00", "queue": "billing", "handle_seconds": 312, "wait_seconds": 14,
+         "abandoned": False}]}]})
+
+    kpi_columns: KpiColumnNames = Field(default_factory=KpiColumnNames)
+    abandoned_if: dict[Name, list[str]] = Field(
+        default_factory=dict, max_length=1,
+        description='abandoned where this column has one of these values, e.g. {"outcome": ["HANG"]}')
+
+
+class ReviewResponse(BaseModel):
+    days: list[dict[str, Any]] = Field(description="per day and queue (and `all`): forecast vs actual volume and "
+                                                   "AHT (WAPE, bias), required/rostered/needed hours, promised vs "
+                                                   "achieved SL, as review_days.csv of `wfm review`")
+    intervals: list[dict[str, Any]] = Field(description="per interval and queue, as review_intervals.csv")
+    notes: list[str]
+
+
+class IntradayRequest(ActualsRequest):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "now": "2026-05-27T11:00", "time_limit_seconds": 20,
+        "history": [{"created_at": "2026-05-27T08:12:00+02:00", "queue": "billing", "handle_seconds": 312}]}]})
+
+    now: str = Field(min_length=1, max_length=40, description=(
+        "the instant to re-plan from: the site's wall clock (2026-05-27T11:00) or with an offset; floored to its "
+        "interval; on one of the plan's days"))
+    prior_contacts: float = Field(50.0, gt=0, le=1e6, allow_inf_nan=False, description=(
+        "forecast contacts that weigh as much as the forecast: the actuals' weight is E / (E + this)"))
+    max_weight: float = Field(0.8, ge=0, le=1, allow_inf_nan=False, description="the actuals' weight at most")
+    change_weight: int = Field(20, ge=0, le=1_000_000, description="penalty per shift changed by the re-plan")
+    max_offers: int = Field(10, ge=0, le=100, description="offers listed per kind (overtime, voluntary time off)")
+    time_limit_seconds: float = Field(20.0, gt=0, le=3600, allow_inf_nan=False, description="the re-plan's solver")
+    seed: int = Field(0, ge=-2**31, le=2**31 - 1)

@@ -12,6 +12,7 @@ unexpected is `internal_error` with an incident id, its traceback in the server'
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import tempfile
@@ -41,6 +42,8 @@ REASONS = {
     "invalid_base": "a scenario set's base plan cannot be prepared",
     "infeasible": "no roster satisfies the hard rules; `conflicts` names the contradictions",
     "no_roster": "the solver found no roster within the time limit",
+    "invalid_now": "an intraday re-plan's `now` is not a time on the plan's days",
+    "rules_broken": "a re-plan broke a hard rule in the independent validator (a solver bug; nothing published)",
     "executor_unavailable": "the Dask cluster for scenario sets cannot be reached",
     "internal_error": "an unexpected failure on the server; the incident id finds it in the server's log",
     "cancelled": "cancelled on request",
@@ -505,12 +508,74 @@ class Counting:
         return self.inner.map(fn, tasks, done)
 
 
+# --- a finished plan against actuals: review and intraday (api.plan_actuals writes its folder) ------
+
+def _history_error(exc: InputError, path: Path) -> JobError:
+    value = "history" if exc.value == str(path) else exc.value
+    return JobError("invalid_history", str(InputError(exc.field, value, exc.reason, exc.row, exc.line)),
+                    field=exc.field, line=exc.line)
+
+
+def review_json(plan_input: dict, result: dict, options: dict) -> dict:
+    """`wfm review` of the plan against the request's history rows: per day and per interval."""
+    from wfm.kpi import KpiColumns, KpiOptions
+    from wfm.review import review_plan
+
+    from .plan_actuals import reading, write_plan_folder
+
+    kpi = KpiOptions(abandoned_if=options.get("abandoned_if") or {},
+                     columns=KpiColumns(**(options.get("kpi_columns") or {})))
+    with tempfile.TemporaryDirectory(prefix="wfm-review-") as folder:
+        plan = write_plan_folder(plan_input, result, Path(folder) / "plan")
+        path = Path(folder) / "history.csv"
+        path.write_bytes(rows_to_csv(options["history"]))
+        try:
+            review = review_plan(plan, path, reading(plan_input, options), kpi)
+        except InputError as exc:
+            raise _history_error(exc, path) from None
+    return {"days": records(review.days), "intervals": records(review.intervals), "notes": review.notes}
+
+
+def intraday_job(payload: str, progress=None) -> dict:
+    """An intraday job: {"plan_input", "plan_result", "request"} -> `wfm intraday`'s results."""
+    from wfm.intraday import BrokenReplan, IntradayOptions, NoReplan, run_intraday
+
+    from .plan_actuals import reading, write_plan_folder
+
+    job = json.loads(payload)
+    plan_input, options = job["plan_input"], job["request"]
+    settings = IntradayOptions(prior_contacts=options["prior_contacts"], max_weight=options["max_weight"],
+                               change_weight=options["change_weight"], max_offers=options["max_offers"],
+                               time_limit_seconds=options["time_limit_seconds"], seed=options["seed"])
+    with tempfile.TemporaryDirectory(prefix="wfm-intraday-") as folder:
+        plan = write_plan_folder(plan_input, job["plan_result"], Path(folder) / "plan")
+        path = Path(folder) / "history.csv"
+        path.write_bytes(rows_to_csv(options["history"]))
+        try:
+            out = run_intraday(plan, path, options["now"], settings, reading(plan_input, options))
+        except InputError as exc:
+            if exc.field == "now":
+                raise JobError("invalid_now", str(exc), field="now") from None
+            raise _history_error(exc, path) from None
+        except NoReplan as exc:
+            raise JobError("no_roster", str(exc)) from None
+        except BrokenReplan as exc:
+            raise JobError("rules_broken", str(exc)) from None
+    tz = out.now.tz
+    return {"summary": out.summary, "notes": out.notes, "ratios": records(out.ratios),
+            "reforecast": records(out.reforecast.assign(
+                interval_start=out.reforecast["interval_start"].dt.tz_convert(tz))),
+            "coverage": records(out.coverage), "offers": records(out.offers),
+            "roster": out.roster.model_dump(mode="json")}
+
+
 # --- the worker process ---------------------------------------------------------------------
 
 # Each job gets its payload and a function that records a progress dict on the job.
 JOBS = {"roster": lambda payload, send: solve_roster_json(payload, Throttled(send)),
         "plan": lambda payload, send: plan_job(payload, Throttled(send)),
-        "scenarios": run_scenario_set}
+        "scenarios": run_scenario_set,
+        "intraday": lambda payload, send: intraday_job(payload)}
 
 
 def worker_main(kind: str, payload: str, conn, parent_pid: int, niceness: int = 0) -> None:

@@ -17,7 +17,8 @@ ERRORS = {401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 422: {"model": E
 @router.get("/v1/jobs", response_model=JobList, responses=ERRORS,
             summary="The tenant's jobs, newest first, a page at a time")
 def list_jobs(request: Request, tenant: str = Depends(current_tenant),
-              kind: Literal["roster", "plan", "scenarios"] | None = Query(None, description="only jobs of this kind"),
+              kind: Literal["roster", "plan", "scenarios", "intraday"] | None = Query(
+                  None, description="only jobs of this kind"),
               status: Literal["queued", "running", "succeeded", "failed", "cancelled"] | None = Query(
                   None, description="only jobs in this state"),
               limit: int = Query(20, ge=1, le=100, description="jobs per page"),

@@ -7,9 +7,10 @@ from fastapi.responses import HTMLResponse, Response
 from wfm.roster.options import options_at_most
 
 from ..auth import current_tenant
-from ..errors import ApiError
-from ..jobs import check_limits, finished_result, submit
-from ..schemas import ErrorBody, JobView, PlanRequest, PlanResult, WhatIfRequest, WhatIfResponse
+from ..errors import ApiError, Invalid
+from ..jobs import Limits, check_limits, finished_result, submit
+from ..schemas import (ErrorBody, IntradayRequest, JobView, PlanRequest, PlanResult, ReviewRequest, ReviewResponse,
+                       WhatIfRequest, WhatIfResponse)
 from .rosters import ERRORS, IDEMPOTENCY, accepted, csv_response, wants_csv
 
 router = APIRouter(tags=["plans"])
@@ -126,3 +127,79 @@ def plan_report(job_id: str, request: Request, tenant: str = Depends(current_ten
 
     page = report_html(_finished_plan(request, job_id, tenant))
     return HTMLResponse(page, headers={"Content-Disposition": f'attachment; filename="plan-{job_id[:8]}-report.html"'})
+
+
+def _history_rows(request: Request, body) -> None:
+    limit = request.app.state.settings.max_history_rows
+    if len(body.history) > limit:
+        raise Invalid([{"field": "body.history", "type": "limit_exceeded", "message": f"{len(body.history)} rows; "
+                        f"this server accepts at most {limit} (WFM_MAX_HISTORY_ROWS)"}])
+
+
+def _history_field(exc) -> dict:
+    """Where a bad history value is: body.history[i].column (line 1 of the rows' CSV is its header)."""
+    column, line = exc.details.get("field"), exc.details.get("line")
+    where = f"body.history[{line - 2}].{column}" if line is not None else "body.history"
+    return {"field": where, "message": exc.message, "type": exc.reason}
+
+
+@router.post("/v1/plans/{job_id}/review", response_model=ReviewResponse, responses=FINISHED_ERRORS,
+             summary="A finished plan against what happened (wfm review): per day and interval")
+async def plan_review(job_id: str, body: ReviewRequest, request: Request, tenant: str = Depends(current_tenant)):
+    """The actual contacts of the plan's days in, `wfm review` out: forecast vs actual volume and
+    AHT (WAPE, bias), agents required vs rostered vs needed (the actuals staffed to the same
+    targets), promised vs achieved service level where the rows have waits. Synchronous (the
+    forecast process pool): a bad row answers 422 naming body.history[i].column."""
+    from .. import work
+    from ..work import review_json
+    from .forecasts import in_pool
+
+    _history_rows(request, body)
+    job = request.app.state.store.get(job_id, tenant, with_result=True, with_input=True)
+    result = json.loads(finished_result(job, job_id, kinds=("plan",)))
+    try:
+        answer = await in_pool(request.app, review_json, json.loads(job.input), result, body.model_dump(mode="json"))
+    except work.JobError as exc:
+        raise ApiError(422, exc.reason, exc.message, fields=[_history_field(exc)], **exc.details) from None
+    return answer
+
+
+@router.post("/v1/plans/{job_id}/intraday", status_code=202, response_model=JobView, responses=FINISHED_ERRORS,
+             summary="Queue an intraday re-plan of a finished plan from the day's actuals so far")
+def plan_intraday(job_id: str, body: IntradayRequest, request: Request, tenant: str = Depends(current_tenant),
+                  idempotency_key: str | None = IDEMPOTENCY):
+    """`wfm intraday` as a job: the day's contacts so far and `now` in; the rest of the day
+    reforecast (a ratio whose weight grows with the evidence), its requirements, a re-plan of
+    the remaining hours with the fewest changes (checked by the independent validator) and
+    ranked overtime and voluntary-time-off offers out, at `/v1/intraday/{id}`."""
+    from wfm.errors import InputError
+
+    from ..plan_actuals import check_now
+
+    state = request.app.state
+    _history_rows(request, body)
+    limits = Limits(state.settings)
+    limits.over("time_limit_seconds", body.time_limit_seconds, state.settings.max_solve_seconds,
+                "WFM_MAX_SOLVE_SECONDS", "seconds")
+    limits.raise_any()
+    job = state.store.get(job_id, tenant, with_result=True, with_input=True)
+    result = json.loads(finished_result(job, job_id, kinds=("plan",)))
+    plan_input = json.loads(job.input)
+    try:
+        check_now(plan_input, result, body.now)
+    except InputError as exc:
+        raise Invalid([{"field": "body.now", "type": "value_error", "message": str(exc)}]) from None
+    payload = json.dumps({"plan_input": plan_input, "plan_result": result, "plan_id": job_id,
+                          "request": body.model_dump(mode="json")})
+    job, created = submit(state.store, tenant, "intraday", payload, body.time_limit_seconds + 60, idempotency_key)
+    return accepted(request, job, created)
+
+
+@router.get("/v1/intraday/{job_id}", responses=FINISHED_ERRORS,
+            summary="An intraday job's result: reforecast, coverage before/after, offers, the re-plan")
+def get_intraday(job_id: str, request: Request, tenant: str = Depends(current_tenant)):
+    """summary (the rest of the day before and after the re-plan: SL, under-coverage, shifts
+    changed), ratios per queue, the reforecast per interval, coverage per interval, the ranked
+    offers and the re-planned roster."""
+    job = request.app.state.store.get(job_id, tenant, with_result=True)
+    return Response(finished_result(job, job_id, kinds=("intraday",)), media_type="application/json")
