@@ -16,7 +16,8 @@ from wfm.outputs.report import SECTIONS
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 FILES = ["forecast.csv", "backtest.csv", "requirements.csv", "staffing_summary.csv", "roster.csv", "coverage.csv",
-         "roster.xlsx", "scenarios.csv", "report.html", "kpi.csv"]
+         "roster.xlsx", "scenarios.csv", "report.html", "kpi.csv", "actual_week.csv", "review_days.csv",
+         "review_intervals.csv"]
 
 
 @pytest.fixture(scope="module")
@@ -136,3 +137,20 @@ def test_demo_kpis_are_the_history_s_last_week(demo):
     kpi = pd.read_csv(out / "kpi.csv")
     assert sorted(kpi["period_start"].str[:10].unique()) == [f"2026-05-{d}" for d in range(18, 25)]
     assert set(kpi["queue"]) == {"all", "billing", "tech"} and kpi["service_level"].between(0, 1).all()
+
+
+def test_demo_reviews_the_plan_against_a_simulated_actual_week(demo):
+    out, _ = demo
+    week = pd.read_csv(out / "actual_week.csv")
+    days = pd.read_csv(out / "review_days.csv")
+    # the review counts the simulated week's contacts, per day and queue
+    week["day"] = week["created_at"].str[:10]
+    counted = week.groupby(["day", "queue"]).size()
+    per_queue = days[days["queue"] != "all"].set_index(["day", "queue"])["actual_volume"]
+    assert per_queue.sort_index().to_dict() == {k: float(v) for k, v in counted.sort_index().items()}
+    answered = week[week["abandoned"] == False]  # noqa: E712 (a CSV column of true/false)
+    assert (answered["wait_seconds"] >= 0).all() and (week.loc[week["abandoned"], "handle_seconds"] == 0).all()
+    assert days["achieved_service_level"].between(0, 1).all()
+    page = (out / "report.html").read_text()
+    review = page.split('<section id="review">')[1].split("</section>")[0]
+    assert "SL achieved" in review and "simulated" in review and ">2026-05-25<" in review

@@ -59,6 +59,7 @@ def run_demo(data: Path, out: Path, console: Console, time_limit: float | None =
                          requirements=result.requirements.drop(columns=["open"], errors="ignore"),
                          targets=base.targets, fte_hours=base.fte_hours)
     _roster_step(result, out, res, report)
+    _review_step(result, config, out, res, report)
 
     scenarios, note = demo_scenarios(data, config, base, res.roster)
     res.written["scenarios"] = write_csv(scenarios, out / "scenarios.csv")
@@ -115,6 +116,29 @@ def _roster_step(result, out: Path, res: DemoResult, report) -> None:
     report.explanation = outcome.explanation
     report.solve = {"status": outcome.status, "gap": outcome.gap, "seconds": outcome.seconds,
                     "feasible": check.feasible, "violations": len(check.violations), "shifts": outcome.totals["shifts"]}
+
+
+REVIEW_NOTE = ("The 'actual' week here is simulated (actual_week.csv): the forecast with a seeded day-to-day "
+               "error, served contact by contact by this roster; with your own history, run wfm review.")
+
+
+def _review_step(result, config, out: Path, res: DemoResult, report) -> None:
+    """Plan vs actual against a simulated actual week (there is no real one yet): its contacts
+    in actual_week.csv, the review in review_days.csv and review_intervals.csv and report.html."""
+    from .review import review_plan
+    from .simulate import SimulationOptions, demands_from_coverage, simulated_week
+
+    outcome = result.roster
+    if outcome is None or outcome.roster is None:
+        return
+    demands = demands_from_coverage(outcome.coverage, outcome.data.requirements, SimulationOptions())
+    seed = config.simulation.seed if config.simulation is not None else 0
+    week = simulated_week(result.base.horizon, demands, seed=seed)
+    res.written["actual_week"] = write_csv(week, out / "actual_week.csv")
+    review = review_plan(out, out / "actual_week.csv")
+    res.written["review_days"] = write_csv(review.days, out / "review_days.csv")
+    res.written["review_intervals"] = write_csv(review.intervals, out / "review_intervals.csv")
+    report.review, report.review_note = review.days, REVIEW_NOTE
 
 
 def _pct(v) -> str:

@@ -411,3 +411,39 @@ def simulate_roster(data, roster, options: SimulationOptions, executor=None,
     _, coverage, _, _ = evaluate_roster(data, roster)
     demands = demands_from_coverage(coverage, data.requirements, options, history, data.horizon)
     return simulate_demands(data.horizon, demands, options, executor)
+
+
+def simulated_week(horizon: Horizon, demands: list[QueueDemand], seed: int = 0, day_spread: float = 0.1,
+                   patience_seconds: float = 180.0) -> pd.DataFrame:
+    """One seeded 'actual' week of contacts, as a contact history: created_at (site wall clock),
+    queue, handle_seconds, wait_seconds, abandoned. Each day's volume and AHT are the forecast's
+    times a lognormal day factor (sd `day_spread`), arrivals Poisson, handle times exponential;
+    the roster's on-queue agents serve them first come first served (`run_lanes`), and callers
+    leave after an exponential patience (the target's, else `patience_seconds`). For reviewing a
+    plan against a week that did not follow its forecast exactly (`make demo`)."""
+    starts = horizon.interval_starts()
+    step = horizon.interval_minutes * 60.0
+    day_of = np.asarray([(ts.date() - horizon.start).days for ts in starts])
+    rows = []
+    for qi, d in enumerate(demands):
+        rng = np.random.default_rng([seed, qi])
+        volume_factor = np.exp(rng.normal(0.0, day_spread, horizon.days))[day_of]
+        aht_factor = np.exp(rng.normal(0.0, day_spread / 2, horizon.days))[day_of]
+        counts = rng.poisson(np.maximum(np.asarray(d.volume, float) * volume_factor, 0.0))
+        cells = np.repeat(np.arange(len(starts)), counts)
+        arrivals = np.sort((cells + rng.random(cells.size)) * step)
+        cell = np.minimum((arrivals // step).astype(np.int64), len(starts) - 1)
+        handle = rng.exponential(1.0, arrivals.size) * np.asarray(d.aht_seconds, float)[cell] * aht_factor[cell]
+        patience = rng.exponential(d.patience_seconds or patience_seconds, arrivals.size)
+        began = run_lanes(np.asarray(d.servers)[None, :], arrivals[None, :], handle[None, :], patience[None, :],
+                          step)[0]
+        answered = ~np.isnan(began)
+        created = starts[cell] + pd.to_timedelta(np.round(arrivals - cell * step), unit="s")
+        rows.append(pd.DataFrame({
+            "created_at": created.tz_convert(horizon.timezone).map(lambda t: t.isoformat()), "queue": d.queue,
+            "handle_seconds": np.where(answered, np.round(handle), 0).astype(int),
+            "wait_seconds": np.round(np.where(answered, began - arrivals, patience)).astype(int),
+            "abandoned": np.where(answered, "false", "true")}))
+    frame = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
+        columns=["created_at", "queue", "handle_seconds", "wait_seconds", "abandoned"])
+    return frame.sort_values(["created_at", "queue"], kind="stable").reset_index(drop=True)

@@ -21,7 +21,8 @@ from .tables import accuracy_table, daily_kpis
 # (id, heading): every report has these sections, in this order (tests check each one).
 SECTIONS = [("summary", "Summary"), ("forecast", "Forecast vs history"),
             ("coverage", "Required vs scheduled agents"), ("roster", "Roster"),
-            ("daily-kpis", "KPIs per day"), ("explanation", "Why the roster looks like this"),
+            ("daily-kpis", "KPIs per day"), ("review", "Plan vs actual"),
+            ("explanation", "Why the roster looks like this"),
             ("scenarios", "Scenarios")]
 
 
@@ -45,6 +46,8 @@ class ReportInput:
     scenario_note: str = ""
     targets: dict | None = None             # queue -> ServiceTarget: ASA and the worst interval in words
     fte_hours: float = 40.0
+    review: pd.DataFrame | None = None      # wfm.review's days table: the plan against what happened
+    review_note: str = ""
 
 
 def write_report(data: ReportInput, path: str | Path) -> Path:
@@ -56,8 +59,8 @@ def write_report(data: ReportInput, path: str | Path) -> Path:
 
 def render_report(data: ReportInput) -> str:
     body = {"summary": _summary(data), "forecast": _forecast(data), "coverage": _coverage(data),
-            "roster": _roster(data), "daily-kpis": _daily(data), "explanation": _explanation(data),
-            "scenarios": _scenarios(data)}
+            "roster": _roster(data), "daily-kpis": _daily(data), "review": _review(data),
+            "explanation": _explanation(data), "scenarios": _scenarios(data)}
     nav = " · ".join(f'<a href="#{key}">{html.escape(title)}</a>' for key, title in SECTIONS)
     sections = "\n".join(f'<section id="{key}"><h2>{html.escape(title)}</h2>\n{body[key]}\n</section>'
                          for key, title in SECTIONS)
@@ -195,6 +198,27 @@ def _daily(data: ReportInput) -> str:
         kpis["worst"] = daily_worst(data)
         columns.append(("worst", "worst interval (SL, ASA)", "text"))
     return _table(kpis, columns, cls="kpis")
+
+
+REVIEW_COLUMNS = [
+    ("day", "day", "text"), ("queue", "queue", "text"), ("forecast_volume", "forecast", "int"),
+    ("actual_volume", "actual", "int"), ("volume_wape", "WAPE", "pct"), ("volume_bias", "bias", "dpct"),
+    ("aht_bias", "AHT bias", "dpct"), ("required_hours", "required h", "num"), ("rostered_hours", "rostered h", "num"),
+    ("needed_hours", "needed h", "num"), ("promised_service_level", "SL promised", "pct"),
+    ("achieved_service_level", "SL achieved", "pct")]
+
+
+def _review(data: ReportInput) -> str:
+    if data.review is None or data.review.empty:
+        return ("<p>No actuals reviewed yet. Once the week has happened, <code>wfm review PLAN_DIR --actuals "
+                "HISTORY</code> compares this plan with it (docs/kpi.md).</p>")
+    intro = ("<p>Per day and queue: forecast against actual contacts (WAPE over the day's intervals; bias = "
+             "(forecast - actual) / actual), agent-hours required by the plan, rostered, and needed to serve "
+             "the actual contacts at the same target, and the service level promised against the one achieved "
+             "(answered within the target / offered).</p>")
+    note = f"<p>{html.escape(data.review_note)}</p>" if data.review_note else ""
+    columns = [c for c in REVIEW_COLUMNS if c[0] in data.review]
+    return intro + note + _table(data.review.assign(day=data.review["day"].astype(str)), columns, cls="review")
 
 
 def daily_worst(data: ReportInput) -> list[str]:
