@@ -81,3 +81,19 @@ def test_web_upload_tells_a_workbook_by_its_bytes(tmp_path):
     out = subprocess.run([NODE, "-e", code], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == {"xlsx": True, "xls": True, "csv": False, "gzip": False}
+
+
+def test_web_review_reads_an_actuals_csv_and_shows_the_days_table():
+    text = ("created_at,queue,handle_seconds\r\n2026-05-25T08:00:00+02:00,billing,120\n\n"
+            "2026-05-25T08:01:00+02:00,tech,\n")
+    day = {"day": "2026-05-25", "queue": "all", "forecast_volume": 967.96, "actual_volume": 1009.0,
+           "volume_wape": 0.1613, "volume_bias": -0.0407, "required_hours": 130.5, "rostered_hours": 147.5,
+           "needed_hours": 155.5, "promised_service_level": 0.8989, "achieved_service_level": None}
+    code = script_functions("fmt", "csvRows", "reviewCells") + (
+        f"\nconsole.log(JSON.stringify([csvRows({json.dumps(text)}), reviewCells({json.dumps(day)})]))")
+    out = subprocess.run([NODE, "-e", code], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    rows, cells = json.loads(out.stdout)
+    assert rows == [{"created_at": "2026-05-25T08:00:00+02:00", "queue": "billing", "handle_seconds": "120"},
+                    {"created_at": "2026-05-25T08:01:00+02:00", "queue": "tech", "handle_seconds": ""}]
+    assert cells == ["2026-05-25", "all", "968", "1,009", "16.1%", "-4.1%", "130.5", "147.5", "155.5", "89.9%", "-"]

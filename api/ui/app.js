@@ -1,6 +1,7 @@
 // wfm web view: builds a POST /v1/plans body from the sample site or an uploaded history,
 // polls the job, draws the roster and coverage with plotly.js (served by this server), and
-// compares what-ifs through POST /v1/plans/{id}/scenarios. No framework, no build step.
+// compares what-ifs through POST /v1/plans/{id}/scenarios and the plan with an uploaded actual
+// week through POST /v1/plans/{id}/review. No framework, no build step.
 
 const $ = (sel) => document.querySelector(sel);
 const state = { plan: null, sample: null, historyName: null, job: null, result: null, poll: null, auth: false };
@@ -161,7 +162,7 @@ function planBody() {
 async function runPlan() {
   const body = planBody();
   $("#run-plan").disabled = true;
-  $("#results").hidden = $("#scenario-step").hidden = true;
+  $("#results").hidden = $("#scenario-step").hidden = $("#review-step").hidden = true;
   const job = await (await api("/v1/plans", {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
   })).json();
@@ -228,7 +229,7 @@ async function showResult(id) {
   const tbody = $("#explanation tbody");
   tbody.innerHTML = r.explanation.map((e) =>
     `<tr><td>${escapeHtml(e.rule)}</td><td>${fmt(e.penalty, 0)}</td><td>${escapeHtml(e.mostly || "")}</td></tr>`).join("");
-  $("#scenario-step").hidden = false;
+  $("#scenario-step").hidden = $("#review-step").hidden = false;
   if (!$("#scenario-inputs tbody").children.length) DEFAULT_SCENARIOS.forEach((s) => addScenarioRow(s));
 }
 
@@ -408,6 +409,40 @@ function scenarioCells(r) {
     pending ? `${pending}: ${NEEDS_ROSTER}` : ""];
 }
 
+// --- plan vs actual -------------------------------------------------------------------------
+
+// A plain CSV (a header, comma-separated, no quoted commas) as objects of strings: the server
+// reads them back as `wfm review` reads the file, and names a bad row by its index.
+function csvRows(text) {
+  const lines = text.split(/\r?\n/).filter((line) => line.trim() !== "");
+  const head = (lines.shift() || "").split(",").map((h) => h.trim());
+  return lines.map((line) => {
+    const cells = line.split(",");
+    return Object.fromEntries(head.map((h, i) => [h, (cells[i] || "").trim()]));
+  });
+}
+
+// One row of the review's days table as the web view shows it.
+function reviewCells(r) {
+  const pct = (v) => (v == null ? "-" : `${(100 * v).toFixed(1)}%`);
+  const signed = (v) => (v == null ? "-" : `${v >= 0 ? "+" : ""}${(100 * v).toFixed(1)}%`);
+  return [r.day, r.queue, fmt(r.forecast_volume, 0), fmt(r.actual_volume, 0), pct(r.volume_wape),
+    signed(r.volume_bias), fmt(r.required_hours, 1), fmt(r.rostered_hours, 1), fmt(r.needed_hours, 1),
+    pct(r.promised_service_level), pct(r.achieved_service_level)];
+}
+
+async function reviewPlan() {
+  const file = $("#actuals-file").files[0];
+  if (!file) return;
+  const history = csvRows(await file.text());
+  const res = await (await api(`/v1/plans/${state.job.id}/review`, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ history }),
+  })).json();
+  $("#review-table tbody").innerHTML = res.days.map((r) =>
+    `<tr>${reviewCells(r).map((c) => `<td>${escapeHtml(c)}</td>`).join("")}</tr>`).join("");
+  $("#review-notes").textContent = res.notes.join(" ");
+}
+
 // --- helpers --------------------------------------------------------------------------------
 
 function fmt(v, digits) {
@@ -435,6 +470,7 @@ async function init() {
   $("#cancel").addEventListener("click", guard(cancelJob));
   $("#add-scenario").addEventListener("click", () => addScenarioRow());
   $("#compare-scenarios").addEventListener("click", guard(compareScenarios));
+  $("#actuals-file").addEventListener("change", guard(reviewPlan));
   for (const button of document.querySelectorAll("[data-download]")) {
     button.addEventListener("click", guard(() => download(button.dataset.download)));
   }
