@@ -14,8 +14,9 @@
    as few shifts changed as the coverage allows. The independent validator checks the result.
 4. **Offers** on top of the re-plan, ranked: overtime (an extra shift today for an agent off, or a
    longer shift for one working) to agents the validator says can legally take it, and voluntary
-   time off (a shorter shift, or the day off) where the rest of the day is over-covered and the
-   service target still holds; each with its effect on the rest of the day's projected SL.
+   time off (a shorter shift, or the day off) as far as the rest of the day is over-covered on the
+   agent's queues and the service target still holds; each with its effect on the rest of the
+   day's projected SL.
 """
 
 from __future__ import annotations
@@ -287,6 +288,27 @@ def _rest_sl(cov: pd.DataFrame, now: pd.Timestamp) -> float:
     return float(np.average(rest["service_level"], weights=volume)) if volume.sum() > 0 else float("nan")
 
 
+def _rest_over(cov: pd.DataFrame, now: pd.Timestamp) -> dict[str, int]:
+    """Per queue, agent-intervals above the requirement from now to the day's end."""
+    starts = cov["interval_start"].dt.tz_convert(now.tz)
+    rest = cov[(starts >= now) & (starts < now.normalize() + pd.Timedelta(days=1))]
+    return {q: int(v) for q, v in rest.groupby("queue")["over"].sum().items()}
+
+
+def _given_up(mine: Shift, candidate: Shift | None, grid: Grid, now_i: int, day_end: int) -> int:
+    """On-queue agent-intervals from now to the day's end that taking the offer gives up."""
+    def on_queue(shift):
+        if shift is None:
+            return set()
+        out = set()
+        for g in shift.segments:
+            first, last = grid.index_of(pd.Timestamp(g.start)), grid.index_of(pd.Timestamp(g.end))
+            out.update(i for i in range(first, last) if now_i <= i < day_end)
+        return out
+
+    return len(on_queue(mine) - on_queue(candidate))
+
+
 def _coverage_table(before: pd.DataFrame, after: pd.DataFrame, now: pd.Timestamp, tz: str) -> pd.DataFrame:
     keys = ["interval_start", "queue"]
     day_end = now.normalize() + pd.Timedelta(days=1)
@@ -309,7 +331,7 @@ def _offers(data: RosterInput, roster: Roster, report, now: pd.Timestamp, plan: 
     day = grid.days.index(now.date())
     day_end = grid.index_of(grid.instant(now_i).normalize() + pd.Timedelta(days=1)) or grid.size
     cov = coverage_frame(data, report)
-    base_sl = _rest_sl(cov, now)
+    base_sl, surplus = _rest_sl(cov, now), _rest_over(cov, now)
     gap = _gaps(cov, grid)
     working = {s.agent: s for s in roster.shifts if s.day == grid.days[day]}
     templates = {t.id: t for t in data.templates}
@@ -321,6 +343,9 @@ def _offers(data: RosterInput, roster: Roster, report, now: pd.Timestamp, plan: 
             checked = validate(data, trial)
             if not checked.feasible:
                 continue
+            if kind == "vto" and _given_up(mine, candidate, grid, now_i, day_end) > sum(
+                    surplus.get(q, 0) for q in agent.skills):
+                continue  # time off only as far as the rest of the day is over-covered on the agent's queues
             sl = _rest_sl(coverage_frame(data, checked), now)
             rows.append({**_offer_row(kind, agent.id, mine, candidate, templates, base_sl, sl, grid.minutes),
                          "shift": candidate})
@@ -344,6 +369,9 @@ def _gaps(cov: pd.DataFrame, grid: Grid) -> dict[str, np.ndarray]:
     return out
 
 
+TRIES = 12  # candidate shifts per agent and kind, best coverage first; the first the validator accepts is offered
+
+
 def _candidates(data, agent, mine: Shift | None, options, grid, day, now_i, day_end, gap, templates):
     """Overtime and VTO shifts to try for one agent, best first by the coverage they change."""
     skills = [q for q in agent.skills if q in gap]
@@ -359,7 +387,7 @@ def _candidates(data, agent, mine: Shift | None, options, grid, day, now_i, day_
     if mine is None:  # overtime: an extra shift starting from now on
         scored = sorted((-short[op.first:min(op.end_index, grid.size)].sum(), op.index, op) for op in ok
                         if op.first >= now_i)
-        for score, _, op in scored[:3]:
+        for score, _, op in scored[:TRIES]:
             if score < 0:
                 yield _shift(agent, op, grid, templates, short, skills, gap), "overtime"
         return
@@ -368,7 +396,7 @@ def _candidates(data, agent, mine: Shift | None, options, grid, day, now_i, day_
     same_start = [op for op in ok if op.start == mine_option.start]
     longer = sorted((-short[mine_option.end_index:min(op.end_index, grid.size)].sum(), op.index, op)
                     for op in same_start if op.end_index > mine_option.end_index) if short[now_i:day_end].any() else []
-    for score, _, op in longer[:2]:
+    for score, _, op in longer[:TRIES]:
         if score < 0:
             shift = _shift(agent, op, grid, templates, short, skills, gap, keep=mine, now_i=now_i)
             if shift is not None:
@@ -380,7 +408,7 @@ def _candidates(data, agent, mine: Shift | None, options, grid, day, now_i, day_
         yield None, "vto"
     shorter = sorted((-spare[op.end_index:last].sum(), op.index, op) for op in same_start
                      if now_i < op.end_index < mine_option.end_index)
-    for score, _, op in shorter[:2]:
+    for score, _, op in shorter[:TRIES]:
         shift = _shift(agent, op, grid, templates, short, skills, gap, keep=mine, now_i=now_i)
         if shift is not None:
             yield shift, "vto"
