@@ -253,3 +253,37 @@ def test_bad_input_names_the_field(plan, tmp_path):
         run_intraday(bare, history, "2026-05-27T11:00")
     res = runner.invoke(app, ["intraday", str(plan), "--actuals", str(history), "--now", "2026-06-10T11:00"])
     assert res.exit_code == 2 and "now" in res.stderr
+
+
+def test_a_25_hour_day_is_replanned_to_its_own_midnight(tmp_path):
+    """The autumn DST change (Europe/Berlin, Sunday 25 October 2026, 03:00 back to 02:00): the day
+    has 25 hours and its rest from 11:00 is 13 hourly intervals, to 23:00 (24 hours after the
+    day's first midnight would stop an hour short)."""
+    days = pd.date_range("2026-10-24", periods=3, freq="D")
+    rows = [{"interval_start": ts.isoformat(), "queue": "q", "volume": 12.0 if 8 <= ts.hour < 22 else 0.0,
+             "aht_seconds": 180.0}
+            for day in days for ts in pd.date_range(day.tz_localize("Europe/Berlin"),
+                                                    (day + pd.Timedelta(days=1)).tz_localize("Europe/Berlin"),
+                                                    freq="60min", inclusive="left")]
+    pd.DataFrame(rows).to_csv(tmp_path / "forecast.csv", index=False)
+    templates = [{"id": "D", "start_times": ["08:00", "10:00", "14:00"], "length_minutes": 480,
+                  "breaks": [{"name": "lunch", "minutes": 60, "earliest_minutes": 180, "latest_minutes": 300,
+                              "paid": False}]}]
+    config = {"timezone": "Europe/Berlin", "interval_minutes": 60, "forecast": {"file": "forecast.csv", "days": 3},
+              "queues": {"q": {"service_level": 0.8, "answer_seconds": 20}}, "simulation": None,
+              "roster": {"templates": templates, "solver": {"time_limit_seconds": 5, "workers": 1, "seed": 0},
+                         "agents": [{"id": f"a{k}", "skills": ["q"], "contract": {"min_hours": 0, "max_hours": 40}}
+                                    for k in range(6)]}}
+    (tmp_path / "plan.json").write_text(json.dumps(config))
+    res = runner.invoke(app, ["plan", str(tmp_path / "plan.json"), "--out", str(tmp_path / "plan")])
+    assert res.exit_code == 0, res.output
+    contacts = [{"created_at": (pd.Timestamp("2026-10-25T08:00:00+01:00") + pd.Timedelta(minutes=4 * k)).isoformat(),
+                 "queue": "q", "handle_seconds": 180} for k in range(45)]  # 15 an hour until 11:00
+    pd.DataFrame(contacts).to_csv(tmp_path / "today.csv", index=False)
+    result = run_intraday(tmp_path / "plan", tmp_path / "today.csv", "2026-10-25T11:00",
+                          IntradayOptions(time_limit_seconds=10))
+    starts = [pd.Timestamp(t).isoformat() for t in result.coverage["interval_start"]]
+    assert len(starts) == 13 and starts[0] == "2026-10-25T11:00:00+01:00" and starts[-1] == "2026-10-25T23:00:00+01:00"
+    assert len(result.reforecast) == 13
+    data, _ = load(tmp_path / "plan")
+    assert validate(data, result.roster).feasible

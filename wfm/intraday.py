@@ -279,9 +279,15 @@ def _new_input(data: RosterInput, roster: Roster, reforecast: pd.DataFrame, o: I
                                    "reference": roster})
 
 
+def next_midnight(now: pd.Timestamp) -> pd.Timestamp:
+    """The local midnight ending `now`'s day (23 or 25 hours after the last one on a DST day)."""
+    day = now.tz_localize(None).normalize() + pd.Timedelta(days=1)
+    return day.tz_localize(now.tz, ambiguous=True, nonexistent="shift_forward")
+
+
 def _rest_sl(cov: pd.DataFrame, now: pd.Timestamp) -> float:
     """The rest of the day's projected SL, weighted by volume (NaN without volume)."""
-    day_end = now.normalize() + pd.Timedelta(days=1)
+    day_end = next_midnight(now)
     starts = cov["interval_start"].dt.tz_convert(now.tz)
     rest = cov[(starts >= now) & (starts < day_end) & cov["service_level"].notna()]
     volume = rest["volume"].to_numpy(float) if "volume" in rest else np.zeros(len(rest))
@@ -291,7 +297,7 @@ def _rest_sl(cov: pd.DataFrame, now: pd.Timestamp) -> float:
 def _rest_over(cov: pd.DataFrame, now: pd.Timestamp) -> dict[str, int]:
     """Per queue, agent-intervals above the requirement from now to the day's end."""
     starts = cov["interval_start"].dt.tz_convert(now.tz)
-    rest = cov[(starts >= now) & (starts < now.normalize() + pd.Timedelta(days=1))]
+    rest = cov[(starts >= now) & (starts < next_midnight(now))]
     return {q: int(v) for q, v in rest.groupby("queue")["over"].sum().items()}
 
 
@@ -311,7 +317,7 @@ def _given_up(mine: Shift, candidate: Shift | None, grid: Grid, now_i: int, day_
 
 def _coverage_table(before: pd.DataFrame, after: pd.DataFrame, now: pd.Timestamp, tz: str) -> pd.DataFrame:
     keys = ["interval_start", "queue"]
-    day_end = now.normalize() + pd.Timedelta(days=1)
+    day_end = next_midnight(now)
     left = before[keys + ["volume", "required", "on_queue", "under", "service_level"]].rename(columns={
         "on_queue": "on_queue_before", "under": "under_before", "service_level": "service_level_before"})
     right = after[keys + ["on_queue", "under", "service_level"]].rename(columns={
@@ -329,7 +335,7 @@ def _offers(data: RosterInput, roster: Roster, report, now: pd.Timestamp, plan: 
     options = expand_options(data, grid)
     now_i = grid.index_of(now)
     day = grid.days.index(now.date())
-    day_end = grid.index_of(grid.instant(now_i).normalize() + pd.Timedelta(days=1)) or grid.size
+    day_end = grid.index_of(next_midnight(now)) or grid.size
     cov = coverage_frame(data, report)
     base_sl, surplus = _rest_sl(cov, now), _rest_over(cov, now)
     gap = _gaps(cov, grid)
