@@ -230,10 +230,15 @@ def test_cli_writes_the_files_and_the_before_after(plan, tmp_path):
                               "--now", "2026-05-27T11:00", "--out", str(out), "--time-limit", "20"])
     assert res.exit_code == 0, res.output
     assert "before: SL" in res.stdout and "after:  SL" in res.stdout
-    for name in ("reforecast.csv", "ratios.csv", "coverage.csv", "offers.csv", "roster.json", "summary.json"):
+    for name in ("reforecast.csv", "ratios.csv", "coverage.csv", "offers.csv", "roster.json", "summary.json",
+                 "intraday.html"):
         assert (out / name).exists(), name
+    page = (out / "intraday.html").read_text()
+    assert '<section id="before-after">' in page and '<section id="offers">' in page and "Plotly.newPlot" in page
     summary = json.loads((out / "summary.json").read_text())
     assert summary["feasible"] is True and summary["after"]["under_hours"] < summary["before"]["under_hours"]
+    before_after = f"{summary['before']['under_hours']:.1f} h / {summary['after']['under_hours']:.1f} h"
+    assert before_after in page
     coverage = pd.read_csv(out / "coverage.csv")
     assert coverage["interval_start"].str.endswith("+02:00").all()  # the site's wall clock
 

@@ -498,10 +498,11 @@ def _summary(now, ratios, coverage, changed, solved, report, offers, plan: PlanF
 
 
 def write_intraday(result: Intraday, out: str | Path) -> dict[str, Path]:
-    """reforecast.csv, coverage.csv, offers.csv, roster.json, roster.csv (the re-plan), changes.json
-    and summary.json (with the before/after section) in `out`."""
+    """reforecast.csv, ratios.csv, coverage.csv, offers.csv, roster.json (the re-plan), summary.json
+    (with the before/after section) and intraday.html (the same for a manager) in `out`."""
     from .io import write_csv
     from .jsonout import strict_json
+    from .outputs.report import render_intraday
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -516,6 +517,9 @@ def write_intraday(result: Intraday, out: str | Path) -> dict[str, Path]:
     (out / "summary.json").write_text(strict_json({**result.summary, "notes": result.notes}, indent=1,
                                                   default=str))
     written["summary"] = out / "summary.json"
+    page = render_intraday(result.summary, result.coverage, result.offers, str(tz))
+    (out / "intraday.html").write_text(page, encoding="utf-8")
+    written["page"] = out / "intraday.html"
     return written
 
 

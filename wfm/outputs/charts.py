@@ -172,3 +172,22 @@ def scenario_figure(table: pd.DataFrame) -> go.Figure:
     fig.update_yaxes(tickformat=".0%", row=1, col=2)
     fig.update_layout(**LAYOUT, height=380, showlegend=False)
     return fig
+
+
+def intraday_figure(coverage: pd.DataFrame, timezone: str) -> go.Figure:
+    """Per queue over the rest of the day: the new requirement against the agents on queue before
+    and after the intraday re-plan."""
+    cov = _coverage_local(coverage.assign(on_queue=coverage["on_queue_after"]), timezone)
+    queues = _queues(cov)
+    fig = make_subplots(rows=len(queues), cols=1, shared_xaxes=True, vertical_spacing=0.08,
+                        subplot_titles=[f"{q}: agents per interval, rest of the day" for q in queues])
+    series = [("required", "required (reforecast)", dict(color="#e45756", width=2)),
+              ("on_queue_before", "on queue before", dict(color="#9ecae9", width=2, dash="dot")),
+              ("on_queue_after", "on queue after the re-plan", dict(color="#4c78a8", width=2))]
+    for row, q in enumerate(queues, start=1):
+        part = cov[cov["queue"] == q]
+        for col, name, line in series:
+            fig.add_trace(go.Scatter(x=part["t"], y=part[col], name=name, line=dict(shape="hv", **line),
+                                     legendgroup=col, showlegend=row == 1), row=row, col=1)
+    fig.update_layout(**LAYOUT, height=250 * len(queues) + 60)
+    return fig

@@ -300,3 +300,51 @@ table{border-collapse:collapse;margin:8px 0;font-size:.9em}
 th,td{border-bottom:1px solid #e6e6e6;padding:4px 10px;text-align:right}
 th{background:#f0f3f6}td.text,th:first-child{text-align:left}
 """
+
+
+# --- the intraday page (wfm intraday --out): before and after the re-plan ---------------------
+
+OFFER_COLUMNS = [("rank", "rank", "int"), ("kind", "kind", "text"), ("agent", "agent", "text"),
+                 ("action", "action", "text"), ("start_local", "start", "text"), ("end_local", "end", "text"),
+                 ("hours_change", "paid hours", "dnum"), ("service_level_after", "SL after", "pct"),
+                 ("service_level_change", "SL change", "dpct")]
+
+
+def render_intraday(summary: dict, coverage: pd.DataFrame, offers: pd.DataFrame, timezone: str) -> str:
+    """intraday.html: the rest of the day before and after the re-plan (cards, the requirement
+    against agents on queue, the changes) and the ranked offers; self-contained like report.html."""
+    before, after = summary["before"], summary["after"]
+    cards = "".join([
+        _card("rest-of-day contacts (reforecast)", _fmt(summary["forecast_rest_of_day"], "int"),
+              ", ".join(f"{q} x{m:.2f}" for q, m in summary["multipliers"].items())),
+        _card("projected SL before / after", f"{_fmt(before['service_level'], 'pct')} / "
+              f"{_fmt(after['service_level'], 'pct')}", "Erlang, contact-weighted, rest of the day"),
+        _card("under-coverage before / after", f"{before['under_hours']:.1f} h / {after['under_hours']:.1f} h",
+              "on-queue agent-hours below the new requirement"),
+        _card("changes", f"{summary['shifts_changed']} shifts, {summary['breaks_moved']} breaks",
+              "shifts extended, cut or moved; breaks moved only (every rule checked by the validator)")])
+    changed = "; ".join(f"{kind}: {', '.join(who)}" for kind, who in summary.get("changes", {}).items())
+    table = offers.assign(start_local=offers["start"].str[11:16], end_local=offers["end"].str[11:16])
+    title = f"wfm intraday: {summary['day']} from {summary['now'][11:16]}"
+    body = (f'<section id="before-after"><h2>Before and after the re-plan</h2><div class="cards">{cards}</div>'
+            f"<p>{html.escape(changed) or 'No shift changed.'}</p>"
+            + _figure(charts.intraday_figure(coverage, timezone)) + "</section>"
+            + '<section id="offers"><h2>Offers</h2><p>Overtime (ranked by service level gained per paid hour) '
+              "and voluntary time off (by the least service given up per hour saved), each checked against the "
+              "agent's contract and every rule; the service level is the rest of the day's with that offer "
+              "alone taken.</p>"
+            + (_table(table, OFFER_COLUMNS, cls="offers") if len(offers) else "<p>No offer: nobody can legally "
+               "take overtime where the day is short, or time off where it is over-covered.</p>") + "</section>")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title>
+<style>{CSS}</style>
+<script type="text/javascript">{get_plotlyjs()}</script>
+</head><body>
+<header><h1>{html.escape(title)}</h1>
+<p class="meta">Site time zone {html.escape(timezone)}. Generated {datetime.now():%Y-%m-%d %H:%M} by wfm.
+Every time shown is the site's local time.</p></header>
+<main>
+{body}
+</main></body></html>
+"""
