@@ -97,3 +97,22 @@ def test_web_review_reads_an_actuals_csv_and_shows_the_days_table():
     assert rows == [{"created_at": "2026-05-25T08:00:00+02:00", "queue": "billing", "handle_seconds": "120"},
                     {"created_at": "2026-05-25T08:01:00+02:00", "queue": "tech", "handle_seconds": ""}]
     assert cells == ["2026-05-25", "all", "968", "1,009", "16.1%", "-4.1%", "130.5", "147.5", "155.5", "89.9%", "-"]
+
+
+def test_web_intraday_shows_before_after_and_offers():
+    summary = {"forecast_rest_of_day": 617.4, "multipliers": {"billing": 1.155, "tech": 1.128},
+               "before": {"service_level": 0.791, "under_hours": 7.5}, "after": {"service_level": 0.916,
+                                                                                 "under_hours": 0.0},
+               "shifts_changed": 5, "breaks_moved": 2, "feasible": True}
+    offer = {"rank": 1, "kind": "vto", "agent": "part-06", "action": "day off", "start": "2026-05-27T17:00:00+02:00",
+             "end": "2026-05-27T21:00:00+02:00", "hours_change": -4.0, "service_level_after": 0.9125,
+             "service_level_change": -0.0034}
+    code = script_functions("fmt", "intradayCards", "offerCells") + (
+        f"\nconsole.log(JSON.stringify([intradayCards({json.dumps(summary)}), offerCells({json.dumps(offer)})]))")
+    out = subprocess.run([NODE, "-e", code], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    cards, cells = json.loads(out.stdout)
+    assert cards[0] == ["rest-of-day contacts", "617", "billing x1.16, tech x1.13"]
+    assert cards[1][1] == "79.1% / 91.6%" and cards[2][1] == "7.5 h / 0.0 h"
+    assert cards[3] == ["changes", "5 shifts, 2 breaks", "every hard rule holds"]
+    assert cells == [1, "vto", "part-06", "day off", "17:00", "21:00", "-4.0", "91.3%", "-0.3 pt"]

@@ -443,6 +443,45 @@ async function reviewPlan() {
   $("#review-notes").textContent = res.notes.join(" ");
 }
 
+// The intraday result's before/after as cards: [label, value, note].
+function intradayCards(s) {
+  const pct = (v) => (v == null ? "-" : `${(100 * v).toFixed(1)}%`);
+  const mult = Object.entries(s.multipliers).map(([q, m]) => `${q} x${m.toFixed(2)}`).join(", ");
+  return [["rest-of-day contacts", fmt(s.forecast_rest_of_day, 0), mult],
+    ["projected SL before / after", `${pct(s.before.service_level)} / ${pct(s.after.service_level)}`, "rest of the day"],
+    ["under-coverage before / after", `${s.before.under_hours.toFixed(1)} h / ${s.after.under_hours.toFixed(1)} h`,
+      "agent-hours below the new requirement"],
+    ["changes", `${s.shifts_changed} shifts, ${s.breaks_moved} breaks`, s.feasible ? "every hard rule holds" : "RULES BROKEN"]];
+}
+
+function offerCells(o) {
+  const signed = (v, digits, unit) => `${v >= 0 ? "+" : ""}${v.toFixed(digits)}${unit}`;
+  return [o.rank, o.kind, o.agent, o.action, o.start.slice(11, 16), o.end.slice(11, 16), signed(o.hours_change, 1, ""),
+    `${(100 * o.service_level_after).toFixed(1)}%`, signed(100 * o.service_level_change, 1, " pt")];
+}
+
+async function runIntraday() {
+  const file = $("#intraday-file").files[0];
+  if (!file) throw new Error("choose the day's contacts so far (a CSV) first");
+  const body = { now: $("#intraday-now").value.trim(), history: csvRows(await file.text()) };
+  let view = await (await api(`/v1/plans/${state.job.id}/intraday`, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  })).json();
+  while (!["succeeded", "failed", "cancelled"].includes(view.status)) {
+    $("#intraday-status").textContent = `intraday job ${view.id.slice(0, 8)}: ${view.status}`;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    view = await (await api(`/v1/jobs/${view.id}`)).json();
+  }
+  $("#intraday-status").textContent = "";
+  if (view.status !== "succeeded") throw new Error(`intraday ${view.status}: ${(view.error && view.error.message) || ""}`);
+  const res = await (await api(view.links.result)).json();
+  $("#intraday-cards").innerHTML = intradayCards(res.summary).map(([label, value, note]) =>
+    `<div class="card"><div class="label">${escapeHtml(label)}</div><div class="value">${escapeHtml(String(value))}</div>` +
+    `<div class="label">${escapeHtml(note)}</div></div>`).join("");
+  $("#offer-table tbody").innerHTML = res.offers.map((o) =>
+    `<tr>${offerCells(o).map((c) => `<td>${escapeHtml(String(c))}</td>`).join("")}</tr>`).join("");
+}
+
 // --- helpers --------------------------------------------------------------------------------
 
 function fmt(v, digits) {
@@ -471,6 +510,7 @@ async function init() {
   $("#add-scenario").addEventListener("click", () => addScenarioRow());
   $("#compare-scenarios").addEventListener("click", guard(compareScenarios));
   $("#actuals-file").addEventListener("change", guard(reviewPlan));
+  $("#run-intraday").addEventListener("click", guard(runIntraday));
   for (const button of document.querySelectorAll("[data-download]")) {
     button.addEventListener("click", guard(() => download(button.dataset.download)));
   }
