@@ -138,7 +138,7 @@ def run_intraday(plan_folder: str | Path, actuals: str | Path, now: str | dateti
         raise BrokenReplan(f"the re-plan broke a hard rule: {after.violations[0]}")
     cov_before, cov_after = coverage_frame(new_data, before), coverage_frame(new_data, after)
     coverage = _coverage_table(cov_before, cov_after, instant, h.timezone)
-    offers = _offers(new_data, solved.roster, after, instant, plan, options)
+    offers = _offers(new_data, solved.roster, after, instant, plan, options, notes)
     offer_shifts = list(offers.pop("shift"))
     changed = changes(roster, solved.roster)
     summary = _summary(instant, ratios, coverage, changed, solved, after, offers, plan)
@@ -330,7 +330,7 @@ def _coverage_table(before: pd.DataFrame, after: pd.DataFrame, now: pd.Timestamp
 
 # -- offers ---------------------------------------------------------------------------------------
 def _offers(data: RosterInput, roster: Roster, report, now: pd.Timestamp, plan: PlanFiles,
-            o: IntradayOptions) -> pd.DataFrame:
+            o: IntradayOptions, notes: list[str]) -> pd.DataFrame:
     grid = Grid(data)
     options = expand_options(data, grid)
     now_i = grid.index_of(now)
@@ -341,21 +341,27 @@ def _offers(data: RosterInput, roster: Roster, report, now: pd.Timestamp, plan: 
     gap = _gaps(cov, grid)
     working = {s.agent: s for s in roster.shifts if s.day == grid.days[day]}
     templates = {t.id: t for t in data.templates}
-    rows = []
+    rows, checks = [], 0
     for agent in data.agents:
-        mine = working.get(agent.id)
+        mine, done = working.get(agent.id), set()
         for candidate, kind in _candidates(data, agent, mine, options, grid, day, now_i, day_end, gap, templates):
+            if kind in done:
+                continue  # one offer per agent and kind: the first legal one, candidates come best first
+            if kind == "vto" and _given_up(mine, candidate, grid, now_i, day_end) > sum(
+                    surplus.get(q, 0) for q in agent.skills):
+                continue  # time off only as far as the rest of the day is over-covered on the agent's queues
+            if checks >= MAX_CHECKS:
+                notes.append(f"offers: stopped after {MAX_CHECKS} rule checks; agents after {agent.id} not tried")
+                return _ranked(pd.DataFrame(rows, columns=OFFER_COLUMNS + ["shift"]), plan, o.max_offers)
+            checks += 1
             trial = Roster(shifts=[s for s in roster.shifts if s is not mine] + ([candidate] if candidate else []))
             checked = validate(data, trial)
             if not checked.feasible:
                 continue
-            if kind == "vto" and _given_up(mine, candidate, grid, now_i, day_end) > sum(
-                    surplus.get(q, 0) for q in agent.skills):
-                continue  # time off only as far as the rest of the day is over-covered on the agent's queues
             sl = _rest_sl(coverage_frame(data, checked), now)
             rows.append({**_offer_row(kind, agent.id, mine, candidate, templates, base_sl, sl, grid.minutes),
                          "shift": candidate})
-            break  # one offer per agent and kind: the best legal one
+            done.add(kind)
     frame = pd.DataFrame(rows, columns=OFFER_COLUMNS + ["shift"])
     return _ranked(frame, plan, o.max_offers)
 
@@ -376,6 +382,7 @@ def _gaps(cov: pd.DataFrame, grid: Grid) -> dict[str, np.ndarray]:
 
 
 TRIES = 12  # candidate shifts per agent and kind, best coverage first; the first the validator accepts is offered
+MAX_CHECKS = 600  # validator runs for offers at most (tens of ms each on a 30-agent week): bounds a large site
 
 
 def _candidates(data, agent, mine: Shift | None, options, grid, day, now_i, day_end, gap, templates):
