@@ -192,28 +192,46 @@ def _today(forecast: pd.DataFrame, now: pd.Timestamp, tz: str) -> pd.DataFrame:
     return frame
 
 
+@dataclass(frozen=True)
+class Multiplier:
+    weight: float   # the actuals' weight, min(max_weight, E / (E + prior_contacts))
+    ratio: float    # A / E as seen (1 without a forecast)
+    value: float    # 1 + weight (bounded ratio - 1)
+    lower: float    # the same at the ends of the ratio's Poisson interval
+    upper: float
+
+
+def volume_multiplier(expected: float, seen: float, o: IntradayOptions) -> Multiplier:
+    """The rest of the day's volume multiplier from E contacts forecast so far and A seen (see
+    the module docstring)."""
+    if expected <= 0:
+        return Multiplier(0.0, 1.0, 1.0, 1.0, 1.0)
+    low, high = o.ratio_bounds
+    tail = (1 - o.level) / 2
+    weight = min(o.max_weight, expected / (expected + o.prior_contacts))
+    ratio = seen / expected
+    # Poisson interval for the ratio (Jeffreys: Gamma(A + 1/2)), bounded, shrunk as the ratio is
+    ends = [gamma.ppf(q, seen + 0.5) / expected for q in (tail, 1 - tail)]
+    value, lower, upper = (1 + weight * (float(np.clip(v, low, high)) - 1) for v in (ratio, *ends))
+    return Multiplier(weight, ratio, value, min(lower, value), max(upper, value))
+
+
 def _ratios(today: pd.DataFrame, actual: pd.DataFrame, now: pd.Timestamp, o: IntradayOptions) -> pd.DataFrame:
     past = today[today["interval_start"] < now].merge(actual, on=["interval_start", "queue"], how="left")
     low, high = o.ratio_bounds
-    tail = (1 - o.level) / 2
     rows = []
     for queue, g in past.groupby("queue", sort=True):
         expected = float(g["volume"].sum())
         seen = float(g["actual_volume"].fillna(0).sum())
-        weight = min(o.max_weight, expected / (expected + o.prior_contacts))
-        raw = seen / expected if expected > 0 else 1.0
-        # Poisson interval for the ratio (Jeffreys: Gamma(A + 1/2)), bounded, shrunk as the ratio is
-        lo_hi = [gamma.ppf(q, seen + 0.5) / expected if expected > 0 else 1.0 for q in (tail, 1 - tail)]
-        bounded = [float(np.clip(v, low, high)) for v in (raw, *lo_hi)]
-        m, m_lo, m_hi = (1 + weight * (v - 1) for v in bounded)
+        m = volume_multiplier(expected, seen, o)
         handled = float(g["actual_handled"].fillna(0).sum())
         f_aht = _weighted(g["aht_seconds"], g["actual_handled"].fillna(0))
         a_aht = _weighted(g["actual_aht_seconds"], g["actual_handled"].fillna(0))
         aht_weight = min(o.max_weight, handled / (handled + o.prior_handled))
         aht_ratio = float(np.clip(a_aht / f_aht, low, high)) if f_aht > 0 and np.isfinite(a_aht) else 1.0
-        rows.append({"queue": queue, "forecast_so_far": expected, "actual_so_far": seen, "ratio": raw,
-                     "weight": weight, "multiplier": m, "multiplier_lower": m_lo, "multiplier_upper": m_hi,
-                     "aht_ratio": aht_ratio, "aht_weight": aht_weight,
+        rows.append({"queue": queue, "forecast_so_far": expected, "actual_so_far": seen, "ratio": m.ratio,
+                     "weight": m.weight, "multiplier": m.value, "multiplier_lower": m.lower,
+                     "multiplier_upper": m.upper, "aht_ratio": aht_ratio, "aht_weight": aht_weight,
                      "aht_multiplier": 1 + aht_weight * (aht_ratio - 1)})
     return pd.DataFrame(rows)
 
@@ -546,5 +564,5 @@ def summary_lines(result: Intraday) -> list[str]:
             f"  offers: {s['offers']['overtime']} overtime, {s['offers']['vto']} voluntary time off"]
 
 
-__all__ = ["NoReplan", "BrokenReplan", "IntradayOptions", "Intraday", "run_intraday", "write_intraday",
-           "summary_lines", "parse_now"]
+__all__ = ["NoReplan", "BrokenReplan", "IntradayOptions", "Intraday", "Multiplier", "volume_multiplier",
+           "run_intraday", "write_intraday", "summary_lines", "parse_now", "next_midnight"]
