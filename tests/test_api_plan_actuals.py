@@ -132,3 +132,19 @@ def test_intraday_bad_input_is_422_before_a_job(client, key, plan):
     res = client.post(f"/v1/plans/{plan_id}/intraday", json={"history": rows, "now": "11 o'clock"}, headers=key)
     assert res.status_code == 422 and res.json()["fields"][0]["field"] == "body.now"
     assert client.get(f"/v1/intraday/{plan_id}", headers=key).status_code == 404  # a plan job, not intraday
+
+
+def test_intraday_job_with_a_bad_row_fails_naming_it(client, key, plan):
+    plan_id, _, result = plan
+    day = first_day(result)
+    rows = actual_rows(result, 1.0, day, until=f"{day}T13:00:00+02:00")
+    rows[2] = {**rows[2], "created_at": "noon"}
+    res = client.post(f"/v1/plans/{plan_id}/intraday", json={"history": rows, "now": f"{day}T13:00"}, headers=key)
+    assert res.status_code == 202, res.text
+    view = wait(client, res.json()["id"], key)
+    assert view["status"] == "failed"
+    error = view["error"]
+    assert error["reason"] == "invalid_history" and error["field"] == "created_at" and error["line"] == 4
+    assert "noon" in error["message"]
+    res = client.get(f"/v1/intraday/{view['id']}", headers=key)
+    assert res.status_code == 409
