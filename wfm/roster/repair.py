@@ -23,7 +23,7 @@ import pandas as pd
 from ortools.sat.python import cp_model
 
 from .budget import Budget
-from .domain import Roster, RosterInput
+from .domain import Roster, RosterInput, Shift
 from .model import RosterModel, SolveResult
 from .options import Grid, expand_options
 
@@ -55,11 +55,8 @@ def _freeze(model: RosterModel, grid: Grid, roster: Roster, now: int, day: int, 
         a = agent.id
         options = model.by_agent_day.get((a, day), [])
         mine = planned.get(a)
-        running = mine is not None and pd.Timestamp(mine.start) < grid.instant(now)
         for o in options:
-            started_before = o.first < now
-            if mine is None or (started_before and not (running and o.start == pd.Timestamp(mine.start))) \
-                    or (running and o.start != pd.Timestamp(mine.start)):
+            if not _allowed(o, mine, grid, now):
                 m.Add(model.x[a, o.index] == 0)
         if mine is not None:
             m.Add(model.works[a, day] == 1)
@@ -79,6 +76,22 @@ def _freeze(model: RosterModel, grid: Grid, roster: Roster, now: int, day: int, 
             m.Add(var == int(key in kept_breaks))
         elif key in kept_breaks and p >= now:
             model.penalties.append(("moved breaks", break_weight, 1 - var))
+
+
+def _allowed(o, mine: Shift | None, grid: Grid, now: int) -> bool:
+    """May the agent work option `o` today instead of its shift `mine`? Off today: no shift. A shift
+    not started: any option starting from now. A shift started: its start, on shift until now at
+    least (the past stays); one already over: unchanged."""
+    if mine is None:
+        return False
+    start = pd.Timestamp(mine.start)
+    if grid.instant(now) <= start:
+        return o.first >= now
+    if o.start != start:
+        return False
+    if grid.index_of(pd.Timestamp(mine.end)) <= now:
+        return o.template == mine.template
+    return o.end_index >= now
 
 
 def _roster_grid(grid: Grid, roster: Roster):
