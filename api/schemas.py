@@ -566,7 +566,7 @@ class WhatIfResponse(BaseModel):
 
 # --- a finished plan against what happened: review and intraday ------------------------------
 
-class ActualsRequest(BaseModel):
+class ActualsRequest(RequestModel):
     """What happened on the plan's days: one object per contact, read as `wfm review` and `wfm intraday`
     read a history file (in the plan's timezone and intervals)."""
 
