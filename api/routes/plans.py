@@ -158,7 +158,8 @@ async def plan_review(job_id: str, body: ReviewRequest, request: Request, tenant
     job = request.app.state.store.get(job_id, tenant, with_result=True, with_input=True)
     result = json.loads(finished_result(job, job_id, kinds=("plan",)))
     try:
-        answer = await in_pool(request.app, review_json, json.loads(job.input), result, body.model_dump(mode="json"))
+        answer = await in_pool(request.app, tenant, review_json, json.loads(job.input), result,
+                               body.model_dump(mode="json"))
     except work.JobError as exc:
         raise ApiError(422, exc.reason, exc.message, fields=[_history_field(exc)], **exc.details) from None
     return answer
