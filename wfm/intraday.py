@@ -14,9 +14,9 @@
    as few shifts changed as the coverage allows. The independent validator checks the result.
 4. **Offers** on top of the re-plan, ranked: overtime (an extra shift today for an agent off, or a
    longer shift for one working) to agents the validator says can legally take it, and voluntary
-   time off (a shorter shift, or the day off) as far as the rest of the day is over-covered on the
-   agent's queues and the service target still holds; each with its effect on the rest of the
-   day's projected SL.
+   time off (a shorter shift, or the day off) where the agent's queues are short nowhere for the
+   rest of the day, as far as they are over-covered, and while the service target holds; each with
+   its effect on the rest of the day's projected SL.
 """
 
 from __future__ import annotations
@@ -312,11 +312,11 @@ def _rest_sl(cov: pd.DataFrame, now: pd.Timestamp) -> float:
     return float(np.average(rest["service_level"], weights=volume)) if volume.sum() > 0 else float("nan")
 
 
-def _rest_over(cov: pd.DataFrame, now: pd.Timestamp) -> dict[str, int]:
-    """Per queue, agent-intervals above the requirement from now to the day's end."""
+def _rest_sum(cov: pd.DataFrame, now: pd.Timestamp, column: str) -> dict[str, int]:
+    """Per queue, agent-intervals over (or under) the requirement from now to the day's end."""
     starts = cov["interval_start"].dt.tz_convert(now.tz)
     rest = cov[(starts >= now) & (starts < next_midnight(now))]
-    return {q: int(v) for q, v in rest.groupby("queue")["over"].sum().items()}
+    return {q: int(v) for q, v in rest.groupby("queue")[column].sum().items()}
 
 
 def _given_up(mine: Shift, candidate: Shift | None, grid: Grid, now_i: int, day_end: int) -> int:
@@ -355,7 +355,7 @@ def _offers(data: RosterInput, roster: Roster, report, now: pd.Timestamp, plan: 
     day = grid.days.index(now.date())
     day_end = grid.index_of(next_midnight(now)) or grid.size
     cov = coverage_frame(data, report)
-    base_sl, surplus = _rest_sl(cov, now), _rest_over(cov, now)
+    base_sl, surplus, short = _rest_sl(cov, now), _rest_sum(cov, now, "over"), _rest_sum(cov, now, "under")
     gap = _gaps(cov, grid)
     working = {s.agent: s for s in roster.shifts if s.day == grid.days[day]}
     templates = {t.id: t for t in data.templates}
@@ -365,9 +365,9 @@ def _offers(data: RosterInput, roster: Roster, report, now: pd.Timestamp, plan: 
         for candidate, kind in _candidates(data, agent, mine, options, grid, day, now_i, day_end, gap, templates):
             if kind in done:
                 continue  # one offer per agent and kind: the first legal one, candidates come best first
-            if kind == "vto" and _given_up(mine, candidate, grid, now_i, day_end) > sum(
-                    surplus.get(q, 0) for q in agent.skills):
-                continue  # time off only as far as the rest of the day is over-covered on the agent's queues
+            if kind == "vto" and (any(short.get(q, 0) for q in agent.skills) or _given_up(
+                    mine, candidate, grid, now_i, day_end) > sum(surplus.get(q, 0) for q in agent.skills)):
+                continue  # time off only where the agent's queues are short nowhere and over-covered enough
             if checks >= MAX_CHECKS:
                 notes.append(f"offers: stopped after {MAX_CHECKS} rule checks; agents after {agent.id} not tried")
                 return _ranked(pd.DataFrame(rows, columns=OFFER_COLUMNS + ["shift"]), plan, o.max_offers)
