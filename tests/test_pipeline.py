@@ -113,6 +113,7 @@ def test_the_demo_adds_its_outputs_to_the_plans_files(from_cli, from_demo):
     plan_files = {p.name for p in from_cli.iterdir()}
     demo_files = {p.name for p in from_demo.iterdir()}
     assert plan_files <= demo_files
-    assert demo_files - plan_files == {"roster.xlsx", "scenarios.csv", "report.html", "kpi.csv"}
+    assert demo_files - plan_files == {"roster.xlsx", "scenarios.csv", "report.html", "kpi.csv",
+                                       "actual_week.csv", "review_days.csv", "review_intervals.csv"}
     scenarios = pd.read_csv(from_demo / "scenarios.csv")
     assert scenarios["scenario"].tolist()[0] == "base" and (scenarios["status"] == "ok").all()
