@@ -6,7 +6,7 @@ from __future__ import annotations
 
 JOB_ID = {"job_id": "$response.body#/id"}
 SITE_ID = {"site_id": "$response.body#/id"}
-SITE_ETAG = {"site_id": "$response.body#/id", "header.If-Match": "$response.header.ETag"}
+SITE_ETAG = {"site_id": "$response.body#/id", "header.if-match": "$response.header.ETag"}
 
 JOB_STATUS = [("GetJob", "get", "/v1/jobs/{job_id}", JOB_ID), ("CancelJob", "delete", "/v1/jobs/{job_id}", JOB_ID)]
 ROSTER_RESULT = [("GetRoster", "get", "/v1/rosters/{job_id}", JOB_ID)]
