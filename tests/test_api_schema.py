@@ -4,6 +4,9 @@ schema documents. Bounded: 8 examples per operation keep it to seconds. Run on S
 a server answers at WFM_TEST_POSTGRES_URL, on PostgreSQL (its driver refuses what SQLite takes,
 e.g. a NUL byte in a path id); without one the PostgreSQL run skips, naming why.
 
+Stateful too: sequences that follow the schema's OpenAPI links (api/openapi_links.py), e.g. create
+a roster job -> its status -> its roster, create a site -> patch it -> read it, with the same checks.
+
 Not checked: that every schema-violating request is refused (pydantic's lax mode reads
 `false` as 0 and "60" as 60 on purpose) and that every schema-valid request is accepted (a
 service level of 1.5 fits the schema's number but is a 422 with a reason).
@@ -26,8 +29,10 @@ from schemathesis.checks import (content_type_conformance, not_a_server_error, r
 from sqlalchemy import create_engine, text
 
 from api.app import create_app
+from api.openapi_links import LINKS
 from api.settings import Settings
 from api.store import Store
+from api_helpers import history_rows
 
 PG_URL = os.environ.get("WFM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PG_SCHEMA = f"wfm_fuzz_{os.getpid()}_{uuid.uuid4().hex[:8]}"
@@ -52,7 +57,7 @@ def fuzzed_app(database_url: str, database_schema: str | None = None):
     key = store.create_api_key("fuzz")
     app = create_app(Settings(database_url=database_url, database_schema=database_schema, max_agents=5,
                               max_templates=3, max_horizon_days=3, max_solve_seconds=1, max_solver_threads=1,
-                              job_grace_seconds=2, max_intervals=2000, max_history_rows=500,
+                              job_grace_seconds=2, max_intervals=2000, max_history_rows=1000,
                               max_body_bytes=200_000))
     return schemathesis.openapi.from_asgi("/openapi.json", app), key, (app, store)
 
@@ -69,7 +74,7 @@ FUZZ = settings(max_examples=8, deadline=None, derandomize=True,
 
 # Stateful: sequences that follow the schema's links (a created job to its status, result and
 # cancellation; a created site to its reads and changes). Small by default; WFM_FUZZ_SEQUENCES=200
-# (say) for a fuller run.
+# (say) for a fuller run, with WFM_FUZZ_PLANS=1 to send valid plans too.
 STATEFUL = settings(max_examples=int(os.environ.get("WFM_FUZZ_SEQUENCES", "12")), stateful_step_count=5,
                     deadline=None, derandomize=True, suppress_health_check=list(HealthCheck),
                     phases=[Phase.generate])  # no shrinking: the database remembers earlier sequences
@@ -98,6 +103,15 @@ def hours_of(day: str, zone: str) -> int:
 # Generated bodies are mostly refused (a random timezone, requirements of the wrong length), which
 # would end every sequence at its first step: the roots also draw from these valid ones.
 VALID_ROOTS = {"POST /v1/sites": SITES, "POST /v1/rosters": ROSTERS}
+if os.environ.get("WFM_FUZZ_PLANS"):  # a plan job takes seconds: in the fuller run only
+    VALID_ROOTS["POST /v1/plans"] = st.builds(
+        lambda agents, simulation: {
+            "history": history_rows(weeks=2), "forecast": {"timezone": "Europe/Berlin", "days": 1, "folds": 1},
+            "default_target": {"service_level": 0.8, "answer_seconds": 20},
+            "templates": [{"id": "day", "start_times": ["08:00", "09:00"], "length_minutes": 480}],
+            "agents": [{"id": f"a{i}", "skills": ["billing"]} for i in range(agents)],
+            "solver": {"time_limit_seconds": 1}, "simulation": simulation},
+        st.integers(1, 3), st.sampled_from([None, {"replications": 2}]))
 
 
 def workflow(app, store: Store):
@@ -147,6 +161,15 @@ def wait_until_finished(store: Store, job_id: str, tenant: str, seconds: float =
 @FUZZ
 def test_no_server_errors_and_answers_match_the_schema(case):
     case.call_and_validate(headers={"X-API-Key": SQLITE_KEY}, checks=CHECKS)
+
+
+def test_every_link_of_the_schema_leads_to_an_operation():
+    schema = SQLITE_APP[0].openapi()
+    operations = {op["operationId"] for path in schema["paths"].values() for op in path.values()}
+    for (method, path, status), links in LINKS.items():
+        offered = schema["paths"][path][method]["responses"][status]["links"]
+        assert sorted(offered) == sorted(name for name, *_ in links), (method, path, status)
+        assert {link["operationId"] for link in offered.values()} <= operations
 
 
 def test_sequences_follow_the_links_without_server_errors():
