@@ -27,6 +27,7 @@ from . import errors
 from .auth import Authenticator
 from .fairness import FairGate
 from .middleware import BodyLimit, LoopbackOnly
+from .openapi_links import add_links
 from .routes import (forecasts, health, jobs, kpis, plans, rosters, scenarios, schedules, site_requests, sites,
                      staffing, ui)
 from .runner import JobRunner, process_context, stop_pool
@@ -99,7 +100,8 @@ def _stop_with_supervisor(grace_seconds: float = 30.0) -> None:
 
 def _openapi(app: FastAPI) -> dict:
     """The generated schema, plus the models only referenced by hand (the forecast upload's
-    JSON alternative) and the error body on every answer FastAPI adds by itself."""
+    JSON alternative), the error body on every answer FastAPI adds by itself, and the links
+    from a created job or site to what can be done with it."""
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
@@ -110,6 +112,7 @@ def _openapi(app: FastAPI) -> dict:
             components.setdefault(name, definition)
         components[model.__name__] = extra
     components.setdefault("ErrorBody", ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}"))
+    add_links(schema)
     app.openapi_schema = schema
     return schema
 

@@ -245,17 +245,15 @@ class Store:
             if existing is not None:
                 return self._replay(existing, request_hash), False
         max_active = self.max_active_jobs if max_active is None else max_active
-        if max_active is not None:
-            active = self.active_jobs(tenant)
-            if active >= max_active:
-                raise TooManyJobs(active, max_active)
-        if self.solver_seconds_per_hour is not None:
-            used, committed = self.solver_seconds(tenant, now)
-            if used + committed + time_limit_seconds > self.solver_seconds_per_hour:
-                raise SolverTimeExhausted(used, committed, time_limit_seconds, self.solver_seconds_per_hour)
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(jobs).values(**row))
+                self._lock_tenant(conn, tenant)  # the quotas' check and the insert, one tenant at a time
+                existing = self._by_idempotency_key(tenant, idempotency_key, conn) if idempotency_key else None
+                if existing is None:  # a replay that waited for the lock is still a replay, never refused
+                    self._check_quotas(conn, tenant, time.time(), time_limit_seconds, max_active)
+                    conn.execute(insert(jobs).values(**row))
+            if existing is not None:
+                return self._replay(existing, request_hash), False
         except IntegrityError:  # a concurrent request with the same key won the race
             existing = self._by_idempotency_key(tenant, idempotency_key) if idempotency_key else None
             if existing is None:
@@ -263,27 +261,54 @@ class Store:
             return self._replay(existing, request_hash), False
         return self.get(row["id"], tenant), True
 
+    def _lock_tenant(self, conn, tenant: str) -> None:
+        """Hold the tenant's submissions until this transaction ends, so two concurrent ones cannot
+        both pass a quota: PostgreSQL by a transaction-level advisory lock on the tenant, SQLite by
+        taking its database write lock now (BEGIN IMMEDIATE) instead of at the insert."""
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"wfm_jobs:{tenant}"})
+        elif conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def _check_quotas(self, conn, tenant: str, now: float, time_limit_seconds: float, max_active: int | None) -> None:
+        if max_active is not None:
+            active = self._active_jobs(conn, tenant)
+            if active >= max_active:
+                raise TooManyJobs(active, max_active)
+        if self.solver_seconds_per_hour is not None:
+            used, committed = self._solver_seconds(conn, tenant, now)
+            if used + committed + time_limit_seconds > self.solver_seconds_per_hour:
+                raise SolverTimeExhausted(used, committed, time_limit_seconds, self.solver_seconds_per_hour)
+
     def solver_seconds(self, tenant: str, now: float, window: float = 3600.0) -> tuple[float, float]:
         """(seconds the tenant's jobs ran within the last `window` seconds, seconds its queued and
         running jobs may still run by their time limits). A job counts from its current attempt's start."""
+        with self.engine.connect() as conn:
+            return self._solver_seconds(conn, tenant, now, window)
+
+    @staticmethod
+    def _solver_seconds(conn, tenant: str, now: float, window: float = 3600.0) -> tuple[float, float]:
         query = select(jobs.c.status, jobs.c.started_at, jobs.c.finished_at, jobs.c.time_limit_seconds).where(
             jobs.c.tenant == tenant, or_(jobs.c.status.in_((QUEUED, RUNNING)), jobs.c.finished_at > now - window))
         used = committed = 0.0
-        with self.engine.connect() as conn:
-            for status, started, finished, limit in conn.execute(query):
-                ran = 0.0
-                if started is not None:
-                    end = now if status in (QUEUED, RUNNING) or finished is None else finished
-                    ran = max(0.0, end - max(started, now - window))
-                used += ran
-                if status in (QUEUED, RUNNING):
-                    committed += max(0.0, limit - (now - started if status == RUNNING and started else 0.0))
+        for status, started, finished, limit in conn.execute(query):
+            ran = 0.0
+            if started is not None:
+                end = now if status in (QUEUED, RUNNING) or finished is None else finished
+                ran = max(0.0, end - max(started, now - window))
+            used += ran
+            if status in (QUEUED, RUNNING):
+                committed += max(0.0, limit - (now - started if status == RUNNING and started else 0.0))
         return used, committed
 
     def active_jobs(self, tenant: str) -> int:
         with self.engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(jobs).where(
-                jobs.c.tenant == tenant, jobs.c.status.in_((QUEUED, RUNNING)))).scalar_one()
+            return self._active_jobs(conn, tenant)
+
+    @staticmethod
+    def _active_jobs(conn, tenant: str) -> int:
+        return conn.execute(select(func.count()).select_from(jobs).where(
+            jobs.c.tenant == tenant, jobs.c.status.in_((QUEUED, RUNNING)))).scalar_one()
 
     def list_jobs(self, tenant: str, kind: str | None = None, status: str | None = None, limit: int = 20,
                   before: str | None = None) -> list[Job]:
@@ -303,10 +328,13 @@ class Store:
         with self.engine.connect() as conn:
             return [Job.from_row(r) for r in conn.execute(query)]
 
-    def _by_idempotency_key(self, tenant: str, key: str):
+    def _by_idempotency_key(self, tenant: str, key: str, conn=None):
+        query = select(*_summary_columns(), jobs.c.request_hash).where(
+            jobs.c.tenant == tenant, jobs.c.idempotency_key == key)
+        if conn is not None:
+            return conn.execute(query).first()
         with self.engine.connect() as conn:
-            return conn.execute(select(*_summary_columns(), jobs.c.request_hash).where(
-                jobs.c.tenant == tenant, jobs.c.idempotency_key == key)).first()
+            return conn.execute(query).first()
 
     @staticmethod
     def _replay(row, request_hash: str) -> Job:

@@ -37,8 +37,8 @@ REASONS = {
     "invalid_input": "the job's input does not validate (a field path says where)",
     "invalid_roster_input": "the roster's input is inconsistent (agents, templates, rules, requirements)",
     "invalid_targets": "a plan's service targets cannot be met or read",
-    "invalid_simulation": "a plan's simulation cannot run on these inputs",
-    "invalid_plan": "a plan's inputs do not fit together",
+    "invalid_simulation": "a plan's simulation cannot run on these inputs (say, handle times from a history "
+                          "that has none)",
     "invalid_base": "a scenario set's base plan cannot be prepared",
     "infeasible": "no roster satisfies the hard rules; `conflicts` names the contradictions",
     "no_roster": "the solver found no roster within the time limit",
@@ -326,7 +326,9 @@ def _plan_error(exc: InputError, scrub) -> JobError:
     value = scrub(exc.value) if isinstance(exc.value, str) else exc.value
     message = scrub(str(InputError(exc.field, value, exc.reason, exc.row, exc.line)))
     details = {"field": exc.field} if exc.line is None else {"field": exc.field, "line": exc.line}
-    return JobError(PLAN_REASONS.get(exc.stage, "invalid_plan"), message, **details)
+    # No stage: the plan's config refused what the request's models accepted (they mirror it field
+    # for field, so a gap between the two, not bad data): still the field path of the request.
+    return JobError(PLAN_REASONS.get(exc.stage, "invalid_input"), message, **details)
 
 
 # --- scenario sets: the base plan and its what-ifs, compared --------------------------------

@@ -3,17 +3,26 @@ user: the field, line and value of the input, never an exception's own text (a l
 signature with a memory address, a pydantic dump, a server path). Unexpected failures get
 `internal_error` with an incident id; the exception goes to the server's log.
 
-The job functions are called directly, as the worker process calls them."""
+The job functions are called directly, as the worker process calls them, and through the API
+where an input that only a worker can refuse produces a reason."""
 
 import json
 import multiprocessing as mp
 import os
 import re
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from fastapi.testclient import TestClient
 
 from api import work
+from api.app import create_app
+from api.schemas import PlanRequest
+from api.settings import Settings
 from api_helpers import history_rows, infeasible_input, roster_input
 from wfm.executor import make_executor
 
@@ -106,3 +115,69 @@ def test_a_scenario_that_fails_unexpectedly_keeps_only_an_incident_in_its_result
     for outcome in outcomes:
         assert outcome.error.startswith("internal_error: ") and "incident" in outcome.error
         assert user_facing(outcome.error.removeprefix("internal_error: ")), outcome.error
+
+
+def finished_job(client, body: dict, headers: dict, path: str = "/v1/plans", timeout: float = 120) -> dict:
+    accepted = client.post(path, json=body, headers=headers)
+    assert accepted.status_code == 202, accepted.text
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        view = client.get(f"/v1/jobs/{accepted.json()['id']}", headers=headers).json()
+        if view["status"] in ("succeeded", "failed", "cancelled"):
+            return view
+        time.sleep(0.2)
+    raise AssertionError(f"job still {view['status']} after {timeout} s")
+
+
+def test_a_plan_simulating_handle_times_from_a_history_without_them_is_invalid_simulation(tmp_path):
+    """The history's handle times are known only once it is read and forecast, in the worker."""
+    setup = json.loads(roster_input(agents=2, seconds=1, days=1).model_dump_json())
+    rows = [{k: v for k, v in row.items() if k != "handle_seconds"} for row in history_rows(weeks=2)]
+    body = {"history": rows, "forecast": {"timezone": "Europe/Berlin", "days": 1, "folds": 1},
+            "default_target": {"service_level": 0.8, "answer_seconds": 20},
+            "templates": setup["templates"], "agents": [{"id": "a", "skills": ["billing"]}],
+            "solver": {"time_limit_seconds": 1}, "simulation": {"replications": 2, "handle_times": "history"}}
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'jobs.db'}"))
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        headers = {"X-API-Key": app.state.store.create_api_key("acme")}
+        job = finished_job(client, body, headers)
+    assert job["status"] == "failed" and job["error"]["reason"] == "invalid_simulation", job
+    assert job["error"]["field"] == "simulation" and "no handle times" in job["error"]["message"], job
+    assert user_facing(job["error"]["message"]), job
+
+
+NAMES = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=12)
+FORECASTS = st.fixed_dictionaries({
+    "timezone": st.sampled_from(["Europe/Berlin", "UTC", "America/Sao_Paulo"]),
+    "interval_minutes": st.sampled_from([15, 30, 60]), "days": st.integers(1, 366),
+    "model": st.sampled_from(["auto", "seasonal_naive", "weekly_profile", "daily_profile"]),
+    "level": st.floats(0.01, 0.99), "folds": st.integers(1, 52), "on_bad_row": st.sampled_from(["error", "drop"]),
+    "columns": st.fixed_dictionaries({}, optional={"timestamp": NAMES, "queue": st.none() | NAMES,
+                                                   "handle_seconds": st.none() | NAMES, "volume": st.none() | NAMES,
+                                                   "interval_start": NAMES})},
+    optional={"country": st.none() | st.sampled_from(["DE", "XX"]), "timestamp_format": st.none() | NAMES})
+TARGETS = st.fixed_dictionaries({}, optional={
+    "service_level": st.none() | st.floats(0.01, 0.99), "answer_seconds": st.floats(1, 600),
+    "max_occupancy": st.none() | st.floats(0.1, 1), "shrinkage": st.floats(0, 0.9),
+    "patience_seconds": st.none() | st.floats(1, 600), "concurrency": st.integers(1, 4)})
+
+
+@given(forecast=FORECASTS, targets=st.dictionaries(NAMES, TARGETS, max_size=3), default=st.none() | TARGETS,
+       simulation=st.none() | st.fixed_dictionaries({}, optional={
+           "replications": st.integers(2, 50), "arrivals": st.sampled_from(["poisson", "history"]),
+           "handle_times": st.sampled_from(["exponential", "history"])}))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_every_plan_request_the_api_accepts_is_a_plan_config(forecast, targets, default, simulation):
+    """The plan job's only step outside a plan stage is building `wfm.plan`'s config from the
+    request; the API's models mirror it, so an accepted request never fails there (the reason it
+    would have had, `invalid_plan`, was dropped from the catalog as unreachable)."""
+    setup = json.loads(roster_input(agents=2, seconds=1, days=1).model_dump_json())
+    body = {"history": history_rows(weeks=1)[:20], "forecast": forecast, "targets": targets,
+            "default_target": default, "templates": setup["templates"], "agents": setup["agents"],
+            "simulation": simulation}
+    try:
+        request = PlanRequest.model_validate(body)
+    except ValueError:
+        assume(False)
+    with tempfile.TemporaryDirectory() as folder:
+        work.plan_config(request, Path(folder))  # raises InputError on a gap between the two

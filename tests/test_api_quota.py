@@ -1,11 +1,14 @@
 """A tenant's solver seconds per hour (WFM_MAX_SOLVER_SECONDS_PER_HOUR): a job whose time limit,
 with what the tenant's jobs solved in the last hour and what its queued and running jobs may
 still take, would pass the quota is a 429 `solver_quota_exceeded` before it exists; other tenants
-and replays are not affected. Accounting on SQLite and PostgreSQL."""
+and replays are not affected. Accounting on SQLite and PostgreSQL, and concurrent submissions:
+the check and the insert are one step per tenant, so two at once cannot both pass the quota."""
 
 import os
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,7 +16,7 @@ from sqlalchemy import create_engine, text
 
 from api.app import create_app
 from api.settings import Settings
-from api.store import SolverTimeExhausted, Store
+from api.store import QUEUED, SolverTimeExhausted, Store, TooManyJobs
 from api_helpers import roster_input
 
 PG_URL = os.environ.get("WFM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -83,3 +86,42 @@ def test_a_job_past_the_quota_is_a_429_naming_the_setting_and_replays_still_answ
 def test_no_quota_by_default():
     assert Settings().max_solver_seconds_per_hour == 0
     assert Settings.from_env({"WFM_MAX_SOLVER_SECONDS_PER_HOUR": "7200"}).max_solver_seconds_per_hour == 7200
+
+
+def submit_at_once(store: Store, tenant: str, count: int, seconds: float, **kw) -> tuple[int, int]:
+    """`count` submissions released together from as many threads: (accepted, refused)."""
+    start = threading.Barrier(count)
+
+    def one(i: int) -> bool:
+        start.wait()
+        try:
+            body = '{"n": 0}' if "idempotency_key" in kw else f'{{"n": {i}}}'  # a replay sends the same body
+            store.submit(tenant, "roster", body, seconds, **kw)
+            return True
+        except (SolverTimeExhausted, TooManyJobs):
+            return False
+
+    with ThreadPoolExecutor(count) as pool:
+        outcomes = list(pool.map(one, range(count)))
+    return outcomes.count(True), outcomes.count(False)
+
+
+def test_concurrent_submissions_never_pass_the_solver_quota_together(store):
+    for round_ in range(5):  # 30 s each against 100 s an hour: three fit, whoever comes first
+        tenant = f"acme-{round_}"
+        assert submit_at_once(store, tenant, 8, 30) == (3, 5)
+        used, committed = store.solver_seconds(tenant, time.time())
+        assert used == 0 and committed == 90
+
+
+def test_concurrent_submissions_never_pass_the_job_quota_together(store):
+    for round_ in range(5):
+        tenant = f"globex-{round_}"
+        assert submit_at_once(store, tenant, 8, 1, max_active=2) == (2, 6)
+        assert len(store.list_jobs(tenant, status=QUEUED)) == store.active_jobs(tenant) == 2
+
+
+def test_concurrent_replays_of_one_key_make_one_job_and_are_never_refused(store):
+    accepted, refused = submit_at_once(store, "initech", 8, 90, idempotency_key="same")
+    assert (accepted, refused) == (8, 0)  # 90 s fits once; the seven others replay it
+    assert store.active_jobs("initech") == 1
