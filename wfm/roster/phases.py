@@ -116,11 +116,12 @@ def agreeing(fixings: dict[tuple[str, int], int], picked: set[tuple[str, int]]) 
 
 
 def large_site(data, grid, options, start, best, bound, budget, progress, promising, relaxed,
-               check_seconds: float = 0.0, tuning: Tuning = TUNING) -> SolveResult:
+               check_seconds: float = 0.0, tuning: Tuning = TUNING, until_stalled: bool = False) -> SolveResult:
     """Local search from a valid start (thousands of one-shift moves a second) until it stalls,
     then neighbourhood search (a few agents re-solved whole by CP-SAT: moves the local search
-    cannot make), then the local search again from its result, and so on to the limit.
-    `check_seconds` (one validation of a roster) is kept back so the limit holds."""
+    cannot make), then the local search again from its result, and so on to the limit (or, with
+    `until_stalled`, until a round of both gains nothing). `check_seconds` (one validation of a
+    roster) is kept back so the limit holds."""
     started = budget.started
     # the last roster's conversion and validation (wall time: not part of a deterministic limit)
     reserve = 0.0 if budget.deterministic else 2.0 * check_seconds
@@ -128,6 +129,7 @@ def large_site(data, grid, options, start, best, bound, budget, progress, promis
         return neighbourhood_search(data, grid, options, start, bound, budget, progress, promising, relaxed,
                                     reserve)
     while budget.left() > reserve + 0.5:
+        before = best.objective
         best = improve_by_moves(data, grid, options, best, budget, budget.left() - reserve, progress, relaxed, bound,
                                 0.0 if budget.deterministic else check_seconds, tuning)
         slice_ = max(tuning.neighbourhood_share * budget.left(), tuning.neighbourhood_min)
@@ -137,6 +139,8 @@ def large_site(data, grid, options, start, best, bound, budget, progress, promis
             searched = neighbourhood_search(data, grid, options, best.roster, bound, budget, progress, promising,
                                              relaxed)
         best = better(best, searched)
+        if until_stalled and best.objective >= before - 1e-9:
+            break
     bounds = [b for b in (best.bound, bound, relaxed() if relaxed is not None else None) if b is not None]
     best.bound = max(bounds) if bounds else None  # the LP bound too, if it has come
     if best.bound is not None and best.objective <= best.bound + 1e-9:
