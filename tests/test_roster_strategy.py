@@ -133,3 +133,21 @@ def test_the_greedy_is_skipped_only_when_it_would_take_over_its_share_of_the_lim
     assert not strategy.greedy_affordable(fits)
     assert strategy.greedy_affordable(dataclasses.replace(fits, time_limit=3600.0))
     assert strategy.greedy_affordable(site())
+
+
+@given(sites, st.integers(1, 5_000), st.floats(0.0, 3600.0))
+def test_the_full_model_follows_the_moves_only_when_its_build_is_a_small_share_of_the_time_left(site_, intervals,
+                                                                                                left):
+    site_ = dataclasses.replace(site_, intervals=intervals)
+    build = site_.option_pairs * intervals * TUNING.model_build_seconds
+    fits = strategy.model_after_moves(site_, left)
+    assert fits == (build <= TUNING.model_after_moves_share * left and left > build + TUNING.full_model_min_solve)
+    if fits:  # more time never takes it away
+        assert strategy.model_after_moves(site_, left * 2)
+
+
+def test_the_sample_site_keeps_searching_after_the_moves_stall_and_a_tiny_one_gets_the_full_model():
+    """The sample site at 30 minutes (5,250 pairs, 336 intervals: about 5 s to build) with 20 s
+    left keeps to the moves; a 1,500-pair day of 48 intervals gets the full model."""
+    assert not strategy.model_after_moves(site(option_pairs=5_250, intervals=336), 20.0)
+    assert strategy.model_after_moves(site(option_pairs=1_500, intervals=48), 20.0)

@@ -41,7 +41,7 @@ def site_facts(data: RosterInput, grid: Grid, options: list[ShiftOption]) -> Sit
                                                                                                            options),
                 columns_apply=columns_apply, column_cost=colgen.cost(data, options) if columns_apply else 0,
                 deterministic=data.solver.deterministic_limit is not None,
-                time_limit=data.solver.time_limit_seconds)
+                time_limit=data.solver.time_limit_seconds, intervals=grid.size)
 
 
 def solve_roster(data: RosterInput, progress: Progress | None = None, tuning: Tuning = TUNING) -> SolveResult:
@@ -82,22 +82,27 @@ def solve_roster(data: RosterInput, progress: Progress | None = None, tuning: Tu
         return large_site(data, grid, options, start, best, bound, budget, progress, promising, relaxed,
                           check_seconds, tuning)
     if path.moves_first:
-        return _small_moves_first(data, grid, options, best, bound, relaxed, budget, progress, check_seconds, tuning)
+        return _small_moves_first(data, grid, options, site, best, bound, relaxed, budget, progress, check_seconds,
+                                  tuning)
     return _small_site(data, grid, options, best, bound, fixings, rins_start, budget, progress, tuning)
 
 
-def _small_moves_first(data, grid, options, best, bound, relaxed, budget, progress, check_seconds,
+def _small_moves_first(data, grid, options, site, best, bound, relaxed, budget, progress, check_seconds,
                        tuning) -> SolveResult:
     """A small site from a valid start: the moves, day re-plans and neighbourhood search until a
-    round of them gains nothing, then the full model from their roster for the time left, with the
-    best bound known (the LP's, once there): it may improve the roster or prove it optimal."""
+    round of them gains nothing; then, if it is cheap enough to build (`strategy.model_after_moves`),
+    the full model from their roster for the time left, with the best bound known (the LP's, once
+    there), to improve the roster or prove it optimal; else the moves and neighbourhood search go on."""
     started = budget.started
     best = large_site(data, grid, options, best.roster, best, bound, budget, progress, None, relaxed,
                       check_seconds, tuning, until_stalled=True)
-    bound = max((b for b in (best.bound, bound) if b is not None), default=None)
-    if best.status != "OPTIMAL" and budget.left() > tuning.full_model_min_solve:
+    if best.status != "OPTIMAL" and strategy.model_after_moves(site, budget.left(), tuning):
+        bound = max((b for b in (best.bound, bound) if b is not None), default=None)
         best = better(best, full_model(data, grid, options, best.roster, bound, {}, budget.left(), budget, progress,
                                        linearization=tuning.rins_linearization))
+    elif best.status != "OPTIMAL":
+        best = large_site(data, grid, options, best.roster, best, bound, budget, progress, None, relaxed,
+                          check_seconds, tuning)
     best.seconds = clock.perf_counter() - started
     return best
 

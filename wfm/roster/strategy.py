@@ -46,6 +46,13 @@ class Tuning:
     small_lns_share: float = 0.15
     # Seconds the final free model must have beyond its build to be worth starting.
     full_model_min_solve: float = 1.0
+    # The full model's build, seconds per (agent, option) pair and interval (the sample site at 30 and
+    # 15 minutes and s10, load ~5: 1.7-2.8e-6) ...
+    model_build_seconds: float = 3e-6
+    # ... and after the moves stall on a small site it runs only if its build takes at most this share
+    # of the time left (else the moves and neighbourhood search go on: from their roster the model
+    # gained nothing on the sample site at 30 s).
+    model_after_moves_share: float = 0.2
     # A large site waits for its LP roster while this many greedy builds' worth of time is left.
     lp_start_reserve: float = 1.5
     # Large sites: the moves stop after this many moves without a new best ...
@@ -76,6 +83,7 @@ class Site:
     column_cost: int             # (group, shift option) pairs pricing would cover
     deterministic: bool          # a deterministic limit: wall-clock estimates must not steer the path
     time_limit: float            # wall-clock seconds
+    intervals: int = 0           # of the horizon's grid
 
 
 @dataclass(frozen=True)
@@ -134,6 +142,13 @@ def choose_path(site: Site, start_valid: bool, check_seconds: float, left: float
     return Path(large=large, moves_first=moves_first, column_generation=columns,
                 lp_bound=(large or moves_first) and priceable,
                 lp_start=large and priceable and not moves_first, **shares)
+
+
+def model_after_moves(site: Site, left: float, tuning: Tuning = TUNING) -> bool:
+    """A small site gone moves first, once the moves stall with `left` seconds to go: whether the full
+    model (to improve or prove) is cheap enough to build, else the moves and neighbourhood search go on."""
+    build = site.option_pairs * site.intervals * tuning.model_build_seconds
+    return build <= tuning.model_after_moves_share * left and left > build + tuning.full_model_min_solve
 
 
 def free_model_fits(left: float, build_seconds: float, deterministic: bool, tuning: Tuning = TUNING) -> bool:
