@@ -346,6 +346,10 @@ class RosterResult(BaseModel):
     solver_objective: float | None
     bound: float | None
     gap: float | None
+    contract_floor: float | None = Field(None, description="the labour cost every valid roster pays "
+                                         "(contract minimums at their rates); null when cost is not weighed")
+    changeable_gap: float | None = Field(None, description="(objective - bound) / (objective - contract_floor): "
+                                         "the gap on the part of the objective a roster can change")
     seconds: float
     feasible: bool = Field(description="the validator found every hard rule held")
     violations: list[str]

@@ -528,6 +528,47 @@ def test_large_site_with_a_valid_start_goes_to_the_moves_at_once(monkeypatch):
     assert result.bound is not None and result.bound <= report.objective
 
 
+def _start_leaving_out(data, agents):
+    """The greedy roster without `agents`' shifts: a start that breaks their contract minimums, as
+    the solver's start is when the greedy breaks a rule for some agents."""
+    from wfm.roster.greedy import greedy_roster
+    from wfm.roster.options import Grid, expand_options
+
+    grid = Grid(data)
+    options = expand_options(data, grid)
+    start = Roster(shifts=[s for s in greedy_roster(data, grid, options).shifts if s.agent not in agents])
+    assert not validate(data, start).feasible
+    return grid, options, start
+
+
+def test_column_generation_never_hands_on_a_roster_that_breaks_a_rule():
+    """Columns seeded from a start that leaves agents out include their empty schedules: a roster of
+    such columns scores low but keeps no contract minimum (the suite's s60 site came out of every
+    solve breaking four full-timers' minimums, reported as OPTIMAL below its own bound)."""
+    from wfm.roster.budget import Budget
+    from wfm.roster.phases import column_generation
+
+    data = ten_agent_week(seconds=6)
+    grid, options, start = _start_leaving_out(data, {"a0", "a1"})
+    priced = column_generation(data, grid, options, Budget(data.solver), None, start, 0.4, 0.2, 0.0)
+    assert priced.first is None or validate(data, priced.first.roster).feasible
+
+
+def test_a_large_site_repairs_a_start_that_breaks_rules_and_then_improves_it():
+    """From a start that breaks rules (no valid roster yet) the neighbourhood search repairs it; the
+    moves then go on from the repaired roster: the result keeps every rule."""
+    from wfm.roster.budget import Budget
+    from wfm.roster.costs import contract_floor
+    from wfm.roster.phases import large_site
+
+    data = ten_agent_week(seconds=8)
+    grid, options, start = _start_leaving_out(data, {"a0", "a1"})
+    budget = Budget(data.solver)
+    result = large_site(data, grid, options, start, None, contract_floor(data, grid), budget, None, None, None)
+    report = validate(data, result.roster)
+    assert report.feasible and report.objective == pytest.approx(result.objective)
+
+
 @pytest.mark.parametrize("large, moves_first", [(True, True), (True, False), (False, False)])
 def test_only_a_site_going_to_the_moves_first_starts_from_the_spread_greedy(monkeypatch, large, moves_first):
     """The moves build on their start's week shape, so a large site that goes to them at once

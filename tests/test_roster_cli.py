@@ -4,11 +4,13 @@ import json
 from datetime import date, time
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from wfm.cli import app
 from wfm.domain import Horizon
-from wfm.roster.domain import Agent, BreakRule, Contract, QueueRequirement, RosterInput, ShiftTemplate, SolverParams
+from wfm.roster.domain import (Agent, BreakRule, Contract, QueueRequirement, RosterInput, ShiftTemplate, SolverParams,
+                               Weights)
 
 runner = CliRunner()
 
@@ -59,3 +61,23 @@ def test_bad_roster_input_exits_2(tmp_path):
     path.write_text('{"horizon": {"start": "2026-01-05", "days": 7}, "templates": [], "agents": []}')
     res = runner.invoke(app, ["roster", str(path)])
     assert res.exit_code == 2 and "templates" in res.stderr and "Traceback" not in res.output
+
+
+def test_json_summary_gives_the_gap_on_the_changeable_part(tmp_path):
+    """With labour cost weighed, the contract floor (minimum hours at each agent's rate) is part of
+    every roster's objective; the changeable gap measures the bound's distance on the rest."""
+    agents = [Agent(id=f"a{k}", skills=["q"], cost_per_hour=20.0, contract=Contract(min_hours=16, max_hours=40))
+              for k in range(3)]
+    path = write_input(tmp_path, agents)
+    data = RosterInput.model_validate_json(path.read_text())
+    path.write_text(data.model_copy(update={"weights": Weights(under=100, over=1, cost=1)}).model_dump_json())
+    res = runner.invoke(app, ["roster", str(path), "--format", "json"])
+    summary = json.loads(res.stdout)
+    floor = 3 * 16 * 20.0  # at cost weight 1 (less at most half a unit a day for each shift's rounding)
+    assert floor - 3 * 7 * 0.5 <= summary["contract_floor"] <= floor
+    assert summary["cost"] >= summary["contract_floor"]
+    objective, bound = summary["objective"], summary["bound"]
+    assert summary["changeable_gap"] == pytest.approx((objective - bound) / (objective - summary["contract_floor"]))
+    assert summary["changeable_gap"] >= summary["gap"] - 1e-9
+    res = runner.invoke(app, ["roster", str(path)])
+    assert "changeable_gap" in res.stdout and "contract_floor" in res.stdout

@@ -543,9 +543,10 @@ def roster(
             raise typer.Exit(EXIT_RULES_BROKEN)
         return
     head = Table(title=f"Roster: {result.status}, {tot['shifts']} shifts", show_header=False)
-    for k in ("objective", "bound", "gap", "seconds", "under_hours", "over_hours", "paid_hours", "cost"):
+    for k in ("objective", "bound", "gap", "contract_floor", "changeable_gap", "seconds", "under_hours", "over_hours",
+              "paid_hours", "cost"):
         v = summary[k]
-        head.add_row(k, "-" if v is None else (f"{100 * v:.2f}%" if k == "gap" else f"{v:,.2f}"))
+        head.add_row(k, "-" if v is None else (f"{100 * v:.2f}%" if k.endswith("gap") else f"{v:,.2f}"))
     head.add_row("validator", "all hard rules hold" if report.feasible else f"{len(report.violations)} violations")
     console.print(head)
     table = Table(title="Which rule cost what")

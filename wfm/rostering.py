@@ -25,6 +25,7 @@ class RosterOutcome:
     explanation: list = field(default_factory=list)
     seconds: float = 0.0
     gap: float | None = None
+    contract_floor: float | None = None  # the labour cost every valid roster pays (None: cost not weighed)
     solved: object = None        # the solver's result: objective, bound, conflicts
     check: object = None         # the validator's report: objective, feasible, violations, penalties
     timings: dict = field(default_factory=dict)
@@ -32,6 +33,8 @@ class RosterOutcome:
 
 def solve_checked(data, progress=None) -> RosterOutcome:
     """Solve `data` (a RosterInput) with CP-SAT and score the roster with the independent validator."""
+    from .roster.costs import contract_floor
+    from .roster.options import Grid
     from .roster.report import evaluate_roster
     from .roster.solver import solve_roster
 
@@ -39,16 +42,17 @@ def solve_checked(data, progress=None) -> RosterOutcome:
     solved = solve_roster(data, progress)
     solve_end = time.perf_counter()
     timings = {"solve_seconds": round(solve_end - started, 3)}
+    floor = contract_floor(data, Grid(data))
     if solved.roster is None:
         reason = "; ".join(solved.conflicts) or "no roster found within the time limit"
         return RosterOutcome(data, None, solved.status, reason, seconds=solved.seconds, gap=solved.gap,
-                             solved=solved, timings=timings)
+                             contract_floor=floor, solved=solved, timings=timings)
     check, coverage, totals, why = evaluate_roster(data, solved.roster)
     timings["report_seconds"] = round(time.perf_counter() - solve_end, 3)
     reason = None if check.feasible else (
         f"the validator found {len(check.violations)} broken rule(s), e.g. {check.violations[0]}")
     return RosterOutcome(data, solved.roster, solved.status, reason, coverage, totals, why, solved.seconds,
-                         solved.gap, solved, check, timings)
+                         solved.gap, floor, solved, check, timings)
 
 
 def clean(value):
@@ -62,6 +66,18 @@ def clean(value):
     return value
 
 
+def changeable_gap(objective: float | None, bound: float | None, floor: float | None) -> float | None:
+    """The gap on the part of the objective a roster can change: (objective - bound) over (objective -
+    contract floor), the floor being the labour cost every valid roster pays. Where paid hours dominate
+    the objective the plain gap looks small however far the rest is from its best; this one does not."""
+    if objective is None or bound is None:
+        return None
+    changeable = objective - (floor or 0.0)
+    if changeable <= 1e-9:
+        return 0.0
+    return max(objective - bound, 0.0) / changeable
+
+
 def roster_summary(outcome: RosterOutcome) -> dict:
     """Status, the validator's objective beside the solver's, bound and gap, the hard-rule check,
     the KPIs, the penalty per rule, which rule cost what, and hours and cost per agent.
@@ -69,7 +85,10 @@ def roster_summary(outcome: RosterOutcome) -> dict:
     solved, check, totals = outcome.solved, outcome.check, outcome.totals
     return {
         "status": solved.status, "objective": clean(check.objective), "solver_objective": clean(solved.objective),
-        "bound": clean(solved.bound), "gap": clean(solved.gap), "seconds": round(solved.seconds, 3),
+        "bound": clean(solved.bound), "gap": clean(solved.gap),
+        "contract_floor": clean(outcome.contract_floor),
+        "changeable_gap": clean(changeable_gap(check.objective, solved.bound, outcome.contract_floor)),
+        "seconds": round(solved.seconds, 3),
         "feasible": check.feasible, "violations": [str(v) for v in check.violations],
         "kpis": {k: clean(totals[k]) for k in KPIS},
         "penalties": {k: clean(v) for k, v in check.penalties.items()},

@@ -116,18 +116,24 @@ def agreeing(fixings: dict[tuple[str, int], int], picked: set[tuple[str, int]]) 
 
 
 def large_site(data, grid, options, start, best, bound, budget, progress, promising, relaxed,
-               check_seconds: float = 0.0, tuning: Tuning = TUNING) -> SolveResult:
+               check_seconds: float = 0.0, tuning: Tuning = TUNING, until_stalled: bool = False) -> SolveResult:
     """Local search from a valid start (thousands of one-shift moves a second) until it stalls,
     then neighbourhood search (a few agents re-solved whole by CP-SAT: moves the local search
-    cannot make), then the local search again from its result, and so on to the limit.
-    `check_seconds` (one validation of a roster) is kept back so the limit holds."""
+    cannot make), then the local search again from its result, and so on to the limit (or, with
+    `until_stalled`, until a round of both gains nothing). `check_seconds` (one validation of a
+    roster) is kept back so the limit holds."""
     started = budget.started
     # the last roster's conversion and validation (wall time: not part of a deterministic limit)
     reserve = 0.0 if budget.deterministic else 2.0 * check_seconds
-    if best is None or not local.applies(data):  # a start that breaks rules is repaired by the search
+    if not local.applies(data):
         return neighbourhood_search(data, grid, options, start, bound, budget, progress, promising, relaxed,
                                     reserve)
+    if best is None:  # a start that breaks rules is repaired by the search first, then the moves go on
+        best = repaired(data, grid, options, start, bound, budget, progress, promising, relaxed, reserve, tuning)
+        if best.roster is None or not validate(data, best.roster).feasible:
+            return best
     while budget.left() > reserve + 0.5:
+        before = best.objective
         best = improve_by_moves(data, grid, options, best, budget, budget.left() - reserve, progress, relaxed, bound,
                                 0.0 if budget.deterministic else check_seconds, tuning)
         slice_ = max(tuning.neighbourhood_share * budget.left(), tuning.neighbourhood_min)
@@ -137,12 +143,27 @@ def large_site(data, grid, options, start, best, bound, budget, progress, promis
             searched = neighbourhood_search(data, grid, options, best.roster, bound, budget, progress, promising,
                                              relaxed)
         best = better(best, searched)
+        if until_stalled and best.objective >= before - 1e-9:
+            break
     bounds = [b for b in (best.bound, bound, relaxed() if relaxed is not None else None) if b is not None]
     best.bound = max(bounds) if bounds else None  # the LP bound too, if it has come
     if best.bound is not None and best.objective <= best.bound + 1e-9:
         best.status = "OPTIMAL"
     best.seconds = clock.perf_counter() - started
     return best
+
+
+def repaired(data, grid, options, start, bound, budget, progress, promising, relaxed, reserve,
+             tuning: Tuning = TUNING) -> SolveResult:
+    """The neighbourhood search from a start that breaks rules (it repairs the agents breaking them
+    first), for a slice of the time left; if that slice ends with some agent still broken, for all
+    of it, from the start again."""
+    slice_ = min(max(tuning.neighbourhood_share * budget.left(), tuning.neighbourhood_min), budget.left() - reserve)
+    with budget.only(slice_):
+        result = neighbourhood_search(data, grid, options, start, bound, budget, progress, promising, relaxed)
+    if result.roster is not None or result.status == "INFEASIBLE":
+        return result
+    return neighbourhood_search(data, grid, options, start, bound, budget, progress, promising, relaxed, reserve)
 
 
 def improve_by_moves(data, grid, options, best, budget, seconds, progress, relaxed, bound, check_seconds,
@@ -319,9 +340,14 @@ def column_generation(data, grid, options, budget, progress, start=None, share: 
     bound = max(math.ceil(outcome.bound - 1e-6), 0) if outcome.bound is not None else None
     roster, value = None, math.inf
 
-    def consider(candidate: Roster | None):  # keep the better roster by the validator's score
+    def consider(candidate: Roster | None):  # keep the better valid roster by the validator's score
         nonlocal roster, value
-        score = validate(data, candidate).objective if candidate is not None else math.inf
+        if candidate is None:
+            return
+        # A column of an agent's group can still be the empty schedule of a start that left out
+        # agents breaking a rule: a roster with it keeps no contract minimum, however low it scores.
+        report = validate(data, candidate)
+        score = report.objective if report.feasible else math.inf
         if score < value:
             roster, value = candidate, score
 

@@ -1,13 +1,16 @@
 """Roster solver: the phases of a solve (`phases.py`) in the order `strategy.choose_path` picks for
 the site, keeping the best roster by the independent validator's score, with the best bound.
 
-A greedy roster first (valid within seconds on any site). Small sites: column generation for a
-lower bound and a better roster (the integer master's, or a price-and-dive's), then the full CP-SAT
-model (first under the choices the LP is unanimous about, then, after a short neighbourhood search,
-free). Large sites: from a valid greedy start the moves and day re-plans at once, else column
-generation and its dive (no integer master) for a better start when the time allows it; the LP
-relaxation for a lower bound in the background from the start; then the coverage moves alternating
-with neighbourhood search whenever the moves stall.
+A greedy roster first (valid within seconds on any site). Small sites where the moves and day
+re-plans apply, from a valid start (above `proof_first_limit` pairs): the moves, day re-plans and
+neighbourhood search until a round of them gains nothing, with the LP bound solving in the
+background, then the full CP-SAT model from their roster for the time left (to improve or prove).
+Other small sites: column generation for a lower bound and a better roster (the integer master's,
+or a price-and-dive's), then the full CP-SAT model (first under the choices the LP is unanimous
+about, then, after a short neighbourhood search, free). Large sites: from a valid greedy start the
+moves and day re-plans at once, else column generation and its dive (no integer master) for a
+better start when the time allows it; the LP relaxation for a lower bound in the background from
+the start; then the coverage moves alternating with neighbourhood search whenever the moves stall.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ def site_facts(data: RosterInput, grid: Grid, options: list[ShiftOption]) -> Sit
                                                                                                            options),
                 columns_apply=columns_apply, column_cost=colgen.cost(data, options) if columns_apply else 0,
                 deterministic=data.solver.deterministic_limit is not None,
-                time_limit=data.solver.time_limit_seconds)
+                time_limit=data.solver.time_limit_seconds, intervals=grid.size)
 
 
 def solve_roster(data: RosterInput, progress: Progress | None = None, tuning: Tuning = TUNING) -> SolveResult:
@@ -78,7 +81,30 @@ def solve_roster(data: RosterInput, progress: Progress | None = None, tuning: Tu
         start = best.roster if best is not None else (greedy if greedy is not None else Roster(shifts=[]))
         return large_site(data, grid, options, start, best, bound, budget, progress, promising, relaxed,
                           check_seconds, tuning)
+    if path.moves_first:
+        return _small_moves_first(data, grid, options, site, best, bound, relaxed, budget, progress, check_seconds,
+                                  tuning)
     return _small_site(data, grid, options, best, bound, fixings, rins_start, budget, progress, tuning)
+
+
+def _small_moves_first(data, grid, options, site, best, bound, relaxed, budget, progress, check_seconds,
+                       tuning) -> SolveResult:
+    """A small site from a valid start: the moves, day re-plans and neighbourhood search until a
+    round of them gains nothing; then, if it is cheap enough to build (`strategy.model_after_moves`),
+    the full model from their roster for the time left, with the best bound known (the LP's, once
+    there), to improve the roster or prove it optimal; else the moves and neighbourhood search go on."""
+    started = budget.started
+    best = large_site(data, grid, options, best.roster, best, bound, budget, progress, None, relaxed,
+                      check_seconds, tuning, until_stalled=True)
+    if best.status != "OPTIMAL" and strategy.model_after_moves(site, budget.left(), tuning):
+        bound = max((b for b in (best.bound, bound) if b is not None), default=None)
+        best = better(best, full_model(data, grid, options, best.roster, bound, {}, budget.left(), budget, progress,
+                                       linearization=tuning.rins_linearization))
+    elif best.status != "OPTIMAL":
+        best = large_site(data, grid, options, best.roster, best, bound, budget, progress, None, relaxed,
+                          check_seconds, tuning)
+    best.seconds = clock.perf_counter() - started
+    return best
 
 
 def _small_site(data, grid, options, best, bound, fixings, rins_start, budget, progress, tuning) -> SolveResult:

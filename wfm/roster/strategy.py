@@ -15,8 +15,12 @@ class Tuning:
 
     # Sites up to this many (agent, shift option) pairs are small: CP-SAT can prove their optimum.
     full_model_limit: int = 20_000
-    # Large sites with a valid greedy start go to the moves and day re-plans at once (no columns).
+    # Sites with a valid greedy start where the moves and day re-plans apply go to them at once (no columns).
     moves_first: bool = True
+    # Small sites up to this many pairs go to the full model first: CP-SAT proves such models within
+    # seconds. Larger small sites go moves first too where those apply, the full model getting the
+    # time the moves leave (the suite's s10, 4,690 pairs, was not proven in 60 s by the full model path).
+    proof_first_limit: int = 1_000
     # Column generation may spend this share of the limit (it stops earlier once converged).
     colgen_share: float = 0.4
     # Large sites: of the time left after the greedy; the moves and day re-plans need the rest.
@@ -42,6 +46,13 @@ class Tuning:
     small_lns_share: float = 0.15
     # Seconds the final free model must have beyond its build to be worth starting.
     full_model_min_solve: float = 1.0
+    # The full model's build, seconds per (agent, option) pair and interval (the sample site at 30 and
+    # 15 minutes and s10, load ~5: 1.7-2.8e-6) ...
+    model_build_seconds: float = 3e-6
+    # ... and after the moves stall on a small site it runs only if its build takes at most this share
+    # of the time left (else the moves and neighbourhood search go on: from their roster the model
+    # gained nothing on the sample site at 30 s).
+    model_after_moves_share: float = 0.2
     # A large site waits for its LP roster while this many greedy builds' worth of time is left.
     lp_start_reserve: float = 1.5
     # Large sites: the moves stop after this many moves without a new best ...
@@ -72,18 +83,20 @@ class Site:
     column_cost: int             # (group, shift option) pairs pricing would cover
     deterministic: bool          # a deterministic limit: wall-clock estimates must not steer the path
     time_limit: float            # wall-clock seconds
+    intervals: int = 0           # of the horizon's grid
 
 
 @dataclass(frozen=True)
 class Path:
     """The phases a solve runs, in order: greedy start, then column generation, then (large sites)
     the LP's roster as a start, the moves, day re-plans and neighbourhood search, or (small sites)
-    the full CP-SAT model."""
+    the full CP-SAT model; small sites going moves first run the moves, day re-plans and
+    neighbourhood search until they stall, then the full model."""
 
     large: bool
     moves_first: bool          # straight from the greedy start to the moves (no columns, no LP start)
     column_generation: bool
-    lp_bound: bool             # the LP relaxation solves in the background from the start (large sites)
+    lp_bound: bool             # the LP relaxation solves in the background from the start (large / moves first)
     lp_start: bool             # a large site may wait for the LP's roster as its start
     colgen_share: float = 0.0  # of the limit
     dive_share: float = 0.0
@@ -102,8 +115,10 @@ def greedy_affordable(site: Site, tuning: Tuning = TUNING) -> bool:
 
 def plans_moves_first(site: Site, tuning: Tuning = TUNING) -> bool:
     """Before the greedy runs: the site goes to the moves first if its start turns out valid. The
-    moves build on their start's week shape, so such a start spreads weekly minimums (`spread`)."""
-    return tuning.moves_first and is_large(site, tuning) and site.moves_apply and not site.deterministic \
+    moves build on their start's week shape, so such a start spreads weekly minimums (`spread`).
+    Small sites too above `proof_first_limit` (the full model follows the moves there)."""
+    sized = is_large(site, tuning) or site.option_pairs > tuning.proof_first_limit
+    return tuning.moves_first and sized and site.moves_apply and not site.deterministic \
         and site.days_replan_moves_days
 
 
@@ -124,8 +139,16 @@ def choose_path(site: Site, start_valid: bool, check_seconds: float, left: float
         shares = dict(colgen_share=tuning.large_colgen_share * left / total, dive_share=tuning.large_dive_share)
     elif columns:
         shares = dict(colgen_share=tuning.colgen_share, dive_share=tuning.dive_share, master_share=tuning.master_share)
-    return Path(large=large, moves_first=moves_first, column_generation=columns, lp_bound=large and priceable,
+    return Path(large=large, moves_first=moves_first, column_generation=columns,
+                lp_bound=(large or moves_first) and priceable,
                 lp_start=large and priceable and not moves_first, **shares)
+
+
+def model_after_moves(site: Site, left: float, tuning: Tuning = TUNING) -> bool:
+    """A small site gone moves first, once the moves stall with `left` seconds to go: whether the full
+    model (to improve or prove) is cheap enough to build, else the moves and neighbourhood search go on."""
+    build = site.option_pairs * site.intervals * tuning.model_build_seconds
+    return build <= tuning.model_after_moves_share * left and left > build + tuning.full_model_min_solve
 
 
 def free_model_fits(left: float, build_seconds: float, deterministic: bool, tuning: Tuning = TUNING) -> bool:
