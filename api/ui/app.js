@@ -1,10 +1,12 @@
 // wfm web view: builds a POST /v1/plans body from the sample site or an uploaded history,
 // polls the job, draws the roster and coverage with plotly.js (served by this server), and
 // compares what-ifs through POST /v1/plans/{id}/scenarios and the plan with an uploaded actual
-// week through POST /v1/plans/{id}/review. No framework, no build step.
+// week through POST /v1/plans/{id}/review. A stored site (/v1/sites) can be planned, published and
+// its time-off and swap requests decided. No framework, no build step.
 
 const $ = (sel) => document.querySelector(sel);
-const state = { plan: null, sample: null, historyName: null, job: null, result: null, poll: null, auth: false };
+const state = { plan: null, sample: null, historyName: null, job: null, result: null, poll: null, auth: false,
+                site: null, jobAgents: null, jobSite: null };
 const KEY_STORE = "wfm-api-key";
 const DEFAULT_SCENARIOS = [
   { name: "volume +15%", volume_multiplier: 1.15, aht_add_seconds: 0, shrinkage: null },
@@ -159,14 +161,19 @@ function planBody() {
 
 // --- running the plan -----------------------------------------------------------------------
 
-async function runPlan() {
-  const body = planBody();
+// A plan of the page's data (POST /v1/plans), or of a stored site: `site` is then { id, agents }
+// and the body a POST /v1/sites/{id}/plans body.
+async function runPlan(site = null, body = planBody()) {
   $("#run-plan").disabled = true;
+  $("#publish-plan").disabled = true;
   $("#results").hidden = $("#scenario-step").hidden = $("#review-step").hidden = true;
-  const job = await (await api("/v1/plans", {
+  const url = site ? `/v1/sites/${encodeURIComponent(site.id)}/plans` : "/v1/plans";
+  const job = await (await api(url, {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
   })).json();
   state.job = job;
+  state.jobSite = site ? site.id : null;
+  state.jobAgents = (site ? site.agents : body.agents).map((a) => a.id);
   state.trace = { t: [], objective: [], bound: [] };
   $("#progress-step").hidden = false;
   $("#cancel").hidden = false;
@@ -185,7 +192,10 @@ async function pollJob() {
   if (["succeeded", "failed", "cancelled"].includes(view.status)) {
     clearInterval(state.poll);
     $("#cancel").hidden = true;
-    $("#run-plan").disabled = false;
+    $("#run-plan").disabled = !state.plan;
+    $("#run-site-plan").disabled = !state.site;
+    $("#publish-plan").disabled = !(view.status === "succeeded" && state.jobSite && state.site
+                                    && state.jobSite === state.site.id);
     if (view.status === "succeeded") await showResult(view.id);
     else showError(new Error(`plan ${view.status}: ${(view.error && view.error.message) || ""}`));
   }
@@ -224,7 +234,7 @@ async function showResult(id) {
       (h.solver ? " (see note 1)" : "")]]);
   $("#kpi-note").textContent = h.solver ? `1. ${h.solver}` : "";
   $("#results").hidden = false;
-  drawGantt(r.shifts, state.plan.agents.map((a) => a.id));
+  drawGantt(r.shifts, state.jobAgents);
   drawCoverage(r.coverage);
   const tbody = $("#explanation tbody");
   tbody.innerHTML = r.explanation.map((e) =>
@@ -482,6 +492,125 @@ async function runIntraday() {
     `<tr>${offerCells(o).map((c) => `<td>${escapeHtml(String(c))}</td>`).join("")}</tr>`).join("");
 }
 
+// --- stored sites: plan, publish, requests ----------------------------------------------------
+
+// The loaded site in one line: what a plan of it would use.
+function siteSummary(site, agents, templates) {
+  const queues = (site.queues || []).map((q) => q.id);
+  return `${site.name} (${site.id}): ${site.timezone}, ${site.interval_minutes}-minute intervals; ` +
+    `${agents.length} agents, ${templates.length} shift templates; ` +
+    (queues.length ? `queues ${queues.join(", ")}` : "no queue targets (a plan uses a default target)");
+}
+
+// A POST /v1/sites/{id}/plans body: the history and the page's days and time limit; a site with no
+// queue targets gets the page's default target for the history's queues.
+const DEFAULT_TARGET = { service_level: 0.8, answer_seconds: 20, shrinkage: 0.3 };
+function sitePlanBody(site, history, days, timeLimitSeconds) {
+  const body = { history, forecast: { days }, solver: { time_limit_seconds: timeLimitSeconds } };
+  if (!(site.queues || []).length) body.default_target = { ...DEFAULT_TARGET };
+  return body;
+}
+
+// One request as the requests table shows it: who and what, and its impact on the published schedule.
+function requestCells(r) {
+  const q = r.request, check = r.check || {}, cov = check.coverage || { intervals: [] };
+  const pct = (v) => (v == null ? "-" : `${(100 * v).toFixed(1)}%`);
+  const what = q.type === "time_off"
+    ? `${q.agent} off ${q.first_day}${q.last_day !== q.first_day ? ` to ${q.last_day}` : ""}`
+    : `${q.agent} ${q.day} to ${q.with_agent}${q.with_day && q.with_day !== q.day ? ` for ${q.with_day}` : ""}`;
+  const short = cov.intervals.filter((i) => i.under_after > i.under_before).length;
+  const before = cov.intervals.map((i) => i.service_level_before).filter((v) => v != null);
+  const lowestBefore = before.length ? Math.min(...before) : null;
+  const decision = r.decision ? `${r.status}${r.decision.reason ? `: ${r.decision.reason}` : ""}` : "";
+  return [r.id.slice(0, 8), q.type === "time_off" ? "time off" : "swap", what, r.status,
+    String((check.violations || []).length), String(short), fmt(cov.under_hours_added, 1),
+    `${pct(lowestBefore)} / ${pct(cov.lowest_service_level_after)}`,
+    decision || (check.reasons || []).join("; ") || (check.ok ? "no rule broken" : "")];
+}
+
+// Approve or deny as [url, fetch options]: sent with the request's ETag as If-Match, so a request
+// that changed since the table was read is refused (412) rather than decided blindly.
+function decisionCall(siteId, view, action, reason = "") {
+  if (!["approve", "deny"].includes(action)) throw new Error(`unknown decision ${action}`);
+  const why = String(reason || "").trim();
+  if (action === "deny" && !why) throw new Error("a denial needs a reason (shown to the agent)");
+  if (!view.etag) throw new Error(`request ${view.id} has no ETag: refresh the requests`);
+  return [`/v1/sites/${encodeURIComponent(siteId)}/requests/${encodeURIComponent(view.id)}/${action}`,
+    { method: "POST", headers: { "Content-Type": "application/json", "If-Match": view.etag },
+      body: JSON.stringify({ reason: why }) }];
+}
+
+function siteUrl(path = "") {
+  return `/v1/sites/${encodeURIComponent(state.site.id)}${path}`;
+}
+
+async function listSites() {
+  const sites = await (await api("/v1/sites")).json();
+  const select = $("#site-select");
+  select.innerHTML = sites.length ? sites.map((s) =>
+    `<option value="${escapeHtml(s.id)}">${escapeHtml(s.name)} (${escapeHtml(s.id)})</option>`).join("")
+    : `<option value="">(no site stored for this key)</option>`;
+  select.disabled = $("#load-site").disabled = !sites.length;
+}
+
+async function loadSite() {
+  const id = $("#site-select").value;
+  if (!id) return;
+  const path = `/v1/sites/${encodeURIComponent(id)}`;
+  const [site, agents, templates] = await Promise.all(
+    [path, `${path}/agents`, `${path}/templates`].map(async (url) => (await api(url)).json()));
+  state.site = { ...site, agents };
+  $("#site-status").textContent = siteSummary(site, agents, templates);
+  $("#run-site-plan").disabled = $("#list-requests").disabled = false;
+  $("#publish-plan").disabled = !(state.jobSite === id && state.result);
+  $("#publish-status").textContent = "";
+  await listRequests();
+}
+
+async function runSitePlan() {
+  const file = $("#site-history-file").files[0];
+  if (!file) throw new Error("choose the site's ticket history (CSV, TSV or .csv.gz) first");
+  if (isWorkbook(new Uint8Array(await file.slice(0, 8).arrayBuffer()))) {
+    throw new Error(`${file.name}: this looks like an Excel workbook: save it as CSV`);
+  }
+  const history = parseDelimited(await readText(file), file.name.includes(".tsv") ? "\t" : ",");
+  $("#run-site-plan").disabled = true;
+  state.result = null;
+  await runPlan(state.site, sitePlanBody(state.site, history, Number($("#days").value), Number($("#time-limit").value)));
+}
+
+async function publishPlan() {
+  const view = await (await api(siteUrl("/schedules"), {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ job_id: state.job.id }),
+  })).json();
+  $("#publish-plan").disabled = true;
+  $("#publish-status").textContent = `published as version ${view.version} of ${state.site.id}`;
+  await listRequests();
+}
+
+async function listRequests() {
+  const status = $("#request-status").value;
+  const views = await (await api(siteUrl(`/requests${status ? `?status=${status}` : ""}`))).json();
+  state.requests = Object.fromEntries(views.map((v) => [v.id, v]));
+  $("#request-table tbody").innerHTML = views.length ? views.map((v) =>
+    `<tr>${requestCells(v).map((c) => `<td>${escapeHtml(c)}</td>`).join("")}<td>` +
+    (v.status === "pending" ? `<button type="button" data-decide="approve" data-request="${escapeHtml(v.id)}">` +
+      `Approve</button> <button type="button" data-decide="deny" data-request="${escapeHtml(v.id)}">Deny</button>`
+      : "") + "</td></tr>").join("") : `<tr><td colspan="10">no ${status || ""} request</td></tr>`;
+}
+
+async function decide(button) {
+  const view = state.requests[button.dataset.request];
+  const action = button.dataset.decide;
+  const reason = action === "deny" ? window.prompt(`Why deny ${view.id.slice(0, 8)}? (shown to the agent)`) : "";
+  if (reason === null) return;                    // the prompt was cancelled
+  try {
+    await api(...decisionCall(state.site.id, view, action, reason));
+  } finally {
+    await listRequests();                         // fresh ETags and statuses, also after a 412 or 409
+  }
+}
+
 // --- helpers --------------------------------------------------------------------------------
 
 function fmt(v, digits) {
@@ -511,6 +640,18 @@ async function init() {
   $("#compare-scenarios").addEventListener("click", guard(compareScenarios));
   $("#actuals-file").addEventListener("change", guard(reviewPlan));
   $("#run-intraday").addEventListener("click", guard(runIntraday));
+  $("#list-sites").addEventListener("click", guard(listSites));
+  $("#load-site").addEventListener("click", guard(loadSite));
+  $("#run-site-plan").addEventListener("click", guard(async () => {
+    try { await runSitePlan(); } catch (err) { $("#run-site-plan").disabled = !state.site; throw err; }
+  }));
+  $("#publish-plan").addEventListener("click", guard(publishPlan));
+  $("#list-requests").addEventListener("click", guard(listRequests));
+  $("#request-status").addEventListener("change", guard(listRequests));
+  $("#request-table").addEventListener("click", guard(async (event) => {
+    const button = event.target.closest("[data-decide]");
+    if (button) await decide(button);
+  }));
   for (const button of document.querySelectorAll("[data-download]")) {
     button.addEventListener("click", guard(() => download(button.dataset.download)));
   }
