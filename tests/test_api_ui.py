@@ -152,3 +152,54 @@ def test_web_view_and_report_show_one_set_of_headline_figures(client, key, plan_
     # the optimality gap is a footnote, never a headline card
     assert not any("gap" in " ".join(r).lower() for r in rows)
     assert "optimality gap" in head["solver"] and 'class="footnote"' in page
+
+
+def test_every_element_the_script_looks_up_is_on_the_page(client):
+    page = client.get("/ui").text
+    script = client.get("/ui/static/app.js").text
+    wanted = set(re.findall(r'\$\("#([\w-]+)', script))
+    present = set(re.findall(r'id="([\w-]+)"', page))
+    assert {"site-select", "load-site", "run-site-plan", "publish-plan", "request-table"} <= wanted
+    assert wanted - present == set()
+
+
+def test_the_site_picker_s_calls_plan_publish_and_decide_a_stored_site(client, key):
+    """The calls the Stored sites section makes, in its order, with the bodies it builds."""
+    site = {"id": "ui-site", "name": "UI site", "timezone": "Europe/Berlin", "interval_minutes": 60}
+    assert client.post("/v1/sites", json=site, headers=key).status_code == 201
+    template = {"id": "D", "start_times": ["08:00", "10:00"], "length_minutes": 480}
+    assert client.put("/v1/sites/ui-site/templates/D", json=template, headers=key).status_code == 201
+    assert client.post("/v1/sites/ui-site/agents/import", content=b"id,skills\na0,billing\na1,billing\na2,billing\n",
+                       headers={**key, "Content-Type": "text/csv"}).status_code == 200
+    assert "ui-site" in [s["id"] for s in client.get("/v1/sites", headers=key).json()]
+    other = {"X-API-Key": client.app.state.store.create_api_key("ui-other")}
+    assert "ui-site" not in [s["id"] for s in client.get("/v1/sites", headers=other).json()]
+    assert [a["id"] for a in client.get("/v1/sites/ui-site/agents", headers=key).json()] == ["a0", "a1", "a2"]
+    # sitePlanBody for a site without queue targets: history, days, time limit and the default target
+    body = {"history": history_rows(weeks=4), "forecast": {"days": 7}, "solver": {"time_limit_seconds": 3},
+            "default_target": {"service_level": 0.8, "answer_seconds": 20, "shrinkage": 0.3}}
+    job = client.post("/v1/sites/ui-site/plans", json=body, headers=key)
+    assert job.status_code == 202, job.text
+    view = wait(client, job.json()["id"], key)
+    assert view["status"] == "succeeded", view
+    shifts = client.get(f"/v1/plans/{view['id']}", headers=key).json()["roster"]["shifts"]
+    assert shifts and {s["agent"] for s in shifts} <= {"a0", "a1", "a2"}
+    published = client.post("/v1/sites/ui-site/schedules", json={"job_id": view["id"]}, headers=key)
+    assert published.status_code == 201 and published.json()["version"] == 1
+    first = shifts[0]
+    filed = client.post("/v1/sites/ui-site/requests", headers=key, json={
+        "type": "time_off", "agent": first["agent"], "first_day": first["day"], "last_day": first["day"]})
+    assert filed.status_code == 201, filed.text
+    listed = client.get("/v1/sites/ui-site/requests?status=pending", headers=key).json()
+    assert [r["id"] for r in listed] == [filed.json()["id"]]
+    row = listed[0]
+    assert row["etag"] == filed.headers["etag"] and row["check"]["coverage"]["intervals"]  # what the table shows
+    url = f"/v1/sites/ui-site/requests/{row['id']}"
+    assert client.post(f"{url}/deny", json={"reason": ""}, headers={**key, "If-Match": row["etag"]}).status_code == 422
+    stale = client.post(f"{url}/approve", json={"reason": ""}, headers={**key, "If-Match": '"stale"'})
+    assert stale.status_code == 412
+    decided = client.post(f"{url}/deny", json={"reason": "team minimum"}, headers={**key, "If-Match": row["etag"]})
+    assert decided.status_code == 200 and decided.json()["status"] == "denied"
+    again = client.post(f"{url}/approve", json={"reason": ""}, headers={**key, "If-Match": row["etag"]})
+    assert again.status_code in (409, 412)  # the old ETag no longer names a pending request
+    assert client.get("/v1/sites/ui-site/requests?status=pending", headers=key).json() == []
