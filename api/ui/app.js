@@ -589,6 +589,7 @@ async function publishPlan() {
 }
 
 async function listRequests() {
+  if (!state.site) return;
   const status = $("#request-status").value;
   const views = await (await api(siteUrl(`/requests${status ? `?status=${status}` : ""}`))).json();
   state.requests = Object.fromEntries(views.map((v) => [v.id, v]));
