@@ -695,16 +695,25 @@ class Ensemble(Forecaster):
     backtest over the last `folds` weeks of the history (ordinary days only; each week forecast
     from the history before it). With too little history the parts count equally.
     Inverse-error weights rather than the best single weight: on three weeks of evidence the
-    argmin chases noise (bench/RESULTS.md)."""
+    argmin chases noise (bench/RESULTS.md).
+
+    With fewer than `short_history_days` days of history the parts are `SHORT_PARTS`: the
+    daily model's level and trend, fitted on under five weeks, extrapolate a few odd days
+    (the shared series' early folds, bench/RESULTS.md)."""
 
     name = "ensemble"
 
-    def __init__(self, folds: int = 3, min_train_days: int = 21, parts: tuple | None = None):
+    def __init__(self, folds: int = 3, min_train_days: int = 21, parts: tuple | None = None,
+                 short_history_days: int = 35, short_parts: tuple | None = None):
         self.folds, self.min_train_days = folds, min_train_days
-        self.part_types = parts or PARTS
+        self.all_part_types = parts or PARTS
+        self.short_history_days = short_history_days
+        self.short_part_types = short_parts or SHORT_PARTS
 
     def fit(self, history: pd.DataFrame, calendar: Calendar | None = None) -> "Ensemble":
         self.calendar = calendar or Calendar()
+        short = len(set(local_dates(pd.DatetimeIndex(history["interval_start"])))) < self.short_history_days
+        self.part_types = self.short_part_types if short else self.all_part_types
         self.parts = [fit_model(cls, history, calendar) for cls in self.part_types]
         self.day_factors = self.parts[0].day_factors
         self.state = self._weights(history, calendar)
@@ -754,6 +763,7 @@ class Ensemble(Forecaster):
 
 
 PARTS = (WeeklyProfile, DailyProfile, LevelProfile)
+SHORT_PARTS = (WeeklyProfile, LevelProfile)
 
 
 MODELS = {cls.name: cls for cls in (SeasonalNaive, WeeklyProfile, DailyProfile, LevelProfile, Ensemble)}
