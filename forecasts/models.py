@@ -698,8 +698,8 @@ class Ensemble(Forecaster):
     argmin chases noise (bench/RESULTS.md).
 
     With fewer than `short_history_days` days of history the parts are `SHORT_PARTS`: the
-    daily model's level and trend, fitted on under five weeks, extrapolate a few odd days
-    (the shared series' early folds, bench/RESULTS.md)."""
+    daily model's trend, fitted on under five weeks, carries a drift of the last days on
+    into the next week (the shared series' early folds, bench/RESULTS.md)."""
 
     name = "ensemble"
 

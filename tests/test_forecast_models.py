@@ -437,3 +437,34 @@ def test_shared_fits_reuse_a_fit_only_for_the_same_history():
         fresh = WeeklyProfile().fit(other).predict(starts)["volume"].to_numpy()
         assert changed.predict(starts)["volume"].to_numpy() == pytest.approx(fresh)
     assert fit_model(WeeklyProfile, hist) is not first  # the block's fits are gone after it
+
+
+@given(drift=st.floats(0.6, 1.35).filter(lambda x: abs(x - 1) >= 0.1))
+@settings(max_examples=10, deadline=None)
+def test_under_five_weeks_the_ensemble_does_not_extrapolate_a_drift_as_a_trend(drift):
+    # Two flat weeks, two drifting to `drift` x the level, then a flat week again (issue 30:
+    # the Israeli 6-minute fold with 28 days of history, its last days 25-41% low, had 1.11 x
+    # the 4-week profile's error). Fitted on under five weeks, the daily model's trend
+    # carries the drift on into the next week.
+    days = 4 * 7
+    hist = expected(START, days, trend=0.0)
+    age = hist["interval_start"].dt.date.map(lambda d: (d - START).days).to_numpy()
+    hist["volume"] *= np.where(age >= days - 14, 1 + (drift - 1) * (age - (days - 15)) / 14, 1.0)
+    truth = expected(START + timedelta(days=days), 7, trend=0.0, day0=days)
+    starts = pd.DatetimeIndex(truth["interval_start"])
+    ens = make_model("ensemble").fit(hist)
+    names = [p.name for p in ens.parts]
+    assert names == ["weekly_profile", "level_profile"]
+    parts = {n: make_model(n).fit(hist).predict(starts)["volume"].to_numpy() for n in names}
+    fc = ens.predict(starts)["volume"].to_numpy()
+    assert fc == pytest.approx(sum(w * parts[n] for n, w in zip(names, ens.state["q"])))
+    every_part = MODELS["ensemble"](short_history_days=0).fit(hist)
+    assert [p.name for p in every_part.parts] == ["weekly_profile", "daily_profile", "level_profile"]
+    assert metrics.wape(truth["volume"], fc) < 0.9 * metrics.wape(truth["volume"], every_part.predict(starts)["volume"])
+
+
+def test_from_five_weeks_on_the_ensemble_has_all_three_parts():
+    hist = expected(START, 5 * 7, trend=0.0)
+    assert [p.name for p in make_model("ensemble").fit(hist).parts] == [
+        "weekly_profile", "daily_profile", "level_profile"]
+    assert [p.name for p in make_model("ensemble").fit(hist.iloc[24:]).parts] == ["weekly_profile", "level_profile"]
