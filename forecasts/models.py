@@ -100,6 +100,40 @@ class DayMatrix:
         values[missing] = np.nan
         return cls(days, np.asarray(slots), values, totals, dow, missing)
 
+    def with_holes_filled(self, skip: np.ndarray) -> "DayMatrix":
+        """A copy whose empty intervals inside open days (see `interval_gaps`) hold their weekday
+        and slot's typical count, days marked in `skip` (special days: a holiday closes at noon) left alone."""
+        holes, fill = interval_gaps(self.values, self.dow, self.missing | skip)
+        if not holes.any():
+            return self
+        values = np.where(holes, fill, self.values)
+        totals = self.totals + np.where(holes, fill, 0.0).sum(axis=1)
+        return DayMatrix(self.days, self.slots, values, totals, self.dow, self.missing)
+
+
+def interval_gaps(values: np.ndarray, dow: np.ndarray, missing: np.ndarray, radius_days: int = 35,
+                  min_typical: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
+    """Empty intervals inside an open day (something recorded before and after them that day)
+    whose weekday and slot normally have at least `min_typical` contacts within `radius_days`:
+    an export or outage hole, not a quiet hour. Returns the mask and the fill, that median.
+    Empty intervals at either end of a day are left alone: opening hours change there."""
+    v = np.nan_to_num(values)
+    before = np.cumsum(v, axis=1) - v > 0
+    after = np.cumsum(v[:, ::-1], axis=1)[:, ::-1] - v > 0
+    candidates = (values == 0) & before & after & ~missing[:, None]
+    fill = np.zeros(values.shape)
+    holes = np.zeros(values.shape, bool)
+    pos = np.arange(len(dow))
+    for i in np.flatnonzero(candidates.any(axis=1)):
+        near = (dow == dow[i]) & (np.abs(pos - i) <= radius_days) & (pos != i) & ~missing
+        if not near.any():
+            continue
+        cols = np.flatnonzero(candidates[i])
+        typical = np.nanmedian(values[np.ix_(near, cols)], axis=0)
+        ok = typical >= min_typical
+        holes[i, cols[ok]], fill[i, cols[ok]] = True, typical[ok]
+    return holes, fill
+
 
 def gap_days(totals: np.ndarray, dow: np.ndarray, radius_days: int = 35, min_typical: float = 10.0) -> np.ndarray:
     """Days with nothing recorded although the same weekday around them normally has at least
@@ -261,8 +295,9 @@ class Forecaster:
         self.state, self.day_factors, self.day_shapes = {}, {}, {}
         for q, part in _per_queue(history):
             m = DayMatrix.build(part)
-            self.state[q] = self._fit_queue(m)
             described = self.calendar.describe(m.days)
+            m = m.with_holes_filled(np.array([d in described for d in m.days], bool))
+            self.state[q] = self._fit_queue(m)
             self.day_factors[q] = learn_day_factors(m, described)
             self.day_shapes[q] = learn_day_shapes(m, described)
         return self

@@ -216,6 +216,34 @@ def test_a_missing_day_never_lowers_next_weeks_forecast(model_name, day_back):
     assert gap["volume"].sum() == pytest.approx(clean["volume"].sum(), rel=0.01)
 
 
+@settings(max_examples=12, deadline=None)
+@given(model_name=st.sampled_from(sorted(MODELS)), day_back=st.integers(1, 14), hours=st.integers(1, 3),
+       first=st.integers(8, 17))
+def test_an_empty_hour_inside_an_open_day_never_lowers_next_weeks_forecast(model_name, day_back, hours, first):
+    # Issue 30: an interval missing inside a day is missing, not zero (the Israeli 6-minute
+    # series has single empty hours inside ordinary days, e.g. 1999-01-13 10:00, ~100 a week).
+    # Every open hour here is busy enough (>= 27) that an empty one is no Poisson zero.
+    hist = expected(START, 8 * 7, level=2000.0, trend=0.0)
+    day = START + timedelta(days=8 * 7 - day_back)
+    starts = Horizon(start=START + timedelta(days=56), days=7, interval_minutes=60, timezone=TZ).interval_starts()
+    clean = make_model(model_name).fit(hist).predict(starts)["volume"].to_numpy()
+    holed = make_model(model_name).fit(_drop_day(hist, day, hours=range(first, first + hours))).predict(starts)
+    assert holed["volume"].to_numpy() == pytest.approx(clean, rel=0.01, abs=0.01)
+
+
+def test_an_empty_hour_at_the_start_of_the_day_is_a_closed_hour_not_a_gap():
+    # Opening hours change at the ends of a day: four weeks opening an hour later are learnt.
+    hist = expected(START, 8 * 7, trend=0.0)
+    later = hist["interval_start"].dt.date >= START + timedelta(days=4 * 7)
+    hist.loc[later & (hist["interval_start"].dt.hour == 7), "volume"] = 0.0
+    starts = Horizon(start=START + timedelta(days=56), days=7, interval_minutes=60, timezone=TZ).interval_starts()
+    fc = make_model("weekly_profile").fit(hist).predict(starts)
+    w = 0.8 ** np.arange(8)
+    seven = (fc["interval_start"].dt.hour == 7).to_numpy()
+    truth = expected(START + timedelta(days=56), 7, trend=0.0)["volume"].to_numpy()
+    assert fc["volume"].to_numpy()[seven] == pytest.approx(truth[seven] * w[4:].sum() / w.sum())
+
+
 @pytest.mark.parametrize("model_name", sorted(MODELS))
 def test_an_outage_half_a_day_long_is_kept_out_of_the_fit(model_name):
     hist = expected(START, 8 * 7, trend=0.0)
