@@ -14,6 +14,7 @@ Days are local calendar days and intervals are keyed by local clock time, so a 2
 
 from __future__ import annotations
 
+import warnings
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -122,17 +123,20 @@ def interval_gaps(values: np.ndarray, dow: np.ndarray, missing: np.ndarray, radi
     after = np.cumsum(v[:, ::-1], axis=1)[:, ::-1] - v > 0
     candidates = (values == 0) & before & after & ~missing[:, None]
     fill = np.zeros(values.shape)
-    holes = np.zeros(values.shape, bool)
-    pos = np.arange(len(dow))
-    for i in np.flatnonzero(candidates.any(axis=1)):
-        near = (dow == dow[i]) & (np.abs(pos - i) <= radius_days) & (pos != i) & ~missing
-        if not near.any():
-            continue
-        cols = np.flatnonzero(candidates[i])
-        typical = np.nanmedian(values[np.ix_(near, cols)], axis=0)
-        ok = typical >= min_typical
-        holes[i, cols[ok]], fill[i, cols[ok]] = True, typical[ok]
-    return holes, fill
+    rows = np.flatnonzero(candidates.any(axis=1))
+    if len(rows) == 0:
+        return candidates, fill
+    offsets = np.array([o for o in range(-radius_days, radius_days + 1) if o and o % 7 == 0])
+    j = rows[:, None] + offsets[None, :]
+    jc = np.clip(j, 0, len(dow) - 1)
+    ok = (j >= 0) & (j < len(dow)) & ~missing[jc] & (dow[jc] == dow[rows][:, None])
+    near = np.where(ok[:, :, None], values[jc], np.nan)  # rows x offsets x slots
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a slot with no neighbour: NaN, no hole
+        typical = np.nanmedian(near, axis=1)
+    fill[rows] = np.nan_to_num(typical)
+    holes = candidates & (fill >= min_typical)
+    return holes, np.where(holes, fill, 0.0)
 
 
 def gap_days(totals: np.ndarray, dow: np.ndarray, radius_days: int = 35, min_typical: float = 10.0) -> np.ndarray:
