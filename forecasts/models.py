@@ -113,11 +113,12 @@ class DayMatrix:
 
 
 def interval_gaps(values: np.ndarray, dow: np.ndarray, missing: np.ndarray, radius_days: int = 35,
-                  min_typical: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
+                  min_typical: float = 10.0, max_share: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
     """Empty intervals inside an open day (something recorded before and after them that day)
     whose weekday and slot normally have at least `min_typical` contacts within `radius_days`:
     an export or outage hole, not a quiet hour. Returns the mask and the fill, that median.
-    Empty intervals at either end of a day are left alone: opening hours change there."""
+    Empty intervals at either end of a day are left alone: opening hours change there, and so
+    is a day whose holes would hold over `max_share` of its volume (an outage day: see `unusual_days`)."""
     v = np.nan_to_num(values)
     before = np.cumsum(v, axis=1) - v > 0
     after = np.cumsum(v[:, ::-1], axis=1)[:, ::-1] - v > 0
@@ -136,6 +137,9 @@ def interval_gaps(values: np.ndarray, dow: np.ndarray, missing: np.ndarray, radi
         typical = np.nanmedian(near, axis=1)
     fill[rows] = np.nan_to_num(typical)
     holes = candidates & (fill >= min_typical)
+    # A day missing more than `max_share` of its volume is an outage day, left out whole and reported.
+    filled = np.where(holes, fill, 0.0).sum(axis=1)
+    holes &= (filled <= max_share * (v.sum(axis=1) + filled))[:, None]
     return holes, np.where(holes, fill, 0.0)
 
 
