@@ -14,6 +14,7 @@ Days are local calendar days and intervals are keyed by local clock time, so a 2
 
 from __future__ import annotations
 
+import warnings
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -99,6 +100,47 @@ class DayMatrix:
         missing = gap_days(totals, dow)
         values[missing] = np.nan
         return cls(days, np.asarray(slots), values, totals, dow, missing)
+
+    def with_holes_filled(self, skip: np.ndarray) -> "DayMatrix":
+        """A copy whose empty intervals inside open days (see `interval_gaps`) hold their weekday
+        and slot's typical count, days marked in `skip` (special days: a holiday closes at noon) left alone."""
+        holes, fill = interval_gaps(self.values, self.dow, self.missing | skip)
+        if not holes.any():
+            return self
+        values = np.where(holes, fill, self.values)
+        totals = self.totals + np.where(holes, fill, 0.0).sum(axis=1)
+        return DayMatrix(self.days, self.slots, values, totals, self.dow, self.missing)
+
+
+def interval_gaps(values: np.ndarray, dow: np.ndarray, missing: np.ndarray, radius_days: int = 35,
+                  min_typical: float = 10.0, max_share: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+    """Empty intervals inside an open day (something recorded before and after them that day)
+    whose weekday and slot normally have at least `min_typical` contacts within `radius_days`:
+    an export or outage hole, not a quiet hour. Returns the mask and the fill, that median.
+    Empty intervals at either end of a day are left alone: opening hours change there, and so
+    is a day whose holes would hold over `max_share` of its volume (an outage day: see `unusual_days`)."""
+    v = np.nan_to_num(values)
+    before = np.cumsum(v, axis=1) - v > 0
+    after = np.cumsum(v[:, ::-1], axis=1)[:, ::-1] - v > 0
+    candidates = (values == 0) & before & after & ~missing[:, None]
+    fill = np.zeros(values.shape)
+    rows = np.flatnonzero(candidates.any(axis=1))
+    if len(rows) == 0:
+        return candidates, fill
+    offsets = np.array([o for o in range(-radius_days, radius_days + 1) if o and o % 7 == 0])
+    j = rows[:, None] + offsets[None, :]
+    jc = np.clip(j, 0, len(dow) - 1)
+    ok = (j >= 0) & (j < len(dow)) & ~missing[jc] & (dow[jc] == dow[rows][:, None])
+    near = np.where(ok[:, :, None], values[jc], np.nan)  # rows x offsets x slots
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a slot with no neighbour: NaN, no hole
+        typical = np.nanmedian(near, axis=1)
+    fill[rows] = np.nan_to_num(typical)
+    holes = candidates & (fill >= min_typical)
+    # A day missing more than `max_share` of its volume is an outage day, left out whole and reported.
+    filled = np.where(holes, fill, 0.0).sum(axis=1)
+    holes &= (filled <= max_share * (v.sum(axis=1) + filled))[:, None]
+    return holes, np.where(holes, fill, 0.0)
 
 
 def gap_days(totals: np.ndarray, dow: np.ndarray, radius_days: int = 35, min_typical: float = 10.0) -> np.ndarray:
@@ -261,8 +303,9 @@ class Forecaster:
         self.state, self.day_factors, self.day_shapes = {}, {}, {}
         for q, part in _per_queue(history):
             m = DayMatrix.build(part)
-            self.state[q] = self._fit_queue(m)
             described = self.calendar.describe(m.days)
+            m = m.with_holes_filled(np.array([d in described for d in m.days], bool))
+            self.state[q] = self._fit_queue(m)
             self.day_factors[q] = learn_day_factors(m, described)
             self.day_shapes[q] = learn_day_shapes(m, described)
         return self
@@ -695,16 +738,25 @@ class Ensemble(Forecaster):
     backtest over the last `folds` weeks of the history (ordinary days only; each week forecast
     from the history before it). With too little history the parts count equally.
     Inverse-error weights rather than the best single weight: on three weeks of evidence the
-    argmin chases noise (bench/RESULTS.md)."""
+    argmin chases noise (bench/RESULTS.md).
+
+    With fewer than `short_history_days` days of history the parts are `SHORT_PARTS`: the
+    daily model's trend, fitted on under five weeks, carries a drift of the last days on
+    into the next week (the shared series' early folds, bench/RESULTS.md)."""
 
     name = "ensemble"
 
-    def __init__(self, folds: int = 3, min_train_days: int = 21, parts: tuple | None = None):
+    def __init__(self, folds: int = 3, min_train_days: int = 21, parts: tuple | None = None,
+                 short_history_days: int = 35, short_parts: tuple | None = None):
         self.folds, self.min_train_days = folds, min_train_days
-        self.part_types = parts or PARTS
+        self.all_part_types = parts or PARTS
+        self.short_history_days = short_history_days
+        self.short_part_types = short_parts or SHORT_PARTS
 
     def fit(self, history: pd.DataFrame, calendar: Calendar | None = None) -> "Ensemble":
         self.calendar = calendar or Calendar()
+        short = len(set(local_dates(pd.DatetimeIndex(history["interval_start"])))) < self.short_history_days
+        self.part_types = self.short_part_types if short else self.all_part_types
         self.parts = [fit_model(cls, history, calendar) for cls in self.part_types]
         self.day_factors = self.parts[0].day_factors
         self.state = self._weights(history, calendar)
@@ -754,6 +806,7 @@ class Ensemble(Forecaster):
 
 
 PARTS = (WeeklyProfile, DailyProfile, LevelProfile)
+SHORT_PARTS = (WeeklyProfile, LevelProfile)
 
 
 MODELS = {cls.name: cls for cls in (SeasonalNaive, WeeklyProfile, DailyProfile, LevelProfile, Ensemble)}
