@@ -65,6 +65,12 @@ def render_report(data: ReportInput) -> str:
     sections = "\n".join(f'<section id="{key}"><h2>{html.escape(title)}</h2>\n{body[key]}\n</section>'
                          for key, title in SECTIONS)
     title = f"wfm plan: the week from {data.first_day:%A %d %B %Y}"
+    return _page(title, f"{html.escape(data.timezone)}, {data.interval_minutes}-minute intervals", sections,
+                 f"<nav>{nav}</nav>")
+
+
+def _page(title: str, where: str, body: str, nav: str = "") -> str:
+    """One self-contained HTML page (styles and Plotly inline), as every report of wfm is."""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)}</title>
@@ -72,11 +78,11 @@ def render_report(data: ReportInput) -> str:
 <script type="text/javascript">{get_plotlyjs()}</script>
 </head><body>
 <header><h1>{html.escape(title)}</h1>
-<p class="meta">Site time zone {html.escape(data.timezone)}, {data.interval_minutes}-minute intervals.
+<p class="meta">Site time zone {where}.
 Generated {datetime.now():%Y-%m-%d %H:%M} by wfm. Every time shown is the site's local time.</p>
-<nav>{nav}</nav></header>
+{nav}</header>
 <main>
-{sections}
+{body}
 </main></body></html>
 """
 
@@ -335,16 +341,4 @@ def render_intraday(summary: dict, coverage: pd.DataFrame, offers: pd.DataFrame,
               "alone taken.</p>"
             + (_table(table, OFFER_COLUMNS, cls="offers") if len(offers) else "<p>No offer: nobody can legally "
                "take overtime where the day is short, or time off where it is over-covered.</p>") + "</section>")
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(title)}</title>
-<style>{CSS}</style>
-<script type="text/javascript">{get_plotlyjs()}</script>
-</head><body>
-<header><h1>{html.escape(title)}</h1>
-<p class="meta">Site time zone {html.escape(timezone)}. Generated {datetime.now():%Y-%m-%d %H:%M} by wfm.
-Every time shown is the site's local time.</p></header>
-<main>
-{body}
-</main></body></html>
-"""
+    return _page(title, html.escape(timezone), body)
