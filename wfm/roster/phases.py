@@ -185,6 +185,37 @@ def improve_by_moves(data, grid, options, best, budget, seconds, progress, relax
     return better(best, result)
 
 
+def iterated_local_search(data, grid, options, best, budget, progress, relaxed, check_seconds,
+                          tuning: Tuning = TUNING) -> SolveResult:
+    """From a valid `best` the moves stalled on (wall-clock limits): again and again, one day of a
+    few agents ruined and recreated, then the moves and day re-plans until they stall, keeping a
+    roster only when the validator scores it better than the best, until the limit (less the time
+    of a validation or two)."""
+    reserve = 2.0 * check_seconds
+    kick = max(1, round(tuning.kick_share * len(data.agents)))
+    round_ = 0
+    while budget.left() > reserve + 0.5:
+        round_ += 1
+        roster, search = polish.improve(data, grid, options, best.roster, budget.left() - reserve - check_seconds,
+                                        seed=data.solver.seed + round_, budget=budget,
+                                        patience=tuning.kick_patience, replan=True, kick=kick,
+                                        slow=tuning.replan_gain_rate * abs(best.objective))
+        if search is None:
+            break
+        report = validate(data, roster)
+        if report.feasible and report.objective < best.objective - 1e-9:
+            best = better(best, SolveResult("FEASIBLE", roster, report.objective, best.bound, 0.0))
+            if progress is not None:
+                lp = relaxed() if relaxed is not None else None
+                progress(best.objective, max(b for b in (best.bound, lp, 0.0) if b is not None),
+                         clock.perf_counter() - budget.started)
+    bounds = [b for b in (best.bound, relaxed() if relaxed is not None else None) if b is not None]
+    best.bound = max(bounds) if bounds else None
+    if best.bound is not None and best.objective <= best.bound + 1e-9:
+        best.status = "OPTIMAL"
+    return best
+
+
 class LpBound:
     """The LP relaxation of a large site (`search/relaxation.py`), solved in a thread while the search runs
     (HiGHS releases the interpreter lock). Called, it gives the bound once there (else None)."""

@@ -24,8 +24,8 @@ from .costs import contract_floor
 from .domain import Roster, RosterInput
 from .model import Progress, SolveResult, explain_infeasibility
 from .options import Grid, ShiftOption, expand_options
-from .phases import (LpBound, better, column_generation, full_model, greedy_start, large_site, lp_start,
-                     neighbourhood_search)
+from .phases import (LpBound, better, column_generation, full_model, greedy_start, improve_by_moves,
+                     iterated_local_search, large_site, lp_start, neighbourhood_search)
 from .search import colgen, dayplan, local
 from .strategy import TUNING, Site, Tuning
 
@@ -92,8 +92,13 @@ def _small_moves_first(data, grid, options, site, best, bound, relaxed, budget, 
     """A small site from a valid start: the moves, day re-plans and neighbourhood search until a
     round of them gains nothing; then, if it is cheap enough to build (`strategy.model_after_moves`),
     the full model from their roster for the time left, with the best bound known (the LP's, once
-    there), to improve the roster or prove it optimal; else the moves and neighbourhood search go on."""
+    there), to improve the roster or prove it optimal; else (wall-clock limits) iterated local search:
+    one day of a few agents ruined and recreated, then the moves again, the best kept."""
     started = budget.started
+    if tuning.iterated and not budget.deterministic:  # the moves and day re-plans once, then perturbations
+        best = improve_by_moves(data, grid, options, best, budget, budget.left() - 2.0 * check_seconds, progress,
+                                relaxed, bound, check_seconds, tuning)
+        return iterated_local_search(data, grid, options, best, budget, progress, relaxed, check_seconds, tuning)
     best = large_site(data, grid, options, best.roster, best, bound, budget, progress, None, relaxed,
                       check_seconds, tuning, until_stalled=True)
     if best.status != "OPTIMAL" and strategy.model_after_moves(site, budget.left(), tuning):

@@ -62,6 +62,13 @@ class Tuning:
     # Then a neighbourhood search gets this share of the time left, at least `neighbourhood_min` seconds.
     neighbourhood_share: float = 0.3
     neighbourhood_min: float = 5.0
+    # Small sites moves first, once a round of moves, day re-plans and neighbourhood search gains nothing:
+    # iterated local search (one day of this share of the agents ruined and recreated, then the moves
+    # until `kick_patience` moves without a new best, the best kept by the validator) instead of more
+    # of the same from the same roster.
+    iterated: bool = True
+    kick_share: float = 0.3
+    kick_patience: int = 1_000
     # The greedy start's speed in (agent, option, shift) units a second; skipped past `greedy_share` of the limit.
     greedy_units_per_second: float = 20_000_000
     greedy_share: float = 0.5

@@ -631,6 +631,26 @@ class CoverageSearch:
         j = self.rng.randrange(len(ks))
         return int(ks[j]), int(ds[j]) + first
 
+    def perturb(self, agents: int) -> int:
+        """Ruin and recreate one random day: up to `agents` random agents' shifts that day change to
+        the best of a few random options (or the day off), kept whatever they cost as long as every
+        rule holds, so the moves after it descend to another local optimum (iterated local search).
+        The perturbed roster becomes the search's start and best; returns the day."""
+        d = self.rng.randrange(self.n_days)
+        for k in self.rng.sample(range(len(self.agents)), min(agents, len(self.agents))):
+            pool = self.allowed[k].get(d, [])
+            if not pool:
+                continue
+            working = d in self.shift[k]
+            found = self.evaluate(k, d, [pool[self.rng.randrange(len(pool))] for _ in range(2)]
+                                  + ([None] if working else []))
+            if found is not None:
+                self._commit(k, d, found[1], found[0])
+        self.best_value = self.value
+        self.history = [self.value] * len(self.history)
+        self.snapshot()
+        return d
+
     # -- the search ------------------------------------------------------------------------------------
     def accept(self, delta: float) -> bool:
         """Late acceptance: a move is kept if the roster after it is no worse than now or than the

@@ -18,7 +18,7 @@ REPLAN_MIN_SECONDS = 2.0
 
 def improve(data: RosterInput, grid: Grid, options: list[ShiftOption], roster: Roster, seconds: float,
             seed: int = 0, budget=None, report=None, patience: int | None = None,
-            began: float | None = None, replan: bool = False, slow: float | None = None
+            began: float | None = None, replan: bool = False, slow: float | None = None, kick: int = 0
             ) -> tuple[Roster, "CoverageSearch | None"]:
     """Local search for `seconds` units of `budget` (wall-clock seconds unless the input sets a
     deterministic limit) from a valid roster; returns the best roster it saw (never worse than the
@@ -27,14 +27,22 @@ def improve(data: RosterInput, grid: Grid, options: list[ShiftOption], roster: R
     the search after that many moves without a new best. With `replan` (wall-clock limits only: a
     MIP's time limit is not deterministic), whenever the best gains less than `slow` a second the
     days are re-planned whole (`dayplan.py`) and the moves go on, until a round of days gains
-    nothing or the time is up."""
+    nothing or the time is up. With `kick`, the search starts from the roster with one day of that
+    many agents ruined and recreated (`CoverageSearch.perturb`); its `value` counts from there."""
     began = clock.perf_counter() if began is None else began
     if not applies(data) or seconds <= 0:
         return roster, None
     search = CoverageSearch(data, grid, options, roster, seed)
+    kicked = search.perturb(kick) if kick else None
     if budget is not None and budget.deterministic:
         search.run(budget.wall_left(), moves=int(seconds * MOVES_PER_SECOND), report=report, patience=patience)
         budget.charge_work(search.stats.moves / MOVES_PER_SECOND)
+    elif kicked is not None:  # moves, the ruined day re-planned whole, moves again
+        end = began + seconds
+        search.run(end - clock.perf_counter(), report=report, patience=patience)
+        if replan and dayplan.applies(search) and end - clock.perf_counter() >= REPLAN_MIN_SECONDS \
+                and dayplan.replan(search, kicked, end - clock.perf_counter()) < 0:
+            search.run(end - clock.perf_counter(), report=report, patience=patience)
     else:
         end = began + seconds
         replan = replan and dayplan.applies(search)
