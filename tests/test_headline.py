@@ -120,3 +120,17 @@ def test_headline_text_is_always_finite_and_the_basis_adds_up(intervals):
     if worst is not None:
         assert worst["state"] == "unstaffed" or worst["on_queue"] > 0
         assert (worst["state"] == "unstaffed") == (worst["on_queue"] == 0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(gap=st.floats(0.0, 0.5), changeable=st.floats(0.0, 1.0))
+def test_solver_note_shows_the_gap_on_the_changeable_part_beside_the_plain_gap(gap, changeable):
+    req, cov = frames([20.0] * 4, [3, 4, 4, 3], [4, 4, 2, 3])
+    h = week_headline(req, cov, 7.5, 30, targets=TARGETS, timezone=TZ,
+                      solve={"status": "FEASIBLE", "gap": gap, "changeable_gap": changeable, "seconds": 30.0})
+    plain, on_changeable = f"optimality gap {100 * gap:.0f}%", f"({100 * changeable:.0f}% on the part the roster can"
+    assert plain in h["solver"] and on_changeable in h["solver"]
+    assert h["solver"].index(plain) < h["solver"].index(on_changeable)  # beside it, after it
+    unknown = week_headline(req, cov, 7.5, 30, targets=TARGETS, timezone=TZ,
+                            solve={"status": "FEASIBLE", "gap": gap, "changeable_gap": None, "seconds": 30.0})
+    assert plain in unknown["solver"] and "can change" not in unknown["solver"]

@@ -114,7 +114,8 @@ def _roster_step(result, out: Path, res: DemoResult, report) -> None:
     report.coverage, report.shifts = cov, shifts
     report.timeline = timeline_frame(outcome.roster, tz)
     report.explanation = outcome.explanation
-    report.solve = {"status": outcome.status, "gap": outcome.gap, "seconds": outcome.seconds,
+    report.solve = {"status": outcome.status, "gap": outcome.gap, "changeable_gap": outcome.changeable_gap,
+                    "seconds": outcome.seconds,
                     "feasible": check.feasible, "violations": len(check.violations), "shifts": outcome.totals["shifts"]}
 
 

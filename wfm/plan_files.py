@@ -51,7 +51,7 @@ def summary(result: PlanResult) -> dict:
     roster = None
     if outcome is not None:
         roster = {"status": outcome.status, "problem": outcome.reason, "seconds": round(outcome.seconds, 2),
-                  "gap": clean(outcome.gap),
+                  "gap": clean(outcome.gap), "changeable_gap": outcome.changeable_gap,
                   "explanation": [{k: clean(v) for k, v in row.items()} for row in outcome.explanation],
                   "objective": None if outcome.check is None else clean(outcome.check.objective)}
     return {"horizon": result.base.horizon.model_dump(mode="json"), "metrics": metrics_json(result.metrics),

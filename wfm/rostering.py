@@ -30,6 +30,13 @@ class RosterOutcome:
     check: object = None         # the validator's report: objective, feasible, violations, penalties
     timings: dict = field(default_factory=dict)
 
+    @property
+    def changeable_gap(self) -> float | None:
+        """The gap on the part of the objective the roster can change (`changeable_gap`)."""
+        if self.check is None or self.solved is None:
+            return None
+        return clean(changeable_gap(self.check.objective, self.solved.bound, self.contract_floor))
+
 
 def solve_checked(data, progress=None) -> RosterOutcome:
     """Solve `data` (a RosterInput) with CP-SAT and score the roster with the independent validator."""

@@ -175,8 +175,18 @@ def _solver_note(solve: dict | None) -> str | None:
     gap_text = "-" if gap is None or not math.isfinite(gap) else f"{100 * gap:.0f}%"
     seconds = solve.get("seconds")
     after = "" if seconds is None else f" after {seconds:.0f} s"
-    return (f"Solver status {solve['status']}{after}; optimality gap {gap_text}: how far the solver's best "
-            "roster is from the lower bound it could prove on its weighted penalties, not a service figure.")
+    return (f"Solver status {solve['status']}{after}; optimality gap {gap_text}{changeable_text(solve)}: how far "
+            "the solver's best roster is from the lower bound it could prove on its weighted penalties, not a "
+            "service figure.")
+
+
+def changeable_text(solve: dict) -> str:
+    """' (34% on the part the roster can change ...)' beside the plain gap, or '' when unknown."""
+    changeable = solve.get("changeable_gap")
+    if changeable is None or not math.isfinite(changeable):
+        return ""
+    return (f" ({100 * changeable:.0f}% on the part the roster can change: the objective less the contract "
+            "floor, the labour cost every valid roster pays)")
 
 
 def _num(value, digits=1) -> str:
@@ -218,7 +228,8 @@ def plan_headline(result) -> dict:
     """The headline of a `wfm.plan.run_plan` result (the same figures as report.html)."""
     base, outcome = result.base, result.roster
     rostered = outcome is not None and outcome.roster is not None
-    solve = ({"status": outcome.status, "gap": outcome.gap, "seconds": outcome.seconds} if rostered else None)
+    solve = ({"status": outcome.status, "gap": outcome.gap, "changeable_gap": outcome.changeable_gap,
+              "seconds": outcome.seconds} if rostered else None)
     return week_headline(result.requirements, outcome.coverage if rostered else None,
                          outcome.totals["paid_hours"] if rostered else None, base.horizon.interval_minutes,
                          base.fte_hours, base.targets, base.horizon.timezone, solve)

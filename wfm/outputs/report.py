@@ -15,7 +15,7 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from . import charts
-from .headline import headline_rows, week_headline
+from .headline import changeable_text, headline_rows, week_headline
 from .tables import accuracy_table, daily_kpis
 
 # (id, heading): every report has these sections, in this order (tests check each one).
@@ -248,7 +248,8 @@ def _explanation(data: ReportInput) -> str:
     s = data.solve
     intro = (f"<p>The solver minimises a weighted sum of penalties, one per rule; the independent validator "
              f"recomputed each one. Solver status {html.escape(str(s.get('status')))}, optimality gap "
-             f"{_fmt(s.get('gap'), 'pct')} after {_fmt(s.get('seconds'), 'num')} s.</p>")
+             f"{_fmt(s.get('gap'), 'pct')}{html.escape(changeable_text(s))} "
+             f"after {_fmt(s.get('seconds'), 'num')} s.</p>")
     table = _table(pd.DataFrame(data.explanation), [("rule", "rule", "text"), ("penalty", "penalty", "int"),
                                                    ("mostly", "mostly for", "text")])
     return intro + _figure(charts.explanation_figure(data.explanation)) + table
