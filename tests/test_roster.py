@@ -656,3 +656,20 @@ def test_progress_under_fixings_never_shows_the_restricted_bound():
                             lambda objective, bound, seconds: reported.append(bound))
     assert restricted.objective > optimum.objective
     assert reported and max(reported) <= optimum.objective
+
+
+def test_a_tiny_time_limit_leaves_no_search_running_and_keeps_the_greedy_roster():
+    import threading
+
+    from api_helpers import busy_input
+
+    def lp_threads():
+        return sum(1 for t in threading.enumerate() if t.name == "roster-lp-bound" and t.is_alive())
+
+    data = busy_input(60, 0.01)  # a 60-agent week, 15-minute intervals
+    before = lp_threads()
+    heard = []
+    result = solve_roster(data, lambda objective, bound, seconds: heard.append(objective))
+    assert lp_threads() <= before  # no LP bound left solving in the background
+    assert result.roster is not None and validate(data, result.roster).feasible
+    assert heard == [validate(data, result.roster).objective]  # the greedy start, and no search after it

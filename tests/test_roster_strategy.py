@@ -151,3 +151,21 @@ def test_the_sample_site_keeps_searching_after_the_moves_stall_and_a_tiny_one_ge
     left keeps to the moves; a 1,500-pair day of 48 intervals gets the full model."""
     assert not strategy.model_after_moves(site(option_pairs=5_250, intervals=336), 20.0)
     assert strategy.model_after_moves(site(option_pairs=1_500, intervals=48), 20.0)
+
+
+@given(column_cost=st.integers(1_000, TUNING.colgen_limit), left=st.floats(0.0, 0.05))
+def test_a_tiny_wall_clock_limit_skips_column_generation_but_a_deterministic_one_keeps_it(column_cost, left):
+    # a start that breaks a rule: without the limit's bound, this site prices columns
+    tiny = site(column_cost=column_cost, time_limit=max(left, 0.01))
+    assert not strategy.choose_path(tiny, False, 0.0, left, tiny.time_limit).column_generation
+    assert strategy.choose_path(site(column_cost=column_cost), False, 0.0, 60.0, 60.0).column_generation
+    fixed = dataclasses.replace(tiny, deterministic=True)
+    assert strategy.choose_path(fixed, False, 0.0, left, 60.0).column_generation == \
+        strategy.choose_path(dataclasses.replace(fixed, time_limit=60.0), False, 0.0, left, 60.0).column_generation
+
+
+def test_the_full_model_is_built_only_when_its_estimated_build_fits_the_time_left():
+    small = site(agents=30, option_pairs=5_250, intervals=336)
+    build = small.option_pairs * small.intervals * TUNING.model_build_seconds
+    assert strategy.model_fits(small, 2 * build) and not strategy.model_fits(small, build / 2)
+    assert strategy.model_fits(dataclasses.replace(small, deterministic=True), 0.0)

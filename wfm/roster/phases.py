@@ -125,6 +125,9 @@ def large_site(data, grid, options, start, best, bound, budget, progress, promis
     started = budget.started
     # the last roster's conversion and validation (wall time: not part of a deterministic limit)
     reserve = 0.0 if budget.deterministic else 2.0 * check_seconds
+    if best is None and not budget.deterministic and budget.left() <= reserve + 0.5:
+        # no roster yet and no time to repair one: the limit bounds the work
+        return SolveResult("UNKNOWN", None, bound=bound, seconds=clock.perf_counter() - started)
     if not local.applies(data):
         return neighbourhood_search(data, grid, options, start, bound, budget, progress, promising, relaxed,
                                     reserve)

@@ -62,7 +62,9 @@ def solve_roster(data: RosterInput, progress: Progress | None = None, tuning: Tu
         if greedy is not None else None
     bound, fixings = contract_floor(data, grid), {}
     path = strategy.choose_path(site, best is not None, check_seconds, budget.left(), budget.total, tuning)
-    relaxed = LpBound(data, grid, options) if path.lp_bound else None
+    # no thread left behind by a limit too short for the bound to come
+    relaxed = LpBound(data, grid, options) if path.lp_bound and (
+        budget.deterministic or budget.left() >= tuning.lp_bound_min_seconds) else None
     promising, rins_start = None, None
     if path.column_generation:
         first, lagrangian, priced, fixings, promising, rins_start = column_generation(
@@ -75,7 +77,7 @@ def solve_roster(data: RosterInput, progress: Progress | None = None, tuning: Tu
         if first is not None:
             best = better(best, first) if best is not None else first
     if path.large:
-        if path.lp_start and promising is None and best is not None:
+        if path.lp_start and promising is None and best is not None and relaxed is not None:
             best = lp_start(data, grid, options, relaxed, budget, best, greedy_seconds, progress,
                             tuning.lp_start_reserve)
         start = best.roster if best is not None else (greedy if greedy is not None else Roster(shifts=[]))
@@ -84,7 +86,7 @@ def solve_roster(data: RosterInput, progress: Progress | None = None, tuning: Tu
     if path.moves_first:
         return _small_moves_first(data, grid, options, site, best, bound, relaxed, budget, progress, check_seconds,
                                   tuning)
-    return _small_site(data, grid, options, best, bound, fixings, rins_start, budget, progress, tuning)
+    return _small_site(data, grid, options, site, best, bound, fixings, rins_start, budget, progress, tuning)
 
 
 def _small_moves_first(data, grid, options, site, best, bound, relaxed, budget, progress, check_seconds,
@@ -112,7 +114,8 @@ def _small_moves_first(data, grid, options, site, best, bound, relaxed, budget, 
     return best
 
 
-def _small_site(data, grid, options, best, bound, fixings, rins_start, budget, progress, tuning) -> SolveResult:
+def _small_site(data, grid, options, site, best, bound, fixings, rins_start, budget, progress,
+                tuning) -> SolveResult:
     """After column generation: the full model under the LP's fixings (RINS), then a short
     neighbourhood search and the free model, each from the best roster so far."""
     started = budget.started
@@ -122,6 +125,8 @@ def _small_site(data, grid, options, best, bound, fixings, rins_start, budget, p
             best.status, best.seconds = "OPTIMAL", clock.perf_counter() - started
             return best
     if best is None:
+        if not strategy.model_fits(site, budget.left(), tuning):  # a limit too small for any roster
+            return SolveResult("UNKNOWN", None, bound=bound, seconds=clock.perf_counter() - started)
         return full_model(data, grid, options, None, bound, {}, budget.left(), budget, progress,
                           linearization=tuning.rins_linearization)
     built: list[float] = []

@@ -69,6 +69,12 @@ class Tuning:
     iterated: bool = True
     kick_share: float = 0.3
     kick_patience: int = 1_000
+    # Column generation's set-up (one pricing model per group), seconds per (group, shift option) pair:
+    # 1.8e-4 on s60 (8,442 pairs, 1.5 s) at load ~5. Under a wall-clock limit it runs only if that set-up
+    # fits its share of the time left (a tiny limit must not be spent building models it cannot solve).
+    column_setup_seconds: float = 1e-4
+    # Under a wall-clock limit the LP bound solves in the background only with this many seconds left.
+    lp_bound_min_seconds: float = 1.0
     # The greedy start's speed in (agent, option, shift) units a second; skipped past `greedy_share` of the limit.
     greedy_units_per_second: float = 20_000_000
     greedy_share: float = 0.5
@@ -140,7 +146,7 @@ def choose_path(site: Site, start_valid: bool, check_seconds: float, left: float
     # On a large site column generation's fixed costs grow with the agents: with little time for its
     # size, the moves do more with all of it.
     affordable = not large or site.deterministic or left >= tuning.colgen_min_checks * check_seconds
-    columns = priceable and affordable and not moves_first
+    columns = priceable and affordable and not moves_first and columns_fit(site, left, tuning)
     shares = {}
     if columns and large:
         shares = dict(colgen_share=tuning.large_colgen_share * left / total, dive_share=tuning.large_dive_share)
@@ -149,6 +155,18 @@ def choose_path(site: Site, start_valid: bool, check_seconds: float, left: float
     return Path(large=large, moves_first=moves_first, column_generation=columns,
                 lp_bound=(large or moves_first) and priceable,
                 lp_start=large and priceable and not moves_first, **shares)
+
+
+def columns_fit(site: Site, left: float, tuning: Tuning = TUNING) -> bool:
+    """Whether column generation's set-up fits its share of the `left` seconds (always under a
+    deterministic limit, whose path must not depend on the machine)."""
+    return site.deterministic or site.column_cost * tuning.column_setup_seconds <= tuning.colgen_share * left
+
+
+def model_fits(site: Site, left: float, tuning: Tuning = TUNING) -> bool:
+    """Whether the full model's estimated build fits in the `left` seconds (always under a
+    deterministic limit)."""
+    return site.deterministic or site.option_pairs * site.intervals * tuning.model_build_seconds < left
 
 
 def model_after_moves(site: Site, left: float, tuning: Tuning = TUNING) -> bool:
