@@ -2,9 +2,9 @@
 the site, keeping the best roster by the independent validator's score, with the best bound.
 
 A greedy roster first (valid within seconds on any site). Small sites where the moves and day
-re-plans apply, from a valid start (above `proof_first_limit` pairs): the moves, day re-plans and
-neighbourhood search until a round of them gains nothing, with the LP bound solving in the
-background, then the full CP-SAT model from their roster for the time left (to improve or prove).
+re-plans apply, from a valid start (above `proof_first_limit` pairs): the moves and day re-plans
+until they stall, with the LP bound solving in the background, then iterated local search (a day
+of a few agents ruined and recreated, the moves again, the best kept) for the time left.
 Other small sites: column generation for a lower bound and a better roster (the integer master's,
 or a price-and-dive's), then the full CP-SAT model (first under the choices the LP is unanimous
 about, then, after a short neighbourhood search, free). Large sites: from a valid greedy start the
@@ -91,11 +91,13 @@ def solve_roster(data: RosterInput, progress: Progress | None = None, tuning: Tu
 
 def _small_moves_first(data, grid, options, site, best, bound, relaxed, budget, progress, check_seconds,
                        tuning) -> SolveResult:
-    """A small site from a valid start: the moves, day re-plans and neighbourhood search until a
-    round of them gains nothing; then, if it is cheap enough to build (`strategy.model_after_moves`),
-    the full model from their roster for the time left, with the best bound known (the LP's, once
-    there), to improve the roster or prove it optimal; else (wall-clock limits) iterated local search:
-    one day of a few agents ruined and recreated, then the moves again, the best kept."""
+    """A small site from a valid start: the moves and day re-plans until a round of days gains
+    nothing, then iterated local search for the time left (`phases.iterated_local_search`). With
+    `tuning.iterated` off (main's path before it): the moves, day re-plans and neighbourhood search
+    until a round of them gains nothing; then, if it is cheap enough to build
+    (`strategy.model_after_moves`), the full model from their roster for the time left, with the
+    best bound known, to improve the roster or prove it optimal; else the moves and neighbourhood
+    search go on."""
     started = budget.started
     if tuning.iterated and not budget.deterministic:  # the moves and day re-plans once, then perturbations
         best = improve_by_moves(data, grid, options, best, budget, budget.left() - 2.0 * check_seconds, progress,
