@@ -216,6 +216,7 @@ def iterated_local_search(data, grid, options, best, budget, progress, relaxed, 
     best.bound = max(bounds) if bounds else None
     if best.bound is not None and best.objective <= best.bound + 1e-9:
         best.status = "OPTIMAL"
+    best.seconds = clock.perf_counter() - budget.started
     return best
 
 
