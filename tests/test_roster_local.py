@@ -434,3 +434,22 @@ def test_a_start_routed_badly_is_rerouted_down_a_chain():
     assert after.objective == 0 and after.objective == pytest.approx(before.objective + search.value)
     routed = {sh.agent: {g.queue for g in sh.segments} for sh in search.roster().shifts}
     assert routed == {"ss": {"sales"}, "st": {"service"}, "t": {"tech"}}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 100_000), st.integers(1, 8))
+def test_a_ruined_and_recreated_day_keeps_every_rule_and_its_score_agrees_with_the_validator(seed, agents):
+    data = random_site(seed)
+    grid, options, start, report = _valid_start(data)
+    assume(report.feasible)
+    search = local.CoverageSearch(data, grid, options, start, seed=seed)
+    day = search.perturb(agents)
+    roster = search.roster()
+    after = validate(data, roster)
+    assert after.feasible, [str(v) for v in after.violations]
+    assert after.objective == pytest.approx(report.objective + search.value, abs=1e-6)
+    assert search.best_value == search.value  # the perturbed roster is the search's start
+    changed = {(s.agent, s.day, s.start) for s in roster.shifts} ^ {(s.agent, s.day, s.start) for s in start.shifts}
+    assert {d for _, d, _ in changed} <= {grid.days[day]}  # only the ruined day changed
+    search.run(60.0, moves=150)  # the moves go on from it, and keep the rules
+    assert validate(data, search.roster()).feasible
