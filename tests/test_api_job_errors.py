@@ -181,3 +181,12 @@ def test_every_plan_request_the_api_accepts_is_a_plan_config(forecast, targets, 
         assume(False)
     with tempfile.TemporaryDirectory() as folder:
         work.plan_config(request, Path(folder))  # raises InputError on a gap between the two
+
+
+def test_a_limit_too_short_for_any_roster_is_no_roster_saying_so():
+    # s60 (60 agents, 7 days): its greedy start alone takes longer than a millisecond, and the
+    # solver keeps to its limit instead of handing on a roster found after it
+    site = json.loads((Path(__file__).parents[1] / "bench" / "sites" / "s60-3q-30-cost.json").read_text())
+    site["solver"] = {**site.get("solver", {}), "time_limit_seconds": 0.001, "workers": 1}
+    error = failure(work.solve_roster_json, json.dumps(site))
+    assert error.reason == "no_roster" and "time limit" in error.message
