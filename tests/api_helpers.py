@@ -65,3 +65,14 @@ def history_rows(weeks: int = 4, start: date = date(2026, 3, 2), seed: int = 0) 
                 rows.append({"created_at": ts.isoformat(), "queue": "billing",
                              "handle_seconds": int(rng.integers(120, 400))})
     return rows
+
+
+def billing_plan_body(agents: int = 4, contract: dict | None = None) -> dict:
+    """A small POST /v1/plans body: four weeks of history, one billing queue, `agents` agents."""
+    setup = roster_input(agents=agents, seconds=3)
+    agent = {"skills": ["billing"], **({"contract": contract} if contract else {})}
+    return {"history": history_rows(weeks=4), "forecast": {"timezone": "Europe/Berlin", "interval_minutes": 60},
+            "targets": {"billing": {"service_level": 0.8, "answer_seconds": 20, "shrinkage": 0.3}},
+            "templates": [t.model_dump(mode="json") for t in setup.templates],
+            "solver": setup.solver.model_dump(mode="json"),
+            "agents": [{"id": f"a{k}", **agent} for k in range(agents)]}

@@ -9,7 +9,7 @@ import json
 import pandas as pd
 import pytest
 
-from api_helpers import history_rows, roster_input
+from api_helpers import billing_plan_body, roster_input
 from test_api_http import make_client, wait
 from wfm.domain import Horizon
 from wfm.roster.domain import Roster, RosterInput
@@ -29,12 +29,7 @@ def key(client):
 
 @pytest.fixture(scope="module")
 def plan(client, key):
-    setup = json.loads(roster_input(agents=4, seconds=3).model_dump_json())
-    body = {"history": history_rows(weeks=4), "forecast": {"timezone": "Europe/Berlin", "interval_minutes": 60},
-            "targets": {"billing": {"service_level": 0.8, "answer_seconds": 20, "shrinkage": 0.3}},
-            "templates": setup["templates"], "solver": setup["solver"], "simulation": None,
-            "agents": [{"id": f"a{k}", "skills": ["billing"],
-                        "contract": {"min_hours": 16, "max_hours": 40, "max_days": 5}} for k in range(4)]}
+    body = {**billing_plan_body(contract={"min_hours": 16, "max_hours": 40, "max_days": 5}), "simulation": None}
     res = client.post("/v1/plans", json=body, headers=key)
     assert res.status_code == 202, res.text
     view = wait(client, res.json()["id"], key)

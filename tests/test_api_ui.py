@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 
 from api.schemas import PlanRequest
-from api_helpers import history_rows, roster_input
+from api_helpers import billing_plan_body, history_rows, roster_input
 from test_api_http import make_client, wait
 from wfm.outputs.report import SECTIONS
 
@@ -30,11 +30,7 @@ def key(client):
 
 @pytest.fixture(scope="module")
 def plan_id(client, key):
-    setup = json.loads(roster_input(agents=4, seconds=3).model_dump_json())
-    body = {"history": history_rows(weeks=4), "forecast": {"timezone": "Europe/Berlin", "interval_minutes": 60},
-            "targets": {"billing": {"service_level": 0.8, "answer_seconds": 20, "shrinkage": 0.3}},
-            "templates": setup["templates"], "solver": setup["solver"],
-            "agents": [{"id": f"a{k}", "skills": ["billing"]} for k in range(4)]}
+    body = billing_plan_body()
     res = client.post("/v1/plans", json=body, headers=key)
     assert res.status_code == 202, res.text
     view = wait(client, res.json()["id"], key)
