@@ -111,6 +111,12 @@ class DayMatrix:
         totals = self.totals + np.where(holes, fill, 0.0).sum(axis=1)
         return DayMatrix(self.days, self.slots, values, totals, self.dow, self.missing)
 
+    def divided(self, per_day: np.ndarray) -> "DayMatrix":
+        """A copy with each day's intervals and total divided by its entry of `per_day`."""
+        per_day = np.asarray(per_day, float)
+        return DayMatrix(self.days, self.slots, self.values / per_day[:, None], self.totals / per_day, self.dow,
+                         self.missing)
+
 
 def interval_gaps(values: np.ndarray, dow: np.ndarray, missing: np.ndarray, radius_days: int = 35,
                   min_typical: float = 10.0, max_share: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
@@ -288,11 +294,76 @@ def learn_day_shapes(m: DayMatrix, described: dict[date, SpecialDay]) -> DayShap
     return out
 
 
+MONTH_START_DAYS = 5  # days 1-5 of a month: pay days, benefits and statements bring calls
+
+
+@dataclass
+class MonthStart:
+    """Volume on the first `MONTH_START_DAYS` days of a calendar month relative to other days
+    (a bank's or a biller's calls rise at the start of the month). Fitted by least squares of
+    log day totals on weekday, a linear trend and a month-start indicator over the last
+    `window_days` ordinary open days (unusual days already left out), the indicator's
+    coefficient with a normal prior around 0 of standard deviation `prior_sd` (a ridge of
+    residual variance / prior_sd^2). 1.0 until the history spans `min_span_days` (fewer month
+    starts cannot be told from a trend) and unless the coefficient is `min_t` standard errors
+    from 0 (a queue without the cycle keeps its volume exactly)."""
+
+    factor: float = 1.0
+
+    @classmethod
+    def fit(cls, m: DayMatrix, usable: np.ndarray, window_days: int = 112, min_span_days: int = 42,
+            prior_sd: float = 0.1, min_t: float = 2.0) -> "MonthStart":
+        n = len(m.days)
+        # A month start in the last week has no days after it to tell it from a new level.
+        judged = usable & (m.totals > 0) & ~(cls.is_start(m.days) & (np.arange(n) >= n - 7))
+        idx = np.flatnonzero(judged & (np.arange(n) >= n - window_days))
+        if len(idx) < 2 or (m.days[idx[-1]] - m.days[idx[0]]).days < min_span_days:
+            return cls()
+        days = [m.days[i] for i in idx]
+        start = cls.is_start(days)
+        if start.all() or not start.any():
+            return cls()
+        y = np.log(m.totals[idx])
+        weekdays = [(m.dow[idx] == k).astype(float) for k in sorted(set(m.dow[idx]))]
+        trend = np.array([(d - days[-1]).days for d in days], float) / 28.0
+        x = np.column_stack(weekdays + [trend, start.astype(float)])
+        if len(y) <= x.shape[1]:
+            return cls()
+        beta = np.linalg.lstsq(x, y, rcond=None)[0]
+        # Counts are never known better than Poisson noise (var of log total ~ 1 / total).
+        sigma2 = max(((y - x @ beta) ** 2).sum() / (len(y) - x.shape[1]), float(np.mean(1.0 / m.totals[idx])))
+        penalty = np.zeros(x.shape[1])
+        penalty[-1] = sigma2 / prior_sd ** 2
+        cov = np.linalg.inv(x.T @ x + np.diag(penalty))
+        beta = cov @ x.T @ y
+        if abs(beta[-1]) < min_t * np.sqrt(sigma2 * cov[-1, -1]):  # no clear month-start effect: volume left alone
+            return cls()
+        return cls(float(np.exp(beta[-1])))
+
+    @staticmethod
+    def is_start(days) -> np.ndarray:
+        return np.array([d.day <= MONTH_START_DAYS for d in days], bool)
+
+    def of(self, days) -> np.ndarray:
+        """The factor of each day (1.0 outside a month start)."""
+        return np.where(self.is_start(days), self.factor, 1.0)
+
+
+def month_start_usable(m: DayMatrix, calendar: Calendar) -> np.ndarray:
+    """Days a month-start factor is learnt from: started, not special, not a gap or an unusual day."""
+    specials = calendar.special(m.days)
+    special = np.array([d in specials for d in m.days], bool)
+    started = np.cumsum(m.totals) > 0
+    unusual, _ = unusual_days(m, special | ~started, local_days=3)
+    return ~special & started & ~unusual
+
+
 class Forecaster:
     """Base: subclasses implement `_fit_queue` and `_predict_queue` for ordinary days; the base
     scales special days (holidays, eves, declared days) by their day factor, for every model,
     and gives them the intraday shape of past special days of their kind, shrunk toward the
-    model's own by `shape_pseudo_days`."""
+    model's own by `shape_pseudo_days`. Every model also learns and forecasts volume with the
+    month-start factor (`MonthStart`) divided out of its history, multiplied back in its forecast."""
 
     name = "base"
     shape_pseudo_days = 1.0
@@ -300,11 +371,13 @@ class Forecaster:
 
     def fit(self, history: pd.DataFrame, calendar: Calendar | None = None) -> "Forecaster":
         self.calendar = calendar or Calendar()
-        self.state, self.day_factors, self.day_shapes = {}, {}, {}
+        self.state, self.day_factors, self.day_shapes, self.month_start = {}, {}, {}, {}
         for q, part in _per_queue(history):
             m = DayMatrix.build(part)
             described = self.calendar.describe(m.days)
             m = m.with_holes_filled(np.array([d in described for d in m.days], bool))
+            self.month_start[q] = MonthStart.fit(m, month_start_usable(m, self.calendar))
+            m = m.divided(self.month_start[q].of(m.days))
             self.state[q] = self._fit_queue(m)
             self.day_factors[q] = learn_day_factors(m, described)
             self.day_shapes[q] = learn_day_shapes(m, described)
@@ -317,7 +390,7 @@ class Forecaster:
         frames = []
         for q, s in self.state.items():
             scale = np.array([self.day_factors[q].factor(described[d]) if d in described else 1.0
-                              for d in keys["date"]])
+                              for d in keys["date"]]) * self.month_start[q].of(keys["date"])
             volume = self._predict_queue(s, keys) * scale
             for d in described.keys() & by_day.keys():
                 if described[d].kind not in self.shape_kinds:

@@ -510,3 +510,30 @@ def test_from_five_weeks_on_the_ensemble_has_all_three_parts():
     assert [p.name for p in make_model("ensemble").fit(hist).parts] == [
         "weekly_profile", "daily_profile", "level_profile"]
     assert [p.name for p in make_model("ensemble").fit(hist.iloc[24:]).parts] == ["weekly_profile", "level_profile"]
+
+
+def _month_start_series(start: date, days: int, factor: float, seed: int) -> pd.DataFrame:
+    """Noisy busy series whose days 1-5 of each month get `factor` x the volume."""
+    frame = expected(start, days, level=5000.0, trend=0.0)
+    frame.loc[(frame["interval_start"].dt.day <= 5).to_numpy(), "volume"] *= factor
+    return noisy(frame, seed=seed)
+
+
+@pytest.mark.parametrize("model_name", sorted(MODELS))
+def test_a_month_start_seen_in_history_is_forecast_at_the_next_month_start(model_name):
+    # Banks' calls rise on the first days of a month (pay days, statements): every model learns it.
+    hist = _month_start_series(START, 12 * 7, 1.25, seed=3)
+    week = START + timedelta(days=12 * 7)  # Monday 2026-03-30: April 1-5 inside
+    truth = expected(week, 7, level=5000.0, trend=0.0)
+    starts = pd.DatetimeIndex(truth["interval_start"])
+    fc = make_model(model_name).fit(hist).predict(starts)
+    first = (fc["interval_start"].dt.day <= 5).to_numpy()
+    ratio = fc["volume"].to_numpy()[first].sum() / truth["volume"].to_numpy()[first].sum()
+    assert ratio == pytest.approx(1.25, rel=0.06)
+    assert fc["volume"].to_numpy()[~first].sum() == pytest.approx(truth["volume"].to_numpy()[~first].sum(), rel=0.06)
+
+
+@pytest.mark.parametrize("seed", [4, 5, 6])
+def test_a_history_without_a_month_start_effect_keeps_the_volume_alone(seed):
+    model = WeeklyProfile().fit(_month_start_series(START, 12 * 7, 1.0, seed=seed))
+    assert model.month_start["q"].factor == 1.0
