@@ -13,7 +13,7 @@ Every third fold (index 2, 5, 8, ...) is held out: not looked at while developin
 Baselines on the same folds, each skipping days with nothing recorded as a planner would:
 seasonal naive (the same interval one week earlier) and the 4-week profile (mean of the same
 weekday and interval over the last 4 weeks). Metrics per series: WAPE (days with nothing
-recorded are not scored), mean over folds of wfm/baseline WAPE ratios and the worst fold,
+recorded and holes inside open days, `hole_rows`, are not scored), mean over folds of wfm/baseline WAPE ratios and the worst fold,
 90% interval coverage of open hours (actual or forecast > 0) on normal and holiday weeks, and
 for per-call series the volume-weighted AHT error against hour-of-week, hour-of-day and
 4-week mean baselines.
@@ -34,7 +34,7 @@ import pandas as pd
 from forecasts import metrics
 from forecasts.calendar import Calendar
 from forecasts.ingest import ColumnMap, aggregate, read_history
-from forecasts.models import MODELS, make_model
+from forecasts.models import MODELS, hole_rows, make_model
 from forecasts.pipeline import _days, _slice, forecast, gap_days_per_queue
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -139,13 +139,14 @@ def run_series(s: Series, interval: int, which: str) -> pd.DataFrame:
     days = _days(s.history)
     gaps = gap_days_per_queue(s.history).get("all", set())
     calendar = Calendar(country=s.country)
+    holes = pd.Series(hole_rows(s.history, calendar), index=s.history.index)
     rows = []
     for k, start in enumerate(fold_starts(days)):
         if (which == "dev" and held_out(k)) or (which == "holdout" and not held_out(k)):
             continue
         train = _slice(s.history, None, start)
         test = _slice(s.history, start, start + timedelta(days=7))
-        scored = ~test["interval_start"].dt.date.isin(gaps).to_numpy()
+        scored = ~test["interval_start"].dt.date.isin(gaps).to_numpy() & ~holes.loc[test.index].to_numpy()
         res = forecast(train, 7, s.timezone, interval, "auto", calendar, LEVEL)
         fc = test[["interval_start"]].merge(res.forecast, on="interval_start", how="left")
         actual = test["volume"].to_numpy(float)[scored]

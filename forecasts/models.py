@@ -149,6 +149,23 @@ def interval_gaps(values: np.ndarray, dow: np.ndarray, missing: np.ndarray, radi
     return holes, np.where(holes, fill, 0.0)
 
 
+def hole_rows(history: pd.DataFrame, calendar: Calendar | None = None) -> np.ndarray:
+    """Per row of `history`, whether its interval is a hole the models fill (`interval_gaps`:
+    empty inside an open ordinary day that normally has calls then): missing data, not a zero."""
+    out = np.zeros(len(history), bool)
+    calendar = calendar or Calendar()
+    for _, part in history.groupby("queue", sort=False):
+        starts = pd.DatetimeIndex(part["interval_start"])
+        day_index, _ = pd.factorize(local_dates(starts), sort=True)  # the rows and columns `build` makes
+        slot_index, _ = pd.factorize((starts.hour * 60 + starts.minute).to_numpy(), sort=True)
+        m = DayMatrix.build(part)
+        described = calendar.describe(m.days)
+        skip = np.array([d in described for d in m.days], bool)
+        holes, _ = interval_gaps(m.values, m.dow, m.missing | skip)
+        out[history.index.get_indexer(part.index)] = holes[day_index, slot_index]
+    return out
+
+
 def gap_days(totals: np.ndarray, dow: np.ndarray, radius_days: int = 35, min_typical: float = 10.0) -> np.ndarray:
     """Days with nothing recorded although the same weekday around them normally has at least
     `min_typical` contacts (a Poisson zero then has odds below 1 in 20,000): missing data."""

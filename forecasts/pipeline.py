@@ -24,7 +24,7 @@ from wfm.errors import InputError
 
 from . import metrics
 from .calendar import Calendar
-from .models import MODELS, AhtProfile, DayMatrix, fit_model, make_model, shared_fits, unusual_days
+from .models import MODELS, AhtProfile, DayMatrix, fit_model, hole_rows, make_model, shared_fits, unusual_days
 
 MIN_TRAIN_DAYS = 14
 
@@ -201,11 +201,20 @@ def _on_gap_days(frame: pd.DataFrame, gaps: dict[str, set[date]]) -> np.ndarray:
     return np.array([d in gaps.get(q, ()) for q, d in zip(frame["queue"], day)], bool)
 
 
+def _without(frame: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """`frame` less the rows whose (interval_start, queue) is in `rows`."""
+    if rows.empty:
+        return frame
+    hit = frame[["interval_start", "queue"]].merge(rows.assign(_hit=True), on=["interval_start", "queue"], how="left")
+    return frame[hit["_hit"].isna().to_numpy()]
+
+
 def backtest(history: pd.DataFrame, model_names, calendar: Calendar | None = None, folds: int = 4,
              fold_days: int = 7) -> pd.DataFrame:
     """Rolling-origin backtest: for each of the last `folds` blocks of `fold_days` days, fit on
     everything before it and forecast it. Long frame: fold, model, queue, interval_start,
-    actual, forecast, scale (the MASE denominator of that fold's training data)."""
+    actual, forecast, scale (the MASE denominator of that fold's training data). Missing data
+    has no row: days with nothing recorded and holes inside open days (`hole_rows`)."""
     days = _days(history)
     folds = min(folds, (len(days) - MIN_TRAIN_DAYS) // fold_days)
     if folds < 1:
@@ -220,6 +229,7 @@ def _backtest(history, types, calendar, folds, fold_days, days) -> pd.DataFrame:
     rows = []
     per_day = history.groupby("queue").size().iloc[0] / len(days)
     gaps = gap_days_per_queue(history)
+    holes = history.loc[hole_rows(history, calendar), ["interval_start", "queue"]]
     for k in range(folds):
         cutoff = days[-1] - timedelta(days=fold_days * (folds - k) - 1)
         train = _slice(history, None, cutoff)
@@ -229,6 +239,7 @@ def _backtest(history, types, calendar, folds, fold_days, days) -> pd.DataFrame:
                   for q, p in train.groupby("queue")}
         actual = test[["interval_start", "queue", "volume"]].rename(columns={"volume": "actual"})
         actual = actual[~_on_gap_days(actual, gaps)]  # nothing recorded is no actual to score against
+        actual = _without(actual, holes)  # nor is an export's hole inside an open day
         for name, model_type in types.items():
             fc = fit_model(model_type, train, calendar).predict(starts)
             merged = actual.merge(fc.rename(columns={"volume": "forecast"}), on=["interval_start", "queue"])

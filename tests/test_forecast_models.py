@@ -275,6 +275,16 @@ def test_the_backtest_does_not_score_a_missing_day_as_zero_demand():
     assert len(bt) == 6 * 24  # the missing day is not in the scored rows
 
 
+def test_the_backtest_does_not_score_an_empty_hour_inside_an_open_day_as_zero_demand():
+    # A hole the models fill (an export that lost an hour) is missing, not an actual of 0.
+    hist = expected(START, 6 * 7, level=2000.0, trend=0.0)
+    hole = START + timedelta(days=6 * 7 - 3)
+    bt = backtest(_drop_day(hist, hole, hours=[12]), ["weekly_profile"], folds=2)
+    at = pd.DatetimeIndex(bt["interval_start"])
+    assert ((at.date == hole) & (at.hour == 12)).sum() == 0
+    assert ((at.date == hole) & (at.hour == 11)).sum() == 1
+
+
 def test_ensemble_weights_follow_the_backtest_and_combine_its_parts():
     # A steady trend: the profiles lag it, the daily model follows it exactly.
     hist = expected(START, 10 * 7, trend=4.0)
