@@ -6,7 +6,8 @@ busy ones (day-to-day swings in demand are proportional, not Poisson; phi is fit
 errors by moments). The quantiles of the scaled errors are taken per weekday and hour of day,
 shrunk toward the hour's and then toward all hours' (`Calibration`), so a volatile hour gets a
 wider band than a steady one. Special days (holidays, eves, declared days) widen by the
-uncertainty of their day factor. Reported coverage uses quantiles from the *other* folds
+uncertainty of their day factor, and ordinary days within three days of a holiday, eve or
+declared day by `HOLIDAY_WEEK_SPREAD` (calls move between the days around a closure). Reported coverage uses quantiles from the *other* folds
 only, so it is an honest out-of-sample number.
 """
 
@@ -51,6 +52,10 @@ def _active(actual, forecast) -> np.ndarray:
 
 SHRINK = 20.0          # pseudo-observations pulling a group's quantile toward its parent's
 SPECIAL_SPREAD = 0.5   # relative uncertainty of a special day's factor (widens its band)
+# Relative uncertainty of an ordinary day within HOLIDAY_WEEK_DAYS of a holiday, eve or declared
+# day: calls held back or brought forward move between the days around a closure.
+HOLIDAY_WEEK_SPREAD = 0.1
+HOLIDAY_WEEK_DAYS = 3
 MIN_SCORES = 20        # fewer backtest errors than this: a Poisson band
 
 
@@ -102,8 +107,12 @@ class Calibration:
         return len(self.scores)
 
     def scale(self, f, special=None) -> np.ndarray:
+        """The error scale of forecast `f`; `special` adds a relative spread per interval: a
+        float array of spreads (`_spreads`) or a mask of special days (`SPECIAL_SPREAD` each)."""
         f = np.asarray(f, float)
-        spread = 0.0 if special is None else np.where(np.asarray(special, bool), SPECIAL_SPREAD, 0.0)
+        spread = 0.0 if special is None else np.asarray(special)
+        if spread is not None and np.asarray(spread).dtype == bool:
+            spread = np.where(spread, SPECIAL_SPREAD, 0.0)
         return np.sqrt(f + 1.0 + (self.phi * f) ** 2 + (spread * f) ** 2)
 
     def quantile(self, p: float, starts=None) -> np.ndarray | float:
@@ -255,18 +264,31 @@ def _special_mask(frame: pd.DataFrame, calendar: Calendar | None) -> np.ndarray:
     return np.array([d in special for d in day], bool)
 
 
+def _spreads(frame: pd.DataFrame, calendar: Calendar | None) -> np.ndarray:
+    """Extra relative spread per row of `frame`: `SPECIAL_SPREAD` on special days,
+    `HOLIDAY_WEEK_SPREAD` on ordinary days near a holiday, eve or declared day, else 0."""
+    day = pd.DatetimeIndex(frame["interval_start"]).date
+    days = set(day)
+    near_days = {d + timedelta(days=o) for d in days for o in range(-HOLIDAY_WEEK_DAYS, HOLIDAY_WEEK_DAYS + 1)}
+    described = (calendar or Calendar()).describe(days | near_days)
+    closures = [d for d, s in described.items() if s.kind in ("holiday", "eve", "declared")]
+    near = {d + timedelta(days=o) for d in closures for o in range(-HOLIDAY_WEEK_DAYS, HOLIDAY_WEEK_DAYS + 1)}
+    spread = {d: SPECIAL_SPREAD if d in described else (HOLIDAY_WEEK_SPREAD if d in near else 0.0) for d in days}
+    return np.array([spread[d] for d in day], float)
+
+
 def score(bt: pd.DataFrame, level: float = 0.9, calendar: Calendar | None = None) -> pd.DataFrame:
     """WAPE, MASE, bias and out-of-fold interval coverage per model and queue (coverage over
     intervals where something was forecast or happened, not over closed hours), overall and
     on special days alone (`coverage_special`; NaN without any)."""
     out = []
-    bt = bt.assign(special=_special_mask(bt, calendar))
+    bt = bt.assign(special=_special_mask(bt, calendar), spread=_spreads(bt, calendar))
     for (model, queue), g in bt.groupby(["model", "queue"], sort=True):
         hits = {False: [0, 0], True: [0, 0]}
         for fold, gf in g.groupby("fold"):
             others = g[g["fold"] != fold]
-            cal = Calibration.fit(others["actual"], others["forecast"], others["interval_start"], others["special"])
-            lo, hi = calibrated_band(gf["forecast"], cal, level, gf["interval_start"], gf["special"])
+            cal = Calibration.fit(others["actual"], others["forecast"], others["interval_start"], others["spread"] > 0)
+            lo, hi = calibrated_band(gf["forecast"], cal, level, gf["interval_start"], gf["spread"].to_numpy())
             active = _active(gf["actual"], gf["forecast"])
             inside = (gf["actual"] >= lo) & (gf["actual"] <= hi) & active
             for sp in (False, True):
@@ -402,9 +424,9 @@ def _forecast(history, days, timezone, interval_minutes, model, calendar, level,
             cal = Calibration.from_history(history[history["queue"] == q])
         else:
             cal = Calibration.fit(mine["actual"], mine["forecast"], mine["interval_start"],
-                                  _special_mask(mine, calendar))
+                                  _spreads(mine, calendar) > 0)
         fc["volume_lower"], fc["volume_upper"] = calibrated_band(fc["volume"], cal, level, fc["interval_start"],
-                                                                 _special_mask(fc, calendar))
+                                                                 _spreads(fc, calendar))
         residuals[q] = cal
         parts.append(fc)
         state = fitted[name].daily_state(q)
