@@ -13,10 +13,11 @@ Every third fold (index 2, 5, 8, ...) is held out: not looked at while developin
 Baselines on the same folds, each skipping days with nothing recorded as a planner would:
 seasonal naive (the same interval one week earlier) and the 4-week profile (mean of the same
 weekday and interval over the last 4 weeks). Metrics per series: WAPE (days with nothing
-recorded and holes inside open days, `hole_rows`, are not scored), mean over folds of wfm/baseline WAPE ratios and the worst fold,
-90% interval coverage of open hours (actual or forecast > 0) on normal and holiday weeks, and
-for per-call series the volume-weighted AHT error against hour-of-week, hour-of-day and
-4-week mean baselines.
+recorded and holes inside open days, `hole_rows`, are not scored), mean over folds of
+wfm/baseline WAPE ratios and the worst fold, 90% interval coverage of open hours (actual or
+forecast > 0) on normal and holiday weeks, and for per-call series the volume-weighted AHT
+error against hour-of-week, hour-of-day and 4-week mean baselines. A last block pools the
+folds of all series (development, held-out, all), each fold one ratio.
 """
 
 from __future__ import annotations
@@ -168,9 +169,13 @@ def run_series(s: Series, interval: int, which: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def report(label: str, folds: pd.DataFrame) -> list[str]:
+def report(label: str, folds: pd.DataFrame, with_all: bool = False) -> list[str]:
+    """One row per part (development, held-out folds; with `with_all` also both together)."""
     lines = []
-    for part, g in (("dev", folds[~folds["held_out"]]), ("held-out", folds[folds["held_out"]])):
+    parts = [("dev", folds[~folds["held_out"]]), ("held-out", folds[folds["held_out"]])]
+    if with_all and folds["held_out"].any() and not folds["held_out"].all():
+        parts.append(("all", folds))
+    for part, g in parts:
         if g.empty:
             continue
         r_prof = g["wfm"] / g["4-week profile"]
@@ -200,6 +205,9 @@ def accuracy_table(args) -> None:
         everything.append(folds.assign(series=s.label))
         for line in report(s.label, folds):
             print(line, flush=True)
+    # The issue's floors read over all folds of all series pooled (each fold one ratio).
+    for line in report("all series, folds pooled", pd.concat(everything, ignore_index=True), with_all=True):
+        print(line)
     if args.per_fold:
         print()
         cols = ["series", "fold", "start", "held_out", "holiday_week", "model", "wfm", "4-week profile",
