@@ -423,6 +423,10 @@ class Forecaster:
         described = self.calendar.describe(set(time_keys(starts)["date"]))
         return {d: (s, {q: self.day_factors[q].factor(s) for q in self.state}) for d, s in sorted(described.items())}
 
+    def month_start_factor(self, queue) -> float:
+        """The factor this model gives `queue`'s days 1-5 of a month (1.0: none learnt)."""
+        return self.month_start[queue].factor if queue in self.month_start else 1.0
+
     def daily_state(self, queue):
         """The daily model's state for `queue` (outliers, level shift) when this model has one."""
         state = self.state.get(queue)
@@ -886,6 +890,9 @@ class Ensemble(Forecaster):
 
     def daily_state(self, queue):
         return next((p.daily_state(queue) for p in self.parts if p.daily_state(queue) is not None), None)
+
+    def month_start_factor(self, queue) -> float:
+        return self.parts[0].month_start_factor(queue)  # every part learns it from the same days
 
     def predict(self, starts) -> pd.DataFrame:
         forecasts = [p.predict(starts) for p in self.parts]

@@ -350,6 +350,7 @@ class ForecastResult:
     level_shifts: dict[str, tuple] = field(default_factory=dict)  # queue -> (ratio, since)
     residuals: dict[str, Calibration] = field(default_factory=dict)  # queue -> backtest calibration (any percentile)
     special_days: dict = field(default_factory=dict)  # date -> (SpecialDay, {queue: factor used})
+    month_start: dict[str, float] = field(default_factory=dict)  # queue -> factor of days 1-5, where learnt
 
 
 CALIBRATION_WEEKS = 8  # weeks of backtest errors behind a band, when the history has them
@@ -414,7 +415,7 @@ def _forecast(history, days, timezone, interval_minutes, model, calendar, level,
     fitted = {name: fit_model(type(make_model(name)), history, calendar) for name in set(chosen.values())}
     errors = {name: calibration_errors(history, bt, name, calendar, max(calibration_weeks, folds))
               for name in set(chosen.values())}
-    parts, outliers, shifts, residuals = [], {}, {}, {}
+    parts, outliers, shifts, residuals, month_start = [], {}, {}, {}, {}
     for q in queues:
         name = chosen[q]
         fc = fitted[name].predict(starts)
@@ -429,6 +430,8 @@ def _forecast(history, days, timezone, interval_minutes, model, calendar, level,
                                                                  _spreads(fc, calendar))
         residuals[q] = cal
         parts.append(fc)
+        if fitted[name].month_start_factor(q) != 1.0:
+            month_start[q] = fitted[name].month_start_factor(q)
         state = fitted[name].daily_state(q)
         if state is not None:
             outliers[q] = state.outliers
@@ -437,4 +440,4 @@ def _forecast(history, days, timezone, interval_minutes, model, calendar, level,
     out = pd.concat(parts, ignore_index=True).merge(aht, on=["interval_start", "queue"], how="left")
     out = out[["interval_start", "queue", "volume", "volume_lower", "volume_upper", "aht_seconds"]]
     specials = next(iter(fitted.values())).special_days(starts)
-    return ForecastResult(out, scores, chosen, first, outliers, shifts, residuals, specials)
+    return ForecastResult(out, scores, chosen, first, outliers, shifts, residuals, specials, month_start)

@@ -547,3 +547,9 @@ def test_a_month_start_seen_in_history_is_forecast_at_the_next_month_start(model
 def test_a_history_without_a_month_start_effect_keeps_the_volume_alone(seed):
     model = WeeklyProfile().fit(_month_start_series(START, 12 * 7, 1.0, seed=seed))
     assert model.month_start["q"].factor == 1.0
+
+
+def test_the_forecast_reports_the_month_start_factor_it_used():
+    res = forecast(_month_start_series(START, 12 * 7, 1.25, seed=3), 7, TZ, 60, model="ensemble")
+    assert res.month_start["q"] == pytest.approx(1.25, rel=0.05)
+    assert forecast(_month_start_series(START, 12 * 7, 1.0, seed=4), 7, TZ, 60, model="ensemble").month_start == {}

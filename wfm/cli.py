@@ -342,6 +342,8 @@ def forecast(
         if queue in result.level_shifts:
             ratio, since = result.level_shifts[queue]
             extra += f"; new level since {since}: x{ratio:.2f} of before"
+        if queue in result.month_start:
+            extra += f"; days 1-5 of a month x{result.month_start[queue]:.2f}"
         err.print(f"{queue}: {name}{extra}", highlight=False)
     for day, (special, factors) in result.special_days.items():
         used = ", ".join(f"{q} x{f:.2f}" for q, f in factors.items())
