@@ -336,26 +336,31 @@ class MonthStart:
         idx = np.flatnonzero(judged & (np.arange(n) >= n - window_days))
         if len(idx) < 2 or (m.days[idx[-1]] - m.days[idx[0]]).days < min_span_days:
             return cls()
-        days = [m.days[i] for i in idx]
-        start = cls.is_start(days)
-        if start.all() or not start.any():
-            return cls()
-        y = np.log(m.totals[idx])
-        weekdays = [(m.dow[idx] == k).astype(float) for k in sorted(set(m.dow[idx]))]
-        trend = np.array([(d - days[-1]).days for d in days], float) / 28.0
-        x = np.column_stack(weekdays + [trend, start.astype(float)])
-        if len(y) <= x.shape[1]:
+        start = cls.is_start([m.days[i] for i in idx])
+        x, y = cls._design(m, idx)
+        if start.all() or not start.any() or len(y) <= x.shape[1]:
             return cls()
         beta = np.linalg.lstsq(x, y, rcond=None)[0]
         # Counts are never known better than Poisson noise (var of log total ~ 1 / total).
         sigma2 = max(((y - x @ beta) ** 2).sum() / (len(y) - x.shape[1]), float(np.mean(1.0 / m.totals[idx])))
         penalty = np.zeros(x.shape[1])
         penalty[-1] = sigma2 / prior_sd ** 2
-        cov = np.linalg.inv(x.T @ x + np.diag(penalty))
+        try:
+            cov = np.linalg.inv(x.T @ x + np.diag(penalty))
+        except np.linalg.LinAlgError:  # e.g. every month-start day on the one open weekday
+            return cls()
         beta = cov @ x.T @ y
         if abs(beta[-1]) < min_t * np.sqrt(sigma2 * cov[-1, -1]):  # no clear month-start effect: volume left alone
             return cls()
         return cls(float(np.exp(beta[-1])))
+
+    @classmethod
+    def _design(cls, m: DayMatrix, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Columns weekday dummies, trend (per 4 weeks), month-start indicator; log day totals."""
+        days = [m.days[i] for i in idx]
+        weekdays = [(m.dow[idx] == k).astype(float) for k in sorted(set(m.dow[idx]))]
+        trend = np.array([(d - days[-1]).days for d in days], float) / 28.0
+        return np.column_stack(weekdays + [trend, cls.is_start(days).astype(float)]), np.log(m.totals[idx])
 
     @staticmethod
     def is_start(days) -> np.ndarray:

@@ -543,10 +543,18 @@ def test_a_month_start_seen_in_history_is_forecast_at_the_next_month_start(model
     assert fc["volume"].to_numpy()[~first].sum() == pytest.approx(truth["volume"].to_numpy()[~first].sum(), rel=0.06)
 
 
-@pytest.mark.parametrize("seed", [4, 5, 6])
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 10_000))
 def test_a_history_without_a_month_start_effect_keeps_the_volume_alone(seed):
     model = WeeklyProfile().fit(_month_start_series(START, 12 * 7, 1.0, seed=seed))
-    assert model.month_start["q"].factor == 1.0
+    assert model.month_start_factor("q") == 1.0
+
+
+@settings(max_examples=8, deadline=None)
+@given(factor=st.sampled_from([0.7, 0.85, 1.15, 1.3, 1.6]), seed=st.integers(0, 10_000))
+def test_the_month_start_factor_learnt_is_the_one_in_the_history(factor, seed):
+    model = WeeklyProfile().fit(_month_start_series(START, 12 * 7, factor, seed=seed))
+    assert model.month_start_factor("q") == pytest.approx(factor, rel=0.04)
 
 
 def test_the_forecast_reports_the_month_start_factor_it_used():
