@@ -7,8 +7,9 @@ errors by moments). The quantiles of the scaled errors are taken per weekday and
 shrunk toward the hour's and then toward all hours' (`Calibration`), so a volatile hour gets a
 wider band than a steady one. Special days (holidays, eves, declared days) widen by the
 uncertainty of their day factor, and ordinary days within three days of a holiday, eve or
-declared day by `HOLIDAY_WEEK_SPREAD` (calls move between the days around a closure). Reported coverage uses quantiles from the *other* folds
-only, so it is an honest out-of-sample number.
+declared day by `HOLIDAY_WEEK_SPREAD` (calls move between the days around a closure).
+Reported coverage uses quantiles from the *other* folds only, so it is an honest out-of-sample
+number.
 """
 
 from __future__ import annotations
