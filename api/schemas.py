@@ -345,6 +345,8 @@ class RosterResult(BaseModel):
     objective: float | None = Field(description="the independent validator's score")
     solver_objective: float | None
     bound: float | None
+    bound_source: str | None = Field(None, description="which computation proved the bound (contract floor, "
+                                     "column generation, LP relaxation, Lagrangian relaxation, CP-SAT)")
     gap: float | None
     contract_floor: float | None = Field(None, description="the labour cost every valid roster pays "
                                          "(contract minimums at their rates); null when cost is not weighed")

@@ -549,6 +549,7 @@ def roster(
               "paid_hours", "cost"):
         v = summary[k]
         head.add_row(k, "-" if v is None else (f"{100 * v:.2f}%" if k.endswith("gap") else f"{v:,.2f}"))
+    head.add_row("bound source", summary["bound_source"] or "-")
     head.add_row("validator", "all hard rules hold" if report.feasible else f"{len(report.violations)} violations")
     console.print(head)
     table = Table(title="Which rule cost what")
@@ -592,7 +593,7 @@ def _curtois(instance: Path, out: Optional[Path], time_limit, workers, seed) -> 
             writer.writerows(curtois.grid_rows(data, result.roster))
     best = curtois.best_known(instance)
     print(strict_json({"objective": report.objective, "status": result.status, "bound": result.bound,
-                      "seconds": round(result.seconds, 2), "best_known": best,
+                      "bound_source": result.bound_source, "seconds": round(result.seconds, 2), "best_known": best,
                       "gap_to_best_known": curtois.gap(report.objective, best), "feasible": report.feasible,
                       "violations": [str(v) for v in report.violations[:10]]}))
     if not report.feasible:

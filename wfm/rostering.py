@@ -92,7 +92,7 @@ def roster_summary(outcome: RosterOutcome) -> dict:
     solved, check, totals = outcome.solved, outcome.check, outcome.totals
     return {
         "status": solved.status, "objective": clean(check.objective), "solver_objective": clean(solved.objective),
-        "bound": clean(solved.bound), "gap": clean(solved.gap),
+        "bound": clean(solved.bound), "bound_source": getattr(solved, "bound_source", None), "gap": clean(solved.gap),
         "contract_floor": clean(outcome.contract_floor),
         "changeable_gap": clean(changeable_gap(check.objective, solved.bound, outcome.contract_floor)),
         "seconds": round(solved.seconds, 3),

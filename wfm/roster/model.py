@@ -46,6 +46,7 @@ class SolveResult:
     bound: float | None = None
     seconds: float = 0.0
     conflicts: list[str] = field(default_factory=list)
+    bound_source: str | None = None   # which computation proved `bound` (set by `solver.solve_roster`)
 
     @property
     def gap(self) -> float | None:

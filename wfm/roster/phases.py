@@ -15,7 +15,7 @@ import pandas as pd
 from . import greedy
 from .domain import Roster
 from .model import RosterModel, SolveResult, explain_infeasibility
-from .search import colgen, lns, local, polish, relaxation
+from .search import colgen, dayshift, lns, local, polish, relaxation
 from .strategy import TUNING, Tuning
 from .validator import validate
 
@@ -405,3 +405,28 @@ def column_generation(data, grid, options, budget, progress, start=None, share: 
             promising.setdefault(a.id, set()).update(p.option for p in c.shifts)
     first = SolveResult("FEASIBLE", roster, value, bound, 0.0)
     return Priced(first, bound, size, colgen.lp_fixings(gen, outcome), promising, rins_start)
+
+
+DAY_SHIFT_BOUND = "Lagrangian relaxation over day-shift paths (search/dayshift.py)"
+
+
+def day_shift_site(data, grid, options, best, budget, progress, bound_share: float, reoptimise_share: float):
+    """A large day-shift site (`dayshift.applies`) from a valid `best`: the Lagrangian bound by
+    subgradient steps over shortest paths (`bound_share` of the time left), then each agent's whole
+    schedule re-chosen against the others (`reoptimise_share` of the time left, less if a sweep
+    changes nothing). Returns (the better roster as a SolveResult, the bound or None)."""
+    gen = dayshift.DayShiftColumns(data, grid, options)
+    try:
+        bound = gen.lagrangian(bound_share * budget.left(), upper=best.objective, keep=0)
+    except dayshift.Infeasible:
+        return best, None
+    if progress is not None and bound is not None:
+        progress(best.objective, bound, clock.perf_counter() - budget.started)
+    roster, change = dayshift.reoptimise(gen, best.roster, reoptimise_share * budget.left(), seed=data.solver.seed)
+    if change < -1e-9:
+        report = validate(data, roster)
+        if report.feasible and report.objective < best.objective - 1e-9:
+            best = SolveResult("FEASIBLE", roster, report.objective, best.bound, 0.0)
+            if progress is not None:
+                progress(best.objective, bound or 0.0, clock.perf_counter() - budget.started)
+    return best, bound

@@ -24,12 +24,16 @@ from .costs import contract_floor
 from .domain import Roster, RosterInput
 from .model import Progress, SolveResult, explain_infeasibility
 from .options import Grid, ShiftOption, expand_options
-from .phases import (LpBound, better, column_generation, full_model, greedy_start, improve_by_moves,
-                     iterated_local_search, large_site, lp_start, neighbourhood_search)
-from .search import colgen, dayplan, local
+from .phases import (DAY_SHIFT_BOUND, LpBound, better, column_generation, day_shift_site, full_model, greedy_start,
+                     improve_by_moves, iterated_local_search, large_site, lp_start, neighbourhood_search)
+from .search import colgen, dayplan, dayshift, local
 from .strategy import TUNING, Site, Tuning
 
 __all__ = ["SolveResult", "solve_roster", "site_facts"]
+
+CONTRACT_FLOOR = "contract floor (each agent's contract minimum at its rate)"
+COLUMN_GENERATION = "column generation's Lagrangian bound (CP-SAT pricing)"
+LP_RELAXATION = "LP relaxation (search/relaxation.py)"
 
 
 def site_facts(data: RosterInput, grid: Grid, options: list[ShiftOption]) -> Site:
@@ -41,11 +45,32 @@ def site_facts(data: RosterInput, grid: Grid, options: list[ShiftOption]) -> Sit
                                                                                                            options),
                 columns_apply=columns_apply, column_cost=colgen.cost(data, options) if columns_apply else 0,
                 deterministic=data.solver.deterministic_limit is not None,
-                time_limit=data.solver.time_limit_seconds, intervals=grid.size)
+                time_limit=data.solver.time_limit_seconds, intervals=grid.size,
+                day_shift=dayshift.applies(data, options))
 
 
 def solve_roster(data: RosterInput, progress: Progress | None = None, tuning: Tuning = TUNING) -> SolveResult:
-    """The best roster found within the input's limits (see the module's docstring for the path)."""
+    """The best roster found within the input's limits (see the module's docstring for the path),
+    with the source of its bound (`SolveResult.bound_source`)."""
+    sources: dict = {}
+    result = _solve(data, progress, tuning, sources)
+    result.bound_source = bound_source(result, sources)
+    return result
+
+
+def bound_source(result: SolveResult, sources: dict) -> str | None:
+    """Which computation gave the result's bound: the first of `sources` (name -> bound, or a
+    callable giving it) equal to it, else the searches' own (CP-SAT proving its model)."""
+    if result.bound is None:
+        return None
+    for name, value in sources.items():
+        value = value() if callable(value) else value
+        if value is not None and abs(value - result.bound) <= 1e-6 * max(1.0, abs(value)):
+            return name
+    return "CP-SAT's bound on its model"
+
+
+def _solve(data: RosterInput, progress: Progress | None, tuning: Tuning, sources: dict) -> SolveResult:
     progress = _monotone(progress)
     budget = Budget(data.solver)
     started = budget.started
@@ -61,21 +86,32 @@ def solve_roster(data: RosterInput, progress: Progress | None = None, tuning: Tu
     seed = greedy if valid is None else Roster(shifts=[s for s in greedy.shifts if s.agent in valid]) \
         if greedy is not None else None
     bound, fixings = contract_floor(data, grid), {}
+    sources[CONTRACT_FLOOR] = bound
     path = strategy.choose_path(site, best is not None, check_seconds, budget.left(), budget.total, tuning)
     # no thread left behind by a limit too short for the bound to come
     relaxed = LpBound(data, grid, options) if path.lp_bound and (
         budget.deterministic or budget.left() >= tuning.lp_bound_min_seconds) else None
+    if relaxed is not None:
+        sources[LP_RELAXATION] = relaxed  # its value once the background solve is done
     promising, rins_start = None, None
     if path.column_generation:
         first, lagrangian, priced, fixings, promising, rins_start = column_generation(
             data, grid, options, budget, progress, seed, path.colgen_share, path.dive_share, path.master_share,
             tuning.nearly_converged)
+        sources[COLUMN_GENERATION] = lagrangian
         bound = max((b for b in (bound, lagrangian) if b is not None), default=None)
         if first is None and priced is None:  # some agent has no schedule at all within its rules
             return SolveResult("INFEASIBLE", None, seconds=clock.perf_counter() - started,
                                conflicts=explain_infeasibility(data))
         if first is not None:
             best = better(best, first) if best is not None else first
+    if path.day_shift:
+        best, lagrangian = day_shift_site(data, grid, options, best, budget, progress, tuning.day_shift_bound_share,
+                                          tuning.day_shift_reoptimise_share)
+        sources[DAY_SHIFT_BOUND] = lagrangian
+        bound = max((b for b in (bound, lagrangian) if b is not None), default=None)
+        return large_site(data, grid, options, best.roster, best, bound, budget, progress, None, None,
+                          check_seconds, tuning)
     if path.large:
         if path.lp_start and promising is None and best is not None and relaxed is not None:
             best = lp_start(data, grid, options, relaxed, budget, best, greedy_seconds, progress,

@@ -78,6 +78,12 @@ class Tuning:
     # The greedy start's speed in (agent, option, shift) units a second; skipped past `greedy_share` of the limit.
     greedy_units_per_second: float = 20_000_000
     greedy_share: float = 0.5
+    # Large day-shift sites (`search/dayshift.py`, the Curtois-Qu format), wall-clock limits: the
+    # Lagrangian bound gets this share of the time left after the greedy start, then the agents'
+    # schedules re-chosen one by one this share of what is left; the moves and neighbourhood search
+    # the rest (bench/RESULTS.md, "Curtois format at 100-150 employees").
+    day_shift_bound_share: float = 0.25
+    day_shift_reoptimise_share: float = 0.6
 
 
 TUNING = Tuning()
@@ -97,6 +103,7 @@ class Site:
     deterministic: bool          # a deterministic limit: wall-clock estimates must not steer the path
     time_limit: float            # wall-clock seconds
     intervals: int = 0           # of the horizon's grid
+    day_shift: bool = False      # one shift a day, cover per (day, template): `dayshift.applies`
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,7 @@ class Path:
     colgen_share: float = 0.0  # of the limit
     dive_share: float = 0.0
     master_share: float = 0.0
+    day_shift: bool = False    # large day-shift site: Lagrangian bound and agent re-plans by shortest paths
 
 
 def is_large(site: Site, tuning: Tuning = TUNING) -> bool:
@@ -141,6 +149,10 @@ def choose_path(site: Site, start_valid: bool, check_seconds: float, left: float
     (one validation of a roster), and the budget's units `left` of its `total` (seconds, or
     deterministic time under a deterministic limit)."""
     large = is_large(site, tuning)
+    if large and site.day_shift and start_valid and not site.deterministic:
+        # pricing by CP-SAT and the interval LP are far slower than the shortest paths at this size
+        return Path(large=True, moves_first=False, column_generation=False, lp_bound=False, lp_start=False,
+                    day_shift=True)
     moves_first = plans_moves_first(site, tuning) and start_valid
     priceable = site.columns_apply and site.column_cost <= tuning.colgen_limit
     # On a large site column generation's fixed costs grow with the agents: with little time for its
