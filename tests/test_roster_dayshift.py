@@ -126,11 +126,12 @@ def test_the_integer_master_from_a_valid_roster_keeps_every_rule_and_does_no_wor
 
 
 def test_large_day_shift_sites_report_the_lagrangian_bound_as_theirs(tmp_path):
-    """A site counted large (a low `full_model_limit`), wall clock: the day-shift path, its bound
+    """A site counted large and past pricing (low `full_model_limit` and `colgen_limit`), wall clock: the
+    day-shift path, its bound
     at most CP-SAT's proven optimum, and named."""
     data, grid, options, _, optimum = solvable(tmp_path, 3, 14, 2)
     data = data.model_copy(update={"solver": data.solver.model_copy(update={"time_limit_seconds": 4.0})})
-    result = solve_roster(data, tuning=Tuning(full_model_limit=1))
+    result = solve_roster(data, tuning=Tuning(full_model_limit=1, colgen_limit=0))
     assert validate(data, result.roster).feasible
     assert result.bound is not None and result.bound <= optimum + 1e-6
     assert result.bound_source is not None
@@ -162,4 +163,5 @@ def test_the_day_shift_path_is_for_large_day_shift_sites_under_wall_clock_limits
     assert not choose_path(site(deterministic=True), True, 0.1, 55.0, 60.0).day_shift  # paths stay as they were
     assert not choose_path(site(day_shift=False), True, 0.1, 55.0, 60.0).day_shift
     assert not choose_path(site(option_pairs=500, column_cost=500), True, 0.1, 55.0, 60.0).day_shift  # small
+    assert not choose_path(site(column_cost=50_000), True, 0.1, 55.0, 60.0).day_shift  # column generation prices it
     assert not choose_path(site(), False, 0.1, 55.0, 60.0).day_shift  # no valid start to re-plan from

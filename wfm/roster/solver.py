@@ -106,12 +106,9 @@ def _solve(data: RosterInput, progress: Progress | None, tuning: Tuning, sources
         if first is not None:
             best = better(best, first) if best is not None else first
     if path.day_shift:
-        best, lagrangian = day_shift_site(data, grid, options, best, budget, progress, tuning.day_shift_bound_share,
-                                          tuning.day_shift_reoptimise_share)
+        result, lagrangian = day_shift_site(data, grid, options, best, bound, budget, progress, check_seconds, tuning)
         sources[DAY_SHIFT_BOUND] = lagrangian
-        bound = max((b for b in (bound, lagrangian) if b is not None), default=None)
-        return large_site(data, grid, options, best.roster, best, bound, budget, progress, None, None,
-                          check_seconds, tuning)
+        return result
     if path.large:
         if path.lp_start and promising is None and best is not None and relaxed is not None:
             best = lp_start(data, grid, options, relaxed, budget, best, greedy_seconds, progress,

@@ -78,11 +78,11 @@ class Tuning:
     # The greedy start's speed in (agent, option, shift) units a second; skipped past `greedy_share` of the limit.
     greedy_units_per_second: float = 20_000_000
     greedy_share: float = 0.5
-    # Large day-shift sites (`search/dayshift.py`, the Curtois-Qu format), wall-clock limits: the
-    # Lagrangian bound gets this share of the time left after the greedy start, then the agents'
-    # schedules re-chosen one by one this share of what is left; the moves and neighbourhood search
-    # the rest (bench/RESULTS.md, "Curtois format at 100-150 employees").
-    day_shift_bound_share: float = 0.25
+    # Large day-shift sites past `colgen_limit` (`search/dayshift.py`, the Curtois-Qu format; below it
+    # column generation's dive rosters them better: 100 x 56 x 10, 60 s, 88,100 against 104,321), wall-clock limits: the
+    # Lagrangian bound in the background, the agent re-plans this share of the time left after the
+    # greedy start at most, then the moves and neighbourhood search (bench/RESULTS.md, "Curtois format
+    # at 100-150 employees").
     day_shift_reoptimise_share: float = 0.6
 
 
@@ -149,12 +149,12 @@ def choose_path(site: Site, start_valid: bool, check_seconds: float, left: float
     (one validation of a roster), and the budget's units `left` of its `total` (seconds, or
     deterministic time under a deterministic limit)."""
     large = is_large(site, tuning)
-    if large and site.day_shift and start_valid and not site.deterministic:
-        # pricing by CP-SAT and the interval LP are far slower than the shortest paths at this size
+    priceable = site.columns_apply and site.column_cost <= tuning.colgen_limit
+    if large and site.day_shift and start_valid and not site.deterministic and not priceable:
+        # past CP-SAT pricing's reach, the shortest paths give the bound and the agents' re-plans
         return Path(large=True, moves_first=False, column_generation=False, lp_bound=False, lp_start=False,
                     day_shift=True)
     moves_first = plans_moves_first(site, tuning) and start_valid
-    priceable = site.columns_apply and site.column_cost <= tuning.colgen_limit
     # On a large site column generation's fixed costs grow with the agents: with little time for its
     # size, the moves do more with all of it.
     affordable = not large or site.deterministic or left >= tuning.colgen_min_checks * check_seconds

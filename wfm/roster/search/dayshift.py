@@ -563,11 +563,12 @@ class DayShiftColumns:
                 center = None  # nothing new at the smoothed point: price at the LP's duals next
         return Outcome(self.proven(), self.lp_value, iterations, converged, clock.perf_counter() - began)
 
-    def lagrangian(self, seconds: float, upper: float, patience: int = 8, keep: int = 30) -> float | None:
+    def lagrangian(self, seconds: float, upper, patience: int = 8, keep: int = 30) -> float | None:
         """Subgradient ascent on the Lagrangian dual (cover rows and summed rules dualised, each
         agent's cheapest schedule by the shortest path): a bound each step, no LP to solve, so it
         climbs where the master LP is too slow to re-solve (150 employees x 56 days: seconds a
-        round). Polyak steps towards `upper` (any roster's objective), halved after `patience`
+        round). Polyak steps towards `upper` (any roster's objective, or a callable giving the best
+        known as it improves), halved after `patience`
         steps without a better bound. The schedules of the `keep` steps of the best bounds become
         columns of the master (for `roster`): near the dual optimum, schedules that fit together.
         Returns the best bound, rounded up where the objective is integral (also kept in `bound`)."""
@@ -604,7 +605,8 @@ class DayShiftColumns:
             norm = float(g_cover @ g_cover + g_rules @ g_rules)
             if norm == 0 or theta < 1e-4:
                 break  # the schedules meet every dualised row: nothing to climb
-            step = theta * max(upper - bound, 1e-6 * max(1.0, abs(upper))) / norm
+            target = upper() if callable(upper) else upper
+            step = theta * max(target - bound, 1e-6 * max(1.0, abs(target))) / norm
             duals[:self.n_cover] = np.clip(pi + step * g_cover, -self.over, self.under)
             duals[rule_index] = np.clip(y - step * g_rules, -SLACK_PRICE, 0.0)
         for _, columns in sorted(kept, key=lambda k: -k[0])[:keep]:
