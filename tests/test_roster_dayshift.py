@@ -150,18 +150,18 @@ def test_sites_with_interval_cover_or_several_starts_are_not_day_shift_sites():
     assert not dayshift.applies(data, expand_options(data, grid))
 
 
-def test_the_day_shift_path_is_for_large_day_shift_sites_under_wall_clock_limits_only():
+def test_the_day_shift_paths_are_for_large_day_shift_sites_under_wall_clock_limits_only():
     from wfm.roster.strategy import Site, choose_path
 
-    def site(**kw):
+    def path(start_valid=True, **kw):
         facts = dict(agents=150, option_pairs=150 * 896, shifts_each=40, moves_apply=True,
-                     days_replan_moves_days=False, columns_apply=True, column_cost=150 * 896, deterministic=False,
+                     days_replan_moves_days=False, columns_apply=True, column_cost=10**6, deterministic=False,
                      time_limit=60.0, day_shift=True)
-        return Site(**{**facts, **kw})
+        return choose_path(Site(**{**facts, **kw}), start_valid, 0.1, 55.0, 60.0)
 
-    assert choose_path(site(), True, 0.1, 55.0, 60.0).day_shift
-    assert not choose_path(site(deterministic=True), True, 0.1, 55.0, 60.0).day_shift  # paths stay as they were
-    assert not choose_path(site(day_shift=False), True, 0.1, 55.0, 60.0).day_shift
-    assert not choose_path(site(option_pairs=500, column_cost=500), True, 0.1, 55.0, 60.0).day_shift  # small
-    assert not choose_path(site(column_cost=50_000), True, 0.1, 55.0, 60.0).day_shift  # column generation prices it
-    assert not choose_path(site(), False, 0.1, 55.0, 60.0).day_shift  # no valid start to re-plan from
+    assert path().day_shift and path().lagrangian_bound  # past any pricing: agent re-plans
+    wide = path(column_cost=200_000)  # priced still, the bound by the shortest paths
+    assert wide.column_generation and wide.lagrangian_bound and not wide.day_shift and not wide.lp_bound
+    for same in (path(column_cost=50_000), path(deterministic=True), path(day_shift=False),
+                 path(option_pairs=500, column_cost=500), path(start_valid=False)):
+        assert not same.day_shift and not same.lagrangian_bound  # the paths as they were

@@ -24,8 +24,9 @@ from .costs import contract_floor
 from .domain import Roster, RosterInput
 from .model import Progress, SolveResult, explain_infeasibility
 from .options import Grid, ShiftOption, expand_options
-from .phases import (DAY_SHIFT_BOUND, LpBound, better, column_generation, day_shift_site, full_model, greedy_start,
-                     improve_by_moves, iterated_local_search, large_site, lp_start, neighbourhood_search)
+from .phases import (DAY_SHIFT_BOUND, LagrangianBound, LpBound, better, column_generation, day_shift_site,
+                     full_model, greedy_start, improve_by_moves, iterated_local_search, large_site, lp_start,
+                     neighbourhood_search)
 from .search import colgen, dayplan, dayshift, local
 from .strategy import TUNING, Site, Tuning
 
@@ -93,6 +94,11 @@ def _solve(data: RosterInput, progress: Progress | None, tuning: Tuning, sources
         budget.deterministic or budget.left() >= tuning.lp_bound_min_seconds) else None
     if relaxed is not None:
         sources[LP_RELAXATION] = relaxed  # its value once the background solve is done
+    if path.lagrangian_bound and not path.day_shift:
+        known = {"objective": best.objective}
+        relaxed = LagrangianBound(data, grid, options, budget.left() - 2.0 * check_seconds - 0.5,
+                                  lambda: known["objective"])
+        sources[DAY_SHIFT_BOUND] = relaxed
     promising, rins_start = None, None
     if path.column_generation:
         first, lagrangian, priced, fixings, promising, rins_start = column_generation(
@@ -105,6 +111,8 @@ def _solve(data: RosterInput, progress: Progress | None, tuning: Tuning, sources
                                conflicts=explain_infeasibility(data))
         if first is not None:
             best = better(best, first) if best is not None else first
+            if path.lagrangian_bound:
+                known["objective"] = best.objective  # the Lagrangian's steps aim at the best roster known
     if path.day_shift:
         result, lagrangian = day_shift_site(data, grid, options, best, bound, budget, progress, check_seconds, tuning)
         sources[DAY_SHIFT_BOUND] = lagrangian

@@ -84,6 +84,9 @@ class Tuning:
     # greedy start at most, then the moves and neighbourhood search (bench/RESULTS.md, "Curtois format
     # at 100-150 employees").
     day_shift_reoptimise_share: float = 0.6
+    # Day-shift sites price with CP-SAT up to this many (group, option) pairs (models without intervals:
+    # 150 x 56 x 16, 134,400 pairs, 60 s: 103,759 with columns and the dive, 126,689 by agent re-plans).
+    day_shift_colgen_limit: int = 300_000
 
 
 TUNING = Tuning()
@@ -121,7 +124,8 @@ class Path:
     colgen_share: float = 0.0  # of the limit
     dive_share: float = 0.0
     master_share: float = 0.0
-    day_shift: bool = False    # large day-shift site: Lagrangian bound and agent re-plans by shortest paths
+    day_shift: bool = False    # large day-shift site: agent re-plans by shortest paths
+    lagrangian_bound: bool = False  # the day-shift Lagrangian bound solves in the background from the start
 
 
 def is_large(site: Site, tuning: Tuning = TUNING) -> bool:
@@ -150,10 +154,17 @@ def choose_path(site: Site, start_valid: bool, check_seconds: float, left: float
     deterministic time under a deterministic limit)."""
     large = is_large(site, tuning)
     priceable = site.columns_apply and site.column_cost <= tuning.colgen_limit
-    if large and site.day_shift and start_valid and not site.deterministic and not priceable:
+    day_shift = large and site.day_shift and start_valid and not site.deterministic
+    if day_shift and not priceable:
+        if site.columns_apply and site.column_cost <= tuning.day_shift_colgen_limit:
+            # pricing a day-shift site's agents is cheap (no intervals): columns and their dive,
+            # the bound from the shortest paths in the background
+            return Path(large=True, moves_first=False, column_generation=True, lp_bound=False, lp_start=False,
+                        colgen_share=tuning.large_colgen_share * left / total, dive_share=tuning.large_dive_share,
+                        lagrangian_bound=True)
         # past CP-SAT pricing's reach, the shortest paths give the bound and the agents' re-plans
         return Path(large=True, moves_first=False, column_generation=False, lp_bound=False, lp_start=False,
-                    day_shift=True)
+                    day_shift=True, lagrangian_bound=True)
     moves_first = plans_moves_first(site, tuning) and start_valid
     # On a large site column generation's fixed costs grow with the agents: with little time for its
     # size, the moves do more with all of it.

@@ -673,13 +673,13 @@ class DayShiftColumns:
         return Roster(shifts=shifts)
 
 
-def reoptimise(gen: DayShiftColumns, roster: Roster, seconds: float, seed: int = 0, tries: int = 12,
+def reoptimise(gen: DayShiftColumns, roster: Roster, seconds: float, seed: int = 0, rounds: int = 3,
                stop=None) -> tuple[Roster, float]:
     """Agent by agent, in a seeded random order until `seconds` run out (or `stop()` says so): the
     agent's whole schedule re-chosen against the others as they are, by the shortest path, where
     each (day, template) is worth exactly what it changes in the cover penalty (its under weight
     while the others leave it short, else its over weight). The agent's summed rules are priced by
-    multipliers raised while the path breaks them (`tries` paths at most); a schedule replaces the
+    multipliers raised while the path breaks them (`_best_schedule`, `rounds` batches); a schedule replaces the
     agent's only if it keeps every rule and lowers the objective. Returns the roster and the total
     change of the objective (negative: better)."""
     began = clock.perf_counter()
@@ -704,7 +704,7 @@ def reoptimise(gen: DayShiftColumns, roster: Roster, seconds: float, seed: int =
                 cell[d, t] += value[r]
             now = gen.column(Schedule(int(e), current[e]))
             now_value = now.cost + float(value[mine].sum())
-            best = _best_schedule(gen, pricing, int(e), cell, tries)
+            best = _best_schedule(gen, pricing, int(e), cell, rounds)
             if best is not None and best[1] < now_value - 1e-9:
                 current[e] = best[0]
                 change += best[1] - now_value
@@ -713,32 +713,50 @@ def reoptimise(gen: DayShiftColumns, roster: Roster, seconds: float, seed: int =
     return _roster_from(gen, current), change
 
 
-def _best_schedule(gen, pricing, e, cell, tries):
-    """The cheapest schedule of agent e keeping its summed rules that the multiplier search meets:
-    (days, value) or None."""
+# Multipliers tried at once on an agent's broken summed rules, per unit of the rule, as shares of the
+# largest cover weight (which one shift more or less is worth at most).
+SCALES = np.array([0.0, 0.01, 0.03, 0.1, 0.2, 0.35, 0.5, 0.7, 1.0, 1.5, 2.5, 5.0])
+
+
+def _best_schedule(gen, pricing, e, cell, rounds):
+    """The cheapest schedule of agent e that keeps its summed rules among those the multiplier
+    search meets: (days, value) or None. First the path alone; then, on the rules it breaks, every
+    multiplier of `SCALES` at once (one batched shortest path), the rules broken at the largest
+    joining them, for up to `rounds` batches."""
     s = gen.site
     rules = s.summed[e]
-    mult = np.zeros(len(rules))
+    coef = np.array([r.coef for r in rules]) if rules else np.zeros((0, s.days, s.n_t))
+    weekend = np.array([r.weekend for r in rules])
+    rhs = np.array([r.rhs for r in rules])
+    top = float(np.abs(cell).max(initial=1.0))
+    active = np.zeros(len(rules), bool)
     best = None
-    for k in range(tries):
-        y_cell = -sum((m * r.coef for m, r in zip(mult, rules)), np.zeros((s.days, s.n_t)))  # duals of <= rows
-        weekend = np.array([sum(m * r.weekend for m, r in zip(mult, rules))])
-        arcs = pricing.arc_costs(-cell, y_cell[None], agents=[e])
-        values, schedules = pricing.shortest(arcs, weekend, agents=[e])
-        if schedules[0] is None:
-            return best
-        column = gen.column(schedules[0])
-        over = np.array([u - r.rhs for u, r in zip(column.usage, rules)])
-        if (over <= 1e-9).all():
-            value = column.cost + float(cell[[d for d, t in enumerate(column.days) if t >= 0],
-                                             [t for t in column.days if t >= 0]].sum())
-            if best is None or value < best[1]:
-                best = (column.days, value)
-            if not mult.any() or k == tries - 1:
-                return best
-        # raise the multipliers of broken rules, lower those of rules with room (as far as 0)
-        step = float(np.abs(cell).max(initial=1.0)) / (1 + k)
-        mult = np.maximum(mult + step * np.sign(over) * (over > 1e-9) - 0.5 * step * (over < -1e-9), 0.0)
+    for k in range(max(rounds, 1)):
+        scales = SCALES[:1] if k == 0 else SCALES[1:] * top
+        mult = scales[:, None] * active[None, :]                                   # (B, rules)
+        y_cell = -np.tensordot(mult, coef, axes=1) if len(rules) else np.zeros((len(scales), s.days, s.n_t))
+        arcs = pricing.arc_costs(-cell, y_cell, agents=np.full(len(scales), e))
+        _, schedules = pricing.shortest(arcs, mult @ weekend if len(rules) else np.zeros(len(scales)),
+                                        agents=np.full(len(scales), e))
+        broken_at_most = np.zeros(len(rules), bool)
+        for b, schedule in enumerate(schedules):
+            if schedule is None:
+                continue
+            column = gen.column(schedule)
+            broken = column.usage > rhs + 1e-9
+            if b == len(schedules) - 1:
+                broken_at_most = broken
+            if not broken.any():
+                worked = [(d, t) for d, t in enumerate(column.days) if t >= 0]
+                value = column.cost + float(sum(cell[d, t] for d, t in worked))
+                if best is None or value < best[1]:
+                    best = (column.days, value)
+        if k == 0 and best is not None:
+            return best  # the path keeps every rule by itself: it is the best there is
+        grown = active | broken_at_most
+        if k > 0 and (grown == active).all():
+            break
+        active = grown
     return best
 
 
