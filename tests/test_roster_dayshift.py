@@ -131,7 +131,7 @@ def test_large_day_shift_sites_report_the_lagrangian_bound_as_theirs(tmp_path):
     at most CP-SAT's proven optimum, and named."""
     data, grid, options, _, optimum = solvable(tmp_path, 3, 14, 2)
     data = data.model_copy(update={"solver": data.solver.model_copy(update={"time_limit_seconds": 4.0})})
-    result = solve_roster(data, tuning=Tuning(full_model_limit=1, colgen_limit=0))
+    result = solve_roster(data, tuning=Tuning(full_model_limit=1, day_shift_colgen_limit=0))
     assert validate(data, result.roster).feasible
     assert result.bound is not None and result.bound <= optimum + 1e-6
     assert result.bound_source is not None
@@ -160,8 +160,9 @@ def test_the_day_shift_paths_are_for_large_day_shift_sites_under_wall_clock_limi
         return choose_path(Site(**{**facts, **kw}), start_valid, 0.1, 55.0, 60.0)
 
     assert path().day_shift and path().lagrangian_bound  # past any pricing: agent re-plans
-    wide = path(column_cost=200_000)  # priced still, the bound by the shortest paths
-    assert wide.column_generation and wide.lagrangian_bound and not wide.day_shift and not wide.lp_bound
-    for same in (path(column_cost=50_000), path(deterministic=True), path(day_shift=False),
+    for priced in (path(column_cost=200_000), path(column_cost=50_000)):  # columns, the bound by shortest paths
+        assert priced.column_generation and priced.lagrangian_bound and not priced.day_shift
+        assert not priced.lp_bound and not priced.lp_start
+    for same in (path(deterministic=True), path(day_shift=False),
                  path(option_pairs=500, column_cost=500), path(start_valid=False)):
         assert not same.day_shift and not same.lagrangian_bound  # the paths as they were

@@ -78,8 +78,9 @@ class Tuning:
     # The greedy start's speed in (agent, option, shift) units a second; skipped past `greedy_share` of the limit.
     greedy_units_per_second: float = 20_000_000
     greedy_share: float = 0.5
-    # Large day-shift sites past `colgen_limit` (`search/dayshift.py`, the Curtois-Qu format; below it
-    # column generation's dive rosters them better: 100 x 56 x 10, 60 s, 88,100 against 104,321), wall-clock limits: the
+    # Large day-shift sites past `day_shift_colgen_limit` (`search/dayshift.py`, the Curtois-Qu format;
+    # below it column generation's dive rosters them better: 100 x 56 x 10, 60 s, 88,100 against
+    # 104,321; 150 x 56 x 16, 103,767 against 126,689), wall-clock limits: the
     # Lagrangian bound in the background, the agent re-plans this share of the time left after the
     # greedy start at most, then the moves and neighbourhood search (bench/RESULTS.md, "Curtois format
     # at 100-150 employees").
@@ -155,14 +156,15 @@ def choose_path(site: Site, start_valid: bool, check_seconds: float, left: float
     large = is_large(site, tuning)
     priceable = site.columns_apply and site.column_cost <= tuning.colgen_limit
     day_shift = large and site.day_shift and start_valid and not site.deterministic
-    if day_shift and not priceable:
-        if site.columns_apply and site.column_cost <= tuning.day_shift_colgen_limit:
-            # pricing a day-shift site's agents is cheap (no intervals): columns and their dive,
-            # the bound from the shortest paths in the background
+    if day_shift:
+        # The bound comes from the shortest paths in the background (the interval LP is slower here:
+        # 150 x 28 x 16 had no bound in 60 s). Pricing a day-shift site's agents is cheap (no
+        # intervals): columns and their dive up to `day_shift_colgen_limit`; past it, agent re-plans.
+        affordable = left >= tuning.colgen_min_checks * check_seconds and columns_fit(site, left, tuning)
+        if site.columns_apply and site.column_cost <= tuning.day_shift_colgen_limit and affordable:
             return Path(large=True, moves_first=False, column_generation=True, lp_bound=False, lp_start=False,
                         colgen_share=tuning.large_colgen_share * left / total, dive_share=tuning.large_dive_share,
                         lagrangian_bound=True)
-        # past CP-SAT pricing's reach, the shortest paths give the bound and the agents' re-plans
         return Path(large=True, moves_first=False, column_generation=False, lp_bound=False, lp_start=False,
                     day_shift=True, lagrangian_bound=True)
     moves_first = plans_moves_first(site, tuning) and start_valid
