@@ -11,6 +11,11 @@ about, then, after a short neighbourhood search, free). Large sites: from a vali
 moves and day re-plans at once, else column generation and its dive (no integer master) for a
 better start when the time allows it; the LP relaxation for a lower bound in the background from
 the start; then the coverage moves alternating with neighbourhood search whenever the moves stall.
+Large day-shift sites (one shift a day, cover per day and template: the Curtois-Qu format) under a
+wall-clock limit: the Lagrangian bound by shortest paths over days in the background
+(`search/dayshift.py`), with column generation and its dive, or past its reach agent re-plans by
+the same shortest paths, then the moves and neighbourhood search. Every result names its bound's
+source (`SolveResult.bound_source`).
 """
 
 from __future__ import annotations
