@@ -130,7 +130,7 @@ def _bound_source(bound, floor, path) -> str:
 def _path_name(path) -> str:
     if not path.large:
         if path.moves_first:
-            return "small: moves first + full model"
+            return "small: moves first, two searches" if path.second_search else "small: moves first"
         return "small: colgen + full model" if path.column_generation else "small: full model"
     if path.moves_first:
         return "large: moves first"

@@ -453,3 +453,54 @@ def test_a_ruined_and_recreated_day_keeps_every_rule_and_its_score_agrees_with_t
     assert {d for _, d, _ in changed} <= {grid.days[day]}  # only the ruined day changed
     search.run(60.0, moves=150)  # the moves go on from it, and keep the rules
     assert validate(data, search.roster()).feasible
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_an_agent_at_its_minimum_days_still_moves_a_day_off_to_where_the_demand_is(seed):
+    """Four days a week, no more, no fewer: dropping a day alone or adding one alone breaks the
+    contract, so only the move of a shift to a day off (one move, rules checked on the week after
+    it) takes the agent from Monday, where nobody is needed, to Friday, where someone is."""
+    h = Horizon(start=MON, days=7, interval_minutes=60, timezone="Europe/Berlin")
+
+    def demand(weekdays):
+        return [QueueRequirement(queue="q", agents=[float(ts.weekday() in weekdays and 9 <= ts.hour < 17)
+                                                    for ts in h.interval_starts()])]
+
+    template = ShiftTemplate(id="8h", earliest_start=time(8), latest_start=time(10), step_minutes=60,
+                             length_minutes=480)
+    agent = Agent(id="a", skills=["q"], cost_per_hour=20.0,
+                  contract=Contract(min_hours=32, max_hours=32, min_days=4, max_days=4))
+    monday_to_thursday = RosterInput(horizon=h, requirements=demand({0, 1, 2, 3}), templates=[template],
+                                     agents=[agent], rules=Rules(min_rest_hours=11),
+                                     weights=Weights(under=100, over=5, cost=0.1),
+                                     solver=SolverParams(time_limit_seconds=10, workers=1))
+    grid, options, start, report = _valid_start(monday_to_thursday)
+    assert report.feasible and {s.day.weekday() for s in start.shifts} == {0, 1, 2, 3}
+    tuesday_to_friday = monday_to_thursday.model_copy(update={"requirements": demand({1, 2, 3, 4})})
+    search = local.CoverageSearch(tuesday_to_friday, grid, options, start, seed=seed)
+    search.run(60.0, moves=3000)
+    roster = search.roster()
+    after = validate(tuesday_to_friday, roster)
+    assert after.feasible, [str(v) for v in after.violations]
+    assert {s.day.weekday() for s in roster.shifts} == {1, 2, 3, 4}
+    assert after.coverage["under"].sum() == 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 100_000), st.integers(1, 8))
+def test_a_ruined_working_pattern_keeps_every_rule_and_its_score_agrees_with_the_validator(seed, agents):
+    """Shifts moved to days off whatever they cost: the days worked change, the rules still hold,
+    and the search's own score of the result is the validator's."""
+    data = random_site(seed)
+    grid, options, start, report = _valid_start(data)
+    assume(report.feasible)
+    search = local.CoverageSearch(data, grid, options, start, seed=seed)
+    days = search.perturb_week(agents)
+    roster = search.roster()
+    after = validate(data, roster)
+    assert after.feasible, [str(v) for v in after.violations]
+    assert after.objective == pytest.approx(report.objective + search.value, abs=1e-6)
+    assert search.best_value == search.value  # the perturbed roster is the search's start
+    changed = {(s.agent, s.day) for s in roster.shifts} ^ {(s.agent, s.day) for s in start.shifts}
+    assert {grid.days.index(d) for _, d in changed} <= days
+    assert len(roster.shifts) == len(start.shifts)  # shifts move, none is added or dropped

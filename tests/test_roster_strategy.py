@@ -169,3 +169,24 @@ def test_the_full_model_is_built_only_when_its_estimated_build_fits_the_time_lef
     build = small.option_pairs * small.intervals * TUNING.model_build_seconds
     assert strategy.model_fits(small, 2 * build) and not strategy.model_fits(small, build / 2)
     assert strategy.model_fits(dataclasses.replace(small, deterministic=True), 0.0)
+
+
+def test_a_small_site_going_moves_first_with_two_workers_searches_in_a_second_process_too():
+    """The sample site at 30 s with the default two workers: a second search beside the first."""
+    small = site(agents=30, option_pairs=5_250, column_cost=2_000, workers=2)
+    assert strategy.choose_path(small, True, 0.01, 29.8, 30.0).second_search
+    assert not strategy.choose_path(dataclasses.replace(small, workers=1), True, 0.01, 29.8, 30.0).second_search
+    assert not strategy.choose_path(small, True, 0.01, 29.8, 30.0, Tuning(second_search=False)).second_search
+    assert not strategy.choose_path(small, True, 0.01, TUNING.second_search_min_seconds / 2, 30.0).second_search
+
+
+@given(sites, st.booleans(), st.integers(1, 64), st.floats(0.0, 3600.0))
+def test_a_second_search_only_beside_iterated_local_search_with_workers_and_time_to_spare(site_, valid, workers,
+                                                                                          left):
+    """Never under a deterministic limit (which process's roster wins would depend on the machine),
+    never on large sites, with one worker, or with too little time for the process to start."""
+    site_ = dataclasses.replace(site_, workers=workers)
+    path = strategy.choose_path(site_, valid, 0.01, left, max(left, 1.0))
+    expected = path.moves_first and not path.large and workers >= 2 and not site_.deterministic \
+        and left >= TUNING.second_search_min_seconds
+    assert path.second_search == expected

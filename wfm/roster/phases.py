@@ -6,14 +6,18 @@ roster as a start, the coverage moves with day re-plans, and neighbourhood searc
 from __future__ import annotations
 
 import math
+import multiprocessing as mp
 import threading
 import time as clock
 from typing import NamedTuple
 
 import pandas as pd
 
+from .. import processes
 from . import greedy
-from .domain import Roster
+from .budget import Budget
+from .domain import Roster, RosterInput
+from .options import Grid, expand_options
 from .model import RosterModel, SolveResult, explain_infeasibility
 from .search import colgen, dayshift, lns, local, polish, relaxation
 from .strategy import TUNING, Tuning
@@ -193,18 +197,23 @@ def iterated_local_search(data, grid, options, best, budget, progress, relaxed, 
     """From a valid `best` the moves stalled on (wall-clock limits): again and again, one day of a
     few agents ruined and recreated, then the moves and day re-plans until they stall, keeping a
     roster only when the validator scores it better than the best, until the limit (less the time
-    of a validation or two)."""
+    of a validation or two). Every other round the kick moves a few agents' shifts to one of their
+    days off instead (`tuning.kick_week_agents`): the working pattern, which the day re-plan keeps."""
     reserve = 2.0 * check_seconds
     kick = max(1, round(tuning.kick_share * len(data.agents)))
     round_ = 0
     while budget.left() > reserve + 0.5:
         round_ += 1
+        week = tuning.kick_week_agents > 0 and round_ % 2 == 0  # every other round, the working pattern
         roster, search = polish.improve(data, grid, options, best.roster, budget.left() - reserve - check_seconds,
                                         seed=data.solver.seed + round_, budget=budget,
-                                        patience=tuning.kick_patience, replan=True, kick=kick,
+                                        patience=tuning.kick_patience, replan=True, kick=0 if week else kick,
+                                        kick_week=tuning.kick_week_agents if week else 0,
                                         slow=tuning.replan_gain_rate * abs(best.objective))
         if search is None:
             break
+        if search.value >= -1e-9:  # the search's own exact score of its roster against the best's
+            continue  # no better: not worth a validation
         report = validate(data, roster)
         if report.feasible and report.objective < best.objective - 1e-9:
             best = better(best, SolveResult("FEASIBLE", roster, report.objective, best.bound, 0.0))
@@ -218,6 +227,95 @@ def iterated_local_search(data, grid, options, best, budget, progress, relaxed, 
         best.status = "OPTIMAL"
     best.seconds = clock.perf_counter() - budget.started
     return best
+
+
+def moves_then_kicks(data, grid, options, best, budget, progress, relaxed, bound, check_seconds,
+                     tuning: Tuning = TUNING) -> SolveResult:
+    """From a valid `best`: the moves and day re-plans until a round of days gains nothing, then
+    iterated local search for the time left (wall-clock limits)."""
+    best = improve_by_moves(data, grid, options, best, budget, budget.left() - 2.0 * check_seconds, progress,
+                            relaxed, bound, check_seconds, tuning)
+    return iterated_local_search(data, grid, options, best, budget, progress, relaxed, check_seconds, tuning)
+
+
+# A second search's seed: far from the first's, whose rounds take seed + 1, seed + 2, ...
+SECOND_SEED = 1_000_003
+
+
+def _second_search_main(data: RosterInput, start: Roster, deadline: float, tuning: Tuning, sender) -> None:
+    """In the second process: `moves_then_kicks` from `start` until `deadline` (time.monotonic), with
+    another seed; sends the best roster (None if it found nothing better than the start)."""
+    seconds = deadline - clock.monotonic()
+    solver = data.solver.model_copy(update={"time_limit_seconds": max(seconds, 0.01),
+                                            "seed": data.solver.seed + SECOND_SEED})
+    data = data.model_copy(update={"solver": solver})
+    budget = Budget(data.solver)
+    grid = Grid(data)
+    options = expand_options(data, grid)
+    checked = clock.perf_counter()
+    report = validate(data, start)
+    check_seconds = clock.perf_counter() - checked
+    best = SolveResult("FEASIBLE", start, report.objective, None, 0.0)
+    found = moves_then_kicks(data, grid, options, best, budget, None, None, None, check_seconds, tuning)
+    try:
+        sender.send(found.roster if found.objective < report.objective - 1e-9 else None)
+    except OSError:  # the solve stopped waiting: nobody is there to receive it
+        pass
+    sender.close()
+
+
+class SecondSearch:
+    """`moves_then_kicks` from the same start with another seed, in a process of its own (the moves
+    are Python: threads would share one core), until `deadline` (time.monotonic; the caller leaves
+    time after it for the roster to come back). Not started inside a daemon process (an API job's),
+    which may have no children, nor where the process fails to start: `roster()` is then None."""
+
+    def __init__(self, data: RosterInput, start: Roster, deadline: float, tuning: Tuning = TUNING):
+        self.process, self.reader, self.starting = None, None, None
+        if mp.current_process().daemon:
+            return
+        # started from a thread: the first start waits for the fork server to import the solver
+        self.starting = threading.Thread(target=self._start, args=(data, start, deadline, tuning),
+                                         name="roster-second-search-start", daemon=True)
+        self.starting.start()
+
+    def _start(self, data, start, deadline, tuning) -> None:
+        context = processes.context(["wfm.roster.phases"])
+        reader, writer = context.Pipe(duplex=False)
+        process = context.Process(target=_second_search_main, args=(data, start, deadline, tuning, writer),
+                                  name="roster-second-search", daemon=True)
+        try:
+            process.start()
+            self.process, self.reader = process, reader
+        except (OSError, RuntimeError):  # e.g. a calling script without a __main__ guard: one search only
+            reader.close()
+        finally:
+            writer.close()
+
+    def roster(self, wait: float) -> Roster | None:
+        """Its best roster, waiting up to `wait` seconds for it; None if none better or not in time.
+        The process is ended either way."""
+        if self.starting is None:
+            return None
+        waited = clock.perf_counter()
+        self.starting.join(max(wait, 0.0))
+        if self.process is None:  # not started, or not yet (then it ends with this process)
+            return None
+        wait -= clock.perf_counter() - waited
+        found = None
+        try:
+            if self.reader.poll(max(wait, 0.0)):
+                found = self.reader.recv()
+        except (EOFError, OSError):  # the process died (out of memory, killed)
+            found = None
+        finally:
+            self.reader.close()
+            if found is not None:
+                self.process.join(0.5)  # it ends once it has sent
+            if self.process.is_alive():
+                self.process.terminate()
+                self.process.join(1.0)
+        return found
 
 
 class LpBound:

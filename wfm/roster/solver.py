@@ -4,7 +4,8 @@ the site, keeping the best roster by the independent validator's score, with the
 A greedy roster first (valid within seconds on any site). Small sites where the moves and day
 re-plans apply, from a valid start (above `proof_first_limit` pairs): the moves and day re-plans
 until they stall, with the LP bound solving in the background, then iterated local search (a day
-of a few agents ruined and recreated, the moves again, the best kept) for the time left.
+of a few agents ruined and recreated, the moves again, the best kept) for the time left; with two
+workers the same search runs in a second process with another seed, and the better roster wins.
 Other small sites: column generation for a lower bound and a better roster (the integer master's,
 or a price-and-dive's), then the full CP-SAT model (first under the choices the LP is unanimous
 about, then, after a short neighbourhood search, free). Large sites: from a valid greedy start the
@@ -29,11 +30,12 @@ from .costs import contract_floor
 from .domain import Roster, RosterInput
 from .model import Progress, SolveResult, explain_infeasibility
 from .options import Grid, ShiftOption, expand_options
-from .phases import (DAY_SHIFT_BOUND, LagrangianBound, LpBound, better, column_generation, day_shift_site,
-                     full_model, greedy_start, improve_by_moves, iterated_local_search, large_site, lp_start,
-                     neighbourhood_search)
+from .phases import (DAY_SHIFT_BOUND, LagrangianBound, LpBound, SecondSearch, better, column_generation,
+                     day_shift_site, full_model, greedy_start, large_site,
+                     lp_start, moves_then_kicks, neighbourhood_search)
 from .search import colgen, dayplan, dayshift, local
 from .strategy import TUNING, Site, Tuning
+from .validator import validate
 
 __all__ = ["SolveResult", "solve_roster", "site_facts"]
 
@@ -52,7 +54,7 @@ def site_facts(data: RosterInput, grid: Grid, options: list[ShiftOption]) -> Sit
                 columns_apply=columns_apply, column_cost=colgen.cost(data, options) if columns_apply else 0,
                 deterministic=data.solver.deterministic_limit is not None,
                 time_limit=data.solver.time_limit_seconds, intervals=grid.size,
-                day_shift=dayshift.applies(data, options))
+                day_shift=dayshift.applies(data, options), workers=data.solver.workers)
 
 
 def solve_roster(data: RosterInput, progress: Progress | None = None, tuning: Tuning = TUNING) -> SolveResult:
@@ -130,15 +132,16 @@ def _solve(data: RosterInput, progress: Progress | None, tuning: Tuning, sources
         return large_site(data, grid, options, start, best, bound, budget, progress, promising, relaxed,
                           check_seconds, tuning)
     if path.moves_first:
-        return _small_moves_first(data, grid, options, site, best, bound, relaxed, budget, progress, check_seconds,
-                                  tuning)
+        return _small_moves_first(data, grid, options, site, path, best, bound, relaxed, budget, progress,
+                                  check_seconds, tuning)
     return _small_site(data, grid, options, site, best, bound, fixings, rins_start, budget, progress, tuning)
 
 
-def _small_moves_first(data, grid, options, site, best, bound, relaxed, budget, progress, check_seconds,
+def _small_moves_first(data, grid, options, site, path, best, bound, relaxed, budget, progress, check_seconds,
                        tuning) -> SolveResult:
     """A small site from a valid start: the moves and day re-plans until a round of days gains
-    nothing, then iterated local search for the time left (`phases.iterated_local_search`). With
+    nothing, then iterated local search for the time left (`phases.iterated_local_search`), with two
+    workers in a second process too (another seed, the better roster kept). With
     `tuning.iterated` off (main's path before it): the moves, day re-plans and neighbourhood search
     until a round of them gains nothing; then, if it is cheap enough to build
     (`strategy.model_after_moves`), the full model from their roster for the time left, with the
@@ -146,9 +149,8 @@ def _small_moves_first(data, grid, options, site, best, bound, relaxed, budget, 
     search go on."""
     started = budget.started
     if tuning.iterated and not budget.deterministic:  # the moves and day re-plans once, then perturbations
-        best = improve_by_moves(data, grid, options, best, budget, budget.left() - 2.0 * check_seconds, progress,
-                                relaxed, bound, check_seconds, tuning)
-        return iterated_local_search(data, grid, options, best, budget, progress, relaxed, check_seconds, tuning)
+        return _moves_then_kicks_twice(data, grid, options, path, best, bound, relaxed, budget, progress,
+                                       check_seconds, tuning)
     best = large_site(data, grid, options, best.roster, best, bound, budget, progress, None, relaxed,
                       check_seconds, tuning, until_stalled=True)
     if best.status != "OPTIMAL" and strategy.model_after_moves(site, budget.left(), tuning):
@@ -160,6 +162,32 @@ def _small_moves_first(data, grid, options, site, best, bound, relaxed, budget, 
                           check_seconds, tuning)
     best.seconds = clock.perf_counter() - started
     return best
+
+
+def _moves_then_kicks_twice(data, grid, options, path, best, bound, relaxed, budget, progress, check_seconds,
+                            tuning) -> SolveResult:
+    """`phases.moves_then_kicks` here and, where the path has it, in a second process with another
+    seed (`phases.SecondSearch`); the better roster by the validator's score."""
+    # this search stops a validation or two before the limit; the second one a little earlier, to send its roster
+    ends = clock.monotonic() + budget.left() - 2.0 * check_seconds - 0.5
+    second = SecondSearch(data, best.roster, ends - SEND_SECONDS, tuning) if path.second_search else None
+    best = moves_then_kicks(data, grid, options, best, budget, progress, relaxed, bound, check_seconds, tuning)
+    if second is None:
+        return best
+    roster = second.roster(max(budget.wall_left() - 2.0 * check_seconds, 0.0))
+    if roster is None:
+        return best
+    report = validate(data, roster)
+    if report.feasible and report.objective < best.objective - 1e-9:
+        best = better(best, SolveResult("FEASIBLE", roster, report.objective, best.bound, 0.0))
+        if progress is not None:
+            progress(best.objective, best.bound or 0.0, clock.perf_counter() - budget.started)
+    best.seconds = clock.perf_counter() - budget.started
+    return best
+
+
+# Seconds a second search's roster takes to reach this process (pickled through a pipe).
+SEND_SECONDS = 0.3
 
 
 def _small_site(data, grid, options, site, best, bound, fixings, rins_start, budget, progress,

@@ -69,6 +69,15 @@ class Tuning:
     iterated: bool = True
     kick_share: float = 0.3
     kick_patience: int = 1_000
+    # Every other round the kick moves this many agents' shifts to one of their days off instead (0:
+    # never): the day re-plan keeps who works which day, and most agents sit at their minimum days.
+    kick_week_agents: int = 3
+    # With two workers, a second process runs the same moves and iterated local search from the same
+    # start with another seed, the better roster kept: the moves are Python on one core, and the
+    # local optimum they stall in depends on the seed. Only with this many seconds left (the process
+    # and its imports take one or two).
+    second_search: bool = True
+    second_search_min_seconds: float = 5.0
     # Column generation's set-up (one pricing model per group), seconds per (group, shift option) pair:
     # 1.8e-4 on s60 (8,442 pairs, 1.5 s) at load ~5. Under a wall-clock limit it runs only if that set-up
     # fits its share of the time left (a tiny limit must not be spent building models it cannot solve).
@@ -108,6 +117,7 @@ class Site:
     time_limit: float            # wall-clock seconds
     intervals: int = 0           # of the horizon's grid
     day_shift: bool = False      # one shift a day, cover per (day, template): `dayshift.applies`
+    workers: int = 1             # the solver's threads (`solver.workers`)
 
 
 @dataclass(frozen=True)
@@ -122,6 +132,7 @@ class Path:
     column_generation: bool
     lp_bound: bool             # the LP relaxation solves in the background from the start (large / moves first)
     lp_start: bool             # a large site may wait for the LP's roster as its start
+    second_search: bool = False  # a second process runs the moves and iterated local search too (small sites)
     colgen_share: float = 0.0  # of the limit
     dive_share: float = 0.0
     master_share: float = 0.0
@@ -179,7 +190,16 @@ def choose_path(site: Site, start_valid: bool, check_seconds: float, left: float
         shares = dict(colgen_share=tuning.colgen_share, dive_share=tuning.dive_share, master_share=tuning.master_share)
     return Path(large=large, moves_first=moves_first, column_generation=columns,
                 lp_bound=(large or moves_first) and priceable,
-                lp_start=large and priceable and not moves_first, **shares)
+                lp_start=large and priceable and not moves_first,
+                second_search=moves_first and not large and second_search_fits(site, left, tuning), **shares)
+
+
+def second_search_fits(site: Site, left: float, tuning: Tuning = TUNING) -> bool:
+    """Whether a second process may search beside this one: two workers, a wall-clock limit (which
+    roster wins would depend on the machine under a deterministic one), iterated local search on,
+    and time left for the process to start and search."""
+    return tuning.second_search and tuning.iterated and site.workers >= 2 and not site.deterministic \
+        and left >= tuning.second_search_min_seconds
 
 
 def columns_fit(site: Site, left: float, tuning: Tuning = TUNING) -> bool:

@@ -45,6 +45,8 @@ NEAR_PICKS = 2          # neighbours of the current shift tried per move, next t
 SNAPSHOT_SECONDS = 0.1  # at most this often the best roster is copied (a copy is a few ms)
 # Of the moves: the (agent, day) picked among those on an over-covered interval (elsewhere most lose).
 OVER_SHARE = 0.3
+# Of the single-agent moves on a worked day: the shift moved to one of the agent's days off.
+RELOCATE_SHARE = 0.25
 
 
 def applies(data: RosterInput) -> bool:
@@ -507,17 +509,17 @@ class CoverageSearch:
                 total += self.fair * (after - before)
         return total
 
-    def evaluate(self, k: int, d: int, candidates: list[int | None]):
+    def evaluate(self, k: int, d: int, candidates: list[int | None], rules: bool = True):
         """(objective change, placement or None for the day off) of the best candidate for agent k
         on day d (an option index, or None: the day off) against what it works there now; None
-        when no candidate keeps the rules."""
+        when no candidate keeps the rules (with `rules` off, the caller checks them)."""
         current = self.shift[k].get(d)
         old = self.options[current.option] if current is not None else None
         tried = []
         for c in candidates:
             o = self.options[c] if c is not None else None
             same = (o is None and old is None) or (o is not None and old is not None and o.index == old.index)
-            if same or self.keeps_rules(k, d, old, o):
+            if same or not rules or self.keeps_rules(k, d, old, o):
                 tried.append(o)
         if not tried:
             return None
@@ -574,14 +576,16 @@ class CoverageSearch:
 
     def _relocate(self, k: int, d: int, candidates: list[int]) -> None:
         """Agent k's shift from day d to one of the `candidates` (options of one day off), judged as
-        one move: the drop and the best addition together."""
+        one move: the drop and the best addition together. Within a week the rules are checked on
+        the week after both (an agent at its minimum days or hours may still swap a day off, which
+        dropping the day alone would break); across weeks, the drop must keep them alone too."""
         self.stats.moves += 1
-        dropped = self.evaluate(k, d, [None])
+        target = self.options[candidates[0]].day
+        dropped = self.evaluate(k, d, [None], rules=d // 7 != target // 7)
         if dropped is None:
             return
         current = self.shift[k][d]
         self.apply(k, d, current, None)
-        target = self.options[candidates[0]].day
         added = self.evaluate(k, target, candidates)
         if added is not None and added[1] is not None and self.accept(dropped[0] + added[0]):
             self._commit(k, target, added[1], dropped[0] + added[0])
@@ -650,6 +654,36 @@ class CoverageSearch:
         self.history = [self.value] * len(self.history)
         self.snapshot()
         return d
+
+    def perturb_week(self, agents: int) -> set[int]:
+        """Ruin and recreate the working pattern: up to `agents` random agents each move one random
+        shift to one of their days off (the best of a few options there), kept whatever it costs as
+        long as every rule holds (`_relocate`'s check). The perturbed roster becomes the search's
+        start and best; returns the days changed."""
+        days = set()
+        for k in self.rng.sample(range(len(self.agents)), min(agents, len(self.agents))):
+            worked = [d for d in self.shift[k] if self.allowed[k].get(d)]
+            off = [d for d in self.allowed[k] if d not in self.shift[k]]
+            if not worked or not off:
+                continue
+            d, target = worked[self.rng.randrange(len(worked))], off[self.rng.randrange(len(off))]
+            if d // 7 != target // 7:
+                continue
+            pool = self.allowed[k][target]
+            dropped = self.evaluate(k, d, [None], rules=False)
+            current = self.shift[k][d]
+            self.apply(k, d, current, None)
+            added = self.evaluate(k, target, [pool[self.rng.randrange(len(pool))] for _ in range(4)])
+            self.apply(k, d, None, current)
+            if dropped is None or added is None or added[1] is None:
+                continue
+            self._commit(k, d, None, dropped[0])
+            self._commit(k, target, added[1], added[0])
+            days.update((d, target))
+        self.best_value = self.value
+        self.history = [self.value] * len(self.history)
+        self.snapshot()
+        return days
 
     # -- the search ------------------------------------------------------------------------------------
     def accept(self, delta: float) -> bool:
@@ -733,7 +767,7 @@ class CoverageSearch:
                     self.try_move(k, d, [self.shift[k][d].option])
                 elif self.rng.random() < CHAIN_SHARE:
                     self._chain(k, d, width)
-                elif self.rng.random() < 0.25:
+                elif self.rng.random() < RELOCATE_SHARE:
                     off = [x for x in self.allowed[k] if x not in self.shift[k]]
                     if off:
                         target = self.allowed[k][off[self.rng.randrange(len(off))]]
