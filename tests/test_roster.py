@@ -673,3 +673,26 @@ def test_a_tiny_time_limit_leaves_no_search_running_and_keeps_the_greedy_roster(
     assert lp_threads() <= before  # no LP bound left solving in the background
     assert result.roster is not None and validate(data, result.roster).feasible
     assert heard == [validate(data, result.roster).objective]  # the greedy start, and no search after it
+
+
+def test_two_workers_on_a_small_site_search_twice_and_leave_no_process_behind():
+    """The sample site (bench/sites/sample-30.json, the demo's roster input) with two workers goes
+    moves first with a second search in its own process; the roster is valid and that process
+    has ended when the solve returns."""
+    import multiprocessing
+    from pathlib import Path
+
+    from wfm.roster import strategy
+    from wfm.roster.options import Grid, expand_options
+    from wfm.roster.solver import site_facts
+
+    stored = Path(__file__).resolve().parents[1] / "bench" / "sites" / "sample-30.json"
+    data = RosterInput.model_validate_json(stored.read_text())
+    data = data.model_copy(update={"solver": data.solver.model_copy(update={"time_limit_seconds": 6.0,
+                                                                            "workers": 2, "seed": 1})})
+    grid = Grid(data)
+    site = site_facts(data, grid, expand_options(data, grid))
+    assert strategy.choose_path(site, True, 0.05, 6.0, 6.0).second_search
+    result = solve_roster(data)
+    assert result.roster is not None and validate(data, result.roster).feasible
+    assert not [p for p in multiprocessing.active_children() if p.name == "roster-second-search"]
