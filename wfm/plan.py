@@ -339,6 +339,8 @@ def _forecast_history(config: PlanConfig, log: Log):
     horizon = Horizon(start=result.first_day, days=f.days, interval_minutes=config.interval_minutes,
                       timezone=config.timezone)
     notes = [f"{q}: new level since {since} (x{ratio:.2f})" for q, (ratio, since) in result.level_shifts.items()]
+    notes += [f"{q}: days 1-5 of a month x{factor:.2f} (learnt from history)"
+              for q, factor in result.month_start.items()]
     details = ForecastDetails(history, result.chosen, result.outliers, report)
     return result.forecast, horizon, result.residuals, result.scores, notes, details
 
