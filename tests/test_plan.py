@@ -164,3 +164,17 @@ def test_a_plan_names_the_month_start_factor_its_forecast_learnt(tmp_path):
     assert len(notes) == 1 and notes[0].startswith("q:")
     factor = float(notes[0].split(" x")[1].split()[0])
     assert factor == pytest.approx(1.4, abs=0.1)
+
+
+def test_a_history_without_handle_times_is_refused_by_its_column_not_by_a_forecast_row(tmp_path):
+    rng = np.random.default_rng(4)
+    start = pd.Timestamp("2026-01-05", tz="Europe/Berlin")
+    stamps = [start + pd.Timedelta(days=d, minutes=float(m)) for d in range(28)
+              for m in np.sort(rng.uniform(8 * 60, 18 * 60, 150))]
+    pd.DataFrame({"created_at": [t.isoformat() for t in stamps], "queue": "q"}).to_csv(tmp_path / "history.csv",
+                                                                                       index=False)
+    config = small_config(tmp_path, history={"file": "history.csv"}, forecast={"days": 7, "level": 0.8})
+    with pytest.raises(InputError) as err:
+        run_plan(config)
+    assert err.value.field == "history.handle_col" and err.value.row is None
+    assert "['q']" in err.value.reason and "aht_seconds" in err.value.reason

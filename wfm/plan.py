@@ -336,6 +336,7 @@ def _forecast_history(config: PlanConfig, log: Log):
     result = forecast(history, f.days, config.timezone, config.interval_minutes, f.model, calendar, f.level, f.folds)
     log(f"history: {report.summary()}")
     log("forecast: " + ", ".join(f"{q} by {m}" for q, m in result.chosen.items()) + f", from {result.first_day}")
+    _check_handle_times(result.forecast, h)
     horizon = Horizon(start=result.first_day, days=f.days, interval_minutes=config.interval_minutes,
                       timezone=config.timezone)
     notes = [f"{q}: new level since {since} (x{ratio:.2f})" for q, (ratio, since) in result.level_shifts.items()]
@@ -343,6 +344,19 @@ def _forecast_history(config: PlanConfig, log: Log):
               for q, factor in result.month_start.items()]
     details = ForecastDetails(history, result.chosen, result.outliers, report)
     return result.forecast, horizon, result.residuals, result.scores, notes, details
+
+
+def _check_handle_times(forecast: pd.DataFrame, h: HistorySource) -> None:
+    """A queue whose history holds no handle time cannot be staffed: say so by the column, not by
+    a row of a forecast the user never wrote."""
+    busy = forecast[forecast["volume"] > 0]
+    unknown = busy.groupby("queue")["aht_seconds"].apply(lambda aht: not (aht > 0).any())
+    if unknown.any():
+        queues = sorted(unknown[unknown].index)
+        raise InputError("history.handle_col", h.handle_col,
+                         f"the history holds no handle time for queue(s) {queues}: map the column of handle "
+                         "seconds (history.handle_col, or aht_col for interval reports), or plan from a "
+                         "forecast file with aht_seconds")
 
 
 def _read_forecast(config: PlanConfig):
