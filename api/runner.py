@@ -3,7 +3,9 @@ plan job, never more than `solver_processes` at once, and watches them.
 
 * Worker processes come from a forkserver that has imported the solver once, so a job starts
   in milliseconds and the event loop never computes. They end with the server, even one killed
-  with SIGKILL (`wfm.processes`).
+  with SIGKILL (`wfm.processes`). They are not daemons, so a roster job may start its second
+  search (a daemon may have no children), which ends with its job the same way; `stop()` ends
+  them, so the interpreter's exit never waits for one.
 * Cancellation and the per-job time limit terminate the worker process: CP-SAT stops with it,
   whatever it is doing.
 * Jobs are claimed from the database under a lease the runner renews. If the server dies, the
@@ -228,9 +230,11 @@ class JobRunner:
             reader, writer = self.ctx.Pipe(duplex=False)
             process = self.ctx.Process(target=work.worker_main, args=(job.kind, job.input, writer, os.getpid(),
                                                                           self.settings.solver_niceness),
-                                       name=f"wfm-job-{job.id[:8]}", daemon=True)
+                                       name=f"wfm-job-{job.id[:8]}", daemon=False)
             process.start()
             writer.close()  # the worker holds the only writing end: its exit closes the pipe
+            if self._stop.is_set():  # stop() may have passed: a worker left running would hold up the exit
+                _end(process)
             deadline = time.monotonic() + job.time_limit_seconds + self.settings.job_grace_seconds
             self.running[job.id] = Running(job.id, process, reader, deadline)
             self.store.set_worker(job.id, self.owner, process.pid)

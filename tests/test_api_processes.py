@@ -132,3 +132,61 @@ def test_sigkill_leaves_no_process_behind(service, workers):
     # One process: nobody told the store, the lease re-queues the job (test_api_restart). Two:
     # the HTTP worker saw its supervisor go and stopped cleanly, giving the job back.
     assert store.get(job_id).status == ("running" if workers == 1 else "queued")
+
+
+SAMPLE_SITE = Path(__file__).resolve().parents[1] / "bench" / "sites" / "sample-30.json"
+
+
+def _descendants(root: int) -> dict[int, int]:
+    """Live descendants of `root`, each with its depth below it (1: a child)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z":
+                parents[int(entry.name)] = int(fields[1])
+    depths, frontier = {}, [(root, 0)]
+    while frontier:
+        pid, depth = frontier.pop()
+        for child in (p for p, parent in parents.items() if parent == pid):
+            depths[child] = depth + 1
+            frontier.append((child, depth + 1))
+    return depths
+
+
+def _second_search_of(store: Store, job_id: str) -> set[int]:
+    """The job's worker process and what it started: its fork server and the second search that
+    fork server forked (a grandchild), once there is one."""
+    worker = store.get(job_id).worker_pid
+    below = _descendants(worker) if worker else {}
+    return {worker, *below} if any(depth >= 2 for depth in below.values()) else set()
+
+
+@pytest.mark.parametrize("end", ["cancel", "kill the job", "stop the server", "kill the server"])
+def test_a_roster_job_with_two_workers_runs_a_second_search_that_ends_with_it(service, end):
+    start, key, store = service
+    server = start()
+    status, job = _call("POST", server.url + "/v1/rosters", key, SAMPLE_SITE.read_bytes())  # 2 workers, 30 s
+    assert status == 202, job
+    job_processes = _wait_for(lambda: _second_search_of(store, job["id"]), 40, "the job's second search")
+
+    if end == "cancel":
+        assert _call("DELETE", f"{server.url}/v1/jobs/{job['id']}", key)[0] == 202
+    elif end == "kill the job":  # what the runner does to a cancelled or timed-out job that ignores SIGTERM
+        os.kill(store.get(job["id"]).worker_pid, signal.SIGKILL)
+    else:
+        server.proc.send_signal(signal.SIGTERM if end == "stop the server" else signal.SIGKILL)
+        server.proc.wait(30)  # a clean stop must not wait for the job: it ends it and gives it back
+    deadline = time.time() + 10
+    while (left := job_processes & set(_session_members(server.proc.pid))) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not left, f"left behind by {end}: {left}"
+    if end.endswith("the server"):
+        assert not _left_after(server.proc.pid, 10)
+    if end == "stop the server":
+        assert store.get(job["id"]).status == "queued"
+    if end == "cancel":
+        _wait_for(lambda: store.get(job["id"]).status == "cancelled", 10, "the job to be cancelled")
