@@ -267,8 +267,8 @@ def _second_search_main(data: RosterInput, start: Roster, deadline: float, tunin
 class SecondSearch:
     """`moves_then_kicks` from the same start with another seed, in a process of its own (the moves
     are Python: threads would share one core), until `deadline` (time.monotonic; the caller leaves
-    time after it for the roster to come back). Not started inside a daemon process (an API job's),
-    which may have no children, nor where the process fails to start: `roster()` is then None."""
+    time after it for the roster to come back). Not started inside a daemon process, which may have
+    no children, nor where the process fails to start: `roster()` is then None."""
 
     def __init__(self, data: RosterInput, start: Roster, deadline: float, tuning: Tuning = TUNING):
         self.process, self.reader, self.starting = None, None, None
