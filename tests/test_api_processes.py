@@ -165,15 +165,20 @@ def _second_search_of(store: Store, job_id: str) -> set[int]:
     return {worker, *below} if any(depth >= 2 for depth in below.values()) else set()
 
 
-@pytest.mark.parametrize("end", ["cancel", "kill the job", "stop the server", "kill the server"])
+@pytest.mark.parametrize("end", ["finish", "cancel", "kill the job", "stop the server", "kill the server"])
 def test_a_roster_job_with_two_workers_runs_a_second_search_that_ends_with_it(service, end):
     start, key, store = service
     server = start()
-    status, job = _call("POST", server.url + "/v1/rosters", key, SAMPLE_SITE.read_bytes())  # 2 workers, 30 s
+    site = json.loads(SAMPLE_SITE.read_text())
+    assert site["solver"]["workers"] == 2
+    site["solver"]["time_limit_seconds"] = 8.0 if end == "finish" else 30.0
+    status, job = _call("POST", server.url + "/v1/rosters", key, json.dumps(site).encode())
     assert status == 202, job
     job_processes = _wait_for(lambda: _second_search_of(store, job["id"]), 40, "the job's second search")
 
-    if end == "cancel":
+    if end == "finish":
+        _wait_for(lambda: store.get(job["id"]).status == "succeeded", 60, "the roster")
+    elif end == "cancel":
         assert _call("DELETE", f"{server.url}/v1/jobs/{job['id']}", key)[0] == 202
     elif end == "kill the job":  # what the runner does to a cancelled or timed-out job that ignores SIGTERM
         os.kill(store.get(job["id"]).worker_pid, signal.SIGKILL)
@@ -190,3 +195,5 @@ def test_a_roster_job_with_two_workers_runs_a_second_search_that_ends_with_it(se
         assert store.get(job["id"]).status == "queued"
     if end == "cancel":
         _wait_for(lambda: store.get(job["id"]).status == "cancelled", 10, "the job to be cancelled")
+    if end == "kill the job":  # not lost: started again
+        _wait_for(lambda: store.get(job["id"]).attempts >= 2, 20, "the job's second attempt")
