@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 
 from wfm.cli import app
 
+from history_helpers import month_start_tickets
+
 runner = CliRunner()
 
 
@@ -116,15 +118,8 @@ def test_handle_if_option_excludes_handle_times_not_volume(tmp_path):
 
 
 def test_forecast_names_the_month_start_factor_it_learnt(tmp_path):
-    rng = np.random.default_rng(1)
-    start = pd.Timestamp("2026-01-05", tz="Europe/Berlin")
-    stamps = []
-    for d in range(12 * 7):
-        day = start + pd.Timedelta(days=d)
-        n = rng.poisson((300 if day.day_of_week < 5 else 100) * (1.4 if day.day <= 5 else 1.0))
-        stamps += [day + pd.Timedelta(minutes=float(m)) for m in np.sort(rng.uniform(8 * 60, 18 * 60, n))]
     path = tmp_path / "history.csv"
-    pd.DataFrame({"created_at": [t.isoformat() for t in stamps]}).to_csv(path, index=False)
+    month_start_tickets(path, factor=1.4, seed=1)
     res = runner.invoke(app, ["forecast", str(path), "--days", "7", "--interval", "60", "--timezone", "Europe/Berlin",
                               "--out", str(tmp_path / "fc.csv")])
     assert res.exit_code == 0, res.output

@@ -17,6 +17,8 @@ from wfm.plan import load_config, parse_config, run_plan
 from wfm.plan_files import write_plan
 from wfm.staffing import required_agents
 
+from history_helpers import month_start_tickets
+
 runner = CliRunner()
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 
@@ -150,15 +152,7 @@ def test_command_line_overrides_the_config():
 def test_a_plan_names_the_month_start_factor_its_forecast_learnt(tmp_path):
     """Calls 40% up on days 1-5 of each month for 12 weeks: the plan's notes (summary.json) say
     so with the factor, as `wfm forecast` prints it."""
-    rng = np.random.default_rng(3)
-    start = pd.Timestamp("2026-01-05", tz="Europe/Berlin")
-    stamps = []
-    for d in range(12 * 7):
-        day = start + pd.Timedelta(days=d)
-        n = rng.poisson((300 if day.day_of_week < 5 else 100) * (1.4 if day.day <= 5 else 1.0))
-        stamps += [day + pd.Timedelta(minutes=float(m)) for m in np.sort(rng.uniform(8 * 60, 18 * 60, n))]
-    pd.DataFrame({"created_at": [t.isoformat() for t in stamps], "queue": "q",
-                  "handle_seconds": 240}).to_csv(tmp_path / "history.csv", index=False)
+    month_start_tickets(tmp_path / "history.csv", factor=1.4, seed=3)
     config = small_config(tmp_path, history={"file": "history.csv"}, forecast={"days": 7, "level": 0.8})
     notes = [n for n in run_plan(config).base.notes if "days 1-5 of a month" in n]
     assert len(notes) == 1 and notes[0].startswith("q:")
