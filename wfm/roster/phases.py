@@ -152,11 +152,17 @@ def large_site(data, grid, options, start, best, bound, budget, progress, promis
         best = better(best, searched)
         if until_stalled and best.objective >= before - 1e-9:
             break
-    bounds = [b for b in (best.bound, bound, relaxed() if relaxed is not None else None) if b is not None]
-    best.bound = max(bounds) if bounds else None  # the LP bound too, if it has come
+    best = with_best_bound(best, bound, relaxed() if relaxed is not None else None)  # the LP's too, if it has come
+    best.seconds = clock.perf_counter() - started
+    return best
+
+
+def with_best_bound(best: SolveResult, *bounds: float | None) -> SolveResult:
+    """`best` with the highest of its own bound and `bounds` (None: not known), OPTIMAL if it meets it."""
+    known = [b for b in (best.bound, *bounds) if b is not None]
+    best.bound = max(known) if known else None
     if best.bound is not None and best.objective <= best.bound + 1e-9:
         best.status = "OPTIMAL"
-    best.seconds = clock.perf_counter() - started
     return best
 
 
@@ -221,10 +227,7 @@ def iterated_local_search(data, grid, options, best, budget, progress, relaxed, 
                 lp = relaxed() if relaxed is not None else None
                 progress(best.objective, max(b for b in (best.bound, lp, 0.0) if b is not None),
                          clock.perf_counter() - budget.started)
-    bounds = [b for b in (best.bound, relaxed() if relaxed is not None else None) if b is not None]
-    best.bound = max(bounds) if bounds else None
-    if best.bound is not None and best.objective <= best.bound + 1e-9:
-        best.status = "OPTIMAL"
+    best = with_best_bound(best, relaxed() if relaxed is not None else None)
     best.seconds = clock.perf_counter() - budget.started
     return best
 
@@ -515,7 +518,7 @@ def day_shift_site(data, grid, options, best, bound, budget, progress, check_sec
     sweeps (`tuning.day_shift_reoptimise_share` of the time left at most), then the moves and
     neighbourhood search for the rest. Returns (the result, the Lagrangian bound or None).
     Re-plans first: from the greedy start they gained more than the moves did before them
-    (150 x 56 x 16, 60 s: 123,510 against 146,517 with moves and re-plans in turn)."""
+    (bench/RESULTS.md, "Curtois format at 100-150 employees")."""
     reserve = 2.0 * check_seconds
     lagrangian = LagrangianBound(data, grid, options, budget.left() - reserve - 0.5, lambda: best.objective)
     gen = dayshift.DayShiftColumns(data, grid, options)
@@ -524,11 +527,7 @@ def day_shift_site(data, grid, options, best, bound, budget, progress, check_sec
     result = large_site(data, grid, options, best.roster, best, bound, budget, progress, None, lagrangian,
                         check_seconds, tuning)
     final = lagrangian()  # read once: the thread may still raise it
-    if final is not None and (result.bound is None or final >= result.bound):
-        result.bound = final
-        if result.objective is not None and result.objective <= final + 1e-9:
-            result.status = "OPTIMAL"
-    return result, final
+    return with_best_bound(result, final), final
 
 
 class LagrangianBound:

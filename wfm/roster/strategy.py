@@ -46,12 +46,10 @@ class Tuning:
     small_lns_share: float = 0.15
     # Seconds the final free model must have beyond its build to be worth starting.
     full_model_min_solve: float = 1.0
-    # The full model's build, seconds per (agent, option) pair and interval (the sample site at 30 and
-    # 15 minutes and s10, load ~5: 1.7-2.8e-6) ...
+    # The full model's build, seconds per (agent, option) pair and interval (measured: bench/RESULTS.md) ...
     model_build_seconds: float = 3e-6
     # ... and after the moves stall on a small site it runs only if its build takes at most this share
-    # of the time left (else the moves and neighbourhood search go on: from their roster the model
-    # gained nothing on the sample site at 30 s).
+    # of the time left (else the moves and neighbourhood search go on, which gain more there).
     model_after_moves_share: float = 0.2
     # A large site waits for its LP roster while this many greedy builds' worth of time is left.
     lp_start_reserve: float = 1.5
@@ -78,24 +76,22 @@ class Tuning:
     # and its imports take one or two).
     second_search: bool = True
     second_search_min_seconds: float = 5.0
-    # Column generation's set-up (one pricing model per group), seconds per (group, shift option) pair:
-    # 1.8e-4 on s60 (8,442 pairs, 1.5 s) at load ~5. Under a wall-clock limit it runs only if that set-up
-    # fits its share of the time left (a tiny limit must not be spent building models it cannot solve).
+    # Column generation's set-up (one pricing model per group), seconds per (group, shift option) pair.
+    # Under a wall-clock limit it runs only if that set-up fits its share of the time left (a tiny limit
+    # must not be spent building models it cannot solve).
     column_setup_seconds: float = 1e-4
     # Under a wall-clock limit the LP bound solves in the background only with this many seconds left.
     lp_bound_min_seconds: float = 1.0
     # The greedy start's speed in (agent, option, shift) units a second; skipped past `greedy_share` of the limit.
     greedy_units_per_second: float = 20_000_000
     greedy_share: float = 0.5
-    # Large day-shift sites past `day_shift_colgen_limit` (`search/dayshift.py`, the Curtois-Qu format;
-    # below it column generation's dive rosters them better: 100 x 56 x 10, 60 s, 88,100 against
-    # 104,321; 150 x 56 x 16, 103,767 against 126,689), wall-clock limits: the
-    # Lagrangian bound in the background, the agent re-plans this share of the time left after the
-    # greedy start at most, then the moves and neighbourhood search (bench/RESULTS.md, "Curtois format
-    # at 100-150 employees").
+    # Large day-shift sites past `day_shift_colgen_limit` (`search/dayshift.py`, the Curtois-Qu format),
+    # wall-clock limits: the Lagrangian bound in the background, the agent re-plans this share of the
+    # time left after the greedy start at most, then the moves and neighbourhood search.
     day_shift_reoptimise_share: float = 0.6
-    # Day-shift sites price with CP-SAT up to this many (group, option) pairs (models without intervals:
-    # 150 x 56 x 16, 134,400 pairs, 60 s: 103,759 with columns and the dive, 126,689 by agent re-plans).
+    # Day-shift sites price with CP-SAT up to this many (group, option) pairs: without intervals pricing
+    # is cheap, and below it the dive rosters better than agent re-plans (bench/RESULTS.md, "Curtois
+    # format at 100-150 employees").
     day_shift_colgen_limit: int = 300_000
 
 
@@ -168,9 +164,9 @@ def choose_path(site: Site, start_valid: bool, check_seconds: float, left: float
     priceable = site.columns_apply and site.column_cost <= tuning.colgen_limit
     day_shift = large and site.day_shift and start_valid and not site.deterministic
     if day_shift:
-        # The bound comes from the shortest paths in the background (the interval LP is slower here:
-        # 150 x 28 x 16 had no bound in 60 s). Pricing a day-shift site's agents is cheap (no
-        # intervals): columns and their dive up to `day_shift_colgen_limit`; past it, agent re-plans.
+        # The bound comes from the shortest paths in the background (the interval LP is too slow at this
+        # size). Pricing a day-shift site's agents is cheap (no intervals): columns and their dive up to
+        # `day_shift_colgen_limit`; past it, agent re-plans.
         affordable = left >= tuning.colgen_min_checks * check_seconds and columns_fit(site, left, tuning)
         if site.columns_apply and site.column_cost <= tuning.day_shift_colgen_limit and affordable:
             return Path(large=True, moves_first=False, column_generation=True, lp_bound=False, lp_start=False,
