@@ -102,9 +102,9 @@ def _solve(data: RosterInput, progress: Progress | None, tuning: Tuning, sources
     if relaxed is not None:
         sources[LP_RELAXATION] = relaxed  # its value once the background solve is done
     if path.lagrangian_bound and not path.day_shift:
-        known = {"objective": best.objective}
+        # its steps aim at the best roster known here (`best` as rebound below, after column generation)
         relaxed = LagrangianBound(data, grid, options, budget.left() - 2.0 * check_seconds - 0.5,
-                                  lambda: known["objective"])
+                                  lambda: best.objective)
         sources[DAY_SHIFT_BOUND] = relaxed
     promising, rins_start = None, None
     if path.column_generation:
@@ -118,8 +118,6 @@ def _solve(data: RosterInput, progress: Progress | None, tuning: Tuning, sources
                                conflicts=explain_infeasibility(data))
         if first is not None:
             best = better(best, first) if best is not None else first
-            if path.lagrangian_bound:
-                known["objective"] = best.objective  # the Lagrangian's steps aim at the best roster known
     if path.day_shift:
         result, lagrangian = day_shift_site(data, grid, options, best, bound, budget, progress, check_seconds, tuning)
         sources[DAY_SHIFT_BOUND] = lagrangian
