@@ -111,8 +111,8 @@ class Calibration:
         """The error scale of forecast `f`; `special` adds a relative spread per interval: a
         float array of spreads (`_spreads`) or a mask of special days (`SPECIAL_SPREAD` each)."""
         f = np.asarray(f, float)
-        spread = 0.0 if special is None else np.asarray(special)
-        if spread is not None and np.asarray(spread).dtype == bool:
+        spread = np.asarray(0.0 if special is None else special)
+        if spread.dtype == bool:
             spread = np.where(spread, SPECIAL_SPREAD, 0.0)
         return np.sqrt(f + 1.0 + (self.phi * f) ** 2 + (spread * f) ** 2)
 
