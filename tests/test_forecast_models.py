@@ -543,11 +543,14 @@ def test_a_month_start_seen_in_history_is_forecast_at_the_next_month_start(model
     assert fc["volume"].to_numpy()[~first].sum() == pytest.approx(truth["volume"].to_numpy()[~first].sum(), rel=0.06)
 
 
-@settings(max_examples=8, deadline=None)
-@given(seed=st.integers(0, 10_000))
-def test_a_history_without_a_month_start_effect_keeps_the_volume_alone(seed):
-    model = WeeklyProfile().fit(_month_start_series(START, 12 * 7, 1.0, seed=seed))
-    assert model.month_start_factor("q") == 1.0
+def test_a_history_without_a_month_start_effect_rarely_learns_one_and_then_only_within_noise():
+    # A two-standard-error gate lets noise through now and then (about 1 in 12 series here): a
+    # property over many seeds, not of any one, which a handful of random examples would flake on.
+    factors = np.array([WeeklyProfile().fit(_month_start_series(START, 12 * 7, 1.0, seed=seed)).month_start_factor("q")
+                        for seed in range(100)])
+    learnt = factors[factors != 1.0]
+    assert len(learnt) <= 15
+    assert np.all(np.abs(learnt - 1.0) < 0.03)
 
 
 @settings(max_examples=8, deadline=None)
